@@ -1,0 +1,104 @@
+package magetools
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/magefile/mage/mg"
+	"github.com/sirupsen/logrus"
+
+	"github.com/gantry-build/gantry/magetools/config"
+	"github.com/gantry-build/gantry/magetools/internal/event"
+	"github.com/gantry-build/gantry/magetools/internal/gobuild"
+	"github.com/gantry-build/gantry/magetools/internal/module"
+	"github.com/gantry-build/gantry/magetools/internal/plan"
+)
+
+// session is everything a target knows about this run, read at call time.
+type session struct {
+	dir   string
+	cfg   config.Config
+	event event.Context
+	plan  plan.Plan
+}
+
+// load sets up logging, reads the event and the module, resolves Config
+// (the service's init() has run by now) and computes the plan.
+func load() (session, error) {
+	setupLogging()
+	dir, err := os.Getwd()
+	if err != nil {
+		return session{}, err
+	}
+	ev, err := event.Read(os.Getenv, dir)
+	if err != nil {
+		return session{}, err
+	}
+	facts := config.Facts{Dir: dir, OwnerRepo: ev.Repository}
+	if facts.ModulePath, err = module.Path(dir); err != nil {
+		return session{}, err
+	}
+	if facts.MainCandidates, err = module.MainPackages(dir); err != nil {
+		return session{}, err
+	}
+	cfg, err := Config.Resolve(os.LookupEnv, facts)
+	if err != nil {
+		return session{}, fmt.Errorf("configuration: %w", err)
+	}
+	p, err := plan.Make(ev, cfg)
+	if err != nil {
+		return session{}, err
+	}
+	logrus.Debugf("event: %+v", ev)
+	logrus.Debugf("config: %+v", cfg)
+	return session{dir: dir, cfg: cfg, event: ev, plan: p}, nil
+}
+
+// stamp is the version information of this commit for the binary and image.
+func (s session) stamp() gobuild.Stamp {
+	return gobuild.Stamp{Version: s.plan.Version, Commit: s.event.Commit, Date: s.event.CommitTime}
+}
+
+// binaryPath is where Build and BuildDev write: bin/<service>[-dev], with
+// -<os>-<arch> added when GOOS/GOARCH name another platform than the host.
+func (s session) binaryPath(debug bool) string {
+	name := s.cfg.Service
+	if debug {
+		name += "-dev"
+	}
+	goos, goarch := envOr("GOOS", runtime.GOOS), envOr("GOARCH", runtime.GOARCH)
+	if goos != runtime.GOOS || goarch != runtime.GOARCH {
+		name += "-" + goos + "-" + goarch
+	}
+	return filepath.Join("bin", name)
+}
+
+func envOr(key, fallback string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return fallback
+}
+
+// setupLogging maps `mage -v` onto logrus's debug level; logs go to stderr
+// so that stdout carries only a target's output (plan -json).
+func setupLogging() {
+	logrus.SetOutput(os.Stderr)
+	logrus.SetFormatter(&logrus.TextFormatter{DisableTimestamp: true, PadLevelText: true})
+	logrus.SetLevel(logrus.InfoLevel)
+	if mg.Verbose() {
+		logrus.SetLevel(logrus.DebugLevel)
+	}
+}
+
+// done hands an error to Mage. Mage reads the exit code only from the
+// outermost error, so a wrapped command failure is unwrapped into one that
+// carries it.
+func done(err error) error {
+	if err == nil {
+		return nil
+	}
+	return mg.Fatal(mg.ExitStatus(err), err)
+}
