@@ -1,6 +1,6 @@
 module github.com/gantry-build/gantry
 
-go 1.26.0
+go 1.26.8
 
 tool github.com/magefile/mage
 
@@ -9,10 +9,10 @@ require (
 	github.com/google/go-containerregistry v0.22.1
 	github.com/magefile/mage v1.17.2
 	github.com/sirupsen/logrus v1.10.2
-	golang.org/x/mod v0.39.0
+	golang.org/x/mod v0.41.0
 )
 
 require (
 	github.com/opencontainers/go-digest v1.0.0 // indirect
-	golang.org/x/sys v0.47.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
 )

@@ -10,8 +10,9 @@ import (
 )
 
 func init() {
-	// The toolkit lives at the module root, so point Gantry at the service.
-	magetools.Config.MainPackage = "./examples/hello"
+	// The toolkit lives at the repository root; the example service is a
+	// module of its own beside it, as in a monorepo.
+	magetools.Config.Dir = "examples/hello"
 	magetools.Config.Description = "Gantry's example service"
 	magetools.Config.License = "Apache-2.0"
 }

@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 
 	"github.com/sirupsen/logrus"
 
@@ -66,10 +67,11 @@ func buildBinary(ctx context.Context, debug bool) error {
 	}
 	out := s.binaryPath(debug)
 	cmd := gobuild.Command(s.cfg.MainPackage, out, debug, gobuild.XFlags(s.cfg.Stamp, s.stamp()))
+	cmd.Dir = s.cfg.Dir
 	if err := run.Run(ctx, cmd); err != nil {
 		return err
 	}
-	logrus.Infof("built %s (version %s)", out, s.plan.Version)
+	logrus.Infof("built %s (version %s)", filepath.Join(s.cfg.Dir, out), s.plan.Version)
 	return nil
 }
 

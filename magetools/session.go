@@ -18,7 +18,6 @@ import (
 
 // session is everything a target knows about this run, read at call time.
 type session struct {
-	dir   string
 	cfg   config.Config
 	event event.Context
 	plan  plan.Plan
@@ -28,10 +27,7 @@ type session struct {
 // (the service's init() has run by now) and computes the plan.
 func load() (session, error) {
 	setupLogging()
-	dir, err := os.Getwd()
-	if err != nil {
-		return session{}, err
-	}
+	dir := Config.ServiceDir(os.LookupEnv)
 	ev, err := event.Read(os.Getenv, dir)
 	if err != nil {
 		return session{}, err
@@ -43,6 +39,9 @@ func load() (session, error) {
 	if facts.MainCandidates, err = module.MainPackages(dir); err != nil {
 		return session{}, err
 	}
+	if facts.OwnerRepo == "" {
+		facts.OwnerRepo = module.GitHubRepo(facts.ModulePath)
+	}
 	cfg, err := Config.Resolve(os.LookupEnv, facts)
 	if err != nil {
 		return session{}, fmt.Errorf("configuration: %w", err)
@@ -53,7 +52,7 @@ func load() (session, error) {
 	}
 	logrus.Debugf("event: %+v", ev)
 	logrus.Debugf("config: %+v", cfg)
-	return session{dir: dir, cfg: cfg, event: ev, plan: p}, nil
+	return session{cfg: cfg, event: ev, plan: p}, nil
 }
 
 // stamp is the version information of this commit for the binary and image.
@@ -61,7 +60,8 @@ func (s session) stamp() gobuild.Stamp {
 	return gobuild.Stamp{Version: s.plan.Version, Commit: s.event.Commit, Date: s.event.CommitTime}
 }
 
-// binaryPath is where Build and BuildDev write: bin/<service>[-dev], with
+// binaryPath is where Build and BuildDev write, relative to the service's
+// Dir: bin/<service>[-dev], with
 // -<os>-<arch> added when GOOS/GOARCH name another platform than the host.
 func (s session) binaryPath(debug bool) string {
 	name := s.cfg.Service

@@ -29,6 +29,11 @@ type Config struct {
 	// Default: none (the label is left out). Env: GANTRY_LICENSE.
 	License string
 
+	// Dir is the service's Go module root and the build context, relative
+	// to where mage runs (a service in a sub-folder of a monorepo).
+	// Default: ".". Env: GANTRY_DIR.
+	Dir string
+
 	// MainPackage is the Go package to build, relative to the module root.
 	// Default: "." when the root is a main package, else the single
 	// ./cmd/<name>; several candidates are an error. Env: GANTRY_MAIN.
@@ -40,7 +45,8 @@ type Config struct {
 
 	// Image is the image repository, without a tag.
 	// Default: Registry/<owner>/<repo> from GITHUB_REPOSITORY, else from
-	// the origin remote (https or ssh form), lower-cased. Env: GANTRY_IMAGE.
+	// the origin remote (https or ssh form), else from a github.com module
+	// path; always lower-cased. Env: GANTRY_IMAGE.
 	Image string
 
 	// Platforms are built and pushed on the publishing branch and on tags.
@@ -60,7 +66,7 @@ type Config struct {
 	// Default: false (other refs do nothing). Env: GANTRY_BUILD_OTHER_REFS.
 	BuildOtherRefs bool
 
-	// Dockerfile is the path of the service's Dockerfile.
+	// Dockerfile is the path of the service's Dockerfile, relative to Dir.
 	// Default: docker/Dockerfile when it exists, else the Dockerfile
 	// embedded in Gantry. Env: GANTRY_DOCKERFILE.
 	Dockerfile string
@@ -120,18 +126,30 @@ var (
 // in tests.
 type Lookup func(key string) (string, bool)
 
+// ServiceDir returns Dir with GANTRY_DIR applied: where to look for the
+// facts that Resolve needs.
+func (c Config) ServiceDir(env Lookup) string {
+	if v, ok := env("GANTRY_DIR"); ok && v != "" {
+		return v
+	}
+	if c.Dir == "" {
+		return "."
+	}
+	return c.Dir
+}
+
 // Facts are what Resolve needs to know about the repository to fill in
 // the defaults that depend on it. Keeping them out of Resolve keeps it pure.
 type Facts struct {
-	// Dir is the module root.
+	// Dir is the service's module root (Config.ServiceDir) as a path.
 	Dir string
 	// ModulePath is the module path from go.mod.
 	ModulePath string
 	// MainCandidates lists the module's main packages among "." and
 	// ./cmd/*, as "./cmd/x" or ".".
 	MainCandidates []string
-	// OwnerRepo is "owner/repo" from GITHUB_REPOSITORY or the origin remote;
-	// empty when neither is known.
+	// OwnerRepo is "owner/repo" from GITHUB_REPOSITORY, the origin remote
+	// or a github.com module path; empty when none is known.
 	OwnerRepo string
 }
 
@@ -141,6 +159,7 @@ type Facts struct {
 func (c Config) Resolve(env Lookup, facts Facts) (Config, error) {
 	r := c
 	r.BuildArgs = copyMap(c.BuildArgs)
+	r.Dir = c.ServiceDir(env)
 	if err := r.applyEnv(env); err != nil {
 		return Config{}, err
 	}
@@ -158,7 +177,7 @@ func (c Config) Resolve(env Lookup, facts Facts) (Config, error) {
 	setDefault(&r.Registry, DefaultRegistry)
 	if r.Image == "" {
 		if facts.OwnerRepo == "" {
-			return Config{}, fmt.Errorf("cannot tell the image repository: GITHUB_REPOSITORY is not set and the git remote \"origin\" is not a GitHub-style URL; set GANTRY_IMAGE (e.g. ghcr.io/acme/svc) or Config.Image in the magefile")
+			return Config{}, fmt.Errorf("cannot tell the image repository: GITHUB_REPOSITORY is not set, the git remote \"origin\" is not a GitHub-style URL and the module path is not on github.com; set GANTRY_IMAGE (e.g. ghcr.io/acme/svc) or Config.Image in the magefile")
 		}
 		r.Image = r.Registry + "/" + facts.OwnerRepo
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"golang.org/x/mod/modfile"
 )
@@ -49,4 +50,14 @@ func MainPackages(dir string) ([]string, error) {
 func isMain(dir string) bool {
 	pkg, err := build.ImportDir(dir, 0)
 	return err == nil && pkg.Name == "main"
+}
+
+// GitHubRepo returns "owner/repo" of a github.com/owner/repo[/...] module
+// path, the last fallback for the image name; "" for other hosts.
+func GitHubRepo(modulePath string) string {
+	parts := strings.Split(modulePath, "/")
+	if len(parts) < 3 || parts[0] != "github.com" {
+		return ""
+	}
+	return parts[1] + "/" + parts[2]
 }

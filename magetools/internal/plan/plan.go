@@ -163,18 +163,14 @@ func versionOf(ref, short string, dirty bool) string {
 
 // Sanitize makes s+suffix a valid tag: characters outside [A-Za-z0-9_.-]
 // become "-" ("+" of semver build metadata becomes "_", as Helm and others
-// do), a leading "." or "-" becomes "_", and s is cut so that the whole tag
+// do), leading "." and "-" become one "_", and s is cut so that the whole tag
 // stays within 128 characters with the suffix kept.
 func Sanitize(s, suffix string) string {
 	var b strings.Builder
-	for i, r := range s {
+	for _, r := range s {
 		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_':
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '.', r == '-':
 			b.WriteRune(r)
-		case (r == '.' || r == '-') && i > 0:
-			b.WriteRune(r)
-		case r == '.' || r == '-':
-			b.WriteRune('_')
 		case r == '+':
 			b.WriteRune('_')
 		default:
@@ -182,8 +178,8 @@ func Sanitize(s, suffix string) string {
 		}
 	}
 	out := b.String()
-	if out == "" {
-		out = "_"
+	if out == "" || out[0] == '.' || out[0] == '-' {
+		out = "_" + strings.TrimLeft(out, ".-")
 	}
 	if limit := maxTagLength - len(suffix); len(out) > limit {
 		out = out[:limit]

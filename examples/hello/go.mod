@@ -1,0 +1,3 @@
+module github.com/gantry-build/gantry/examples/hello
+
+go 1.26

@@ -1,0 +1,254 @@
+package plan
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gantry-build/gantry/magetools/config"
+	"github.com/gantry-build/gantry/magetools/internal/event"
+)
+
+const sha = "0123456789abcdef0123456789abcdef01234567"
+
+// resolved returns a resolved configuration for the Acme/Svc repository,
+// changed by edit (what a service's init() does) and env (GANTRY_*).
+func resolved(t *testing.T, edit func(*config.Config), env map[string]string) config.Config {
+	t.Helper()
+	var c config.Config
+	if edit != nil {
+		edit(&c)
+	}
+	r, err := c.Resolve(func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		config.Facts{Dir: t.TempDir(), ModulePath: "github.com/Acme/Svc", MainCandidates: []string{"."}, OwnerRepo: "Acme/Svc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func push(branch string) event.Context {
+	return event.Context{Kind: event.BranchPush, Name: "push", Ref: "refs/heads/" + branch, Branch: branch, Commit: sha}
+}
+
+func tag(name string) event.Context {
+	return event.Context{Kind: event.TagPush, Name: "push", Ref: "refs/tags/" + name, Tag: name, Commit: sha}
+}
+
+func pr(number int, fork bool) event.Context {
+	return event.Context{Kind: event.PullRequest, Name: "pull_request", Ref: "refs/pull/7/merge", Branch: "feature/x", Commit: sha, PullRequest: number, FromFork: fork}
+}
+
+var both = []string{"linux/amd64", "linux/arm64"}
+
+func TestMake(t *testing.T) {
+	const img = "ghcr.io/acme/svc:"
+	tests := []struct {
+		name    string
+		ev      event.Context
+		edit    func(*config.Config)
+		env     map[string]string
+		push    bool
+		version string
+		// images: target -> platforms and tags; nil means no image.
+		images []Image
+		errHas string
+	}{
+		{name: "push to main publishes prod and dev", ev: push("main"), push: true, version: "main-0123456",
+			images: []Image{
+				{Target: Prod, Stage: "prod", Platforms: both, Tags: []string{img + "0123456", img + "main"}, Moving: []string{img + "main"}},
+				{Target: Dev, Stage: "dev", Platforms: both, Tags: []string{img + "0123456-dev", img + "main-dev"}, Moving: []string{img + "main-dev"}},
+			}},
+		{name: "dirty tree marks the version", ev: func() event.Context { e := push("main"); e.Dirty = true; return e }(), push: true, version: "main-0123456-dirty",
+			images: []Image{
+				{Target: Prod, Stage: "prod", Platforms: both, Tags: []string{img + "0123456", img + "main"}, Moving: []string{img + "main"}},
+				{Target: Dev, Stage: "dev", Platforms: both, Tags: []string{img + "0123456-dev", img + "main-dev"}, Moving: []string{img + "main-dev"}},
+			}},
+		{name: "release tag gives prod only without v", ev: tag("v1.2.3"), push: true, version: "1.2.3",
+			images: []Image{{Target: Prod, Stage: "prod", Platforms: both, Tags: []string{img + "1.2.3"}}}},
+		{name: "major zero release", ev: tag("v0.1.0"), push: true, version: "0.1.0",
+			images: []Image{{Target: Prod, Stage: "prod", Platforms: both, Tags: []string{img + "0.1.0"}}}},
+		{name: "large numbers", ev: tag("v10.20.300"), push: true, version: "10.20.300",
+			images: []Image{{Target: Prod, Stage: "prod", Platforms: both, Tags: []string{img + "10.20.300"}}}},
+		{name: "pre-release kept", ev: tag("v1.2.3-rc.1"), push: true, version: "1.2.3-rc.1",
+			images: []Image{{Target: Prod, Stage: "prod", Platforms: both, Tags: []string{img + "1.2.3-rc.1"}}}},
+		{name: "pre-release with hyphens", ev: tag("v2.0.0-beta-2"), push: true, version: "2.0.0-beta-2",
+			images: []Image{{Target: Prod, Stage: "prod", Platforms: both, Tags: []string{img + "2.0.0-beta-2"}}}},
+		{name: "build metadata plus becomes underscore", ev: tag("v1.2.3+build.5"), push: true, version: "1.2.3+build.5",
+			images: []Image{{Target: Prod, Stage: "prod", Platforms: both, Tags: []string{img + "1.2.3_build.5"}}}},
+		{name: "pre-release and build metadata", ev: tag("v1.0.0-alpha.1+sha.abc"), push: true, version: "1.0.0-alpha.1+sha.abc",
+			images: []Image{{Target: Prod, Stage: "prod", Platforms: both, Tags: []string{img + "1.0.0-alpha.1_sha.abc"}}}},
+		{name: "two-part version is refused", ev: tag("v1.2"), errHas: `tag "v1.2" is not a release version`},
+		{name: "one-part version is refused", ev: tag("v1"), errHas: `tag "v1" is not a release version`},
+		{name: "words are refused", ev: tag("vfoo"), errHas: `tag "vfoo" is not a release version`},
+		{name: "leading zero is refused", ev: tag("v01.2.3"), errHas: `tag "v01.2.3" is not a release version`},
+		{name: "leading zero in pre-release is refused", ev: tag("v1.2.3-01"), errHas: "not a release version"},
+		{name: "four parts are refused", ev: tag("v1.2.3.4"), errHas: "not a release version"},
+		{name: "bare v is refused", ev: tag("v"), errHas: "not a release version"},
+		{name: "refusal names the fix", ev: tag("v1.2"), errHas: "delete the tag and push a valid one"},
+		{name: "tag without v does nothing", ev: tag("1.2.3"), version: "1.2.3-0123456"},
+		{name: "non-release tag does nothing", ev: tag("deploy-prod"), version: "deploy-prod-0123456"},
+		{name: "other branch does nothing", ev: push("develop"), version: "develop-0123456"},
+		{name: "branch with slash and hash does nothing, version sanitised", ev: push("feature/fix#12"), version: "feature-fix-12-0123456"},
+		{name: "pull request builds both on amd64, pushes nothing", ev: pr(42, false), version: "pr-42-0123456",
+			images: []Image{
+				{Target: Prod, Stage: "prod", Platforms: []string{"linux/amd64"}, Tags: []string{}},
+				{Target: Dev, Stage: "dev", Platforms: []string{"linux/amd64"}, Tags: []string{}},
+			}},
+		{name: "pull request from a fork is the same", ev: pr(43, true), version: "pr-43-0123456",
+			images: []Image{
+				{Target: Prod, Stage: "prod", Platforms: []string{"linux/amd64"}, Tags: []string{}},
+				{Target: Dev, Stage: "dev", Platforms: []string{"linux/amd64"}, Tags: []string{}},
+			}},
+		{name: "pull request platforms configurable", ev: pr(44, false), env: map[string]string{"GANTRY_PR_PLATFORMS": "linux/amd64,linux/arm64"}, version: "pr-44-0123456",
+			images: []Image{
+				{Target: Prod, Stage: "prod", Platforms: both, Tags: []string{}},
+				{Target: Dev, Stage: "dev", Platforms: both, Tags: []string{}},
+			}},
+		{name: "schedule does nothing", ev: event.Context{Kind: event.Other, Name: "schedule", Ref: "refs/heads/main", Branch: "main", Commit: sha}, version: "main-0123456"},
+		{name: "detached HEAD does nothing", ev: event.Context{Kind: event.Other, Name: "local", Commit: sha}, version: "detached-0123456"},
+		{name: "other refs built when configured", ev: push("develop"), edit: func(c *config.Config) { c.BuildOtherRefs = true }, version: "develop-0123456",
+			images: []Image{
+				{Target: Prod, Stage: "prod", Platforms: []string{"linux/amd64"}, Tags: []string{}},
+				{Target: Dev, Stage: "dev", Platforms: []string{"linux/amd64"}, Tags: []string{}},
+			}},
+		{name: "upper-case owner and repository are lower-cased", ev: tag("v1.0.0"), edit: func(c *config.Config) { c.Image = "GHCR.io/Acme/MySvc" }, push: true, version: "1.0.0",
+			images: []Image{{Target: Prod, Stage: "prod", Platforms: both, Tags: []string{"ghcr.io/acme/mysvc:1.0.0"}}}},
+		{name: "custom publishing branch publishes", ev: push("release/stable"), edit: func(c *config.Config) { c.PublishBranch = "release/stable" }, push: true, version: "release-stable-0123456",
+			images: []Image{
+				{Target: Prod, Stage: "prod", Platforms: both, Tags: []string{img + "0123456", img + "release-stable"}, Moving: []string{img + "release-stable"}},
+				{Target: Dev, Stage: "dev", Platforms: both, Tags: []string{img + "0123456-dev", img + "release-stable-dev"}, Moving: []string{img + "release-stable-dev"}},
+			}},
+		{name: "main is not published when the publishing branch is another", ev: push("main"), env: map[string]string{"GANTRY_PUBLISH_BRANCH": "trunk"}, version: "main-0123456"},
+		{name: "custom SHA length", ev: push("main"), edit: func(c *config.Config) { c.ShortSHALength = 12 }, push: true, version: "main-0123456789ab",
+			images: []Image{
+				{Target: Prod, Stage: "prod", Platforms: both, Tags: []string{img + "0123456789ab", img + "main"}, Moving: []string{img + "main"}},
+				{Target: Dev, Stage: "dev", Platforms: both, Tags: []string{img + "0123456789ab-dev", img + "main-dev"}, Moving: []string{img + "main-dev"}},
+			}},
+		{name: "SHA length from the environment", ev: tag("v3.0.0"), env: map[string]string{"GANTRY_SHORT_SHA_LENGTH": "9"}, push: true, version: "3.0.0",
+			images: []Image{{Target: Prod, Stage: "prod", Platforms: both, Tags: []string{img + "3.0.0"}}}},
+		{name: "image from the environment wins over init", ev: tag("v1.0.0"), edit: func(c *config.Config) { c.Image = "ghcr.io/code/svc" }, env: map[string]string{"GANTRY_IMAGE": "registry.example.com/Team/API"}, push: true, version: "1.0.0",
+			images: []Image{{Target: Prod, Stage: "prod", Platforms: both, Tags: []string{"registry.example.com/team/api:1.0.0"}}}},
+		{name: "platforms from the environment", ev: tag("v1.0.0"), env: map[string]string{"GANTRY_PLATFORMS": "linux/arm64"}, push: true, version: "1.0.0",
+			images: []Image{{Target: Prod, Stage: "prod", Platforms: []string{"linux/arm64"}, Tags: []string{img + "1.0.0"}}}},
+		{name: "platforms and stages from init", ev: push("main"), edit: func(c *config.Config) {
+			c.Platforms = []string{"linux/amd64"}
+			c.ProdStage, c.DevStage = "runtime", "debug"
+		}, push: true, version: "main-0123456",
+			images: []Image{
+				{Target: Prod, Stage: "runtime", Platforms: []string{"linux/amd64"}, Tags: []string{img + "0123456", img + "main"}, Moving: []string{img + "main"}},
+				{Target: Dev, Stage: "debug", Platforms: []string{"linux/amd64"}, Tags: []string{img + "0123456-dev", img + "main-dev"}, Moving: []string{img + "main-dev"}},
+			}},
+		{name: "registry from the environment", ev: tag("v1.0.0"), env: map[string]string{"GANTRY_REGISTRY": "localhost:5000"}, push: true, version: "1.0.0",
+			images: []Image{{Target: Prod, Stage: "prod", Platforms: both, Tags: []string{"localhost:5000/acme/svc:1.0.0"}}}},
+		{name: "invalid image reference is refused", ev: push("main"), env: map[string]string{"GANTRY_IMAGE": "ghcr.io/acme/svc:latest"}, errHas: "not a valid repository reference"},
+		{name: "short commit is refused", ev: event.Context{Kind: event.BranchPush, Branch: "main", Commit: "abc"}, errHas: "shorter than the short SHA length"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Make(tt.ev, resolved(t, tt.edit, tt.env))
+			if tt.errHas != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.errHas) {
+					t.Fatalf("error = %v, want one containing %q", err, tt.errHas)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Push != tt.push || got.Version != tt.version {
+				t.Errorf("push, version = %t, %q; want %t, %q", got.Push, got.Version, tt.push, tt.version)
+			}
+			if !equalImages(got.Images, tt.images) {
+				t.Errorf("images:\n got %+v\nwant %+v", got.Images, tt.images)
+			}
+			if len(tt.images) == 0 && got.Reason == "" {
+				t.Error("a plan that builds nothing must say why")
+			}
+			for _, im := range got.Images {
+				for _, ref := range im.Tags {
+					if strings.HasSuffix(ref, ":latest") {
+						t.Errorf("latest tag planned: %s", ref)
+					}
+				}
+			}
+		})
+	}
+}
+
+func equalImages(a, b []Image) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Target != b[i].Target || a[i].Stage != b[i].Stage ||
+			strings.Join(a[i].Platforms, ",") != strings.Join(b[i].Platforms, ",") ||
+			strings.Join(a[i].Tags, ",") != strings.Join(b[i].Tags, ",") ||
+			strings.Join(a[i].Moving, ",") != strings.Join(b[i].Moving, ",") {
+			return false
+		}
+	}
+	return true
+}
+
+func TestLongBranchKeepsSuffixWithin128(t *testing.T) {
+	branch := strings.Repeat("a", 200)
+	cfg := resolved(t, func(c *config.Config) { c.PublishBranch = branch }, nil)
+	p, err := Make(push(branch), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, im := range p.Images {
+		for _, ref := range im.Tags {
+			tagPart := ref[strings.LastIndex(ref, ":")+1:]
+			if len(tagPart) > 128 {
+				t.Errorf("tag of %d characters: %s", len(tagPart), tagPart)
+			}
+		}
+	}
+	if dev := p.Images[1].Moving[0]; !strings.HasSuffix(dev, "a-dev") || len(dev[strings.LastIndex(dev, ":")+1:]) != 128 {
+		t.Errorf("dev moving tag = %s, want 124 a's and -dev", dev)
+	}
+}
+
+func TestSanitize(t *testing.T) {
+	for _, tt := range []struct{ in, suffix, want string }{
+		{"main", "", "main"},
+		{"feature/x", "-dev", "feature-x-dev"},
+		{"fix#12", "", "fix-12"},
+		{"über", "", "_ber"},
+		{"--x", "", "_x"},
+		{".hidden", "", "_hidden"},
+		{"-dash", "", "_dash"},
+		{"1.2.3+meta", "", "1.2.3_meta"},
+		{"", "", "_"},
+		{"a b\tc", "", "a-b-c"},
+		{"UPPER_case.1-2", "", "UPPER_case.1-2"},
+	} {
+		if got := Sanitize(tt.in, tt.suffix); got != tt.want {
+			t.Errorf("Sanitize(%q, %q) = %q, want %q", tt.in, tt.suffix, got, tt.want)
+		}
+	}
+}
+
+func TestImmutable(t *testing.T) {
+	im := Image{Tags: []string{"r:abc", "r:main"}, Moving: []string{"r:main"}}
+	if got := im.Immutable(); len(got) != 1 || got[0] != "r:abc" {
+		t.Errorf("Immutable() = %v", got)
+	}
+}
+
+func TestWriteTable(t *testing.T) {
+	p, err := Make(push("main"), resolved(t, nil, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := p.WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"push:    true", "ghcr.io/acme/svc:0123456  ", "ghcr.io/acme/svc:main-dev", "moving", "immutable"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+}
