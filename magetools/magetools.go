@@ -17,14 +17,17 @@ package magetools
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/gantry-build/gantry/magetools/config"
+	"github.com/gantry-build/gantry/magetools/internal/event"
 	"github.com/gantry-build/gantry/magetools/internal/gobuild"
+	"github.com/gantry-build/gantry/magetools/internal/pipeline"
+	"github.com/gantry-build/gantry/magetools/internal/plan"
 	"github.com/gantry-build/gantry/magetools/internal/run"
 )
 
@@ -66,7 +69,7 @@ func buildBinary(ctx context.Context, debug bool) error {
 		return err
 	}
 	out := s.binaryPath(debug)
-	cmd := gobuild.Command(s.cfg.MainPackage, out, debug, gobuild.XFlags(s.cfg.Stamp, s.stamp()))
+	cmd := gobuild.Command(s.cfg.MainPackage, out, debug, gobuild.XFlags(s.cfg.Stamp, s.run().Stamp()))
 	cmd.Dir = s.cfg.Dir
 	if err := run.Run(ctx, cmd); err != nil {
 		return err
@@ -75,16 +78,92 @@ func buildBinary(ctx context.Context, debug bool) error {
 	return nil
 }
 
-var errNotImplemented = errors.New("not implemented yet")
-
 // Image builds the prod image for this machine's platform and loads it into the local Docker engine.
-func Image(ctx context.Context) error { return done(errNotImplemented) }
+func Image(ctx context.Context) error {
+	return done(loadImage(ctx, plan.Prod))
+}
 
-// Publish builds both targets for every platform and pushes the tags of the plan.
-func Publish(ctx context.Context) error { return done(errNotImplemented) }
+// ImageDev builds the dev image (debug binary, Delve, tools) and loads it into the local Docker engine.
+func ImageDev(ctx context.Context) error {
+	return done(loadImage(ctx, plan.Dev))
+}
 
-// Release builds and pushes the prod image of a v* tag as <version>.
-func Release(ctx context.Context) error { return done(errNotImplemented) }
+func loadImage(ctx context.Context, target string) error {
+	s, err := load()
+	if err != nil {
+		return err
+	}
+	tag, err := s.run().Load(ctx, target)
+	if err != nil {
+		return err
+	}
+	logrus.Infof("loaded %s; try: docker run --rm --network host %s", tag, tag)
+	fmt.Println(tag)
+	return nil
+}
 
-// CI does what the GitHub Actions event asks: build a pull request, Publish main, Release a tag.
-func CI(ctx context.Context) error { return done(errNotImplemented) }
+// Publish builds prod and dev for every platform and pushes the tags of a push to the publishing branch.
+func Publish(ctx context.Context) error {
+	s, err := load()
+	if err != nil {
+		return done(err)
+	}
+	return done(publish(ctx, s.run()))
+}
+
+func publish(ctx context.Context, r pipeline.Run) error {
+	if err := r.CheckPublish(); err != nil {
+		return err
+	}
+	_, err := r.Publish(ctx)
+	return err
+}
+
+// Release builds and pushes the prod image of the v* tag at HEAD as <version>.
+func Release(ctx context.Context) error {
+	s, err := load()
+	if err != nil {
+		return done(err)
+	}
+	return done(release(ctx, s.run()))
+}
+
+func release(ctx context.Context, r pipeline.Run) error {
+	if err := r.CheckRelease(); err != nil {
+		return err
+	}
+	_, err := r.Release(ctx)
+	return err
+}
+
+// CI does what the GitHub Actions event asks: build a pull request, publish main, release a v* tag.
+func CI(ctx context.Context) error {
+	s, err := load()
+	if err != nil {
+		return done(err)
+	}
+	return done(ci(ctx, s.run()))
+}
+
+func ci(ctx context.Context, r pipeline.Run) error {
+	if err := r.Plan.WriteTable(os.Stderr); err != nil {
+		return err
+	}
+	switch {
+	case r.Plan.Push && r.Event.Kind == event.TagPush:
+		if err := r.Login(ctx); err != nil {
+			return err
+		}
+		return release(ctx, r)
+	case r.Plan.Push:
+		if err := r.Login(ctx); err != nil {
+			return err
+		}
+		return publish(ctx, r)
+	case len(r.Plan.Images) > 0:
+		return r.BuildOnly(ctx)
+	default:
+		logrus.Infof("nothing to do: %s", r.Plan.Reason)
+		return nil
+	}
+}

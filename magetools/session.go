@@ -11,8 +11,8 @@ import (
 
 	"github.com/gantry-build/gantry/magetools/config"
 	"github.com/gantry-build/gantry/magetools/internal/event"
-	"github.com/gantry-build/gantry/magetools/internal/gobuild"
 	"github.com/gantry-build/gantry/magetools/internal/module"
+	"github.com/gantry-build/gantry/magetools/internal/pipeline"
 	"github.com/gantry-build/gantry/magetools/internal/plan"
 )
 
@@ -55,9 +55,8 @@ func load() (session, error) {
 	return session{cfg: cfg, event: ev, plan: p}, nil
 }
 
-// stamp is the version information of this commit for the binary and image.
-func (s session) stamp() gobuild.Stamp {
-	return gobuild.Stamp{Version: s.plan.Version, Commit: s.event.Commit, Date: s.event.CommitTime}
+func (s session) run() pipeline.Run {
+	return pipeline.Run{Config: s.cfg, Event: s.event, Plan: s.plan, Getenv: os.Getenv}
 }
 
 // binaryPath is where Build and BuildDev write, relative to the service's

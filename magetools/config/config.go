@@ -85,6 +85,11 @@ type Config struct {
 	// added to those set in code, replacing equal keys).
 	BuildArgs map[string]string
 
+	// Attestations adds SBOM and provenance attestations (mode=max) to
+	// pushed images. Default: false: the index holds only the platform
+	// images and its digest is reproducible. Env: GANTRY_ATTESTATIONS.
+	Attestations bool
+
 	// Stamp names the string variables that receive version information
 	// through -ldflags -X.
 	Stamp Stamp
@@ -230,12 +235,17 @@ func (r *Config) applyEnv(env Lookup) error {
 	if v, ok := env("GANTRY_PR_PLATFORMS"); ok && v != "" {
 		r.PullRequestPlatforms = splitList(v)
 	}
-	if v, ok := env("GANTRY_BUILD_OTHER_REFS"); ok && v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return fmt.Errorf("GANTRY_BUILD_OTHER_REFS=%q is not a boolean; use true or false", v)
+	for key, field := range map[string]*bool{
+		"GANTRY_BUILD_OTHER_REFS": &r.BuildOtherRefs,
+		"GANTRY_ATTESTATIONS":     &r.Attestations,
+	} {
+		if v, ok := env(key); ok && v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("%s=%q is not a boolean; use true or false", key, v)
+			}
+			*field = b
 		}
-		r.BuildOtherRefs = b
 	}
 	if v, ok := env("GANTRY_SHORT_SHA_LENGTH"); ok && v != "" {
 		n, err := strconv.Atoi(v)

@@ -1,0 +1,202 @@
+// Package buildx drives `docker buildx build`: the command as an argument
+// list (built here, testable without running it), the check that the
+// current builder can do the job, and the digest read from buildx's
+// metadata file.
+package buildx
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gantry-build/gantry/magetools/internal/run"
+)
+
+// Output is what happens to a build's result.
+type Output int
+
+const (
+	// CacheOnly builds and keeps nothing but the build cache (pull requests).
+	CacheOnly Output = iota
+	// Push pushes the image index to the registry.
+	Push
+	// Load loads a single-platform image into the local Docker engine.
+	Load
+)
+
+// Build is one `docker buildx build` of one Dockerfile target.
+type Build struct {
+	Context    string
+	Dockerfile string
+	Target     string
+	Platforms  []string
+	Tags       []string
+	Output     Output
+	BuildArgs  map[string]string
+	Labels     map[string]string
+	// SourceDateEpoch is the commit time: BuildKit uses it for image
+	// timestamps, and rewrites layer timestamps to it, so that two builds of
+	// one commit give the same image.
+	SourceDateEpoch int64
+	// Attestations adds provenance and SBOM attestations; off, the index
+	// holds only the platform images and its digest is reproducible.
+	Attestations bool
+	CacheFrom    []string
+	CacheTo      []string
+	// MetadataFile receives buildx's JSON metadata (the pushed digest).
+	MetadataFile string
+	// Progress is buildx's progress mode: "auto" locally, "plain" in CI.
+	Progress string
+}
+
+// Args returns the arguments of `docker` for this build.
+func (b Build) Args() []string {
+	args := []string{"buildx", "build",
+		"--file", b.Dockerfile,
+		"--target", b.Target,
+		"--platform", strings.Join(b.Platforms, ","),
+	}
+	if b.Progress != "" {
+		args = append(args, "--progress", b.Progress)
+	}
+	for _, t := range b.Tags {
+		args = append(args, "--tag", t)
+	}
+	buildArgs := maps.Clone(b.BuildArgs)
+	if buildArgs == nil {
+		buildArgs = map[string]string{}
+	}
+	if b.SourceDateEpoch > 0 {
+		buildArgs["SOURCE_DATE_EPOCH"] = strconv.FormatInt(b.SourceDateEpoch, 10)
+	}
+	for _, k := range slices.Sorted(maps.Keys(buildArgs)) {
+		args = append(args, "--build-arg", k+"="+buildArgs[k])
+	}
+	for _, k := range slices.Sorted(maps.Keys(b.Labels)) {
+		args = append(args, "--label", k+"="+b.Labels[k])
+	}
+	if b.Attestations {
+		args = append(args, "--provenance=mode=max", "--sbom=true")
+	} else {
+		args = append(args, "--provenance=false", "--sbom=false")
+	}
+	for _, c := range b.CacheFrom {
+		args = append(args, "--cache-from", c)
+	}
+	for _, c := range b.CacheTo {
+		args = append(args, "--cache-to", c)
+	}
+	rewrite := ""
+	if b.SourceDateEpoch > 0 {
+		rewrite = ",rewrite-timestamp=true"
+	}
+	switch b.Output {
+	case Push:
+		args = append(args, "--output", "type=image,push=true,oci-mediatypes=true"+rewrite)
+	case Load:
+		args = append(args, "--output", "type=docker"+rewrite)
+	default:
+		args = append(args, "--output", "type=cacheonly")
+	}
+	if b.MetadataFile != "" {
+		args = append(args, "--metadata-file", b.MetadataFile)
+	}
+	return append(args, b.Context)
+}
+
+// Cmd returns the build as a command to run.
+func (b Build) Cmd() run.Cmd {
+	return run.Cmd{Name: "docker", Args: b.Args()}
+}
+
+// Digest reads the image digest that buildx wrote to a metadata file.
+func Digest(metadataFile string) (string, error) {
+	data, err := os.ReadFile(metadataFile)
+	if err != nil {
+		return "", fmt.Errorf("read buildx metadata: %w", err)
+	}
+	var meta struct {
+		Digest string `json:"containerimage.digest"`
+	}
+	if err := json.Unmarshal(data, &meta); err != nil {
+		return "", fmt.Errorf("buildx metadata %s: %w", metadataFile, err)
+	}
+	if meta.Digest == "" {
+		return "", fmt.Errorf("buildx metadata %s has no containerimage.digest", metadataFile)
+	}
+	return meta.Digest, nil
+}
+
+// Builder is what `docker buildx inspect` says about the current builder.
+type Builder struct {
+	Name      string
+	Driver    string
+	Platforms []string
+}
+
+// ParseInspect reads the text of `docker buildx inspect`.
+func ParseInspect(out string) Builder {
+	var b Builder
+	for _, line := range strings.Split(out, "\n") {
+		key, value, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		value = strings.TrimSpace(value)
+		switch strings.TrimSpace(key) {
+		case "Name":
+			if b.Name == "" {
+				b.Name = value
+			}
+		case "Driver":
+			b.Driver = value
+		case "Platforms":
+			for _, p := range strings.Split(value, ",") {
+				p = strings.TrimSuffix(strings.TrimSpace(p), "*")
+				if p != "" && !slices.Contains(b.Platforms, p) {
+					b.Platforms = append(b.Platforms, p)
+				}
+			}
+		}
+	}
+	return b
+}
+
+// Check returns an error, with the fix, when the builder cannot build the
+// platforms, and the platforms it would have to emulate otherwise.
+func (b Builder) Check(platforms []string) (missing []string, err error) {
+	if b.Driver == "docker" && len(platforms) > 1 {
+		return nil, fmt.Errorf("buildx builder %q uses the docker driver, which cannot build several platforms (%s) into one image; create a BuildKit builder: `docker buildx create --use --driver docker-container` (or point BUILDX_BUILDER at a remote BuildKit)",
+			b.Name, strings.Join(platforms, ", "))
+	}
+	for _, p := range platforms {
+		if !slices.Contains(b.Platforms, p) {
+			missing = append(missing, p)
+		}
+	}
+	return missing, nil
+}
+
+// Inspect asks buildx about the builder it will use (BUILDX_BUILDER or the
+// current one), starting it if needed.
+func Inspect(ctx context.Context) (Builder, error) {
+	if _, err := exec.LookPath("docker"); err != nil {
+		return Builder{}, fmt.Errorf("docker is not installed or not on PATH; install the Docker CLI with the buildx plugin (https://docs.docker.com/build/install-buildx/)")
+	}
+	cmd := exec.CommandContext(ctx, "docker", "buildx", "inspect", "--bootstrap")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		text := strings.TrimSpace(string(out))
+		if strings.Contains(text, "is not a docker command") || strings.Contains(text, "unknown command") {
+			return Builder{}, fmt.Errorf("docker buildx is not installed; install the buildx plugin (https://docs.docker.com/build/install-buildx/), or use docker/setup-buildx-action in GitHub Actions")
+		}
+		return Builder{}, fmt.Errorf("docker buildx inspect: %s; check BUILDX_BUILDER names a builder (`docker buildx ls`) and that it is reachable", text)
+	}
+	return ParseInspect(string(out)), nil
+}

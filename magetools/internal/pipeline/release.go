@@ -1,0 +1,66 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/gantry-build/gantry/magetools/internal/event"
+	"github.com/gantry-build/gantry/magetools/internal/git"
+)
+
+// CheckPublish refuses to publish anything but a clean push to the
+// publishing branch.
+func (r Run) CheckPublish() error {
+	if r.Event.Kind != event.BranchPush || !r.Plan.Push {
+		return fmt.Errorf("nothing to publish: %s; Publish runs for a push to the publishing branch %q (see `mage plan`)", r.why(), r.Config.PublishBranch)
+	}
+	return r.checkClean("publish")
+}
+
+// CheckRelease refuses to release unless this is a v* tag that names the
+// commit being built (HEAD) and the tree is clean: the image must be
+// exactly the tagged source.
+func (r Run) CheckRelease() error {
+	if r.Event.Kind != event.TagPush || !r.Plan.Push {
+		return fmt.Errorf("nothing to release: %s; Release runs for a v* tag at HEAD (git tag v1.2.3 && git push origin v1.2.3)", r.why())
+	}
+	repo := git.Repo{Dir: r.Config.Dir}
+	tagged, err := repo.Commit("refs/tags/" + r.Event.Tag)
+	if err != nil {
+		return fmt.Errorf("tag %s is not in this clone (%v); fetch it (git fetch --tags) or check out the tag", r.Event.Tag, err)
+	}
+	head, err := repo.Head()
+	if err != nil {
+		return err
+	}
+	if tagged != head || tagged != r.Event.Commit {
+		return fmt.Errorf("tag %s names commit %.12s, but HEAD is %.12s (event commit %.12s); check out the tag (git checkout %s) so the release is built from the very commit it names",
+			r.Event.Tag, tagged, head, r.Event.Commit, r.Event.Tag)
+	}
+	return r.checkClean("release")
+}
+
+func (r Run) checkClean(what string) error {
+	if r.Event.Dirty {
+		return fmt.Errorf("the working tree has uncommitted changes; refusing to %s an image that is not the commit it is labelled with: commit or stash them (git status)", what)
+	}
+	return nil
+}
+
+func (r Run) why() string {
+	if r.Plan.Reason != "" {
+		return r.Plan.Reason
+	}
+	return fmt.Sprintf("this is a %s event", r.Event.Kind)
+}
+
+// Release builds and pushes the prod image of a release tag as <version>.
+func (r Run) Release(ctx context.Context) ([]Result, error) {
+	results, err := r.Publish(ctx)
+	if err == nil {
+		logrus.Infof("released %s", r.Plan.Version)
+	}
+	return results, err
+}
