@@ -18,7 +18,7 @@ type Config struct {
 	// Service is the service's name: the binary under bin/, the image title
 	// label and the local image name of `mage image`.
 	// Default: the base name of MainPackage, or of the module path when the
-	// main package is the module root. Env: GANTRY_SERVICE.
+	// main package is the module root, lower-cased. Env: GANTRY_SERVICE.
 	Service string
 
 	// Description goes into org.opencontainers.image.description.
@@ -324,11 +324,12 @@ func pickMain(candidates []string) (string, error) {
 	}
 }
 
+// serviceName is lower-cased: it names a local image, which must be.
 func serviceName(mainPackage, modulePath string) string {
 	if base := filepath.Base(filepath.Clean(mainPackage)); base != "." && base != "/" {
-		return base
+		return strings.ToLower(base)
 	}
-	return modulePath[strings.LastIndex(modulePath, "/")+1:]
+	return strings.ToLower(modulePath[strings.LastIndex(modulePath, "/")+1:])
 }
 
 func splitList(s string) []string {

@@ -87,13 +87,21 @@ func fromActions(env func(string) string, repo git.Repo) (Context, error) {
 	if err != nil {
 		return Context{}, err
 	}
+	c.Branch, _ = strings.CutPrefix(c.Ref, "refs/heads/")
+	c.Tag, _ = strings.CutPrefix(c.Ref, "refs/tags/")
+	if c.Branch == c.Ref {
+		c.Branch = ""
+	}
+	if c.Tag == c.Ref {
+		c.Tag = ""
+	}
 	switch c.Name {
 	case "push":
 		switch {
-		case strings.HasPrefix(c.Ref, "refs/heads/"):
-			c.Kind, c.Branch = BranchPush, strings.TrimPrefix(c.Ref, "refs/heads/")
-		case strings.HasPrefix(c.Ref, "refs/tags/"):
-			c.Kind, c.Tag = TagPush, strings.TrimPrefix(c.Ref, "refs/tags/")
+		case c.Branch != "":
+			c.Kind = BranchPush
+		case c.Tag != "":
+			c.Kind = TagPush
 		default:
 			c.Kind = Other
 		}

@@ -1,0 +1,159 @@
+package magetools_test
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gantry-build/gantry/internal/testsvc"
+)
+
+// planJSON is the documented shape of `mage plan -json`.
+type planJSON struct {
+	Event   string `json:"event"`
+	Version string `json:"version"`
+	Push    bool   `json:"push"`
+	Images  []struct {
+		Target    string   `json:"target"`
+		Platforms []string `json:"platforms"`
+		Tags      []string `json:"tags"`
+	} `json:"images"`
+}
+
+// TestConsumer adopts Gantry in a fresh service module as the README says
+// and runs its targets under recorded GitHub Actions events.
+func TestConsumer(t *testing.T) {
+	svc := testsvc.New(t, "github.com/Acme/Widget")
+	head := svc.Git(t, "rev-parse", "HEAD")
+	short := head[:7]
+
+	t.Run("targets are listed with their docs and no helpers", func(t *testing.T) {
+		res := svc.Mage(t, nil, "-l")
+		if res.Code != 0 {
+			t.Fatalf("mage -l: exit %d", res.Code)
+		}
+		for _, target := range []string{"build", "buildDev", "image", "imageDev", "publish", "release", "ci", "plan"} {
+			if !regexp.MustCompile(`(?m)^  ` + target + ` +\S.*$`).MatchString(res.Stdout) {
+				t.Errorf("target %s missing or undocumented in:\n%s", target, res.Stdout)
+			}
+		}
+		if n := len(regexp.MustCompile(`(?m)^  \S`).FindAllString(res.Stdout, -1)); n != 8 {
+			t.Errorf("%d targets listed, want exactly 8 (helpers leak?):\n%s", n, res.Stdout)
+		}
+	})
+
+	events := []struct {
+		name    string
+		event   testsvc.Event
+		push    bool
+		version string
+		want    map[string][]string // target -> tags
+		plats   []string
+	}{
+		{name: "push to main", event: testsvc.Event{Name: "push", Ref: "refs/heads/main", SHA: head, Repository: "Acme/Widget"},
+			push: true, version: "main-" + short, plats: []string{"linux/amd64", "linux/arm64"},
+			want: map[string][]string{
+				"prod": {"ghcr.io/acme/widget:" + short, "ghcr.io/acme/widget:main"},
+				"dev":  {"ghcr.io/acme/widget:" + short + "-dev", "ghcr.io/acme/widget:main-dev"},
+			}},
+		{name: "tag v1.2.3", event: testsvc.Event{Name: "push", Ref: "refs/tags/v1.2.3", SHA: head, Repository: "Acme/Widget"},
+			push: true, version: "1.2.3", plats: []string{"linux/amd64", "linux/arm64"},
+			want: map[string][]string{"prod": {"ghcr.io/acme/widget:1.2.3"}}},
+		{name: "pull request from a fork", event: testsvc.Event{Name: "pull_request", Ref: "refs/pull/9/merge", SHA: strings.Repeat("f", 40), Repository: "Acme/Widget",
+			Payload: testsvc.PullRequestPayload(9, head, "feature/x", "Someone/Widget", "Acme/Widget")},
+			version: "pr-9-" + short, plats: []string{"linux/amd64"},
+			want: map[string][]string{"prod": {}, "dev": {}}},
+		{name: "schedule", event: testsvc.Event{Name: "schedule", Ref: "refs/heads/main", SHA: head, Repository: "Acme/Widget"},
+			version: "main-" + short, want: map[string][]string{}},
+	}
+	for _, tt := range events {
+		t.Run("plan -json: "+tt.name, func(t *testing.T) {
+			res := svc.Mage(t, tt.event.Env(t), "plan", "-json")
+			if res.Code != 0 {
+				t.Fatalf("exit %d", res.Code)
+			}
+			var got planJSON
+			if err := json.Unmarshal([]byte(res.Stdout), &got); err != nil {
+				t.Fatalf("stdout is not only JSON: %v\n%s", err, res.Stdout)
+			}
+			if got.Push != tt.push || got.Version != tt.version || len(got.Images) != len(tt.want) {
+				t.Fatalf("push %t version %q images %d; want %t %q %d\n%s", got.Push, got.Version, len(got.Images), tt.push, tt.version, len(tt.want), res.Stdout)
+			}
+			for _, img := range got.Images {
+				if !slices.Equal(img.Tags, tt.want[img.Target]) || !slices.Equal(img.Platforms, tt.plats) {
+					t.Errorf("%s: tags %v platforms %v; want %v %v", img.Target, img.Tags, img.Platforms, tt.want[img.Target], tt.plats)
+				}
+			}
+		})
+	}
+
+	t.Run("invalid release tag exits non-zero and names the fix", func(t *testing.T) {
+		ev := testsvc.Event{Name: "push", Ref: "refs/tags/v1.2", SHA: head, Repository: "Acme/Widget"}
+		res := svc.Mage(t, ev.Env(t), "plan", "-json")
+		if res.Code == 0 || res.Stdout != "" || !strings.Contains(res.Stderr, `tag "v1.2" is not a release version`) || !strings.Contains(res.Stderr, "push a valid one") {
+			t.Fatalf("exit %d, stdout %q, stderr %q", res.Code, res.Stdout, res.Stderr)
+		}
+	})
+
+	t.Run("environment overrides", func(t *testing.T) {
+		ev := testsvc.Event{Name: "push", Ref: "refs/heads/main", SHA: head, Repository: "Acme/Widget"}
+		env := testsvc.Merge(ev.Env(t), map[string]string{"GANTRY_IMAGE": "registry.example.com/Team/W", "GANTRY_PLATFORMS": "linux/arm64"})
+		res := svc.Mage(t, env, "plan", "-json")
+		var got planJSON
+		if err := json.Unmarshal([]byte(res.Stdout), &got); err != nil || len(got.Images) != 2 {
+			t.Fatalf("exit %d: %v\n%s", res.Code, err, res.Stdout)
+		}
+		if got.Images[0].Tags[1] != "registry.example.com/team/w:main" || !slices.Equal(got.Images[0].Platforms, []string{"linux/arm64"}) {
+			t.Errorf("got %+v", got.Images[0])
+		}
+	})
+
+	t.Run("local plan reads the git checkout", func(t *testing.T) {
+		res := svc.Mage(t, nil, "plan")
+		if res.Code != 0 || !strings.Contains(res.Stdout, "version: main-"+short) || !strings.Contains(res.Stdout, "ghcr.io/acme/widget:main-dev") {
+			t.Errorf("exit %d:\n%s", res.Code, res.Stdout)
+		}
+	})
+
+	t.Run("build stamps the version", func(t *testing.T) {
+		res := svc.Mage(t, nil, "build")
+		if res.Code != 0 {
+			t.Fatalf("exit %d", res.Code)
+		}
+		out := run(t, svc.Dir+"/bin/widget", "-version")
+		if !strings.HasPrefix(out, "main-"+short+" "+head+" ") {
+			t.Errorf("bin/widget -version = %q", out)
+		}
+	})
+
+	t.Run("a failing command keeps its exit code", func(t *testing.T) {
+		// Build runs the go found on PATH: make it one that exits 3. `go
+		// tool` puts the real go first on PATH, so run a compiled magefile.
+		bin := t.TempDir()
+		if res := svc.Mage(t, nil, "-compile", filepath.Join(bin, "mage")); res.Code != 0 {
+			t.Fatalf("mage -compile: exit %d", res.Code)
+		}
+		if err := os.WriteFile(filepath.Join(bin, "go"), []byte("#!/bin/sh\necho failing go >&2\nexit 3\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		env := map[string]string{"PATH": bin + string(os.PathListSeparator) + os.Getenv("PATH")}
+		res := svc.Exec(t, env, filepath.Join(bin, "mage"), "build")
+		if res.Code != 3 || !strings.Contains(res.Stderr, "failing go") {
+			t.Errorf("exit %d, want the command's 3", res.Code)
+		}
+	})
+}
+
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).Output()
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return string(out)
+}
