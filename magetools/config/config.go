@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -95,18 +96,18 @@ type Config struct {
 	Stamp Stamp
 }
 
-// Stamp names package-qualified string variables (e.g. "main.version");
-// an empty name is not stamped.
+// Stamp names package-qualified string variables (e.g. "main.version").
+// An empty field takes its default; "-" switches that stamp off.
 type Stamp struct {
 	// Version receives the release version on a tag, else
 	// <branch>-<short sha> (with -dirty for an unclean tree).
-	// Default: "main.version". Env: GANTRY_STAMP_VERSION.
+	// Default: "main.version". Env: GANTRY_STAMP_VERSION ("-": off).
 	Version string
 	// Commit receives the full commit SHA.
-	// Default: "main.commit". Env: GANTRY_STAMP_COMMIT.
+	// Default: "main.commit". Env: GANTRY_STAMP_COMMIT ("-": off).
 	Commit string
 	// Date receives the commit time, RFC 3339 in UTC.
-	// Default: "main.date". Env: GANTRY_STAMP_DATE.
+	// Default: "main.date". Env: GANTRY_STAMP_DATE ("-": off).
 	Date string
 }
 
@@ -202,12 +203,14 @@ func (c Config) Resolve(env Lookup, facts Facts) (Config, error) {
 	if r.Dockerfile == "" && fileExists(filepath.Join(facts.Dir, DefaultDockerfile)) {
 		r.Dockerfile = DefaultDockerfile
 	}
-	if c.Stamp == (Stamp{}) {
-		r.Stamp = Stamp{Version: "main.version", Commit: "main.commit", Date: "main.date"}
+	for field, def := range map[*string]string{&r.Stamp.Version: "main.version", &r.Stamp.Commit: "main.commit", &r.Stamp.Date: "main.date"} {
+		switch *field {
+		case "":
+			*field = def
+		case "-":
+			*field = ""
+		}
 	}
-	// Stamp variables come from the environment after the defaults, so that
-	// an empty value can switch one off.
-	r.applyStampEnv(env)
 	return r, r.validate()
 }
 
@@ -223,6 +226,9 @@ func (r *Config) applyEnv(env Lookup) error {
 		"GANTRY_DOCKERFILE":     &r.Dockerfile,
 		"GANTRY_PROD_STAGE":     &r.ProdStage,
 		"GANTRY_DEV_STAGE":      &r.DevStage,
+		"GANTRY_STAMP_VERSION":  &r.Stamp.Version,
+		"GANTRY_STAMP_COMMIT":   &r.Stamp.Commit,
+		"GANTRY_STAMP_DATE":     &r.Stamp.Date,
 	}
 	for key, field := range strs {
 		if v, ok := env(key); ok && v != "" {
@@ -249,8 +255,8 @@ func (r *Config) applyEnv(env Lookup) error {
 	}
 	if v, ok := env("GANTRY_SHORT_SHA_LENGTH"); ok && v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil {
-			return fmt.Errorf("GANTRY_SHORT_SHA_LENGTH=%q is not a number; use an integer from 4 to 40", v)
+		if err != nil || n < 4 || n > 40 {
+			return fmt.Errorf("GANTRY_SHORT_SHA_LENGTH=%q is not a number from 4 to 40; use e.g. 7 or 12", v)
 		}
 		r.ShortSHALength = n
 	}
@@ -269,18 +275,6 @@ func (r *Config) applyEnv(env Lookup) error {
 	return nil
 }
 
-func (r *Config) applyStampEnv(env Lookup) {
-	for key, field := range map[string]*string{
-		"GANTRY_STAMP_VERSION": &r.Stamp.Version,
-		"GANTRY_STAMP_COMMIT":  &r.Stamp.Commit,
-		"GANTRY_STAMP_DATE":    &r.Stamp.Date,
-	} {
-		if v, ok := env(key); ok {
-			*field = v
-		}
-	}
-}
-
 func (r Config) validate() error {
 	if r.ShortSHALength < 4 || r.ShortSHALength > 40 {
 		return fmt.Errorf("short SHA length %d is out of range; set GANTRY_SHORT_SHA_LENGTH or Config.ShortSHALength to a value from 4 to 40", r.ShortSHALength)
@@ -291,6 +285,9 @@ func (r Config) validate() error {
 				return err
 			}
 		}
+	}
+	if !serviceNamePattern.MatchString(r.Service) {
+		return fmt.Errorf("service name %q is not a valid image name component; use lower-case letters, digits and . _ - (GANTRY_SERVICE, Config.Service)", r.Service)
 	}
 	if r.ProdStage == r.DevStage {
 		return fmt.Errorf("the prod and dev stages are both %q; give them different names (GANTRY_PROD_STAGE, GANTRY_DEV_STAGE)", r.ProdStage)
@@ -324,13 +321,26 @@ func pickMain(candidates []string) (string, error) {
 	}
 }
 
-// serviceName is lower-cased: it names a local image, which must be.
+// serviceName is named like the binary `go build` makes, lower-cased: it
+// names a local image, which must be.
 func serviceName(mainPackage, modulePath string) string {
 	if base := filepath.Base(filepath.Clean(mainPackage)); base != "." && base != "/" {
 		return strings.ToLower(base)
 	}
-	return strings.ToLower(modulePath[strings.LastIndex(modulePath, "/")+1:])
+	parts := strings.Split(modulePath, "/")
+	last := parts[len(parts)-1]
+	if len(parts) > 1 && majorSuffix.MatchString(last) {
+		last = parts[len(parts)-2]
+	}
+	return strings.ToLower(last)
 }
+
+// majorSuffix is a module path's /vN element (N >= 2).
+var majorSuffix = regexp.MustCompile(`^v[2-9][0-9]*$|^v[1-9][0-9]+$`)
+
+// serviceNamePattern is a Docker repository path component, so that
+// <service>:<version> is a valid local image name.
+var serviceNamePattern = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
 
 func splitList(s string) []string {
 	var out []string

@@ -49,7 +49,7 @@ func MainPackages(dir string) ([]string, error) {
 
 func isMain(dir string) bool {
 	pkg, err := build.ImportDir(dir, 0)
-	return err == nil && pkg.Name == "main"
+	return err == nil && pkg.Name == "main" && len(pkg.GoFiles)+len(pkg.CgoFiles) > 0
 }
 
 // GitHubRepo returns "owner/repo" of a github.com/owner/repo[/...] module

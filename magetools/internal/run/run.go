@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/sirupsen/logrus"
 )
@@ -72,7 +73,11 @@ func Run(ctx context.Context, c Cmd) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s: %w", c.Name, ctx.Err())
 		}
-		return &ExitError{Cmd: c.Name, Code: exit.ExitCode()}
+		code := exit.ExitCode()
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			code = 128 + int(ws.Signal()) // as a shell reports it
+		}
+		return &ExitError{Cmd: c.Name, Code: code}
 	case errors.Is(err, exec.ErrNotFound):
 		return fmt.Errorf("%s is not installed or not on PATH: %w", c.Name, err)
 	default:

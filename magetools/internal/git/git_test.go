@@ -1,0 +1,425 @@
+package git
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestOwnerRepo(t *testing.T) {
+	tests := []struct {
+		url  string
+		want string
+	}{
+		{"https://github.com/acme/svc", "acme/svc"},
+		{"https://github.com/acme/svc.git", "acme/svc"},
+		{"https://github.com/Acme/Svc.git", "Acme/Svc"}, // case is kept; callers lower-case
+		{"https://github.com/acme/svc/", "acme/svc"},
+		{"https://github.com/acme/svc.git/", "acme/svc"},
+		{"http://github.com/acme/svc", "acme/svc"},
+		{"https://user:token@github.com/acme/svc.git", "acme/svc"},
+		{"ssh://git@github.com/acme/svc.git", "acme/svc"},
+		{"ssh://git@github.com/acme/svc", "acme/svc"},
+		{"ssh://git@github.com:22/acme/svc.git", "acme/svc"},
+		{"git@github.com:Acme/Svc.git", "Acme/Svc"},
+		{"git@github.com:acme/svc", "acme/svc"},
+		{"git@github.com:acme/svc/", "acme/svc"},
+		{"https://gitlab.com/group/subgroup/svc.git", "subgroup/svc"},
+		{"git@gitlab.com:group/sub/deeper/svc.git", "deeper/svc"},
+		{"", ""},
+		{"foo", ""},
+		{"/srv/git/acme/svc.git", ""},
+		{"https://github.com/onlyowner", ""},
+		{"https://github.com/onlyowner/", ""},
+		{"https://github.com", ""},
+		{"https://github.com/", ""},
+		{"git@github.com:svc.git", ""},
+		{"git@github.com:", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			if got := OwnerRepo(tt.url); got != tt.want {
+				t.Errorf("OwnerRepo(%q) = %q, want %q", tt.url, got, tt.want)
+			}
+		})
+	}
+}
+
+// isolate keeps the user's and the system's git configuration, and any
+// repository above the temporary directory, out of the test, and sets an
+// identity for commits. It applies to the git commands Repo runs too.
+func isolate(t *testing.T) {
+	t.Helper()
+	tmp, err := filepath.EvalSymlinks(os.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{
+		"GIT_CONFIG_GLOBAL":       os.DevNull,
+		"GIT_CONFIG_NOSYSTEM":     "1",
+		"GIT_CEILING_DIRECTORIES": tmp,
+		"GIT_AUTHOR_NAME":         "Test Author",
+		"GIT_AUTHOR_EMAIL":        "author@example.com",
+		"GIT_COMMITTER_NAME":      "Test Committer",
+		"GIT_COMMITTER_EMAIL":     "committer@example.com",
+	} {
+		t.Setenv(k, v)
+	}
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+}
+
+// gitCmd runs git in dir with extra environment and returns its trimmed
+// output, failing the test on error.
+func gitCmd(t *testing.T, dir string, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// newRepo makes an empty repository on branch main.
+func newRepo(t *testing.T) string {
+	t.Helper()
+	isolate(t)
+	dir := t.TempDir()
+	gitCmd(t, dir, nil, "init", "-q")
+	gitCmd(t, dir, nil, "symbolic-ref", "HEAD", "refs/heads/main")
+	return dir
+}
+
+// commit writes file and commits it with the given committer date (and a
+// different author date), returning the commit's SHA.
+func commit(t *testing.T, dir, file, content, committerDate string) string {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, file), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitCmd(t, dir, nil, "add", file)
+	gitCmd(t, dir, []string{"GIT_COMMITTER_DATE=" + committerDate, "GIT_AUTHOR_DATE=2001-02-03T04:05:06+00:00"},
+		"commit", "-q", "-m", "change "+file)
+	return gitCmd(t, dir, nil, "rev-parse", "HEAD")
+}
+
+const date1 = "2023-04-05T06:07:08+00:00"
+
+var sha1re = regexp.MustCompile(`^[0-9a-f]{40}$`)
+
+func TestIsRepo(t *testing.T) {
+	repo := newRepo(t)
+	commit(t, repo, "a.txt", "a", date1)
+	sub := filepath.Join(repo, "sub", "dir")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	empty := newRepo(t)
+	tests := []struct {
+		name string
+		dir  string
+		want bool
+	}{
+		{"repository root", repo, true},
+		{"sub-directory of a repository", sub, true},
+		{"repository without commits", empty, true},
+		{"plain directory", t.TempDir(), false},
+		{"inside .git", filepath.Join(repo, ".git"), false},
+		{"missing directory", filepath.Join(t.TempDir(), "nope"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := (Repo{Dir: tt.dir}).IsRepo(); got != tt.want {
+				t.Errorf("IsRepo(%s) = %v, want %v", tt.dir, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestHeadAndCommit(t *testing.T) {
+	dir := newRepo(t)
+	first := commit(t, dir, "a.txt", "one", date1)
+	gitCmd(t, dir, nil, "tag", "-a", "v1.0.0", "-m", "release 1.0.0")
+	gitCmd(t, dir, nil, "tag", "light")
+	second := commit(t, dir, "a.txt", "two", "2023-05-06T07:08:09+00:00")
+	tagObject := gitCmd(t, dir, nil, "rev-parse", "v1.0.0")
+	if tagObject == first {
+		t.Fatal("setup: v1.0.0 is not an annotated tag")
+	}
+	r := Repo{Dir: dir}
+
+	head, err := r.Head()
+	if err != nil {
+		t.Fatalf("Head: %v", err)
+	}
+	if head != second || !sha1re.MatchString(head) {
+		t.Errorf("Head = %q, want %q", head, second)
+	}
+
+	tests := []struct {
+		rev     string
+		want    string
+		wantErr bool
+	}{
+		{rev: "HEAD", want: second},
+		{rev: "main", want: second},
+		{rev: "HEAD~1", want: first},
+		{rev: "v1.0.0", want: first}, // annotated: the commit, not the tag object
+		{rev: "refs/tags/v1.0.0", want: first},
+		{rev: "light", want: first},
+		{rev: first[:10], want: first},
+		{rev: "v9.9.9", wantErr: true},
+		{rev: "no-such-branch", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.rev, func(t *testing.T) {
+			got, err := r.Commit(tt.rev)
+			if tt.wantErr {
+				if err == nil {
+					t.Errorf("Commit(%q) = %q, want an error", tt.rev, got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Commit(%q): %v", tt.rev, err)
+			}
+			if got != tt.want {
+				t.Errorf("Commit(%q) = %q, want %q (tag object is %s)", tt.rev, got, tt.want, tagObject)
+			}
+		})
+	}
+}
+
+func TestHeadErrors(t *testing.T) {
+	isolate(t)
+	tests := []struct {
+		name string
+		dir  string
+	}{
+		{"repository without commits", newRepo(t)},
+		{"not a repository", t.TempDir()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Repo{Dir: tt.dir}.Head()
+			if err == nil {
+				t.Errorf("Head = %q, want an error", got)
+			}
+		})
+	}
+}
+
+func TestBranch(t *testing.T) {
+	dir := newRepo(t)
+	first := commit(t, dir, "a.txt", "one", date1)
+	r := Repo{Dir: dir}
+	steps := []struct {
+		name  string
+		setup func()
+		want  string
+	}{
+		{"main", func() {}, "main"},
+		{"branch with a slash", func() { gitCmd(t, dir, nil, "checkout", "-q", "-b", "feature/x") }, "feature/x"},
+		{"detached HEAD", func() { gitCmd(t, dir, nil, "checkout", "-q", "--detach", first) }, ""},
+		{"back on main", func() { gitCmd(t, dir, nil, "checkout", "-q", "main") }, "main"},
+	}
+	for _, s := range steps {
+		s.setup()
+		got, err := r.Branch()
+		if err != nil {
+			t.Fatalf("%s: Branch: %v", s.name, err)
+		}
+		if got != s.want {
+			t.Errorf("%s: Branch = %q, want %q", s.name, got, s.want)
+		}
+	}
+}
+
+func TestBranchUnbornAndErrors(t *testing.T) {
+	// A fresh repository is on its (unborn) branch already.
+	got, err := Repo{Dir: newRepo(t)}.Branch()
+	if err != nil || got != "main" {
+		t.Errorf("Branch of a repository without commits = %q, %v; want \"main\", nil", got, err)
+	}
+	// Outside a repository it is an error, not a detached HEAD.
+	got, err = Repo{Dir: t.TempDir()}.Branch()
+	if err == nil {
+		t.Errorf("Branch outside a repository = %q, want an error", got)
+	}
+}
+
+func TestTagsAtHead(t *testing.T) {
+	dir := newRepo(t)
+	commit(t, dir, "a.txt", "one", date1)
+	gitCmd(t, dir, nil, "tag", "v0.9.0")
+	commit(t, dir, "a.txt", "two", date1)
+	r := Repo{Dir: dir}
+
+	got, err := r.TagsAtHead("v*")
+	if err != nil {
+		t.Fatalf("TagsAtHead without tags at HEAD: %v", err)
+	}
+	if len(got) != 0 {
+		t.Errorf("TagsAtHead without tags at HEAD = %q, want none", got)
+	}
+
+	gitCmd(t, dir, nil, "tag", "-a", "v1.0.0", "-m", "annotated")
+	gitCmd(t, dir, nil, "tag", "v1.1.0")
+	gitCmd(t, dir, nil, "tag", "release-2023")
+	tests := []struct {
+		pattern string
+		want    []string
+	}{
+		{"v*", []string{"v1.0.0", "v1.1.0"}},
+		{"release-*", []string{"release-2023"}},
+		{"v1.1.*", []string{"v1.1.0"}},
+		{"nomatch*", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pattern, func(t *testing.T) {
+			got, err := r.TagsAtHead(tt.pattern)
+			if err != nil {
+				t.Fatalf("TagsAtHead(%q): %v", tt.pattern, err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("TagsAtHead(%q) = %q, want %q", tt.pattern, got, tt.want)
+			}
+		})
+	}
+
+	if _, err := (Repo{Dir: t.TempDir()}).TagsAtHead("v*"); err == nil {
+		t.Error("TagsAtHead outside a repository: want an error")
+	}
+}
+
+func TestDirty(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(t *testing.T, dir string)
+		want   bool
+	}{
+		{"clean", func(*testing.T, string) {}, false},
+		{"modified tracked file", func(t *testing.T, dir string) {
+			if err := os.WriteFile(filepath.Join(dir, "a.txt"), []byte("changed"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
+		{"untracked file", func(t *testing.T, dir string) {
+			if err := os.WriteFile(filepath.Join(dir, "new.txt"), []byte("new"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
+		{"staged change", func(t *testing.T, dir string) {
+			if err := os.WriteFile(filepath.Join(dir, "b.txt"), []byte("b"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			gitCmd(t, dir, nil, "add", "b.txt")
+		}, true},
+		{"deleted file", func(t *testing.T, dir string) {
+			if err := os.Remove(filepath.Join(dir, "a.txt")); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
+		{"ignored file", func(t *testing.T, dir string) {
+			if err := os.WriteFile(filepath.Join(dir, "debug.log"), []byte("log"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := newRepo(t)
+			if err := os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("*.log\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			gitCmd(t, dir, nil, "add", ".gitignore")
+			commit(t, dir, "a.txt", "one", date1)
+			tt.change(t, dir)
+			got, err := Repo{Dir: dir}.Dirty()
+			if err != nil {
+				t.Fatalf("Dirty: %v", err)
+			}
+			if got != tt.want {
+				t.Errorf("Dirty = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDirtyOutsideRepo(t *testing.T) {
+	isolate(t)
+	if _, err := (Repo{Dir: t.TempDir()}).Dirty(); err == nil {
+		t.Error("Dirty outside a repository: want an error")
+	}
+}
+
+func TestCommitTime(t *testing.T) {
+	dir := newRepo(t)
+	first := commit(t, dir, "a.txt", "one", date1)
+	commit(t, dir, "a.txt", "two", "2024-01-02T12:00:00+02:00")
+	r := Repo{Dir: dir}
+	tests := []struct {
+		rev     string
+		want    time.Time
+		wantErr bool
+	}{
+		{rev: "HEAD", want: time.Date(2024, 1, 2, 10, 0, 0, 0, time.UTC)},
+		{rev: first, want: time.Date(2023, 4, 5, 6, 7, 8, 0, time.UTC)},
+		{rev: "HEAD~1", want: time.Date(2023, 4, 5, 6, 7, 8, 0, time.UTC)},
+		{rev: "0000000000000000000000000000000000000000", wantErr: true},
+		{rev: "no-such-rev", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.rev, func(t *testing.T) {
+			got, err := r.CommitTime(tt.rev)
+			if tt.wantErr {
+				if err == nil {
+					t.Errorf("CommitTime(%q) = %v, want an error", tt.rev, got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("CommitTime(%q): %v", tt.rev, err)
+			}
+			// The committer date, not the author date (2001), in UTC.
+			if !got.Equal(tt.want) || got.Location() != time.UTC {
+				t.Errorf("CommitTime(%q) = %v, want %v", tt.rev, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRemoteURL(t *testing.T) {
+	dir := newRepo(t)
+	r := Repo{Dir: dir}
+	if got := r.RemoteURL("origin"); got != "" {
+		t.Errorf("RemoteURL(origin) without remotes = %q, want \"\"", got)
+	}
+	gitCmd(t, dir, nil, "remote", "add", "origin", "https://github.com/Acme/Svc.git")
+	gitCmd(t, dir, nil, "remote", "add", "upstream", "git@github.com:Upstream/Svc.git")
+	tests := []struct {
+		name string
+		want string
+	}{
+		{"origin", "https://github.com/Acme/Svc.git"},
+		{"upstream", "git@github.com:Upstream/Svc.git"},
+		{"missing", ""},
+	}
+	for _, tt := range tests {
+		if got := r.RemoteURL(tt.name); got != tt.want {
+			t.Errorf("RemoteURL(%q) = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+	if got := (Repo{Dir: t.TempDir()}).RemoteURL("origin"); got != "" {
+		t.Errorf("RemoteURL outside a repository = %q, want \"\"", got)
+	}
+}

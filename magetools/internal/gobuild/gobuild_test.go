@@ -1,0 +1,219 @@
+package gobuild
+
+import (
+	"bytes"
+	"context"
+	"debug/elf"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gantry-build/gantry/magetools/config"
+	"github.com/gantry-build/gantry/magetools/internal/run"
+)
+
+var defaultVars = config.Stamp{Version: "main.version", Commit: "main.commit", Date: "main.date"}
+
+const commitSHA = "0123456789abcdef0123456789abcdef01234567"
+
+func TestXFlags(t *testing.T) {
+	date := time.Date(2024, 5, 6, 12, 15, 16, 0, time.UTC)
+	tests := []struct {
+		name  string
+		vars  config.Stamp
+		stamp Stamp
+		want  []string
+	}{
+		{name: "all three", vars: defaultVars, stamp: Stamp{Version: "1.2.3", Commit: commitSHA, Date: date},
+			want: []string{"-X", "main.version=1.2.3", "-X", "main.commit=" + commitSHA, "-X", "main.date=2024-05-06T12:15:16Z"}},
+		{name: "custom package paths", vars: config.Stamp{Version: "example.com/svc/internal/build.Version", Commit: "example.com/svc/internal/build.Commit", Date: "example.com/svc/internal/build.Date"},
+			stamp: Stamp{Version: "main-0123456", Commit: commitSHA, Date: date},
+			want: []string{"-X", "example.com/svc/internal/build.Version=main-0123456", "-X", "example.com/svc/internal/build.Commit=" + commitSHA,
+				"-X", "example.com/svc/internal/build.Date=2024-05-06T12:15:16Z"}},
+		{name: "empty version name skipped", vars: config.Stamp{Commit: "main.commit", Date: "main.date"}, stamp: Stamp{Version: "1.2.3", Commit: commitSHA, Date: date},
+			want: []string{"-X", "main.commit=" + commitSHA, "-X", "main.date=2024-05-06T12:15:16Z"}},
+		{name: "empty commit name skipped", vars: config.Stamp{Version: "main.version", Date: "main.date"}, stamp: Stamp{Version: "1.2.3", Commit: commitSHA, Date: date},
+			want: []string{"-X", "main.version=1.2.3", "-X", "main.date=2024-05-06T12:15:16Z"}},
+		{name: "empty date name skipped", vars: config.Stamp{Version: "main.version", Commit: "main.commit"}, stamp: Stamp{Version: "1.2.3", Commit: commitSHA, Date: date},
+			want: []string{"-X", "main.version=1.2.3", "-X", "main.commit=" + commitSHA}},
+		{name: "zero date skipped", vars: defaultVars, stamp: Stamp{Version: "1.2.3", Commit: commitSHA},
+			want: []string{"-X", "main.version=1.2.3", "-X", "main.commit=" + commitSHA}},
+		{name: "date converted to UTC", vars: defaultVars,
+			stamp: Stamp{Version: "v", Commit: "c", Date: time.Date(2024, 5, 6, 14, 15, 16, 0, time.FixedZone("CEST", 2*3600))},
+			want:  []string{"-X", "main.version=v", "-X", "main.commit=c", "-X", "main.date=2024-05-06T12:15:16Z"}},
+		{name: "sub-second part dropped", vars: config.Stamp{Date: "main.date"},
+			stamp: Stamp{Date: time.Date(2024, 5, 6, 12, 15, 16, 999_000_000, time.UTC)},
+			want:  []string{"-X", "main.date=2024-05-06T12:15:16Z"}},
+		{name: "empty values are still stamped", vars: defaultVars, stamp: Stamp{},
+			want: []string{"-X", "main.version=", "-X", "main.commit="}},
+		{name: "no names: no flags", vars: config.Stamp{}, stamp: Stamp{Version: "1.2.3", Commit: commitSHA, Date: date}, want: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := XFlags(tt.vars, tt.stamp)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("XFlags = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCommand(t *testing.T) {
+	xflags := []string{"-X", "main.version=1.2.3", "-X", "main.commit=" + commitSHA, "-X", "main.date=2024-05-06T12:15:16Z"}
+	xstr := "-X main.version=1.2.3 -X main.commit=" + commitSHA + " -X main.date=2024-05-06T12:15:16Z"
+	tests := []struct {
+		name   string
+		main   string
+		output string
+		debug  bool
+		xflags []string
+		want   []string
+	}{
+		{name: "prod", main: "./cmd/api", output: "bin/api", xflags: xflags,
+			want: []string{"build", "-trimpath", "-ldflags=-s -w " + xstr, "-o", "bin/api", "./cmd/api"}},
+		{name: "prod without stamps", main: ".", output: "bin/svc",
+			want: []string{"build", "-trimpath", "-ldflags=-s -w", "-o", "bin/svc", "."}},
+		{name: "debug", main: "./cmd/api", output: "bin/api-dev", debug: true, xflags: xflags,
+			want: []string{"build", "-trimpath", "-gcflags=all=-N -l", "-ldflags=" + xstr, "-o", "bin/api-dev", "./cmd/api"}},
+		{name: "debug without stamps", main: ".", output: "/tmp/out/svc-dev", debug: true,
+			want: []string{"build", "-trimpath", "-gcflags=all=-N -l", "-o", "/tmp/out/svc-dev", "."}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var before []string
+			if tt.xflags != nil {
+				before = append([]string(nil), tt.xflags...)
+			}
+			got := Command(tt.main, tt.output, tt.debug, tt.xflags)
+			if got.Name != "go" {
+				t.Errorf("Name = %q, want go", got.Name)
+			}
+			if !reflect.DeepEqual(got.Args, tt.want) {
+				t.Errorf("Args:\n got  %q\n want %q", got.Args, tt.want)
+			}
+			if !reflect.DeepEqual(got.Env, []string{"CGO_ENABLED=0"}) {
+				t.Errorf("Env = %q, want [CGO_ENABLED=0]", got.Env)
+			}
+			if got.Args[len(got.Args)-1] != tt.main {
+				t.Errorf("the main package is not the last argument: %q", got.Args)
+			}
+			joined := strings.Join(got.Args, " ")
+			if hasStrip := strings.Contains(joined, "-s -w"); hasStrip == tt.debug {
+				t.Errorf("debug=%v but -s -w present=%v: %q", tt.debug, hasStrip, got.Args)
+			}
+			if hasGC := strings.Contains(joined, "-gcflags=all=-N -l"); hasGC != tt.debug {
+				t.Errorf("debug=%v but -gcflags=all=-N -l present=%v: %q", tt.debug, hasGC, got.Args)
+			}
+			if !reflect.DeepEqual(tt.xflags, before) {
+				t.Errorf("Command changed its xflags argument: %q, was %q", tt.xflags, before)
+			}
+			if got.Stdin != nil || got.Stdout != nil || got.Dir != "" {
+				t.Errorf("Command set Stdin/Stdout/Dir: %+v", got)
+			}
+		})
+	}
+}
+
+// TestCommandXFlagsDoNotAlias checks that the prod build does not write into
+// the caller's xflags slice when it has spare capacity.
+func TestCommandXFlagsDoNotAlias(t *testing.T) {
+	x := make([]string, 2, 10)
+	x[0], x[1] = "-X", "main.version=1"
+	spare := x[:4]
+	spare[2], spare[3] = "keep", "me"
+	Command(".", "out", false, x)
+	if spare[2] != "keep" || spare[3] != "me" {
+		t.Errorf("Command wrote into the spare capacity of xflags: %q", spare)
+	}
+}
+
+const stampProgram = `package main
+
+import "fmt"
+
+var version, commit, date string
+
+func main() { fmt.Printf("%s|%s|%s\n", version, commit, date) }
+`
+
+// TestBuildStamped runs the real go build on a tiny module and checks the
+// stamped values and the stripping of the prod binary.
+func TestBuildStamped(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds binaries")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("reads ELF binaries")
+	}
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("go is not on PATH")
+	}
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"go.mod":  "module example.com/stamped\n\ngo 1.22\n",
+		"main.go": stampProgram,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stamp := Stamp{Version: "1.2.3-rc.1", Commit: commitSHA, Date: time.Date(2024, 5, 6, 14, 15, 16, 0, time.FixedZone("CEST", 2*3600))}
+	wantOut := "1.2.3-rc.1|" + commitSHA + "|2024-05-06T12:15:16Z\n"
+
+	tests := []struct {
+		name       string
+		debug      bool
+		wantSymtab bool
+	}{
+		{name: "prod", debug: false, wantSymtab: false},
+		{name: "debug", debug: true, wantSymtab: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "svc")
+			cmd := Command(".", out, tt.debug, XFlags(defaultVars, stamp))
+			cmd.Dir = dir
+			// Keep the build local and independent of the caller's settings.
+			cmd.Env = append(cmd.Env, "GOFLAGS=", "GOWORK=off", "GOTOOLCHAIN=local", "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
+			var buildOut bytes.Buffer
+			cmd.Stdout = &buildOut
+			if err := run.Run(context.Background(), cmd); err != nil {
+				t.Fatalf("%s: %v\n%s", cmd, err, buildOut.String())
+			}
+
+			got, err := exec.Command(out).Output()
+			if err != nil {
+				t.Fatalf("run the built binary: %v", err)
+			}
+			if string(got) != wantOut {
+				t.Errorf("binary printed %q, want %q", got, wantOut)
+			}
+
+			f, err := elf.Open(out)
+			if err != nil {
+				t.Fatalf("open ELF: %v", err)
+			}
+			defer f.Close()
+			if hasSymtab := f.Section(".symtab") != nil; hasSymtab != tt.wantSymtab {
+				t.Errorf(".symtab present = %v, want %v", hasSymtab, tt.wantSymtab)
+			}
+			// CGO_ENABLED=0: a static binary without a program interpreter.
+			if f.Section(".interp") != nil {
+				t.Errorf("binary has an .interp section: not statically linked")
+			}
+			// -trimpath: the build directory does not appear in the binary.
+			data, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Contains(data, []byte(dir)) {
+				t.Errorf("binary contains the build directory %s: -trimpath not applied", dir)
+			}
+		})
+	}
+}

@@ -1,0 +1,174 @@
+package module
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// writeTree writes files (path relative to dir -> content) under dir.
+func writeTree(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+const (
+	goMod   = "module example.com/svc\n\ngo 1.22\n"
+	mainGo  = "package main\n\nfunc main() {}\n"
+	libGo   = "package svc\n\nfunc Hello() string { return \"hi\" }\n"
+	ignored = "//go:build ignore\n\npackage main\n\nfunc main() {}\n"
+)
+
+func TestPath(t *testing.T) {
+	tests := []struct {
+		name   string
+		files  map[string]string
+		want   string
+		errHas []string
+	}{
+		{name: "module line", files: map[string]string{"go.mod": goMod}, want: "example.com/svc"},
+		{name: "github module with major version", files: map[string]string{"go.mod": "module github.com/Acme/Svc/v2\n\ngo 1.22\n"},
+			want: "github.com/Acme/Svc/v2"},
+		{name: "quoted module path and comments", files: map[string]string{"go.mod": "// a service\nmodule \"example.com/quoted\" // trailing\n"},
+			want: "example.com/quoted"},
+		{name: "requirements before the module line", files: map[string]string{"go.mod": "go 1.22\n\nrequire example.com/dep v1.0.0\n\nmodule example.com/late\n"},
+			want: "example.com/late"},
+		{name: "missing go.mod", files: map[string]string{"main.go": mainGo},
+			errHas: []string{"go.mod", "root of the service's Go module"}},
+		{name: "no module line", files: map[string]string{"go.mod": "go 1.22\n"},
+			errHas: []string{"go.mod", "no module path", "module"}},
+		{name: "empty go.mod", files: map[string]string{"go.mod": ""},
+			errHas: []string{"go.mod", "no module path"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeTree(t, dir, tt.files)
+			got, err := Path(dir)
+			if tt.errHas != nil {
+				if err == nil {
+					t.Fatalf("Path = %q, want an error", got)
+				}
+				for _, s := range tt.errHas {
+					if !strings.Contains(err.Error(), s) {
+						t.Errorf("error %q does not mention %q", err, s)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Path: %v", err)
+			}
+			if got != tt.want {
+				t.Errorf("Path = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPathMissingDir(t *testing.T) {
+	got, err := Path(filepath.Join(t.TempDir(), "nope"))
+	if err == nil || !strings.Contains(err.Error(), "go.mod") {
+		t.Errorf("Path of a missing directory = %q, %v; want an error mentioning go.mod", got, err)
+	}
+}
+
+func TestMainPackages(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  []string
+		skip  string
+	}{
+		{name: "root main", files: map[string]string{"main.go": mainGo}, want: []string{"."}},
+		{name: "only cmd/api", files: map[string]string{"svc.go": libGo, "cmd/api/main.go": mainGo}, want: []string{"./cmd/api"}},
+		{name: "cmd/api without a root package", files: map[string]string{"cmd/api/main.go": mainGo}, want: []string{"./cmd/api"}},
+		{name: "cmd/a and cmd/b, sorted", files: map[string]string{"cmd/b/main.go": mainGo, "cmd/a/main.go": mainGo},
+			want: []string{"./cmd/a", "./cmd/b"}},
+		{name: "root library and cmd/x", files: map[string]string{"svc.go": libGo, "cmd/x/main.go": mainGo},
+			want: []string{"./cmd/x"}},
+		{name: "root main and cmd/x", files: map[string]string{"main.go": mainGo, "cmd/x/main.go": mainGo},
+			want: []string{".", "./cmd/x"}},
+		{name: "cmd dir with a non-main package", files: map[string]string{"main.go": mainGo, "cmd/shared/shared.go": "package shared\n"},
+			want: []string{"."}},
+		{name: "cmd dir without Go files", files: map[string]string{"main.go": mainGo, "cmd/README.md": "# tools\n", "cmd/docs/notes.txt": "x"},
+			want: []string{"."}},
+		{name: "main excluded by //go:build ignore in cmd", files: map[string]string{"main.go": mainGo, "cmd/gen/gen.go": ignored},
+			want: []string{"."}},
+		{name: "main excluded by //go:build ignore at the root", files: map[string]string{"svc.go": libGo, "gen.go": ignored, "cmd/api/main.go": mainGo},
+			want: []string{"./cmd/api"}},
+		{name: "main with an ignored generator beside it", files: map[string]string{"cmd/api/main.go": mainGo, "cmd/api/gen.go": ignored},
+			want: []string{"./cmd/api"}},
+		{name: "main excluded by a custom build tag", files: map[string]string{"main.go": mainGo, "cmd/tool/main.go": "//go:build tools\n\npackage main\n\nfunc main() {}\n"},
+			want: []string{"."}},
+		{name: "only main tests", files: map[string]string{"svc.go": libGo, "cmd/x/main_test.go": "package main\n\nimport \"testing\"\n\nfunc TestX(t *testing.T) {}\n"},
+			want: nil},
+		{name: "test-only cmd beside a real one", files: map[string]string{"cmd/api/main.go": mainGo, "cmd/e2e/e2e_test.go": "package main\n\nimport \"testing\"\n\nfunc TestE2E(t *testing.T) {}\n"},
+			want: []string{"./cmd/api"}},
+		{name: "nested cmd packages are not candidates", files: map[string]string{"cmd/tools/gen/main.go": mainGo, "svc.go": libGo},
+			want: nil},
+		{name: "mixed packages in one directory", files: map[string]string{"cmd/bad/main.go": mainGo, "cmd/bad/lib.go": "package bad\n", "main.go": mainGo},
+			want: []string{"."}},
+		{name: "library only", files: map[string]string{"svc.go": libGo}, want: nil},
+		{name: "empty module", files: map[string]string{}, want: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.skip != "" {
+				t.Skip(tt.skip)
+			}
+			dir := t.TempDir()
+			files := map[string]string{"go.mod": goMod}
+			for k, v := range tt.files {
+				files[k] = v
+			}
+			writeTree(t, dir, files)
+			got, err := MainPackages(dir)
+			if err != nil {
+				t.Fatalf("MainPackages: %v", err)
+			}
+			if len(got) == 0 && len(tt.want) == 0 {
+				return
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("MainPackages = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestGitHubRepo(t *testing.T) {
+	tests := []struct {
+		path string
+		want string
+	}{
+		{"github.com/o/r", "o/r"},
+		{"github.com/Acme/Svc", "Acme/Svc"},
+		{"github.com/o/r/v2", "o/r"},
+		{"github.com/o/r/cmd/api", "o/r"},
+		{"github.com/o", ""},
+		{"github.com", ""},
+		{"gitlab.com/o/r", ""},
+		{"example.com/x", ""},
+		{"example.com/github.com/o/r", ""},
+		{"svc", ""},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			if got := GitHubRepo(tt.path); got != tt.want {
+				t.Errorf("GitHubRepo(%q) = %q, want %q", tt.path, got, tt.want)
+			}
+		})
+	}
+}
