@@ -50,9 +50,12 @@ type Service struct {
 	Dir string
 }
 
-// New creates a service module (modulePath) in a temporary directory: the
-// example service's code, a go.mod that requires Gantry through a replace
-// directive and Mage as a tool, the README's magefile; committed on main.
+// New creates a service module (modulePath) in a temporary directory as the
+// README lays it out: the example service's code, a go.mod with Mage as a
+// tool, magefiles/ as a module of its own that requires Gantry (here through
+// a replace directive), and a go.work joining the two, so that the
+// service's go.mod and its image builds never see Gantry's dependencies.
+// Committed on main.
 func New(t testing.TB, modulePath string) *Service {
 	t.Helper()
 	root := Root(t)
@@ -64,9 +67,11 @@ func New(t testing.TB, modulePath string) *Service {
 	s.Write(t, "main.go", string(main))
 	s.Write(t, "magefiles/magefile.go", Magefile)
 	s.Write(t, ".gitignore", "bin/\n")
-	s.Write(t, "go.mod", "module "+modulePath+"\n\ngo 1.26\n\nrequire github.com/gantry-build/gantry v0.0.0\n\nreplace github.com/gantry-build/gantry => "+root+"\n")
-	s.Go(t, "get", "-tool", "github.com/magefile/mage@v1.17.2")
-	s.Go(t, "mod", "tidy")
+	s.Write(t, "go.mod", "module "+modulePath+"\n\ngo 1.26\n")
+	s.Go(t, ".", "get", "-tool", "github.com/magefile/mage@v1.17.2")
+	s.Write(t, "magefiles/go.mod", "module "+modulePath+"/magefiles\n\ngo 1.26\n\nrequire github.com/gantry-build/gantry v0.0.0\n\nreplace github.com/gantry-build/gantry => "+root+"\n")
+	s.Go(t, "magefiles", "mod", "tidy")
+	s.Go(t, ".", "work", "init", ".", "./magefiles")
 	s.Git(t, "init", "-q", "-b", "main")
 	s.Commit(t, "initial commit")
 	return s
@@ -84,11 +89,11 @@ func (s *Service) Write(t testing.TB, rel, content string) {
 	}
 }
 
-// Go runs the go command in the service.
-func (s *Service) Go(t testing.TB, args ...string) {
+// Go runs the go command in a directory of the service.
+func (s *Service) Go(t testing.TB, dir string, args ...string) {
 	t.Helper()
 	cmd := exec.Command("go", args...)
-	cmd.Dir = s.Dir
+	cmd.Dir = filepath.Join(s.Dir, dir)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
 	}

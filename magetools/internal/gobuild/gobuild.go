@@ -52,5 +52,7 @@ func Command(mainPackage, output string, debug bool, xflags []string) run.Cmd {
 		args = append(args, "-ldflags="+ldflags)
 	}
 	args = append(args, "-o", output, mainPackage)
-	return run.Cmd{Name: "go", Args: args, Env: []string{"CGO_ENABLED=0"}}
+	// GOWORK=off builds the service module alone, as the image build does,
+	// not joined with its magefiles module.
+	return run.Cmd{Name: "go", Args: args, Env: []string{"CGO_ENABLED=0", "GOWORK=off"}}
 }

@@ -96,8 +96,8 @@ func TestCommand(t *testing.T) {
 			if !reflect.DeepEqual(got.Args, tt.want) {
 				t.Errorf("Args:\n got  %q\n want %q", got.Args, tt.want)
 			}
-			if !reflect.DeepEqual(got.Env, []string{"CGO_ENABLED=0"}) {
-				t.Errorf("Env = %q, want [CGO_ENABLED=0]", got.Env)
+			if !reflect.DeepEqual(got.Env, []string{"CGO_ENABLED=0", "GOWORK=off"}) {
+				t.Errorf("Env = %q, want [CGO_ENABLED=0 GOWORK=off]", got.Env)
 			}
 			if got.Args[len(got.Args)-1] != tt.main {
 				t.Errorf("the main package is not the last argument: %q", got.Args)

@@ -1,0 +1,210 @@
+package e2e
+
+import (
+	"archive/tar"
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// testEnv is what scripts/testenv wrote: the builder, the loopback
+// registry, the Docker engine and the stand-in base images.
+type testEnv struct {
+	Builder, Registry, DockerHost, GoImage, RuntimeImage, DevImage string
+}
+
+// envFile is where scripts/testenv writes its variables.
+func envFile() string {
+	if f := os.Getenv("GANTRY_TESTENV_FILE"); f != "" {
+		return f
+	}
+	return "/var/tmp/gantry-testenv/env"
+}
+
+// loadEnv reads the environment file and checks that its services answer.
+// A missing environment is an error: the end-to-end suite is required.
+func loadEnv() (testEnv, error) {
+	f, err := os.Open(envFile())
+	if err != nil {
+		return testEnv{}, fmt.Errorf("the end-to-end environment is not set up (%v): run `scripts/testenv up` first (scripts/test does it for you)", err)
+	}
+	defer f.Close()
+	vars := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
+			vars[k] = v
+		}
+	}
+	e := testEnv{
+		Builder: vars["GANTRY_TEST_BUILDER"], Registry: vars["GANTRY_TEST_REGISTRY"], DockerHost: vars["GANTRY_TEST_DOCKER_HOST"],
+		GoImage: vars["GANTRY_TEST_GO_IMAGE"], RuntimeImage: vars["GANTRY_TEST_RUNTIME_IMAGE"], DevImage: vars["GANTRY_TEST_DEV_IMAGE"],
+	}
+	for key, v := range map[string]string{"GANTRY_TEST_BUILDER": e.Builder, "GANTRY_TEST_REGISTRY": e.Registry, "GANTRY_TEST_DOCKER_HOST": e.DockerHost,
+		"GANTRY_TEST_GO_IMAGE": e.GoImage, "GANTRY_TEST_RUNTIME_IMAGE": e.RuntimeImage, "GANTRY_TEST_DEV_IMAGE": e.DevImage} {
+		if v == "" {
+			return e, fmt.Errorf("%s lacks %s: run `scripts/testenv up` again", envFile(), key)
+		}
+	}
+	resp, err := http.Get("http://" + e.Registry + "/v2/")
+	if err != nil {
+		return e, fmt.Errorf("registry %s does not answer (%v): run `scripts/testenv up`", e.Registry, err)
+	}
+	resp.Body.Close()
+	if out, err := exec.Command("docker", "--host", e.DockerHost, "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
+		return e, fmt.Errorf("docker engine at %s does not answer (%v: %s): run `scripts/testenv up`", e.DockerHost, err, out)
+	}
+	return e, nil
+}
+
+// gantryEnv is the environment a service's mage runs with in the tests:
+// the test builder and engine, the stand-in base images, and image.
+func (e testEnv) gantryEnv(image string) map[string]string {
+	return map[string]string{
+		"BUILDX_BUILDER":    e.Builder,
+		"DOCKER_HOST":       e.DockerHost,
+		"GANTRY_IMAGE":      image,
+		"GANTRY_BUILD_ARGS": "GO_IMAGE=" + e.GoImage + ",RUNTIME_IMAGE=" + e.RuntimeImage + ",DEV_IMAGE=" + e.DevImage,
+	}
+}
+
+// tags lists a repository's tags; none when the repository does not exist.
+func tags(t *testing.T, repo string) []string {
+	t.Helper()
+	r, err := name.NewRepository(repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := remote.List(r)
+	if err != nil && strings.Contains(err.Error(), "NAME_UNKNOWN") {
+		return nil
+	}
+	if err != nil {
+		t.Fatalf("list %s: %v", repo, err)
+	}
+	slices.Sort(list)
+	return list
+}
+
+func index(t *testing.T, ref string) (v1.ImageIndex, v1.Hash) {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := remote.Index(r)
+	if err != nil {
+		t.Fatalf("read index %s: %v", ref, err)
+	}
+	d, err := idx.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idx, d
+}
+
+// platformImages returns the images of an index by "os/arch".
+func platformImages(t *testing.T, idx v1.ImageIndex) map[string]v1.Image {
+	t.Helper()
+	m, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]v1.Image{}
+	for _, d := range m.Manifests {
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := "unknown"
+		if d.Platform != nil {
+			key = d.Platform.OS + "/" + d.Platform.Architecture
+		}
+		out[key] = img
+	}
+	return out
+}
+
+// files lists the paths in an image's flattened filesystem.
+func files(t *testing.T, img v1.Image) map[string]bool {
+	t.Helper()
+	rc := mutate.Extract(img)
+	defer rc.Close()
+	out := map[string]bool{}
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[strings.TrimPrefix(h.Name, "./")] = true
+	}
+}
+
+// freePort returns a loopback port nobody listens on now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// docker runs the docker CLI against the test engine.
+func (e testEnv) docker(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	out, err := exec.Command("docker", append([]string{"--host", e.DockerHost}, args...)...).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// serve runs image on the test engine (host network) listening on a free
+// loopback port and returns the answer of GET path; the container is
+// removed afterwards.
+func (e testEnv) serve(t *testing.T, image, platform, path string) string {
+	t.Helper()
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	args := []string{"run", "-d", "--rm", "--network", "host", "--platform", platform, "-e", "ADDR=" + addr}
+	if strings.Contains(image, "/") {
+		args = append(args, "--pull", "always") // the engine may hold an older image of that tag
+	}
+	id, err := e.docker(t, append(args, image)...)
+	if err != nil {
+		t.Fatalf("docker run %s: %v: %s", image, err, id)
+	}
+	id = id[strings.LastIndex(id, "\n")+1:]
+	defer e.docker(t, "rm", "-f", id)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for ctx.Err() == nil {
+		resp, err := http.Get("http://" + addr + path)
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return string(body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	logs, _ := e.docker(t, "logs", id)
+	t.Fatalf("%s (%s) did not answer on %s: logs:\n%s", image, platform, addr, logs)
+	return ""
+}
