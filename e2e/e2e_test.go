@@ -13,17 +13,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gantry-build/gantry/internal/testenv"
 	"github.com/gantry-build/gantry/internal/testsvc"
 )
 
 var env testEnv
 
 func TestMain(m *testing.M) {
-	var err error
-	if env, err = loadEnv(); err != nil {
+	e, err := testenv.Load()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(1)
 	}
+	env = testEnv{e}
 	os.Exit(m.Run())
 }
 
@@ -35,7 +37,7 @@ var run = fmt.Sprintf("e2e-%d", time.Now().UnixNano())
 func TestService(t *testing.T) {
 	svc := testsvc.New(t, "github.com/acme/widget")
 	repo := env.Registry + "/" + run + "/widget"
-	base := env.gantryEnv(repo)
+	base := env.GantryEnv(repo)
 	head := svc.Git(t, "rev-parse", "HEAD")
 	short := head[:7]
 	commitTime := svc.Git(t, "show", "-s", "--format=%cI", "HEAD")
@@ -241,7 +243,7 @@ func TestExampleService(t *testing.T) {
 	head := svc.Git(t, "rev-parse", "HEAD")
 	ev := testsvc.Event{Name: "push", Ref: "refs/heads/main", SHA: head, Repository: "gantry-build/gantry"}
 	start := time.Now()
-	res := svc.Mage(t, testsvc.Merge(env.gantryEnv(repo), ev.Env(t)), "ci")
+	res := svc.Mage(t, testsvc.Merge(env.GantryEnv(repo), ev.Env(t)), "ci")
 	t.Logf("FIGURE publish of the example service: %s", time.Since(start).Round(time.Second))
 	if res.Code != 0 {
 		t.Fatalf("mage ci: exit %d", res.Code)

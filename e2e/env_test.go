@@ -2,85 +2,26 @@ package e2e
 
 import (
 	"archive/tar"
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gantry-build/gantry/internal/testenv"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// testEnv is what scripts/testenv wrote: the builder, the loopback
-// registry, the Docker engine and the stand-in base images.
-type testEnv struct {
-	Builder, Registry, DockerHost, GoImage, RuntimeImage, DevImage string
-}
-
-// envFile is where scripts/testenv writes its variables.
-func envFile() string {
-	if f := os.Getenv("GANTRY_TESTENV_FILE"); f != "" {
-		return f
-	}
-	return "/var/tmp/gantry-testenv/env"
-}
-
-// loadEnv reads the environment file and checks that its services answer.
-// A missing environment is an error: the end-to-end suite is required.
-func loadEnv() (testEnv, error) {
-	f, err := os.Open(envFile())
-	if err != nil {
-		return testEnv{}, fmt.Errorf("the end-to-end environment is not set up (%v): run `scripts/testenv up` first (scripts/test does it for you)", err)
-	}
-	defer f.Close()
-	vars := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
-			vars[k] = v
-		}
-	}
-	e := testEnv{
-		Builder: vars["GANTRY_TEST_BUILDER"], Registry: vars["GANTRY_TEST_REGISTRY"], DockerHost: vars["GANTRY_TEST_DOCKER_HOST"],
-		GoImage: vars["GANTRY_TEST_GO_IMAGE"], RuntimeImage: vars["GANTRY_TEST_RUNTIME_IMAGE"], DevImage: vars["GANTRY_TEST_DEV_IMAGE"],
-	}
-	for key, v := range map[string]string{"GANTRY_TEST_BUILDER": e.Builder, "GANTRY_TEST_REGISTRY": e.Registry, "GANTRY_TEST_DOCKER_HOST": e.DockerHost,
-		"GANTRY_TEST_GO_IMAGE": e.GoImage, "GANTRY_TEST_RUNTIME_IMAGE": e.RuntimeImage, "GANTRY_TEST_DEV_IMAGE": e.DevImage} {
-		if v == "" {
-			return e, fmt.Errorf("%s lacks %s: run `scripts/testenv up` again", envFile(), key)
-		}
-	}
-	resp, err := http.Get("http://" + e.Registry + "/v2/")
-	if err != nil {
-		return e, fmt.Errorf("registry %s does not answer (%v): run `scripts/testenv up`", e.Registry, err)
-	}
-	resp.Body.Close()
-	if out, err := exec.Command("docker", "--host", e.DockerHost, "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
-		return e, fmt.Errorf("docker engine at %s does not answer (%v: %s): run `scripts/testenv up`", e.DockerHost, err, out)
-	}
-	return e, nil
-}
-
-// gantryEnv is the environment a service's mage runs with in the tests:
-// the test builder and engine, the stand-in base images, and image.
-func (e testEnv) gantryEnv(image string) map[string]string {
-	return map[string]string{
-		"BUILDX_BUILDER":    e.Builder,
-		"DOCKER_HOST":       e.DockerHost,
-		"GANTRY_IMAGE":      image,
-		"GANTRY_BUILD_ARGS": "GO_IMAGE=" + e.GoImage + ",RUNTIME_IMAGE=" + e.RuntimeImage + ",DEV_IMAGE=" + e.DevImage,
-	}
-}
+// testEnv adds the tests' helpers to the environment scripts/testenv runs.
+type testEnv struct{ testenv.Env }
 
 // tags lists a repository's tags; none when the repository does not exist.
 func tags(t *testing.T, repo string) []string {

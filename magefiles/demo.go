@@ -1,0 +1,58 @@
+//go:build mage
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/magefile/mage/sh"
+
+	"github.com/gantry-build/gantry/internal/testenv"
+	"github.com/gantry-build/gantry/magetools"
+)
+
+// Demo publishes the example service as `mage ci` does on a push of HEAD to main, to a local registry.
+//
+// It starts the local environment (scripts/testenv up: BuildKit, a registry
+// on 127.0.0.1:5000, stand-in base images), simulates the GitHub Actions
+// push event for HEAD, and runs the CI target: both targets for amd64 and
+// arm64, pushed as <sha>, main, <sha>-dev and main-dev.
+func Demo(ctx context.Context) error {
+	if err := sh.RunV("scripts/testenv", "up"); err != nil {
+		return err
+	}
+	env, err := testenv.Load()
+	if err != nil {
+		return err
+	}
+	head, err := sh.Output("git", "rev-parse", "HEAD")
+	if err != nil {
+		return err
+	}
+	event, err := json.Marshal(map[string]any{"head_commit": map[string]string{"id": head}})
+	if err != nil {
+		return err
+	}
+	eventPath := filepath.Join(os.TempDir(), "gantry-demo-event.json")
+	if err := os.WriteFile(eventPath, event, 0o644); err != nil {
+		return err
+	}
+	vars := env.GantryEnv(env.Registry + "/gantry-build/hello")
+	for k, v := range map[string]string{
+		"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/main",
+		"GITHUB_SHA": head, "GITHUB_REPOSITORY": "gantry-build/gantry", "GITHUB_EVENT_PATH": eventPath,
+	} {
+		vars[k] = v
+	}
+	// Gantry reads its configuration at call time, so setting the
+	// environment here is all it takes.
+	for k, v := range vars {
+		os.Setenv(k, v)
+	}
+	fmt.Printf("publishing the example service to %s/gantry-build/hello\n", env.Registry)
+	return magetools.CI(ctx)
+}
