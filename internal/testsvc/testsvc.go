@@ -125,16 +125,15 @@ type Result struct {
 	Code           int
 }
 
-// Mage runs `go tool mage args...` in the service with a clean environment
-// (no GITHUB_*, GANTRY_*, CI or BUILDX_* from the caller) plus env.
+// Mage runs `go tool mage args...` in the service (see Command).
 func (s *Service) Mage(t testing.TB, env map[string]string, args ...string) Result {
 	t.Helper()
 	return s.Exec(t, env, "go", append([]string{"tool", "mage"}, args...)...)
 }
 
-// Exec runs a command in the service with the environment Mage gets.
-func (s *Service) Exec(t testing.TB, env map[string]string, name string, args ...string) Result {
-	t.Helper()
+// Command returns a command to run in the service with a clean
+// environment (no GITHUB_*, GANTRY_*, CI or BUILDX_* from the caller) plus env.
+func (s *Service) Command(env map[string]string, name string, args ...string) *exec.Cmd {
 	cmd := exec.Command(name, args...)
 	cmd.Dir = s.Dir
 	for _, kv := range os.Environ() {
@@ -146,6 +145,13 @@ func (s *Service) Exec(t testing.TB, env map[string]string, name string, args ..
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
+	return cmd
+}
+
+// Exec runs a command in the service (see Command) and waits for it.
+func (s *Service) Exec(t testing.TB, env map[string]string, name string, args ...string) Result {
+	t.Helper()
+	cmd := s.Command(env, name, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -91,6 +91,15 @@ type Config struct {
 	// images and its digest is reproducible. Env: GANTRY_ATTESTATIONS.
 	Attestations bool
 
+	// AllowReleaseOverwrite lets Release replace a <version> tag that
+	// already names an image of another commit. Default: false: a release
+	// version is immutable. Env: GANTRY_ALLOW_RELEASE_OVERWRITE.
+	AllowReleaseOverwrite bool
+
+	// NoCache builds without BuildKit's cache (buildx --no-cache).
+	// Default: false. Env: GANTRY_NO_CACHE.
+	NoCache bool
+
 	// Stamp names the string variables that receive version information
 	// through -ldflags -X.
 	Stamp Stamp
@@ -242,8 +251,10 @@ func (r *Config) applyEnv(env Lookup) error {
 		r.PullRequestPlatforms = splitList(v)
 	}
 	for key, field := range map[string]*bool{
-		"GANTRY_BUILD_OTHER_REFS": &r.BuildOtherRefs,
-		"GANTRY_ATTESTATIONS":     &r.Attestations,
+		"GANTRY_BUILD_OTHER_REFS":        &r.BuildOtherRefs,
+		"GANTRY_ATTESTATIONS":            &r.Attestations,
+		"GANTRY_ALLOW_RELEASE_OVERWRITE": &r.AllowReleaseOverwrite,
+		"GANTRY_NO_CACHE":                &r.NoCache,
 	} {
 		if v, ok := env(key); ok && v != "" {
 			b, err := strconv.ParseBool(v)

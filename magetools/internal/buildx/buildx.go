@@ -49,6 +49,8 @@ type Build struct {
 	Attestations bool
 	CacheFrom    []string
 	CacheTo      []string
+	// NoCache ignores the build cache.
+	NoCache bool
 	// MetadataFile receives buildx's JSON metadata (the pushed digest).
 	MetadataFile string
 	// Progress is buildx's progress mode: "auto" locally, "plain" in CI.
@@ -85,6 +87,9 @@ func (b Build) Args() []string {
 		args = append(args, "--provenance=mode=max", "--sbom=true")
 	} else {
 		args = append(args, "--provenance=false", "--sbom=false")
+	}
+	if b.NoCache {
+		args = append(args, "--no-cache")
 	}
 	for _, c := range b.CacheFrom {
 		args = append(args, "--cache-from", c)

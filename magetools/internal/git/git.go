@@ -84,6 +84,47 @@ func (r Repo) CommitTime(rev string) (time.Time, error) {
 	return time.Unix(secs, 0).UTC(), nil
 }
 
+// IsAncestor reports whether commit a is an ancestor of (or equal to) b.
+// Both must be in the clone; see History.
+func (r Repo) IsAncestor(a, b string) (bool, error) {
+	_, err := r.output("merge-base", "--is-ancestor", a, b)
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &exit) && exit.ExitCode() == 1:
+		return false, nil
+	default:
+		return false, err
+	}
+}
+
+// HasCommit reports whether the clone holds commit sha.
+func (r Repo) HasCommit(sha string) bool {
+	_, err := r.output("cat-file", "-e", sha+"^{commit}")
+	return err == nil
+}
+
+// History makes sure the clone holds sha, fetching the full history from
+// origin when the clone is shallow (CI checkouts often are). It reports
+// false when sha is not in the history at all.
+func (r Repo) History(sha string) (bool, error) {
+	if r.HasCommit(sha) {
+		return true, nil
+	}
+	shallow, err := r.output("rev-parse", "--is-shallow-repository")
+	if err != nil || shallow != "true" {
+		return false, err
+	}
+	if r.RemoteURL("origin") == "" {
+		return false, fmt.Errorf("this clone is shallow and has no origin remote to fetch the history from, which is needed to compare with commit %.12s: clone with full history (actions/checkout with fetch-depth: 0)", sha)
+	}
+	if _, err := r.output("fetch", "--unshallow", "--no-tags", "origin"); err != nil {
+		return false, fmt.Errorf("fetch history to compare with commit %.12s: %w; clone with full history (actions/checkout with fetch-depth: 0)", sha, err)
+	}
+	return r.HasCommit(sha), nil
+}
+
 // RemoteURL returns the URL of a remote, or "" when it is not configured.
 func (r Repo) RemoteURL(name string) string {
 	out, err := r.output("remote", "get-url", name)

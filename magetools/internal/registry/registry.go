@@ -5,7 +5,9 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -13,10 +15,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // Client talks to registries with the Docker credentials of this machine
 // (what `docker login` wrote), so buildx and Gantry see the same logins.
+// Transient faults (connection errors, 408, 429, 5xx) are retried by
+// go-containerregistry: three tries, 1 s then 3 s apart.
 type Client struct {
 	options []remote.Option
 }
@@ -28,6 +33,101 @@ func New(ctx context.Context) Client {
 		remote.WithAuthFromKeychain(authn.DefaultKeychain),
 		remote.WithUserAgent("gantry"),
 	}}
+}
+
+// Image is what a tag names now.
+type Image struct {
+	Digest string
+	// Revision is the commit in the revision label of its first platform image.
+	Revision string
+}
+
+// Lookup returns what tag names, or found == false when the tag (or the
+// repository) does not exist.
+func (c Client) Lookup(tag string) (img Image, found bool, err error) {
+	ref, err := name.NewTag(tag, name.StrictValidation)
+	if err != nil {
+		return Image{}, false, fmt.Errorf("look up %s: %w", tag, err)
+	}
+	idx, err := remote.Index(ref, c.options...)
+	if isNotFound(err) {
+		return Image{}, false, nil
+	}
+	if err != nil {
+		return Image{}, false, explain(fmt.Errorf("look up %s: %w", tag, err), ref.Context())
+	}
+	digest, err := idx.Digest()
+	if err != nil {
+		return Image{}, false, fmt.Errorf("look up %s: %w", tag, err)
+	}
+	manifest, err := idx.IndexManifest()
+	if err != nil {
+		return Image{}, false, fmt.Errorf("look up %s: %w", tag, err)
+	}
+	img = Image{Digest: digest.String()}
+	for _, d := range manifest.Manifests {
+		if d.Platform == nil || d.Platform.OS == "unknown" {
+			continue // an attestation manifest
+		}
+		platformImage, err := idx.Image(d.Digest)
+		if err != nil {
+			return Image{}, false, fmt.Errorf("look up %s: %w", tag, err)
+		}
+		cfg, err := platformImage.ConfigFile()
+		if err != nil {
+			return Image{}, false, fmt.Errorf("look up %s: %w", tag, err)
+		}
+		img.Revision = cfg.Config.Labels[RevisionLabel]
+		break
+	}
+	return img, true, nil
+}
+
+// CheckPush fails, with the fix, when this machine cannot push to repo:
+// the registry is unreachable, or the credentials are missing or refused.
+// It runs before any build, so a bad login never leaves half a release.
+func (c Client) CheckPush(repo string) error {
+	r, err := name.NewRepository(repo, name.StrictValidation)
+	if err != nil {
+		return err
+	}
+	err = remote.CheckPushPermission(r.Tag("gantry-push-check"), authn.DefaultKeychain, transport.NewRetry(http.DefaultTransport))
+	if err != nil {
+		return explain(fmt.Errorf("cannot push to %s: %w", repo, err), r)
+	}
+	return nil
+}
+
+// explain adds the fix for the registry errors people meet most.
+func explain(err error, repo name.Repository) error {
+	host := repo.RegistryStr()
+	var terr *transport.Error
+	switch {
+	case errors.As(err, &terr) && terr.StatusCode == http.StatusUnauthorized:
+		return fmt.Errorf("%w; not logged in to %s: run `docker login %s` (in GitHub Actions, give the job `permissions: packages: write` and GITHUB_TOKEN)", err, host, host)
+	case errors.As(err, &terr) && terr.StatusCode == http.StatusForbidden:
+		return fmt.Errorf("%w; %s refused these credentials for %s: log in as an account that can push there (for GHCR, the package must grant the repository write access)", err, host, repo)
+	case errors.As(err, &terr):
+		return fmt.Errorf("%w; %s answered %d: try again later, or check the registry's status", err, host, terr.StatusCode)
+	default:
+		return fmt.Errorf("%w; is %s reachable and the image name (GANTRY_IMAGE) right?", err, host)
+	}
+}
+
+func isNotFound(err error) bool {
+	var terr *transport.Error
+	if !errors.As(err, &terr) {
+		return false
+	}
+	if terr.StatusCode == http.StatusNotFound {
+		return true
+	}
+	for _, d := range terr.Errors {
+		if d.Code == transport.ManifestUnknownErrorCode || d.Code == transport.NameUnknownErrorCode {
+			return true
+		}
+	}
+	return false
 }
 
 // Expect is what a pushed index must satisfy.
@@ -51,7 +151,7 @@ func (c Client) Verify(ref string, want Expect) (string, error) {
 	}
 	idx, err := remote.Index(r, c.options...)
 	if err != nil {
-		return "", fmt.Errorf("verify %s: read index: %w", ref, err)
+		return "", explain(fmt.Errorf("verify %s: read index: %w", ref, err), r.Context())
 	}
 	digest, err := idx.Digest()
 	if err != nil {
@@ -127,7 +227,7 @@ func (c Client) Tag(src, tag string) error {
 		return fmt.Errorf("tag %s: read %s: %w", tag, src, err)
 	}
 	if err := remote.Tag(dst, desc, c.options...); err != nil {
-		return fmt.Errorf("tag %s: %w", tag, err)
+		return explain(fmt.Errorf("tag %s: %w", tag, err), dst.Context())
 	}
 	return nil
 }

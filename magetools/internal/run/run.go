@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/sirupsen/logrus"
 )
@@ -56,6 +57,10 @@ func (e *ExitError) ExitStatus() int { return e.Code }
 func Run(ctx context.Context, c Cmd) error {
 	logrus.Debugf("run: %s", c)
 	cmd := exec.CommandContext(ctx, c.Name, c.Args...)
+	// On cancellation (Ctrl-C), ask the command to stop as a terminal
+	// would, so buildx can end its build cleanly; kill it if it lingers.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 10 * time.Second
 	cmd.Dir = c.Dir
 	cmd.Env = append(os.Environ(), c.Env...)
 	cmd.Stdin = c.Stdin
