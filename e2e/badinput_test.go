@@ -155,7 +155,7 @@ func TestBadInput(t *testing.T) {
 		{name: "a shallow clone where history is needed",
 			prepare: func(t *testing.T, svc *testsvc.Service) {
 				// main already names the first commit; the clone cannot see it.
-				repo := env.Registry + "/" + run + "/" + strings.ReplaceAll(strings.ToLower(t.Name()), "/", "-")
+				repo := caseRepo(t)
 				res := ci(t, svc, pushMain(svc.Git(t, "rev-parse", "HEAD")), testsvc.Merge(env.GantryEnv(repo+"-shallow"), map[string]string{"GANTRY_PLATFORMS": "linux/amd64"}))
 				if res.Code != 0 {
 					t.Fatalf("publishing the first commit: exit %d", res.Code)
@@ -182,7 +182,7 @@ func TestBadInput(t *testing.T) {
 			if tt.prepare != nil {
 				tt.prepare(t, svc)
 			}
-			repo := env.Registry + "/" + run + "/" + strings.ReplaceAll(strings.ToLower(t.Name()), "/", "-")
+			repo := caseRepo(t)
 			before := catalog(t)
 			beforeTags := tags(t, repo+"-shallow")
 			e, args := tt.run(t, svc, repo)
@@ -201,4 +201,15 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// caseRepo is a repository of this run named after the test case.
+func caseRepo(t *testing.T) string {
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '-'
+	}, strings.ToLower(t.Name()))
+	return env.Registry + "/" + run + "/" + name
 }

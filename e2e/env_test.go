@@ -41,21 +41,26 @@ func tags(t *testing.T, repo string) []string {
 	return list
 }
 
+// index reads the index ref names, and its digest. A single-platform
+// build is a plain manifest: its index is nil.
 func index(t *testing.T, ref string) (v1.ImageIndex, v1.Hash) {
 	t.Helper()
 	r, err := name.ParseReference(ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx, err := remote.Index(r)
+	desc, err := remote.Get(r)
 	if err != nil {
-		t.Fatalf("read index %s: %v", ref, err)
+		t.Fatalf("read %s: %v", ref, err)
 	}
-	d, err := idx.Digest()
+	if !desc.MediaType.IsIndex() {
+		return nil, desc.Digest
+	}
+	idx, err := desc.ImageIndex()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return idx, d
+	return idx, desc.Digest
 }
 
 // platformImages returns the images of an index by "os/arch".

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gantry-build/gantry/internal/testsvc"
+	"github.com/gantry-build/gantry/workflow"
 )
 
 // planJSON is the documented shape of `mage plan -json`.
@@ -37,13 +38,13 @@ func TestConsumer(t *testing.T) {
 		if res.Code != 0 {
 			t.Fatalf("mage -l: exit %d", res.Code)
 		}
-		for _, target := range []string{"build", "buildDev", "image", "imageDev", "publish", "release", "ci", "plan"} {
+		for _, target := range []string{"build", "buildDev", "check", "image", "imageDev", "publish", "release", "ci", "plan"} {
 			if !regexp.MustCompile(`(?m)^  ` + target + ` +\S.*$`).MatchString(res.Stdout) {
 				t.Errorf("target %s missing or undocumented in:\n%s", target, res.Stdout)
 			}
 		}
-		if n := len(regexp.MustCompile(`(?m)^  \S`).FindAllString(res.Stdout, -1)); n != 8 {
-			t.Errorf("%d targets listed, want exactly 8 (helpers leak?):\n%s", n, res.Stdout)
+		if n := len(regexp.MustCompile(`(?m)^  \S`).FindAllString(res.Stdout, -1)); n != 9 {
+			t.Errorf("%d targets listed, want exactly 9 (helpers leak?):\n%s", n, res.Stdout)
 		}
 	})
 
@@ -145,6 +146,29 @@ func TestConsumer(t *testing.T) {
 		res := svc.Exec(t, env, filepath.Join(bin, "mage"), "build")
 		if res.Code != 3 || !strings.Contains(res.Stderr, "failing go") {
 			t.Errorf("exit %d, want the command's 3", res.Code)
+		}
+	})
+
+	// Last: it changes files, which makes the tree dirty.
+	t.Run("check passes an adopted service, fails on errors, passes warnings", func(t *testing.T) {
+		if res := svc.Mage(t, nil, "check"); res.Code != 0 || strings.Contains(res.Stderr, "level=warning") {
+			t.Fatalf("the service gantry init adopted: exit %d, want 0 and no warning", res.Code)
+		}
+		workflowFile := filepath.Join(svc.Dir, workflow.Path)
+		if err := os.Remove(workflowFile); err != nil {
+			t.Fatal(err)
+		}
+		res := svc.Mage(t, nil, "check")
+		if res.Code == 0 || !strings.Contains(res.Stderr, "the Container workflow is missing") || !strings.Contains(res.Stderr, "rule=workflow-missing") {
+			t.Fatalf("without the workflow: exit %d", res.Code)
+		}
+		svc.Write(t, workflow.Path, string(workflow.PublishGHCR))
+		if err := os.Remove(filepath.Join(svc.Dir, ".dockerignore")); err != nil {
+			t.Fatal(err)
+		}
+		res = svc.Mage(t, nil, "check")
+		if res.Code != 0 || !strings.Contains(res.Stderr, "level=warning") || !strings.Contains(res.Stderr, "rule=dockerignore") {
+			t.Errorf("with only the .dockerignore warning: exit %d", res.Code)
 		}
 	})
 }

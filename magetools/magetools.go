@@ -108,15 +108,15 @@ func Publish(ctx context.Context) error {
 	if err != nil {
 		return done(err)
 	}
-	return done(publish(ctx, s.run()))
+	_, err = publish(ctx, s.run())
+	return done(err)
 }
 
-func publish(ctx context.Context, r pipeline.Run) error {
+func publish(ctx context.Context, r pipeline.Run) ([]pipeline.Result, error) {
 	if err := r.CheckPublish(); err != nil {
-		return err
+		return nil, err
 	}
-	_, err := r.Publish(ctx)
-	return err
+	return r.Publish(ctx)
 }
 
 // Release builds and pushes the prod image of the v* tag at HEAD as <version>.
@@ -125,45 +125,57 @@ func Release(ctx context.Context) error {
 	if err != nil {
 		return done(err)
 	}
-	return done(release(ctx, s.run()))
+	_, err = release(ctx, s.run())
+	return done(err)
 }
 
-func release(ctx context.Context, r pipeline.Run) error {
+func release(ctx context.Context, r pipeline.Run) ([]pipeline.Result, error) {
 	if err := r.CheckRelease(); err != nil {
-		return err
+		return nil, err
 	}
-	_, err := r.Release(ctx)
-	return err
+	return r.Release(ctx)
 }
 
-// CI does what the GitHub Actions event asks: build a pull request, publish main, release a v* tag.
+// CI checks the service, then does what the GitHub Actions event asks: build a pull request, publish main, release a v* tag.
 func CI(ctx context.Context) error {
 	s, err := load()
-	if err != nil {
-		return done(err)
+	if err == nil {
+		err = ci(ctx, s)
 	}
-	return done(ci(ctx, s.run()))
+	if err != nil {
+		// An annotation puts the error on the run's summary page.
+		pipeline.Run{Getenv: os.Getenv}.Actions().Error("gantry: mage ci failed", err)
+	}
+	return done(err)
 }
 
-func ci(ctx context.Context, r pipeline.Run) error {
+func ci(ctx context.Context, s session) error {
+	r := s.run()
 	if err := r.Plan.WriteTable(os.Stderr); err != nil {
 		return err
 	}
+	if err := checkConformance(s); err != nil {
+		return err
+	}
+	var results []pipeline.Result
+	var err error
 	switch {
 	case r.Plan.Push && r.Event.Kind == event.TagPush:
-		if err := r.Login(ctx); err != nil {
-			return err
+		if err = r.Login(ctx); err == nil {
+			results, err = release(ctx, r)
 		}
-		return release(ctx, r)
 	case r.Plan.Push:
-		if err := r.Login(ctx); err != nil {
-			return err
+		if err = r.Login(ctx); err == nil {
+			results, err = publish(ctx, r)
 		}
-		return publish(ctx, r)
 	case len(r.Plan.Images) > 0:
-		return r.BuildOnly(ctx)
+		results, err = r.BuildOnly(ctx)
 	default:
 		logrus.Infof("nothing to do: %s", r.Plan.Reason)
 		return nil
 	}
+	if err != nil {
+		return err
+	}
+	return r.Report(results)
 }

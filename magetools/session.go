@@ -32,13 +32,11 @@ func load() (session, error) {
 	if err != nil {
 		return session{}, err
 	}
-	facts := config.Facts{Dir: dir, OwnerRepo: ev.Repository}
-	if facts.ModulePath, err = module.Path(dir); err != nil {
+	facts, err := config.ReadFacts(dir)
+	if err != nil {
 		return session{}, err
 	}
-	if facts.MainCandidates, err = module.MainPackages(dir); err != nil {
-		return session{}, err
-	}
+	facts.OwnerRepo = ev.Repository
 	if facts.OwnerRepo == "" {
 		facts.OwnerRepo = module.GitHubRepo(facts.ModulePath)
 	}

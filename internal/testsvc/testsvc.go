@@ -15,17 +15,6 @@ import (
 	"testing"
 )
 
-// Magefile is the magefile the README gives a service.
-const Magefile = `//go:build mage
-
-package main
-
-import (
-	//mage:import
-	_ "github.com/gantry-build/gantry/magetools"
-)
-`
-
 // Root returns the root of the Gantry repository the tests run in.
 func Root(t testing.TB) string {
 	t.Helper()
@@ -50,12 +39,10 @@ type Service struct {
 	Dir string
 }
 
-// New creates a service module (modulePath) in a temporary directory as the
-// README lays it out: the example service's code, a go.mod with Mage as a
-// tool, magefiles/ as a module of its own that requires Gantry (here through
-// a replace directive), and a go.work joining the two, so that the
-// service's go.mod and its image builds never see Gantry's dependencies.
-// Committed on main.
+// New creates a service module (modulePath) in a temporary directory with
+// the example service's code, committed on main, and adopts Gantry in it
+// with the one command the README gives (gantry init, run from this
+// checkout, with a replace directive to it).
 func New(t testing.TB, modulePath string) *Service {
 	t.Helper()
 	root := Root(t)
@@ -65,14 +52,14 @@ func New(t testing.TB, modulePath string) *Service {
 		t.Fatal(err)
 	}
 	s.Write(t, "main.go", string(main))
-	s.Write(t, "magefiles/magefile.go", Magefile)
 	s.Write(t, ".gitignore", "bin/\n")
 	s.Write(t, "go.mod", "module "+modulePath+"\n\ngo 1.26\n")
-	s.Go(t, ".", "get", "-tool", "github.com/magefile/mage@v1.17.2")
-	s.Write(t, "magefiles/go.mod", "module "+modulePath+"/magefiles\n\ngo 1.26\n\nrequire github.com/gantry-build/gantry v0.0.0\n\nreplace github.com/gantry-build/gantry => "+root+"\n")
-	s.Go(t, "magefiles", "mod", "tidy")
-	s.Go(t, ".", "work", "init", ".", "./magefiles")
 	s.Git(t, "init", "-q", "-b", "main")
+	cmd := exec.Command("go", "run", "./cmd/gantry", "init", "-dir", s.Dir, "-replace", root)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("gantry init: %v\n%s", err, out)
+	}
 	s.Commit(t, "initial commit")
 	return s
 }
@@ -86,16 +73,6 @@ func (s *Service) Write(t testing.TB, rel, content string) {
 	}
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// Go runs the go command in a directory of the service.
-func (s *Service) Go(t testing.TB, dir string, args ...string) {
-	t.Helper()
-	cmd := exec.Command("go", args...)
-	cmd.Dir = filepath.Join(s.Dir, dir)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 }
 

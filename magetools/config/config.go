@@ -297,8 +297,8 @@ func (r Config) validate() error {
 			}
 		}
 	}
-	if !serviceNamePattern.MatchString(r.Service) {
-		return fmt.Errorf("service name %q is not a valid image name component; use lower-case letters, digits and . _ - (GANTRY_SERVICE, Config.Service)", r.Service)
+	if err := CheckService(r.Service); err != nil {
+		return err
 	}
 	if r.ProdStage == r.DevStage {
 		return fmt.Errorf("the prod and dev stages are both %q; give them different names (GANTRY_PROD_STAGE, GANTRY_DEV_STAGE)", r.ProdStage)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gantry-build/gantry/docker"
 	"github.com/gantry-build/gantry/magetools/config"
+	"github.com/gantry-build/gantry/magetools/internal/actions"
 	"github.com/gantry-build/gantry/magetools/internal/buildx"
 	"github.com/gantry-build/gantry/magetools/internal/dockerfile"
 	"github.com/gantry-build/gantry/magetools/internal/event"
@@ -46,6 +47,23 @@ type Result struct {
 
 // inActions reports whether this runs in GitHub Actions.
 func (r Run) inActions() bool { return r.Getenv("GITHUB_ACTIONS") == "true" }
+
+// Actions is the GitHub Actions step this runs in; its methods do nothing
+// elsewhere.
+func (r Run) Actions() actions.Runner { return actions.Runner{Getenv: r.Getenv, Out: os.Stdout} }
+
+// Report writes the job summary and the step outputs of results (in
+// GitHub Actions only).
+func (r Run) Report(results []Result) error {
+	var images []actions.Image
+	for _, res := range results {
+		images = append(images, actions.Image{Target: res.Image.Target, Platforms: res.Image.Platforms, Tags: res.Image.Tags, Digest: res.Digest})
+	}
+	if err := r.Actions().AppendSummary(string(r.Event.Kind)+" "+r.Event.Ref, r.Plan.Version, images); err != nil {
+		return err
+	}
+	return r.Actions().WriteOutputs(images)
+}
 
 // Spec returns the buildx build of one image of the plan; dockerfilePath is
 // the Dockerfile to use (see Dockerfile).
@@ -182,8 +200,9 @@ func (r Run) preflight(ctx context.Context, tmp string, images []plan.Image) (st
 
 // BuildOnly builds every image of the plan and keeps nothing but the build
 // cache: a pull request proves that both targets compile.
-func (r Run) BuildOnly(ctx context.Context) error {
-	return r.withTemp(func(tmp string) error {
+func (r Run) BuildOnly(ctx context.Context) ([]Result, error) {
+	var results []Result
+	return results, r.withTemp(func(tmp string) error {
 		path, err := r.preflight(ctx, tmp, r.Plan.Images)
 		if err != nil {
 			return err
@@ -193,6 +212,7 @@ func (r Run) BuildOnly(ctx context.Context) error {
 				return fmt.Errorf("build %s: %w", img.Target, err)
 			}
 			logrus.Infof("built %s (%s) for %s; nothing pushed", img.Target, img.Stage, strings.Join(img.Platforms, ", "))
+			results = append(results, Result{Image: img, How: Built})
 		}
 		return nil
 	})
@@ -322,7 +342,10 @@ func (r Run) existing(client registry.Client, img plan.Image) (Result, error) {
 		logrus.Infof("%s already holds commit %.12s: a re-run, not rebuilt", tag, r.Event.Commit)
 		return Result{Image: img, Digest: current.Digest, How: Reused}, nil
 	case found && r.Event.Kind == event.TagPush && r.Config.AllowReleaseOverwrite:
-		logrus.Warnf("%s holds commit %.12s; replacing it because AllowReleaseOverwrite is set", tag, current.Revision)
+		logrus.Warnf("%s holds %s (commit %q); replacing it because AllowReleaseOverwrite is set", tag, current.Digest, current.Revision)
+	case found && current.Revision == "":
+		return Result{}, fmt.Errorf("%s already names %s, which has no %s label, so Gantry did not build it and will not overwrite it: delete the tag, or, for a release, set GANTRY_ALLOW_RELEASE_OVERWRITE=true",
+			tag, current.Digest, registry.RevisionLabel)
 	case found && r.Event.Kind == event.TagPush:
 		return Result{}, fmt.Errorf("%s already names an image of commit %.12s, not %.12s; a release version is immutable: release a new version (git tag v<next>), or set GANTRY_ALLOW_RELEASE_OVERWRITE=true to replace it deliberately",
 			tag, current.Revision, r.Event.Commit)
@@ -411,6 +434,7 @@ func (r Run) Login(ctx context.Context) error {
 	if token == "" || host != "ghcr.io" {
 		return nil
 	}
+	r.Actions().AddMask(token)
 	user := r.Getenv("GITHUB_ACTOR")
 	if user == "" {
 		user = "github-actions"
@@ -424,6 +448,8 @@ func (r Run) Login(ctx context.Context) error {
 
 func (r Run) build(ctx context.Context, b buildx.Build) error {
 	logrus.Infof("building %s for %s", b.Target, strings.Join(b.Platforms, ", "))
+	r.Actions().StartGroup(fmt.Sprintf("build %s for %s", b.Target, strings.Join(b.Platforms, ", ")))
+	defer r.Actions().EndGroup()
 	return run.Run(ctx, b.Cmd())
 }
 

@@ -16,6 +16,13 @@ func (r Run) CheckPublish() error {
 	if r.Event.Kind != event.BranchPush || !r.Plan.Push {
 		return fmt.Errorf("nothing to publish: %s; Publish runs for a push to the publishing branch %q (see `mage plan`)", r.why(), r.Config.PublishBranch)
 	}
+	head, err := git.Repo{Dir: r.Config.Dir}.Head()
+	if err != nil {
+		return err
+	}
+	if head != r.Event.Commit {
+		return fmt.Errorf("the checkout is at %.12s but the event is for commit %.12s; check out the event's commit (actions/checkout does) so the image is the commit it is labelled with", head, r.Event.Commit)
+	}
 	return r.checkClean("publish")
 }
 

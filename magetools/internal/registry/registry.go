@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -49,38 +50,71 @@ func (c Client) Lookup(tag string) (img Image, found bool, err error) {
 	if err != nil {
 		return Image{}, false, fmt.Errorf("look up %s: %w", tag, err)
 	}
-	idx, err := remote.Index(ref, c.options...)
+	digest, images, err := c.platformImages(ref)
 	if isNotFound(err) {
 		return Image{}, false, nil
 	}
 	if err != nil {
 		return Image{}, false, explain(fmt.Errorf("look up %s: %w", tag, err), ref.Context())
 	}
-	digest, err := idx.Digest()
-	if err != nil {
-		return Image{}, false, fmt.Errorf("look up %s: %w", tag, err)
-	}
-	manifest, err := idx.IndexManifest()
-	if err != nil {
-		return Image{}, false, fmt.Errorf("look up %s: %w", tag, err)
-	}
-	img = Image{Digest: digest.String()}
-	for _, d := range manifest.Manifests {
-		if d.Platform == nil || d.Platform.OS == "unknown" {
-			continue // an attestation manifest
-		}
-		platformImage, err := idx.Image(d.Digest)
-		if err != nil {
-			return Image{}, false, fmt.Errorf("look up %s: %w", tag, err)
-		}
-		cfg, err := platformImage.ConfigFile()
+	img = Image{Digest: digest}
+	if len(images) > 0 {
+		cfg, err := images[0].image.ConfigFile()
 		if err != nil {
 			return Image{}, false, fmt.Errorf("look up %s: %w", tag, err)
 		}
 		img.Revision = cfg.Config.Labels[RevisionLabel]
-		break
 	}
 	return img, true, nil
+}
+
+// imageForPlatform is one platform's image of what a reference names.
+type imageForPlatform struct {
+	platform v1.Platform
+	image    v1.Image
+}
+
+// platformImages returns the digest that ref names and its platform
+// images: those of an index (attestation manifests, of platform
+// unknown/unknown, left out), or the one image of a single-platform build,
+// which buildx pushes as a plain manifest.
+func (c Client) platformImages(ref name.Reference) (string, []imageForPlatform, error) {
+	desc, err := remote.Get(ref, c.options...)
+	if err != nil {
+		return "", nil, err
+	}
+	if desc.MediaType.IsImage() {
+		img, err := desc.Image()
+		if err != nil {
+			return "", nil, err
+		}
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			return "", nil, err
+		}
+		p := v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}
+		return desc.Digest.String(), []imageForPlatform{{p, img}}, nil
+	}
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		return "", nil, err
+	}
+	manifest, err := idx.IndexManifest()
+	if err != nil {
+		return "", nil, err
+	}
+	var images []imageForPlatform
+	for _, d := range manifest.Manifests {
+		if d.Platform == nil || d.Platform.OS == "unknown" {
+			continue
+		}
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			return "", nil, err
+		}
+		images = append(images, imageForPlatform{*d.Platform, img})
+	}
+	return desc.Digest.String(), images, nil
 }
 
 // CheckPush fails, with the fix, when this machine cannot push to repo:
@@ -142,37 +176,29 @@ type Expect struct {
 // RevisionLabel is the OCI label that carries the full commit SHA.
 const RevisionLabel = "org.opencontainers.image.revision"
 
-// Verify reads the index at ref back from the registry and checks it
-// against want; it returns the index digest.
+// Verify reads what ref names back from the registry and checks it
+// against want; it returns its digest.
 func (c Client) Verify(ref string, want Expect) (string, error) {
 	r, err := name.ParseReference(ref, name.StrictValidation)
 	if err != nil {
 		return "", fmt.Errorf("verify %s: %w", ref, err)
 	}
-	idx, err := remote.Index(r, c.options...)
+	digest, images, err := c.platformImages(r)
 	if err != nil {
 		return "", explain(fmt.Errorf("verify %s: read index: %w", ref, err), r.Context())
 	}
-	digest, err := idx.Digest()
-	if err != nil {
-		return "", fmt.Errorf("verify %s: %w", ref, err)
-	}
-	manifest, err := idx.IndexManifest()
-	if err != nil {
-		return "", fmt.Errorf("verify %s: %w", ref, err)
-	}
 	var problems []string
 	for _, platform := range want.Platforms {
-		desc, ok := findPlatform(manifest.Manifests, platform)
-		if !ok {
+		wanted, err := v1.ParsePlatform(platform)
+		if err != nil {
+			return "", fmt.Errorf("verify %s: %w", ref, err)
+		}
+		i := slices.IndexFunc(images, func(p imageForPlatform) bool { return p.platform.Satisfies(*wanted) })
+		if i < 0 {
 			problems = append(problems, platform+" is missing from the index")
 			continue
 		}
-		img, err := idx.Image(desc.Digest)
-		if err != nil {
-			return "", fmt.Errorf("verify %s: read %s image: %w", ref, platform, err)
-		}
-		cfg, err := img.ConfigFile()
+		cfg, err := images[i].image.ConfigFile()
 		if err != nil {
 			return "", fmt.Errorf("verify %s: read %s config: %w", ref, platform, err)
 		}
@@ -186,28 +212,15 @@ func (c Client) Verify(ref string, want Expect) (string, error) {
 	if len(problems) > 0 {
 		return "", fmt.Errorf("verify %s: %s", ref, strings.Join(problems, "; "))
 	}
-	return digest.String(), nil
+	return digest, nil
 }
 
 // IsRoot reports whether an image config's User runs as root: empty (the
 // default), "root" or uid 0, with or without a group.
 func IsRoot(user string) bool {
 	u, _, _ := strings.Cut(user, ":")
-	return u == "" || u == "root" || u == "0"
-}
-
-func findPlatform(manifests []v1.Descriptor, platform string) (v1.Descriptor, bool) {
-	want, err := v1.ParsePlatform(platform)
-	if err != nil {
-		return v1.Descriptor{}, false
-	}
-	i := slices.IndexFunc(manifests, func(d v1.Descriptor) bool {
-		return d.Platform != nil && d.Platform.Satisfies(*want)
-	})
-	if i < 0 {
-		return v1.Descriptor{}, false
-	}
-	return manifests[i], true
+	uid, err := strconv.Atoi(u) // the runtime reads "00" or "+0" as uid 0 too
+	return u == "" || u == "root" || err == nil && uid == 0
 }
 
 // Tag points tag at the manifest or index src (a digest reference or a

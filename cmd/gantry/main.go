@@ -1,0 +1,74 @@
+// Command gantry adopts Gantry in a Go service. In the service's module
+// root:
+//
+//	go run github.com/gantry-build/gantry/cmd/gantry@<version> init [-force] [-dockerfile] [-dir DIR]
+//
+// writes the magefile, the magefiles module, .dockerignore and the
+// Container workflow, adds Mage as a tool and joins both modules in
+// go.work. It never overwrites a file without -force.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+
+	"github.com/gantry-build/gantry/internal/adopt"
+)
+
+const usage = "usage: gantry init [-force] [-dockerfile] [-dir DIR] [-main PKG] [-service NAME] [-gantry-version vX.Y.Z] [-replace PATH]"
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "gantry:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "init" {
+		return errors.New(usage)
+	}
+	fs := flag.NewFlagSet("gantry init", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var opts adopt.Options
+	var version string
+	fs.StringVar(&opts.Dir, "dir", ".", "the service's Go module root")
+	fs.BoolVar(&opts.Force, "force", false, "overwrite files that exist")
+	fs.BoolVar(&opts.Dockerfile, "dockerfile", false, "also write Gantry's default Dockerfile to docker/Dockerfile, to change it")
+	fs.StringVar(&opts.MainPackage, "main", "", "the main package to build, when it is not . or the only ./cmd/<name>")
+	fs.StringVar(&opts.Service, "service", "", "the service's name, when not the main package's (or module's) name")
+	fs.StringVar(&version, "gantry-version", "", "the Gantry version to require (default: the version gantry was run at)")
+	fs.StringVar(&opts.Replace, "replace", "", "a local Gantry checkout for magefiles/go.mod's replace directive")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return errors.New(usage)
+	}
+	var err error
+	if opts.GantryVersion, err = adopt.Version(version, buildVersion(), opts.Replace); err != nil {
+		return err
+	}
+	report, err := adopt.Init(ctx, opts)
+	if werr := report.Write(stdout); err == nil {
+		err = werr
+	}
+	if err == nil {
+		fmt.Fprintln(stdout, "next: go tool mage check; go tool mage plan; then commit everything, go.work and go.work.sum included")
+	}
+	return err
+}
+
+// buildVersion is the version of Gantry this command was built from:
+// v1.2.3 when run as go run ...@v1.2.3, "(devel)" from a checkout.
+func buildVersion() string {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		return info.Main.Version
+	}
+	return ""
+}

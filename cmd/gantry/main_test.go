@@ -1,0 +1,40 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRunRefuses(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"no command", nil, "usage: gantry init"},
+		{"another command", []string{"publish"}, "usage: gantry init"},
+		{"an argument", []string{"init", "extra"}, "usage: gantry init"},
+		{"an unknown flag", []string{"init", "-latest"}, "flag provided but not defined: -latest"},
+		// A test binary has no module version, as a gantry built from a
+		// checkout has not.
+		{"no version to require", []string{"init", "-dir", dir}, "pass -gantry-version v1.2.3, or -replace PATH"},
+		{"not a module", []string{"init", "-dir", dir, "-gantry-version", "v1.0.0"}, "run gantry init at the root of the service's Go module"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), tt.args, &stdout, &stderr)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err %v, want %q", err, tt.wantErr)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Errorf("wrote %s", filepath.Join(dir, entries[0].Name()))
+			}
+		})
+	}
+}

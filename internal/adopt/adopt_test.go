@@ -1,0 +1,174 @@
+package adopt
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gantry-build/gantry/docker"
+	"github.com/gantry-build/gantry/internal/testsvc"
+	"github.com/gantry-build/gantry/workflow"
+)
+
+// newService makes a Go service repository as it is before adopting
+// Gantry: the example service's code, a go.mod and one commit on main.
+func newService(t *testing.T) *testsvc.Service {
+	t.Helper()
+	main, err := os.ReadFile(filepath.Join(testsvc.Root(t), "examples/hello/main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &testsvc.Service{Dir: t.TempDir()}
+	svc.Write(t, "go.mod", "module github.com/acme/widget\n\ngo 1.26\n")
+	svc.Write(t, "main.go", string(main))
+	svc.Write(t, ".gitignore", "bin/\n")
+	svc.Git(t, "init", "-q", "-b", "main")
+	svc.Commit(t, "the service")
+	return svc
+}
+
+func TestInit(t *testing.T) {
+	svc := newService(t)
+	opts := Options{Dir: svc.Dir, Replace: testsvc.Root(t)}
+	var err error
+	if opts.GantryVersion, err = Version("", "(devel)", opts.Replace); err != nil {
+		t.Fatal(err)
+	}
+	files := []string{"magefiles/magefile.go", "magefiles/go.mod", ".dockerignore", workflow.Path}
+
+	report, err := Init(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(report.Wrote, files) || len(report.Skipped) != 0 {
+		t.Fatalf("wrote %v, skipped %v; want %v written", report.Wrote, report.Skipped, files)
+	}
+	wantRan := []string{"go get -tool github.com/magefile/mage@" + MageVersion, "GOWORK=off go mod tidy", "go work init . ./magefiles"}
+	if !slices.Equal(report.Ran, wantRan) {
+		t.Errorf("ran %q, want %q", report.Ran, wantRan)
+	}
+	for _, path := range []string{"go.work", "magefiles/go.sum"} {
+		if _, err := os.Stat(filepath.Join(svc.Dir, path)); err != nil {
+			t.Errorf("%s: %v", path, err)
+		}
+	}
+	gomod := readFile(t, svc.Dir, "go.mod")
+	if !strings.Contains(gomod, "tool github.com/magefile/mage") || strings.Contains(gomod, "gantry") {
+		t.Errorf("the service's go.mod should have Mage as a tool and no Gantry:\n%s", gomod)
+	}
+	var out bytes.Buffer
+	if err := report.Write(&out); err != nil || !strings.Contains(out.String(), "wrote   "+workflow.Path+"\n") {
+		t.Errorf("report %q, %v", out.String(), err)
+	}
+
+	t.Run("mage check passes", func(t *testing.T) {
+		if res := svc.Mage(t, nil, "check"); res.Code != 0 {
+			t.Fatalf("exit %d:\n%s", res.Code, res.Stderr)
+		}
+	})
+
+	t.Run("mage plan -json plans images", func(t *testing.T) {
+		svc.Commit(t, "adopt Gantry")
+		res := svc.Mage(t, nil, "plan", "-json")
+		if res.Code != 0 {
+			t.Fatalf("exit %d", res.Code)
+		}
+		var plan struct {
+			Images []struct {
+				Target string   `json:"target"`
+				Tags   []string `json:"tags"`
+			} `json:"images"`
+		}
+		if err := json.Unmarshal([]byte(res.Stdout), &plan); err != nil {
+			t.Fatalf("stdout is not JSON: %v\n%s", err, res.Stdout)
+		}
+		if len(plan.Images) != 2 || !strings.HasPrefix(plan.Images[0].Tags[0], "ghcr.io/acme/widget:") {
+			t.Errorf("images %+v, want prod and dev of ghcr.io/acme/widget", plan.Images)
+		}
+	})
+
+	t.Run("again, it overwrites nothing and says so", func(t *testing.T) {
+		svc.Write(t, ".dockerignore", ".git\n.env*\n# the service's own\n")
+		before := snapshot(t, svc.Dir, append(files, "go.mod", "go.work", "magefiles/go.sum"))
+		report, err := Init(context.Background(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(report.Wrote) != 0 || len(report.Ran) != 0 {
+			t.Errorf("wrote %v, ran %v; want nothing", report.Wrote, report.Ran)
+		}
+		var skipped []string
+		for _, s := range report.Skipped {
+			skipped = append(skipped, s.Path)
+			if s.Reason == "" {
+				t.Errorf("%s skipped without a reason", s.Path)
+			}
+		}
+		if want := append(slices.Clone(files), "go.mod", "magefiles/go.sum", "go.work"); !slices.Equal(skipped, want) {
+			t.Errorf("skipped %v, want %v", skipped, want)
+		}
+		if report.Skipped[0].Reason != "it exists; -force overwrites it" {
+			t.Errorf("reason %q", report.Skipped[0].Reason)
+		}
+		if after := snapshot(t, svc.Dir, append(files, "go.mod", "go.work", "magefiles/go.sum")); !maps.Equal(before, after) {
+			t.Error("a second init changed files")
+		}
+	})
+
+	t.Run("-force rewrites the files", func(t *testing.T) {
+		opts := opts
+		opts.Force, opts.Dockerfile = true, true
+		report, err := Init(context.Background(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := append(slices.Clone(files), "docker/Dockerfile"); !slices.Equal(report.Wrote, want) {
+			t.Errorf("wrote %v, want %v", report.Wrote, want)
+		}
+		if got := readFile(t, svc.Dir, ".dockerignore"); got != string(docker.Dockerignore) {
+			t.Errorf(".dockerignore not rewritten:\n%s", got)
+		}
+		if got := readFile(t, svc.Dir, "docker/Dockerfile"); got != string(docker.Dockerfile) {
+			t.Error("docker/Dockerfile is not Gantry's")
+		}
+	})
+}
+
+func TestInitRefusesWhatItCannotDecide(t *testing.T) {
+	svc := newService(t)
+	svc.Write(t, "cmd/worker/main.go", "package main\n\nfunc main() {}\n")
+	_, err := Init(context.Background(), Options{Dir: svc.Dir, GantryVersion: "v1.0.0"})
+	if err == nil || !strings.Contains(err.Error(), "several main packages found (., ./cmd/worker); pass -main") {
+		t.Fatalf("err %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(svc.Dir, "magefiles")); !os.IsNotExist(err) {
+		t.Error("wrote files before deciding")
+	}
+	if _, err := Init(context.Background(), Options{Dir: t.TempDir(), GantryVersion: "v1.0.0"}); err == nil || !strings.Contains(err.Error(), "run gantry init at the root of the service's Go module") {
+		t.Errorf("without go.mod: %v", err)
+	}
+}
+
+func readFile(t *testing.T, dir, rel string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+func snapshot(t *testing.T, dir string, paths []string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, p := range paths {
+		out[p] = readFile(t, dir, p)
+	}
+	return out
+}

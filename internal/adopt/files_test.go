@@ -1,0 +1,167 @@
+package adopt
+
+import (
+	"bytes"
+	"go/parser"
+	"go/token"
+	"strings"
+	"testing"
+
+	"github.com/gantry-build/gantry/docker"
+	"github.com/gantry-build/gantry/magetools/config"
+	"github.com/gantry-build/gantry/workflow"
+)
+
+func TestNewLayout(t *testing.T) {
+	tests := []struct {
+		name                    string
+		module                  string
+		candidates              []string
+		mainFlag, serviceFlag   string
+		wantMain, wantService   string
+		wantSetMain, wantSetSvc bool
+		wantErr                 string
+	}{
+		{name: "root main package", module: "github.com/Acme/Widget", candidates: []string{"."},
+			wantMain: ".", wantService: "widget"},
+		{name: "single cmd", module: "github.com/acme/widget", candidates: []string{"./cmd/api"},
+			wantMain: "./cmd/api", wantService: "api"},
+		{name: "major version suffix", module: "example.com/widget/v2", candidates: []string{"."},
+			wantMain: ".", wantService: "widget"},
+		{name: "several, chosen", module: "github.com/acme/widget", candidates: []string{"./cmd/api", "./cmd/worker"}, mainFlag: "./cmd/worker",
+			wantMain: "./cmd/worker", wantService: "worker", wantSetMain: true},
+		{name: "elsewhere, chosen", module: "github.com/acme/widget", mainFlag: "./server",
+			wantMain: "./server", wantService: "server", wantSetMain: true},
+		{name: "the default, chosen", module: "github.com/acme/widget", candidates: []string{"."}, mainFlag: ".",
+			wantMain: ".", wantService: "widget"},
+		{name: "service named", module: "github.com/acme/widget", candidates: []string{"./cmd/server"}, serviceFlag: "widget",
+			wantMain: "./cmd/server", wantService: "widget", wantSetSvc: true},
+		{name: "service named as the default", module: "github.com/acme/widget", candidates: []string{"."}, serviceFlag: "widget",
+			wantMain: ".", wantService: "widget"},
+		{name: "several", module: "github.com/acme/widget", candidates: []string{"./cmd/api", "./cmd/worker"},
+			wantErr: "several main packages found (./cmd/api, ./cmd/worker); pass -main"},
+		{name: "none", module: "github.com/acme/widget",
+			wantErr: "no main package found: the module root is not package main and there is no ./cmd/<name> with one; pass -main"},
+		{name: "a name that cannot name an image", module: "github.com/acme/widget", candidates: []string{"."}, serviceFlag: "My Service",
+			wantErr: "pass -service with a valid name"},
+		{name: "a module name that cannot", module: "github.com/acme/-widget-", candidates: []string{"."},
+			wantErr: "pass -service with a valid name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l, err := NewLayout(config.Facts{ModulePath: tt.module, MainCandidates: tt.candidates}, tt.mainFlag, tt.serviceFlag)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l.MainPackage != tt.wantMain || l.Service != tt.wantService || l.SetMain != tt.wantSetMain || l.SetService != tt.wantSetSvc {
+				t.Errorf("got main %q service %q set %t %t; want %q %q %t %t", l.MainPackage, l.Service, l.SetMain, l.SetService,
+					tt.wantMain, tt.wantService, tt.wantSetMain, tt.wantSetSvc)
+			}
+		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	tests := []struct {
+		name, flag, build, replace string
+		want, wantErr              string
+	}{
+		{name: "run at a version", build: "v1.4.0", want: "v1.4.0"},
+		{name: "flag wins", flag: "v1.5.0", build: "v1.4.0", want: "v1.5.0"},
+		{name: "from a checkout with a replace", build: "(devel)", replace: "/src/gantry", want: "v0.0.0"},
+		{name: "from a checkout, flag and replace", build: "(devel)", flag: "v1.5.0", replace: "/src/gantry", want: "v1.5.0"},
+		{name: "from a checkout", build: "(devel)", wantErr: "pass -gantry-version v1.2.3, or -replace PATH"},
+		{name: "no build information", wantErr: "pass -gantry-version"},
+		{name: "not a version", flag: "1.5", wantErr: "write it as v1.2.3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Version(tt.flag, tt.build, tt.replace)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("got %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestFiles(t *testing.T) {
+	base := Layout{ModulePath: "github.com/acme/widget", GoVersion: "1.26", GantryVersion: "v1.4.0", MainPackage: ".", Service: "widget"}
+	tests := []struct {
+		name   string
+		change func(*Layout)
+		want   map[string][]string // path -> pieces of its content
+		absent map[string][]string
+		paths  []string
+	}{
+		{name: "defaults", change: func(*Layout) {},
+			paths: []string{"magefiles/magefile.go", "magefiles/go.mod", ".dockerignore", workflow.Path},
+			want: map[string][]string{
+				"magefiles/magefile.go": {"//go:build mage\n", "package main\n", "//mage:import\n\t_ \"github.com/gantry-build/gantry/magetools\"\n", "Gantry's release targets for the service \"widget\", built from the main package\n// \".\""},
+				"magefiles/go.mod":      {"module github.com/acme/widget/magefiles\n", "go 1.26\n", "require github.com/gantry-build/gantry v1.4.0\n"},
+			},
+			absent: map[string][]string{"magefiles/magefile.go": {"func init()"}, "magefiles/go.mod": {"replace"}}},
+		{name: "main package and service set", change: func(l *Layout) {
+			l.MainPackage, l.Service, l.SetMain, l.SetService = "./cmd/worker", "widget", true, true
+		},
+			paths: []string{"magefiles/magefile.go", "magefiles/go.mod", ".dockerignore", workflow.Path},
+			want: map[string][]string{"magefiles/magefile.go": {
+				"//mage:import\n\t\"github.com/gantry-build/gantry/magetools\"\n",
+				"func init() {\n\tmagetools.Config.MainPackage = \"./cmd/worker\"\n\tmagetools.Config.Service = \"widget\"\n}\n"}}},
+		{name: "replace and Dockerfile", change: func(l *Layout) { l.Replace, l.GantryVersion, l.Dockerfile = "/src/gantry", "v0.0.0", true },
+			paths: []string{"magefiles/magefile.go", "magefiles/go.mod", ".dockerignore", workflow.Path, "docker/Dockerfile"},
+			want:  map[string][]string{"magefiles/go.mod": {"require github.com/gantry-build/gantry v0.0.0\n", "replace github.com/gantry-build/gantry => /src/gantry\n"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := base
+			tt.change(&l)
+			files, err := l.Files()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			var paths []string
+			for _, f := range files {
+				got[f.Path] = string(f.Content)
+				paths = append(paths, f.Path)
+			}
+			if strings.Join(paths, " ") != strings.Join(tt.paths, " ") {
+				t.Errorf("files %v, want %v", paths, tt.paths)
+			}
+			for path, pieces := range tt.want {
+				for _, p := range pieces {
+					if !strings.Contains(got[path], p) {
+						t.Errorf("%s lacks %q:\n%s", path, p, got[path])
+					}
+				}
+			}
+			for path, pieces := range tt.absent {
+				for _, p := range pieces {
+					if strings.Contains(got[path], p) {
+						t.Errorf("%s has %q:\n%s", path, p, got[path])
+					}
+				}
+			}
+			if _, err := parser.ParseFile(token.NewFileSet(), "magefile.go", got["magefiles/magefile.go"], parser.ParseComments); err != nil {
+				t.Errorf("magefile does not parse: %v\n%s", err, got["magefiles/magefile.go"])
+			}
+			for path, want := range map[string][]byte{".dockerignore": docker.Dockerignore, workflow.Path: workflow.PublishGHCR, "docker/Dockerfile": docker.Dockerfile} {
+				if content, ok := got[path]; ok && !bytes.Equal([]byte(content), want) {
+					t.Errorf("%s is not Gantry's template", path)
+				}
+			}
+		})
+	}
+}

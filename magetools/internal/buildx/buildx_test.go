@@ -1,0 +1,563 @@
+package buildx
+
+import (
+	"maps"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// base is a build with every field that has no switch-like effect set to
+// a fixed value; the cases below change one thing each.
+func base() Build {
+	return Build{
+		Context:    "./svc",
+		Dockerfile: "/tmp/gantry-1/Dockerfile",
+		Target:     "prod",
+		Platforms:  []string{"linux/amd64", "linux/arm64"},
+	}
+}
+
+func TestArgs(t *testing.T) {
+	const epoch = 1714000000
+	tests := []struct {
+		name  string
+		build func() Build
+		want  []string
+	}{
+		{
+			name:  "minimal cache only",
+			build: base,
+			want: []string{"buildx", "build",
+				"--file", "/tmp/gantry-1/Dockerfile",
+				"--target", "prod",
+				"--platform", "linux/amd64,linux/arm64",
+				"--provenance=false", "--sbom=false",
+				"--output", "type=cacheonly",
+				"./svc"},
+		},
+		{
+			name: "push with everything",
+			build: func() Build {
+				b := base()
+				b.Output = Push
+				b.Progress = "plain"
+				b.Tags = []string{"ghcr.io/acme/svc:abc1234", "ghcr.io/acme/svc:1.2.3"}
+				b.BuildArgs = map[string]string{"MAIN_PACKAGE": "./cmd/svc", "GO_LDFLAGS": "-X main.version=1.2.3", "A": "1"}
+				b.Labels = map[string]string{
+					"org.opencontainers.image.version":  "1.2.3",
+					"org.opencontainers.image.revision": "abc",
+					"org.opencontainers.image.created":  "2024-04-24T23:06:40Z",
+				}
+				b.SourceDateEpoch = epoch
+				b.Attestations = true
+				b.NoCache = true
+				b.CacheFrom = []string{"type=gha,scope=svc-prod", "type=registry,ref=x"}
+				b.CacheTo = []string{"type=gha,mode=max,scope=svc-prod"}
+				b.MetadataFile = "/tmp/gantry-1/prod-metadata.json"
+				return b
+			},
+			want: []string{"buildx", "build",
+				"--file", "/tmp/gantry-1/Dockerfile",
+				"--target", "prod",
+				"--platform", "linux/amd64,linux/arm64",
+				"--progress", "plain",
+				"--tag", "ghcr.io/acme/svc:abc1234",
+				"--tag", "ghcr.io/acme/svc:1.2.3",
+				"--build-arg", "A=1",
+				"--build-arg", "GO_LDFLAGS=-X main.version=1.2.3",
+				"--build-arg", "MAIN_PACKAGE=./cmd/svc",
+				"--build-arg", "SOURCE_DATE_EPOCH=1714000000",
+				"--label", "org.opencontainers.image.created=2024-04-24T23:06:40Z",
+				"--label", "org.opencontainers.image.revision=abc",
+				"--label", "org.opencontainers.image.version=1.2.3",
+				"--provenance=mode=max", "--sbom=true",
+				"--no-cache",
+				"--cache-from", "type=gha,scope=svc-prod",
+				"--cache-from", "type=registry,ref=x",
+				"--cache-to", "type=gha,mode=max,scope=svc-prod",
+				"--output", "type=image,push=true,oci-mediatypes=true,rewrite-timestamp=true",
+				"--metadata-file", "/tmp/gantry-1/prod-metadata.json",
+				"./svc"},
+		},
+		{
+			name: "push without epoch has no rewrite-timestamp",
+			build: func() Build {
+				b := base()
+				b.Output = Push
+				b.Tags = []string{"r/s:t"}
+				return b
+			},
+			want: []string{"buildx", "build",
+				"--file", "/tmp/gantry-1/Dockerfile",
+				"--target", "prod",
+				"--platform", "linux/amd64,linux/arm64",
+				"--tag", "r/s:t",
+				"--provenance=false", "--sbom=false",
+				"--output", "type=image,push=true,oci-mediatypes=true",
+				"./svc"},
+		},
+		{
+			name: "load with epoch",
+			build: func() Build {
+				b := base()
+				b.Output = Load
+				b.Platforms = []string{"linux/amd64"}
+				b.Tags = []string{"svc:main-abc1234"}
+				b.SourceDateEpoch = epoch
+				b.Progress = "auto"
+				return b
+			},
+			want: []string{"buildx", "build",
+				"--file", "/tmp/gantry-1/Dockerfile",
+				"--target", "prod",
+				"--platform", "linux/amd64",
+				"--progress", "auto",
+				"--tag", "svc:main-abc1234",
+				"--build-arg", "SOURCE_DATE_EPOCH=1714000000",
+				"--provenance=false", "--sbom=false",
+				"--output", "type=docker,rewrite-timestamp=true",
+				"./svc"},
+		},
+		{
+			name: "load without epoch",
+			build: func() Build {
+				b := base()
+				b.Output = Load
+				return b
+			},
+			want: []string{"buildx", "build",
+				"--file", "/tmp/gantry-1/Dockerfile",
+				"--target", "prod",
+				"--platform", "linux/amd64,linux/arm64",
+				"--provenance=false", "--sbom=false",
+				"--output", "type=docker",
+				"./svc"},
+		},
+		{
+			name: "cache only with epoch never rewrites",
+			build: func() Build {
+				b := base()
+				b.SourceDateEpoch = epoch
+				b.CacheFrom = []string{"type=gha,scope=svc-dev"}
+				b.Target = "dev"
+				return b
+			},
+			want: []string{"buildx", "build",
+				"--file", "/tmp/gantry-1/Dockerfile",
+				"--target", "dev",
+				"--platform", "linux/amd64,linux/arm64",
+				"--build-arg", "SOURCE_DATE_EPOCH=1714000000",
+				"--provenance=false", "--sbom=false",
+				"--cache-from", "type=gha,scope=svc-dev",
+				"--output", "type=cacheonly",
+				"./svc"},
+		},
+		{
+			name: "negative epoch is ignored",
+			build: func() Build {
+				b := base()
+				b.Output = Push
+				b.SourceDateEpoch = -5
+				return b
+			},
+			want: []string{"buildx", "build",
+				"--file", "/tmp/gantry-1/Dockerfile",
+				"--target", "prod",
+				"--platform", "linux/amd64,linux/arm64",
+				"--provenance=false", "--sbom=false",
+				"--output", "type=image,push=true,oci-mediatypes=true",
+				"./svc"},
+		},
+		{
+			name: "attestations on, cache only",
+			build: func() Build {
+				b := base()
+				b.Attestations = true
+				return b
+			},
+			want: []string{"buildx", "build",
+				"--file", "/tmp/gantry-1/Dockerfile",
+				"--target", "prod",
+				"--platform", "linux/amd64,linux/arm64",
+				"--provenance=mode=max", "--sbom=true",
+				"--output", "type=cacheonly",
+				"./svc"},
+		},
+		{
+			name: "unknown output value is cache only",
+			build: func() Build {
+				b := base()
+				b.Output = Output(42)
+				return b
+			},
+			want: []string{"buildx", "build",
+				"--file", "/tmp/gantry-1/Dockerfile",
+				"--target", "prod",
+				"--platform", "linux/amd64,linux/arm64",
+				"--provenance=false", "--sbom=false",
+				"--output", "type=cacheonly",
+				"./svc"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := tt.build()
+			got := b.Args()
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Args() =\n  %q\nwant\n  %q", got, tt.want)
+			}
+			if last := got[len(got)-1]; last != b.Context {
+				t.Errorf("last argument = %q, want the context %q", last, b.Context)
+			}
+			cmd := b.Cmd()
+			if cmd.Name != "docker" || !reflect.DeepEqual(cmd.Args, got) {
+				t.Errorf("Cmd() = %s %q, want docker %q", cmd.Name, cmd.Args, got)
+			}
+		})
+	}
+}
+
+// TestArgsSorted checks that maps become sorted, stable flag lists: an
+// argument list that changed order between runs would bust the cache key
+// of nothing, but would make logs and tests flaky.
+func TestArgsSorted(t *testing.T) {
+	b := base()
+	b.BuildArgs = map[string]string{}
+	b.Labels = map[string]string{}
+	for _, k := range []string{"Z", "m", "B", "a", "C_1", "C_0", "y", "GO_IMAGE"} {
+		b.BuildArgs[k] = "v" + k
+		b.Labels["l."+k] = "w" + k
+	}
+	b.SourceDateEpoch = 1
+	var first []string
+	for i := range 20 {
+		args := b.Args()
+		if i == 0 {
+			first = args
+		} else if !reflect.DeepEqual(args, first) {
+			t.Fatalf("Args() differs between calls:\n%q\n%q", first, args)
+		}
+	}
+	var buildArgs, labels []string
+	for i := 0; i < len(first)-1; i++ {
+		switch first[i] {
+		case "--build-arg":
+			buildArgs = append(buildArgs, first[i+1])
+		case "--label":
+			labels = append(labels, first[i+1])
+		}
+	}
+	if len(buildArgs) != 9 || !slices.IsSorted(buildArgs) {
+		t.Errorf("build args = %q, want 9 sorted (SOURCE_DATE_EPOCH included)", buildArgs)
+	}
+	if !slices.Contains(buildArgs, "SOURCE_DATE_EPOCH=1") {
+		t.Errorf("build args = %q, want SOURCE_DATE_EPOCH=1", buildArgs)
+	}
+	if len(labels) != 8 || !slices.IsSorted(labels) {
+		t.Errorf("labels = %q, want 8 sorted", labels)
+	}
+}
+
+// TestArgsDoesNotMutate checks that adding SOURCE_DATE_EPOCH does not
+// write into the caller's map.
+func TestArgsDoesNotMutate(t *testing.T) {
+	b := base()
+	b.BuildArgs = map[string]string{"A": "1"}
+	b.SourceDateEpoch = 99
+	before := maps.Clone(b.BuildArgs)
+	_ = b.Args()
+	if !maps.Equal(b.BuildArgs, before) {
+		t.Errorf("Args() changed BuildArgs to %v, want %v", b.BuildArgs, before)
+	}
+}
+
+// TestArgsEpochOverridesBuildArg: the commit time wins over a
+// SOURCE_DATE_EPOCH build argument, and is passed once.
+func TestArgsEpochOverridesBuildArg(t *testing.T) {
+	b := base()
+	b.BuildArgs = map[string]string{"SOURCE_DATE_EPOCH": "5"}
+	b.SourceDateEpoch = 7
+	args := b.Args()
+	n := 0
+	for i, a := range args {
+		if a == "--build-arg" && strings.HasPrefix(args[i+1], "SOURCE_DATE_EPOCH=") {
+			n++
+			if args[i+1] != "SOURCE_DATE_EPOCH=7" {
+				t.Errorf("got %q, want SOURCE_DATE_EPOCH=7", args[i+1])
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("SOURCE_DATE_EPOCH passed %d times in %q, want once", n, args)
+	}
+}
+
+func TestDigest(t *testing.T) {
+	dir := t.TempDir()
+	const realistic = `{
+  "buildx.build.ref": "builder/builder0/k3d0l4qmzq4jz8s4nq1hbrtv3",
+  "containerimage.descriptor": {
+    "mediaType": "application/vnd.oci.image.index.v1+json",
+    "digest": "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    "size": 856
+  },
+  "containerimage.digest": "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+  "image.name": "ghcr.io/acme/svc:abc1234"
+}`
+	tests := []struct {
+		name    string
+		content *string // nil: no file
+		want    string
+		wantErr []string
+	}{
+		{name: "ok", content: ptr(realistic), want: "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
+		{name: "missing key", content: ptr(`{"buildx.build.ref": "x", "image.name": "y"}`), wantErr: []string{"no containerimage.digest"}},
+		{name: "empty digest", content: ptr(`{"containerimage.digest": ""}`), wantErr: []string{"no containerimage.digest"}},
+		{name: "empty object", content: ptr(`{}`), wantErr: []string{"no containerimage.digest"}},
+		{name: "bad json", content: ptr(`{"containerimage.digest": `), wantErr: []string{"buildx metadata"}},
+		{name: "wrong type", content: ptr(`{"containerimage.digest": 5}`), wantErr: []string{"buildx metadata"}},
+		{name: "empty file", content: ptr(``), wantErr: []string{"buildx metadata"}},
+		{name: "missing file", wantErr: []string{"read buildx metadata"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "-")+".json")
+			if tt.content != nil {
+				if err := os.WriteFile(path, []byte(*tt.content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := Digest(path)
+			if tt.wantErr != nil {
+				if err == nil {
+					t.Fatalf("Digest() = %q, want an error", got)
+				}
+				for _, s := range tt.wantErr {
+					if !strings.Contains(err.Error(), s) {
+						t.Errorf("error %q does not mention %q", err, s)
+					}
+				}
+				if got != "" {
+					t.Errorf("Digest() returned %q with the error", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Digest(): %v", err)
+			}
+			if got != tt.want {
+				t.Errorf("Digest() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func ptr(s string) *string { return &s }
+
+const inspectRemote = `Name:          remote-builder
+Driver:        remote
+Last Activity: 2025-03-04 10:11:12 +0000 UTC
+
+Nodes:
+Name:                  remote-builder0
+Endpoint:              tcp://buildkitd.internal:1234
+Status:                running
+BuildKit daemon flags: --allow-insecure-entitlement=network.host
+BuildKit version:      v0.20.1
+Platforms:             linux/amd64, linux/amd64/v2, linux/arm64, linux/386
+Labels:
+ org.mobyproject.buildkit.worker.executor:         oci
+ org.mobyproject.buildkit.worker.hostname:         buildkitd
+ org.mobyproject.buildkit.worker.network:          host
+ org.mobyproject.buildkit.worker.oci.process-mode: sandbox
+ org.mobyproject.buildkit.worker.selinux.enabled:  false
+ org.mobyproject.buildkit.worker.snapshotter:      overlayfs
+GC Policy rule#0:
+ All:            false
+ Filters:        type==source.local,type==exec.cachemount,type==source.git.checkout
+ Keep Duration:  48h0m0s
+ Max Used Space: 488.3MiB
+GC Policy rule#1:
+ All:            true
+ Keep Duration:  1440h0m0s
+ Reserved Space: 9.313GiB
+`
+
+const inspectMultiNode = `Name:          multi
+Driver:        docker-container
+Last Activity: 2025-03-04 10:11:12 +0000 UTC
+
+Nodes:
+Name:                  multi0
+Endpoint:              unix:///var/run/docker.sock
+Driver Options:        image="moby/buildkit:buildx-stable-1" network="host"
+Status:                running
+BuildKit daemon flags: --allow-insecure-entitlement=network.host
+BuildKit version:      v0.20.1
+Platforms:             linux/amd64*, linux/amd64/v2, linux/amd64/v3, linux/386
+Labels:
+ org.mobyproject.buildkit.worker.executor:         oci
+ org.mobyproject.buildkit.worker.hostname:         7b9a0e4f2c11
+GC Policy rule#0:
+ All:            false
+ Keep Duration:  48h0m0s
+
+Name:                  multi1
+Endpoint:              ssh://builder@arm-host
+Status:                running
+BuildKit version:      v0.20.1
+Platforms:             linux/arm64*, linux/arm/v7, linux/arm/v6, linux/amd64
+Labels:
+ org.mobyproject.buildkit.worker.executor:         oci
+
+Name:                  multi2
+Endpoint:              ssh://builder@offline-host
+Status:                inactive
+`
+
+const inspectDocker = `Name:   default
+Driver: docker
+Last Activity: 2025-03-04 10:11:12 +0000 UTC
+
+Nodes:
+Name:             default
+Endpoint:         default
+Status:           running
+BuildKit version: v0.18.2
+Platforms:        linux/amd64, linux/amd64/v2, linux/amd64/v3, linux/386
+Labels:
+ org.mobyproject.buildkit.worker.moby.host-gateway-ip: 172.17.0.1
+`
+
+// inspectStars has a platform listed twice, with and without the *
+// buildx adds to the platforms a node was configured for.
+const inspectStars = `Name:     stars
+Driver:   docker-container
+
+Nodes:
+Name:      stars0
+Endpoint:  unix:///var/run/docker.sock
+Status:    running
+Platforms: linux/arm64*, linux/amd64*, linux/arm64, linux/amd64 ,  , linux/riscv64
+`
+
+func TestParseInspect(t *testing.T) {
+	tests := []struct {
+		name string
+		out  string
+		want Builder
+	}{
+		{"remote driver", inspectRemote, Builder{Name: "remote-builder", Driver: "remote",
+			Platforms: []string{"linux/amd64", "linux/amd64/v2", "linux/arm64", "linux/386"}}},
+		{"docker-container, several nodes", inspectMultiNode, Builder{Name: "multi", Driver: "docker-container",
+			Platforms: []string{"linux/amd64", "linux/amd64/v2", "linux/amd64/v3", "linux/386", "linux/arm64", "linux/arm/v7", "linux/arm/v6"}}},
+		{"docker driver", inspectDocker, Builder{Name: "default", Driver: "docker",
+			Platforms: []string{"linux/amd64", "linux/amd64/v2", "linux/amd64/v3", "linux/386"}}},
+		{"stars and duplicates", inspectStars, Builder{Name: "stars", Driver: "docker-container",
+			Platforms: []string{"linux/arm64", "linux/amd64", "linux/riscv64"}}},
+		{"CRLF line ends", strings.ReplaceAll(inspectDocker, "\n", "\r\n"), Builder{Name: "default", Driver: "docker",
+			Platforms: []string{"linux/amd64", "linux/amd64/v2", "linux/amd64/v3", "linux/386"}}},
+		{"empty", "", Builder{}},
+		{"not yet booted", "Name:   fresh\nDriver: docker-container\n\nNodes:\nName:      fresh0\nEndpoint:  unix:///var/run/docker.sock\nStatus:    inactive\n",
+			Builder{Name: "fresh", Driver: "docker-container"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ParseInspect(tt.out)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("ParseInspect() = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		name        string
+		builder     Builder
+		platforms   []string
+		wantMissing []string
+		wantErr     []string
+	}{
+		{
+			name:      "docker driver, two platforms",
+			builder:   ParseInspect(inspectDocker),
+			platforms: []string{"linux/amd64", "linux/arm64"},
+			wantErr:   []string{`"default"`, "docker driver", "linux/amd64, linux/arm64", "docker buildx create", "BUILDX_BUILDER"},
+		},
+		{
+			name:      "docker driver, two platforms it has",
+			builder:   ParseInspect(inspectDocker),
+			platforms: []string{"linux/amd64", "linux/386"},
+			wantErr:   []string{"docker buildx create"},
+		},
+		{
+			name:      "docker driver, one platform",
+			builder:   ParseInspect(inspectDocker),
+			platforms: []string{"linux/amd64"},
+		},
+		{
+			name:        "docker driver, one platform it lacks",
+			builder:     ParseInspect(inspectDocker),
+			platforms:   []string{"linux/arm64"},
+			wantMissing: []string{"linux/arm64"},
+		},
+		{
+			name:      "remote builder, all there",
+			builder:   ParseInspect(inspectRemote),
+			platforms: []string{"linux/amd64", "linux/arm64"},
+		},
+		{
+			name:        "remote builder, some missing",
+			builder:     ParseInspect(inspectRemote),
+			platforms:   []string{"linux/amd64", "linux/arm/v7", "linux/arm64", "linux/s390x"},
+			wantMissing: []string{"linux/arm/v7", "linux/s390x"},
+		},
+		{
+			name:      "several nodes together cover both",
+			builder:   ParseInspect(inspectMultiNode),
+			platforms: []string{"linux/amd64", "linux/arm64", "linux/arm/v7"},
+		},
+		{
+			name:      "starred platforms count",
+			builder:   ParseInspect(inspectStars),
+			platforms: []string{"linux/arm64", "linux/amd64"},
+		},
+		{
+			name:        "no platforms known",
+			builder:     Builder{Name: "fresh", Driver: "docker-container"},
+			platforms:   []string{"linux/amd64", "linux/arm64"},
+			wantMissing: []string{"linux/amd64", "linux/arm64"},
+		},
+		{
+			name:    "nothing asked",
+			builder: ParseInspect(inspectDocker),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			missing, err := tt.builder.Check(tt.platforms)
+			if tt.wantErr != nil {
+				if err == nil {
+					t.Fatalf("Check(%q) = %q, nil; want an error", tt.platforms, missing)
+				}
+				for _, s := range tt.wantErr {
+					if !strings.Contains(err.Error(), s) {
+						t.Errorf("error %q does not mention %q", err, s)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Check(%q): %v", tt.platforms, err)
+			}
+			if !reflect.DeepEqual(missing, tt.wantMissing) {
+				t.Errorf("Check(%q) missing = %q, want %q", tt.platforms, missing, tt.wantMissing)
+			}
+		})
+	}
+}

@@ -1,0 +1,160 @@
+// Package conformance checks a service against the release process of
+// SPEC.md: its Dockerfile stages, its .dockerignore and its Container
+// workflow. Each finding names the problem and the fix. Check reads the
+// files; the rules themselves are pure functions of their contents.
+package conformance
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/gantry-build/gantry/docker"
+	"github.com/gantry-build/gantry/magetools/config"
+	"github.com/gantry-build/gantry/workflow"
+)
+
+// Severity tells whether a finding fails the check.
+type Severity int
+
+const (
+	// Error breaks a rule of the release process: `mage check` fails.
+	Error Severity = iota + 1
+	// Warning is worth fixing but breaks nothing.
+	Warning
+)
+
+func (s Severity) String() string {
+	if s == Error {
+		return "error"
+	}
+	return "warning"
+}
+
+// Rules, as named in findings and in README.md.
+const (
+	RuleDockerfile         = "dockerfile"          // the Dockerfile cannot be read or parsed
+	RuleStages             = "stages"              // the prod or dev stage is missing
+	RuleBuildPlatform      = "build-platform"      // a build stage does not run on $BUILDPLATFORM
+	RuleProdRun            = "prod-run"            // the prod runtime has a RUN
+	RuleProdUser           = "prod-user"           // prod runs as root
+	RuleLatest             = "no-latest"           // a latest tag, explicit or implied
+	RuleDockerignore       = "dockerignore"        // .dockerignore missing or leaking .git/.env*
+	RuleWorkflowMissing    = "workflow-missing"    // no .github/workflows/publish-ghcr.yml
+	RuleWorkflowMisplaced  = "workflow-misplaced"  // another workflow runs mage ci
+	RuleWorkflowParse      = "workflow-parse"      // a workflow is not valid YAML or Actions syntax
+	RuleWorkflowName       = "workflow-name"       // the workflow is not named Container
+	RuleWorkflowMageCI     = "workflow-mage-ci"    // the workflow does not run mage ci
+	RuleWorkflowPermission = "workflow-permission" // packages: write reaches pull requests
+)
+
+// Finding is one departure from the release process.
+type Finding struct {
+	Severity Severity
+	Rule     string
+	// Path is the file, as dir (Check's argument) reaches it.
+	Path string
+	// Line is 1-based; 0 when the finding is about the file as a whole.
+	Line    int
+	Message string
+	Fix     string
+}
+
+// String formats the finding as path:line: message (fix: ...).
+func (f Finding) String() string {
+	where := f.Path
+	if f.Line > 0 {
+		where = fmt.Sprintf("%s:%d", f.Path, f.Line)
+	}
+	return fmt.Sprintf("%s: %s (fix: %s)", where, f.Message, f.Fix)
+}
+
+// EmbeddedDockerfile is the Path of findings in Gantry's own Dockerfile,
+// used when the service has none.
+const EmbeddedDockerfile = "(embedded) docker/Dockerfile"
+
+// Check reads the service at dir (its module root and build context) with
+// its resolved configuration and returns every finding: the Dockerfile's,
+// the .dockerignore's and the workflows' of the repository holding dir.
+func Check(dir string, cfg config.Config) []Finding {
+	embedded := cfg.Dockerfile == ""
+	var findings []Finding
+	if embedded {
+		findings = append(findings, CheckDockerfile(EmbeddedDockerfile, docker.Dockerfile, cfg)...)
+	} else {
+		path := filepath.Join(dir, cfg.Dockerfile)
+		content, err := os.ReadFile(path)
+		if err != nil {
+			findings = append(findings, Finding{Severity: Error, Rule: RuleDockerfile, Path: path,
+				Message: fmt.Sprintf("cannot read the Dockerfile: %v", err),
+				Fix:     "fix GANTRY_DOCKERFILE or Config.Dockerfile (relative to the service directory), or remove it to use Gantry's default"})
+		} else {
+			findings = append(findings, CheckDockerfile(path, content, cfg)...)
+		}
+	}
+
+	ignorePath := filepath.Join(dir, ".dockerignore")
+	ignore, err := os.ReadFile(ignorePath)
+	findings = append(findings, CheckDockerignore(ignorePath, ignore, err == nil, embedded)...)
+
+	return append(findings, checkWorkflows(repoRoot(dir))...)
+}
+
+// checkWorkflows checks the Container workflow and looks for another
+// workflow doing its job under another name.
+func checkWorkflows(root string) []Finding {
+	dir := filepath.Join(root, filepath.Dir(workflow.Path))
+	want := filepath.Join(root, workflow.Path)
+	var findings []Finding
+	switch content, err := os.ReadFile(want); {
+	case errors.Is(err, os.ErrNotExist):
+		findings = append(findings, Finding{Severity: Error, Rule: RuleWorkflowMissing, Path: want,
+			Message: "the Container workflow is missing",
+			Fix:     "run `go run github.com/gantry-build/gantry/cmd/gantry@<version> init`, or copy .github/workflows/publish-ghcr.yml from Gantry"})
+	case err != nil:
+		findings = append(findings, Finding{Severity: Error, Rule: RuleWorkflowParse, Path: want,
+			Message: fmt.Sprintf("cannot read the workflow: %v", err), Fix: "make the file readable"})
+	default:
+		findings = append(findings, CheckWorkflow(want, content)...)
+	}
+
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return append(findings, Finding{Severity: Error, Rule: RuleWorkflowParse, Path: dir,
+			Message: fmt.Sprintf("cannot list the workflows: %v", err), Fix: "make the directory readable"})
+	}
+	for _, e := range entries {
+		path := filepath.Join(dir, e.Name())
+		if ext := filepath.Ext(e.Name()); e.IsDir() || path == want || (ext != ".yml" && ext != ".yaml") {
+			continue
+		}
+		// Another workflow only matters if it runs mage ci; one that cannot
+		// be read is GitHub's to reject, not ours.
+		if content, err := os.ReadFile(path); err == nil {
+			findings = append(findings, CheckOtherWorkflow(path, content)...)
+		}
+	}
+	return findings
+}
+
+// repoRoot is the git repository holding dir, where .github lives: dir
+// itself or a parent (a service in a sub-folder of a monorepo); without a
+// repository, dir. It is dir with ".." joined, so that paths in findings
+// stay relative when dir is.
+func repoRoot(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return dir
+	}
+	for up := dir; ; up = filepath.Join(up, "..") {
+		if _, err := os.Stat(filepath.Join(abs, ".git")); err == nil {
+			return up
+		}
+		parent := filepath.Dir(abs)
+		if parent == abs {
+			return dir
+		}
+		abs = parent
+	}
+}

@@ -1,0 +1,299 @@
+package conformance
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/rhysd/actionlint"
+)
+
+// workflowName is the name SPEC.md gives the workflow.
+const workflowName = "Container"
+
+// pullRequestEvents are the triggers that run a workflow for a pull request.
+var pullRequestEvents = []string{"pull_request", "pull_request_target"}
+
+// CheckWorkflow applies the rules to the Container workflow (content, read
+// from path): named Container, running mage ci, no packages: write for
+// pull requests, no latest tag.
+func CheckWorkflow(path string, content []byte) []Finding {
+	wf, findings := parseWorkflow(path, content)
+	if wf == nil {
+		return findings
+	}
+	if wf.Name == nil || wf.Name.Value != workflowName {
+		f := Finding{Severity: Error, Rule: RuleWorkflowName, Path: path, Line: 1,
+			Message: "the workflow has no name", Fix: "add `name: " + workflowName + "` at the top"}
+		if wf.Name != nil {
+			f.Line, f.Message, f.Fix = wf.Name.Pos.Line, fmt.Sprintf("the workflow is named %q, not %q", wf.Name.Value, workflowName), "write `name: "+workflowName+"`"
+		}
+		findings = append(findings, f)
+	}
+	if mageCILine(wf) == 0 {
+		findings = append(findings, Finding{Severity: Error, Rule: RuleWorkflowMageCI, Path: path,
+			Message: "no step runs `mage ci`, so the workflow does not follow the release process",
+			Fix:     "make the job's last step `run: go tool mage ci`; decide nothing about tags in YAML"})
+	}
+	findings = append(findings, packagesWriteOnPullRequests(path, wf)...)
+	return byLine(append(findings, workflowLatest(path, wf)...))
+}
+
+// CheckOtherWorkflow reports a workflow under another name that does the
+// Container workflow's job: it belongs in .github/workflows/publish-ghcr.yml.
+func CheckOtherWorkflow(path string, content []byte) []Finding {
+	wf, _ := actionlint.Parse(content)
+	if wf == nil {
+		return nil // not ours to judge
+	}
+	if line := mageCILine(wf); line > 0 {
+		return []Finding{{Severity: Error, Rule: RuleWorkflowMisplaced, Path: path, Line: line,
+			Message: "this workflow runs `mage ci` but is not .github/workflows/publish-ghcr.yml, where the release process expects it",
+			Fix:     "rename it to .github/workflows/publish-ghcr.yml (merging it into that file if both exist)"}}
+	}
+	return nil
+}
+
+func parseWorkflow(path string, content []byte) (*actionlint.Workflow, []Finding) {
+	wf, errs := actionlint.Parse(content)
+	var findings []Finding
+	for _, err := range errs {
+		findings = append(findings, Finding{Severity: Error, Rule: RuleWorkflowParse, Path: path, Line: err.Line,
+			Message: err.Message, Fix: "fix the workflow's syntax; actionlint reports the same"})
+	}
+	return wf, findings
+}
+
+// jobs returns the workflow's jobs in file order.
+func jobs(wf *actionlint.Workflow) []*actionlint.Job {
+	return slices.SortedFunc(maps.Values(wf.Jobs), func(a, b *actionlint.Job) int { return a.Pos.Line - b.Pos.Line })
+}
+
+// runSteps calls fn with every run step's script.
+func runSteps(wf *actionlint.Workflow, fn func(run *actionlint.String)) {
+	for _, job := range jobs(wf) {
+		for _, step := range job.Steps {
+			if exec, ok := step.Exec.(*actionlint.ExecRun); ok && exec.Run != nil {
+				fn(exec.Run)
+			}
+		}
+	}
+}
+
+// mageCILine returns the line of the first step that runs `mage ci` (as
+// `go tool mage [flags] ci` or `mage [flags] ci`), or 0.
+func mageCILine(wf *actionlint.Workflow) int {
+	line := 0
+	runSteps(wf, func(run *actionlint.String) {
+		if line == 0 && runsMageCI(run.Value) {
+			line = run.Pos.Line
+		}
+	})
+	return line
+}
+
+// runsMageCI reports whether a shell script runs the ci target of mage:
+// in one command (up to ;, &&, || or |), the word mage followed by ci.
+func runsMageCI(script string) bool {
+	for _, line := range strings.Split(script, "\n") {
+		inMage := false
+		for _, word := range strings.Fields(line) {
+			switch {
+			case word == ";" || word == "&&" || word == "||" || word == "|":
+				inMage = false
+			case word == "mage" || strings.HasSuffix(word, "/mage"):
+				inMage = true
+			case inMage && strings.TrimRight(word, ";") == "ci":
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// packagesWriteOnPullRequests finds jobs that hold packages: write (their
+// own or inherited from the workflow) and can run for a pull request: the
+// code of a pull request must never be able to push images.
+func packagesWriteOnPullRequests(path string, wf *actionlint.Workflow) []Finding {
+	var triggers []string
+	for _, ev := range wf.On {
+		if slices.Contains(pullRequestEvents, ev.EventName()) {
+			triggers = append(triggers, ev.EventName())
+		}
+	}
+	if len(triggers) == 0 {
+		return nil
+	}
+	var findings []Finding
+	for _, job := range jobs(wf) {
+		var onPR []string
+		for _, ev := range triggers {
+			if !excludesEvent(job.If, ev) {
+				onPR = append(onPR, ev)
+			}
+		}
+		if len(onPR) == 0 {
+			continue
+		}
+		perms, where := job.Permissions, "its own permissions"
+		if perms == nil {
+			perms, where = wf.Permissions, "the workflow's permissions, which it inherits"
+		}
+		switch {
+		case perms == nil:
+			findings = append(findings, Finding{Severity: Warning, Rule: RuleWorkflowPermission, Path: path, Line: job.Pos.Line,
+				Message: fmt.Sprintf("job %q runs on %s and neither it nor the workflow sets permissions, so its token has the repository's defaults, which may include packages: write", job.ID.Value, strings.Join(onPR, ", ")),
+				Fix:     "add `permissions: {contents: read}` at the top of the workflow"})
+		case writesPackages(perms):
+			findings = append(findings, Finding{Severity: Error, Rule: RuleWorkflowPermission, Path: path, Line: perms.Pos.Line,
+				Message: fmt.Sprintf("job %q runs on %s and has packages: write through %s: pull request code could push images", job.ID.Value, strings.Join(onPR, ", "), where),
+				Fix:     "keep the workflow at `contents: read` and grant packages: write only in a publishing job with `if: github.event_name == 'push'`"})
+		}
+	}
+	return findings
+}
+
+func writesPackages(p *actionlint.Permissions) bool {
+	if p.All != nil {
+		return p.All.Value == "write-all"
+	}
+	scope, ok := p.Scopes["packages"]
+	return ok && scope.Value != nil && scope.Value.Value == "write"
+}
+
+// excludesEvent reports whether the job condition cond is surely false
+// for a run triggered by event. It understands comparisons of
+// github.event_name and github.ref with strings, startsWith(github.ref,
+// ...), && and ||; anything else may be true, so it is not excluded.
+func excludesEvent(cond *actionlint.String, event string) bool {
+	if cond == nil {
+		return false
+	}
+	src := cond.Value
+	switch {
+	case cond.IsExpressionAssigned():
+		src = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(src), "${{"), "}}")
+	case cond.ContainsExpression():
+		return false // text around ${{ }} makes a non-empty string: true
+	}
+	// The lexer reads up to the }} that ends an expression.
+	node, err := actionlint.NewExprParser().Parse(actionlint.NewExprLexer(src + "}}"))
+	if err != nil {
+		return false
+	}
+	return excludes(node, event)
+}
+
+func excludes(node actionlint.ExprNode, event string) bool {
+	switch n := node.(type) {
+	case *actionlint.LogicalOpNode:
+		if n.Kind == actionlint.LogicalOpNodeKindAnd {
+			return excludes(n.Left, event) || excludes(n.Right, event)
+		}
+		return excludes(n.Left, event) && excludes(n.Right, event)
+	case *actionlint.CompareOpNode:
+		property, value, ok := githubComparison(n.Left, n.Right)
+		if !ok {
+			return false
+		}
+		switch {
+		case property == "event_name" && n.Kind == actionlint.CompareOpNodeKindEq:
+			return !strings.EqualFold(value, event)
+		case property == "event_name" && n.Kind == actionlint.CompareOpNodeKindNotEq:
+			return strings.EqualFold(value, event)
+		case property == "ref" && n.Kind == actionlint.CompareOpNodeKindEq:
+			return neverPullRequestRef(value, event)
+		}
+	case *actionlint.FuncCallNode:
+		if strings.EqualFold(n.Callee, "startsWith") && len(n.Args) == 2 {
+			if property, value, ok := githubComparison(n.Args[0], n.Args[1]); ok && property == "ref" {
+				return neverPullRequestRef(value, event)
+			}
+		}
+	}
+	return false
+}
+
+// neverPullRequestRef reports whether github.ref (or its prefix) ref is
+// impossible for event: a pull_request runs on refs/pull/..., a
+// pull_request_target on the base branch, and neither on a tag.
+func neverPullRequestRef(ref, event string) bool {
+	return strings.HasPrefix(ref, "refs/tags/") || (event == "pull_request" && strings.HasPrefix(ref, "refs/heads/"))
+}
+
+// githubComparison matches `github.<property>` against a string literal,
+// either way round.
+func githubComparison(a, b actionlint.ExprNode) (property, value string, ok bool) {
+	if s, isString := a.(*actionlint.StringNode); isString {
+		a, b = b, s
+	}
+	deref, isDeref := a.(*actionlint.ObjectDerefNode)
+	s, isString := b.(*actionlint.StringNode)
+	if !isDeref || !isString {
+		return "", "", false
+	}
+	if v, isVar := deref.Receiver.(*actionlint.VariableNode); !isVar || !strings.EqualFold(v.Name, "github") {
+		return "", "", false
+	}
+	return strings.ToLower(deref.Property), s.Value, true
+}
+
+// workflowLatest finds latest tags in the workflow: actions at @latest,
+// docker:// and container images without a tag or at latest, inputs set
+// to latest, and :latest or @latest in run scripts (go install x@latest).
+// Runner labels such as ubuntu-latest are GitHub's images, not tags.
+func workflowLatest(path string, wf *actionlint.Workflow) []Finding {
+	var findings []Finding
+	report := func(pos *actionlint.Pos, what string) {
+		findings = append(findings, Finding{Severity: Error, Rule: RuleLatest, Path: path, Line: pos.Line, Message: what,
+			Fix: "name an explicit version (an action's major tag or commit, an image's version tag or digest)"})
+	}
+	image := func(img *actionlint.String, what string) {
+		if img != nil {
+			if msg := latestImage(img.Value); msg != "" {
+				report(img.Pos, fmt.Sprintf("%s %s %s", what, img.Value, msg))
+			}
+		}
+	}
+	for _, job := range jobs(wf) {
+		if job.Container != nil {
+			image(job.Container.Image, "the job container")
+		}
+		if job.Services != nil {
+			for _, id := range slices.Sorted(maps.Keys(job.Services.Value)) {
+				if c := job.Services.Value[id].Container; c != nil {
+					image(c.Image, "the service container")
+				}
+			}
+		}
+		for _, step := range job.Steps {
+			switch exec := step.Exec.(type) {
+			case *actionlint.ExecAction:
+				uses := exec.Uses.Value
+				if img, ok := strings.CutPrefix(uses, "docker://"); ok {
+					if msg := latestImage(img); msg != "" {
+						report(exec.Uses.Pos, fmt.Sprintf("uses: %s %s", uses, msg))
+					}
+				} else if strings.HasSuffix(uses, "@latest") {
+					report(exec.Uses.Pos, fmt.Sprintf("uses: %s follows the action's latest ref", uses))
+				}
+				for _, name := range slices.Sorted(maps.Keys(exec.Inputs)) {
+					if in := exec.Inputs[name]; in.Value != nil && saysLatest(in.Value.Value) {
+						report(in.Value.Pos, fmt.Sprintf("input %s: %s asks for the latest version", name, in.Value.Value))
+					}
+				}
+			case *actionlint.ExecRun:
+				if exec.Run == nil {
+					continue
+				}
+				for _, word := range strings.Fields(exec.Run.Value) {
+					if word = strings.Trim(word, `"'`); saysLatest(word) && word != "latest" {
+						report(exec.Run.Pos, fmt.Sprintf("the script uses %s", word))
+					}
+				}
+			}
+		}
+	}
+	return findings
+}

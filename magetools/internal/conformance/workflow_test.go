@@ -1,0 +1,133 @@
+package conformance
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gantry-build/gantry/workflow"
+)
+
+// wf is a small workflow: the triggers, the workflow-level lines and the
+// jobs given, named Container, with a step running mage ci in the first job.
+func wf(on, top, jobs string) string {
+	return "name: Container\non:\n" + on + top + "jobs:\n" + jobs
+}
+
+const (
+	onAll  = "  push:\n    branches: [main]\n  pull_request:\n"
+	onPush = "  push:\n    branches: [main]\n"
+	read   = "permissions:\n  contents: read\n"
+)
+
+// job is a job running mage ci, with extra lines (if:, permissions:).
+func job(id, extra string) string {
+	return "  " + id + ":\n    runs-on: ubuntu-latest\n" + extra + "    steps:\n      - uses: actions/checkout@v4\n      - run: go tool mage ci\n"
+}
+
+func TestCheckWorkflow(t *testing.T) {
+	writePackages := "    permissions:\n      contents: read\n      packages: write\n"
+	tests := []struct {
+		name     string
+		workflow string
+		want     []want
+	}{
+		{name: "the template", workflow: string(workflow.PublishGHCR)},
+		{name: "minimal", workflow: wf(onAll, read, job("build", ""))},
+
+		{name: "another name", workflow: strings.Replace(wf(onAll, read, job("build", "")), "name: Container", "name: Docker", 1),
+			want: []want{{RuleWorkflowName, Error, 1, "`name: Container`"}}},
+		{name: "no name", workflow: strings.Replace(wf(onAll, read, job("build", "")), "name: Container\n", "", 1),
+			want: []want{{RuleWorkflowName, Error, 1, "`name: Container`"}}},
+
+		{name: "no mage ci", workflow: strings.Replace(wf(onAll, read, job("build", "")), "go tool mage ci", "make release", 1),
+			want: []want{{RuleWorkflowMageCI, Error, 0, "run: go tool mage ci"}}},
+		{name: "another target", workflow: strings.Replace(wf(onAll, read, job("build", "")), "go tool mage ci", "go tool mage publish", 1),
+			want: []want{{RuleWorkflowMageCI, Error, 0, "run: go tool mage ci"}}},
+		{name: "mage ci with a flag, in a script", workflow: strings.Replace(wf(onAll, read, job("build", "")), "- run: go tool mage ci", "- run: |\n          go version\n          mage -v ci", 1)},
+
+		{name: "packages: write inherited by every job", workflow: wf(onAll, "permissions:\n  packages: write\n", job("build", "")),
+			want: []want{{RuleWorkflowPermission, Error, 6, "`if: github.event_name == 'push'`"}}},
+		{name: "write-all", workflow: wf(onAll, "permissions: write-all\n", job("build", "")),
+			want: []want{{RuleWorkflowPermission, Error, 6, "contents: read"}}},
+		{name: "packages: write on the pull request job", workflow: wf(onAll, read, job("build", "    if: github.event_name == 'pull_request'\n"+writePackages)),
+			want: []want{{RuleWorkflowPermission, Error, 12, "grant packages: write only"}}},
+		{name: "packages: write on a job without if", workflow: wf(onAll, read, job("build", writePackages)),
+			want: []want{{RuleWorkflowPermission, Error, 11, "grant packages: write only"}}},
+		{name: "packages: write on the push job", workflow: wf(onAll, read, job("publish", "    if: github.event_name == 'push'\n"+writePackages))},
+		{name: "inherited by a push job", workflow: wf(onAll, "permissions:\n  packages: write\n", job("publish", "    if: ${{ github.event_name == 'push' }}\n"))},
+		{name: "not for pull requests", workflow: wf(onAll, read, job("publish", "    if: github.event_name != 'pull_request'\n"+writePackages))},
+		{name: "on the main branch", workflow: wf(onAll, read, job("publish", "    if: github.ref == 'refs/heads/main'\n"+writePackages))},
+		{name: "on tags", workflow: wf(onAll, read, job("publish", "    if: startsWith(github.ref, 'refs/tags/v')\n"+writePackages))},
+		{name: "push and something", workflow: wf(onAll, read, job("publish", "    if: github.event_name == 'push' && !cancelled()\n"+writePackages))},
+		{name: "push or pull request", workflow: wf(onAll, read, job("publish", "    if: github.event_name == 'push' || github.event_name == 'pull_request'\n"+writePackages)),
+			want: []want{{RuleWorkflowPermission, Error, 12, "grant packages: write only"}}},
+		{name: "pull_request_target runs on the base branch", workflow: wf(onAll+"  pull_request_target:\n", read, job("publish", "    if: github.ref == 'refs/heads/main'\n"+writePackages)),
+			want: []want{{RuleWorkflowPermission, Error, 13, "grant packages: write only"}}},
+		{name: "an expression inside text is always true", workflow: wf(onAll, read, job("publish", "    if: event ${{ github.event_name == 'push' }}\n"+writePackages)),
+			want: []want{{RuleWorkflowPermission, Error, 12, "grant packages: write only"}}},
+		{name: "no pull request trigger", workflow: wf(onPush, "permissions:\n  packages: write\n", job("publish", ""))},
+		{name: "no permissions anywhere", workflow: wf(onAll, "", job("build", "")),
+			want: []want{{RuleWorkflowPermission, Warning, 7, "permissions: {contents: read}"}}},
+
+		{name: "action at latest", workflow: strings.Replace(wf(onAll, read, job("build", "")), "checkout@v4", "checkout@latest", 1),
+			want: []want{{RuleLatest, Error, 12, "explicit version"}}},
+		{name: "docker action without a tag", workflow: strings.Replace(wf(onAll, read, job("build", "")), "actions/checkout@v4", "docker://alpine", 1),
+			want: []want{{RuleLatest, Error, 12, "explicit version"}}},
+		{name: "input latest", workflow: strings.Replace(wf(onAll, read, job("build", "")), "checkout@v4", "checkout@v4\n        with:\n          version: latest", 1),
+			want: []want{{RuleLatest, Error, 14, "explicit version"}}},
+		{name: "job container at latest", workflow: wf(onAll, read, job("build", "    container: golang:latest\n")),
+			want: []want{{RuleLatest, Error, 11, "explicit version"}}},
+		{name: "service container without a tag", workflow: wf(onAll, read, job("build", "    services:\n      db:\n        image: postgres\n")),
+			want: []want{{RuleLatest, Error, 13, "explicit version"}}},
+		{name: "go install @latest", workflow: strings.Replace(wf(onAll, read, job("build", "")), "- run: go tool mage ci", "- run: go install golang.org/x/tools/cmd/stringer@latest\n      - run: go tool mage ci", 1),
+			want: []want{{RuleLatest, Error, 13, "explicit version"}}},
+
+		{name: "not a workflow", workflow: "name: Container\non: [push\n",
+			want: []want{{RuleWorkflowParse, Error, 1, "syntax"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assertFindings(t, CheckWorkflow("publish-ghcr.yml", []byte(tt.workflow)), tt.want)
+		})
+	}
+}
+
+func TestCheckOtherWorkflow(t *testing.T) {
+	tests := []struct {
+		name     string
+		workflow string
+		want     []want
+	}{
+		{name: "runs mage ci", workflow: wf(onAll, read, job("build", "")),
+			want: []want{{RuleWorkflowMisplaced, Error, 13, "rename it to .github/workflows/publish-ghcr.yml"}}},
+		{name: "runs something else", workflow: strings.Replace(wf(onAll, read, job("build", "")), "mage ci", "test ./...", 1)},
+		{name: "not a workflow", workflow: "key: [\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assertFindings(t, CheckOtherWorkflow("test.yml", []byte(tt.workflow)), tt.want)
+		})
+	}
+}
+
+func TestRunsMageCI(t *testing.T) {
+	tests := []struct {
+		script string
+		want   bool
+	}{
+		{"go tool mage ci", true},
+		{"mage ci", true},
+		{"./bin/mage -v ci", true},
+		{"go tool mage -v -t 30m ci;", true},
+		{"set -e\ngo tool mage ci\n", true},
+		{"go tool mage build && echo ci", false},
+		{"mage publish", false},
+		{"echo mage; ci", false},
+		{"make ci", false},
+	}
+	for _, tt := range tests {
+		if got := runsMageCI(tt.script); got != tt.want {
+			t.Errorf("runsMageCI(%q) = %t, want %t", tt.script, got, tt.want)
+		}
+	}
+}

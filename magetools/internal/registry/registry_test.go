@@ -1,0 +1,746 @@
+package registry
+
+import (
+	"context"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	memreg "github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+const (
+	rev      = "0123456789abcdef0123456789abcdef01234567"
+	otherRev = "fedcba9876543210fedcba9876543210fedcba98"
+	nonroot  = "65532:65532"
+)
+
+// requestLog records the requests a test registry answered.
+type requestLog struct {
+	mu   sync.Mutex
+	reqs []string // "METHOD /path"
+}
+
+func (l *requestLog) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l.mu.Lock()
+		l.reqs = append(l.reqs, r.Method+" "+r.URL.Path)
+		l.mu.Unlock()
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (l *requestLog) reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.reqs = nil
+}
+
+func (l *requestLog) list() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.reqs...)
+}
+
+// isolate keeps this machine's docker logins out of the test: the
+// keychain reads $DOCKER_CONFIG/config.json.
+func isolate(t *testing.T) {
+	t.Helper()
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+}
+
+// serve starts h on 127.0.0.1 and returns its host:port.
+func serve(t *testing.T, h http.Handler) string {
+	t.Helper()
+	isolate(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: h}}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// newRegistry starts an in-memory registry and returns its host and the
+// log of the requests it answers.
+func newRegistry(t *testing.T) (string, *requestLog) {
+	t.Helper()
+	reqs := &requestLog{}
+	h := memreg.New(memreg.Logger(log.New(io.Discard, "", 0)))
+	return serve(t, reqs.wrap(h)), reqs
+}
+
+// closedPort returns a 127.0.0.1 address nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	isolate(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// platformImage is a random image whose config carries the revision label
+// (when rev is not empty) and user.
+func platformImage(t *testing.T, platform, rev, user string) v1.Image {
+	t.Helper()
+	img, err := random.Image(128, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	p, err := v1.ParsePlatform(platform)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
+	cf.Config.User = user
+	cf.Config.Labels = map[string]string{"org.opencontainers.image.title": "svc"}
+	if rev != "" {
+		cf.Config.Labels[RevisionLabel] = rev
+	}
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// entry is one manifest of a fixture index.
+type entry struct {
+	platform string // os/arch[/variant]; "" for no platform
+	img      v1.Image
+	annot    map[string]string
+}
+
+// index builds an OCI index of entries.
+func index(t *testing.T, entries ...entry) v1.ImageIndex {
+	t.Helper()
+	var adds []mutate.IndexAddendum
+	for _, e := range entries {
+		d := v1.Descriptor{Annotations: e.annot}
+		if e.platform != "" {
+			p, err := v1.ParsePlatform(e.platform)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.Platform = p
+		}
+		adds = append(adds, mutate.IndexAddendum{Add: e.img, Descriptor: d})
+	}
+	return mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), adds...)
+}
+
+// attestation is an attestation-like manifest, as BuildKit adds with
+// provenance: platform unknown/unknown and no labels.
+func attestation(t *testing.T, of v1.Image) entry {
+	t.Helper()
+	img, err := random.Image(64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := of.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return entry{platform: "unknown/unknown", img: img, annot: map[string]string{
+		"vnd.docker.reference.digest": d.String(),
+		"vnd.docker.reference.type":   "attestation-manifest",
+	}}
+}
+
+// twoPlatforms is the index a prod build of rev pushes.
+func twoPlatforms(t *testing.T, rev, user string) v1.ImageIndex {
+	t.Helper()
+	return index(t,
+		entry{platform: "linux/amd64", img: platformImage(t, "linux/amd64", rev, user)},
+		entry{platform: "linux/arm64", img: platformImage(t, "linux/arm64", rev, user)},
+	)
+}
+
+// push writes idx as ref and returns its digest.
+func push(t *testing.T, ref string, idx v1.ImageIndex) string {
+	t.Helper()
+	r, err := name.ParseReference(ref, name.StrictValidation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(r, idx); err != nil {
+		t.Fatalf("push %s: %v", ref, err)
+	}
+	d, err := idx.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.String()
+}
+
+// resolve returns the digest ref names in the registry.
+func resolve(t *testing.T, ref string) string {
+	t.Helper()
+	r, err := name.ParseReference(ref, name.StrictValidation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := remote.Head(r)
+	if err != nil {
+		t.Fatalf("resolve %s: %v", ref, err)
+	}
+	return desc.Digest.String()
+}
+
+func checkErr(t *testing.T, err error, want []string, notWant []string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("got no error, want one mentioning %q", want)
+	}
+	for _, s := range want {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q does not mention %q", err, s)
+		}
+	}
+	for _, s := range notWant {
+		if strings.Contains(err.Error(), s) {
+			t.Errorf("error %q mentions %q", err, s)
+		}
+	}
+}
+
+func TestVerify(t *testing.T) {
+	host, _ := newRegistry(t)
+	repo := host + "/acme/svc"
+	both := []string{"linux/amd64", "linux/arm64"}
+
+	tests := []struct {
+		name    string
+		idx     func(t *testing.T) v1.ImageIndex
+		want    Expect
+		wantErr []string
+		notWant []string
+	}{
+		{
+			name: "ok",
+			idx:  func(t *testing.T) v1.ImageIndex { return twoPlatforms(t, rev, nonroot) },
+			want: Expect{Platforms: both, Revision: rev, NonRoot: true},
+		},
+		{
+			name: "ok, one of the platforms asked",
+			idx:  func(t *testing.T) v1.ImageIndex { return twoPlatforms(t, rev, nonroot) },
+			want: Expect{Platforms: []string{"linux/arm64"}, Revision: rev, NonRoot: true},
+		},
+		{
+			name: "ok, named non-root user",
+			idx:  func(t *testing.T) v1.ImageIndex { return twoPlatforms(t, rev, "nonroot") },
+			want: Expect{Platforms: both, Revision: rev, NonRoot: true},
+		},
+		{
+			name: "ok with attestations first and arm64 variant v8",
+			idx: func(t *testing.T) v1.ImageIndex {
+				amd := platformImage(t, "linux/amd64", rev, nonroot)
+				arm := platformImage(t, "linux/arm64/v8", rev, nonroot)
+				return index(t, attestation(t, amd), attestation(t, arm),
+					entry{platform: "linux/amd64", img: amd},
+					entry{platform: "linux/arm64/v8", img: arm})
+			},
+			want: Expect{Platforms: both, Revision: rev, NonRoot: true},
+		},
+		{
+			name: "ok, arm/v7 among others",
+			idx: func(t *testing.T) v1.ImageIndex {
+				return index(t,
+					entry{platform: "linux/arm/v6", img: platformImage(t, "linux/arm/v6", otherRev, "")},
+					entry{platform: "linux/arm/v7", img: platformImage(t, "linux/arm/v7", rev, nonroot)})
+			},
+			want: Expect{Platforms: []string{"linux/arm/v7"}, Revision: rev, NonRoot: true},
+		},
+		{
+			name:    "missing platform",
+			idx:     func(t *testing.T) v1.ImageIndex { return twoPlatforms(t, rev, nonroot) },
+			want:    Expect{Platforms: []string{"linux/amd64", "linux/arm64", "linux/s390x"}, Revision: rev, NonRoot: true},
+			wantErr: []string{"linux/s390x is missing from the index"},
+			notWant: []string{"linux/amd64 is missing", "linux/arm64 is missing", "runs as root"},
+		},
+		{
+			name: "only an attestation for the platform",
+			idx: func(t *testing.T) v1.ImageIndex {
+				amd := platformImage(t, "linux/amd64", rev, nonroot)
+				return index(t, entry{platform: "linux/amd64", img: amd}, attestation(t, amd))
+			},
+			want:    Expect{Platforms: both, Revision: rev, NonRoot: true},
+			wantErr: []string{"linux/arm64 is missing from the index"},
+		},
+		{
+			name:    "wrong revision",
+			idx:     func(t *testing.T) v1.ImageIndex { return twoPlatforms(t, otherRev, nonroot) },
+			want:    Expect{Platforms: both, Revision: rev, NonRoot: true},
+			wantErr: []string{"linux/amd64: label " + RevisionLabel, "linux/arm64: label", `"` + otherRev + `"`, `want "` + rev + `"`},
+			notWant: []string{"runs as root", "missing"},
+		},
+		{
+			name:    "no revision label",
+			idx:     func(t *testing.T) v1.ImageIndex { return twoPlatforms(t, "", nonroot) },
+			want:    Expect{Platforms: both, Revision: rev, NonRoot: true},
+			wantErr: []string{`is ""`, `want "` + rev + `"`},
+		},
+		{
+			name:    "user empty",
+			idx:     func(t *testing.T) v1.ImageIndex { return twoPlatforms(t, rev, "") },
+			want:    Expect{Platforms: both, Revision: rev, NonRoot: true},
+			wantErr: []string{"linux/amd64: runs as root", "linux/arm64: runs as root", "USER 65532:65532"},
+			notWant: []string{"label"},
+		},
+		{
+			name:    "user root",
+			idx:     func(t *testing.T) v1.ImageIndex { return twoPlatforms(t, rev, "root") },
+			want:    Expect{Platforms: both, Revision: rev, NonRoot: true},
+			wantErr: []string{"runs as root", `USER "root"`, "USER 65532:65532"},
+		},
+		{
+			name:    "user 0:0",
+			idx:     func(t *testing.T) v1.ImageIndex { return twoPlatforms(t, rev, "0:0") },
+			want:    Expect{Platforms: both, Revision: rev, NonRoot: true},
+			wantErr: []string{"runs as root", `USER "0:0"`},
+		},
+		{
+			name: "one platform root",
+			idx: func(t *testing.T) v1.ImageIndex {
+				return index(t,
+					entry{platform: "linux/amd64", img: platformImage(t, "linux/amd64", rev, nonroot)},
+					entry{platform: "linux/arm64", img: platformImage(t, "linux/arm64", rev, "root")})
+			},
+			want:    Expect{Platforms: both, Revision: rev, NonRoot: true},
+			wantErr: []string{"linux/arm64: runs as root"},
+			notWant: []string{"linux/amd64: runs as root"},
+		},
+		{
+			name: "root accepted without NonRoot",
+			idx:  func(t *testing.T) v1.ImageIndex { return twoPlatforms(t, rev, "root") },
+			want: Expect{Platforms: both, Revision: rev},
+		},
+		{
+			name: "empty user accepted without NonRoot",
+			idx:  func(t *testing.T) v1.ImageIndex { return twoPlatforms(t, rev, "") },
+			want: Expect{Platforms: both, Revision: rev},
+		},
+		{
+			name: "every problem named",
+			idx: func(t *testing.T) v1.ImageIndex {
+				return index(t,
+					entry{platform: "linux/amd64", img: platformImage(t, "linux/amd64", otherRev, "0")})
+			},
+			want: Expect{Platforms: both, Revision: rev, NonRoot: true},
+			wantErr: []string{"linux/arm64 is missing from the index", "linux/amd64: label " + RevisionLabel,
+				"linux/amd64: runs as root"},
+		},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			idx := tt.idx(t)
+			tag := repo + ":case" + string(rune('a'+i))
+			want := push(t, tag, idx)
+			digestRef, err := DigestRef(tag, want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ref := range []string{tag, digestRef} {
+				got, err := New(context.Background()).Verify(ref, tt.want)
+				if tt.wantErr != nil {
+					checkErr(t, err, append([]string{"verify " + ref}, tt.wantErr...), tt.notWant)
+					if got != "" {
+						t.Errorf("Verify(%s) returned digest %q with an error", ref, got)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("Verify(%s): %v", ref, err)
+				}
+				if got != want {
+					t.Errorf("Verify(%s) = %q, want the index digest %q", ref, got, want)
+				}
+			}
+		})
+	}
+
+	t.Run("not found", func(t *testing.T) {
+		_, err := New(context.Background()).Verify(repo+":nosuchtag", Expect{Platforms: both, Revision: rev})
+		checkErr(t, err, []string{"nosuchtag", "read index"}, nil)
+	})
+	t.Run("bad reference", func(t *testing.T) {
+		_, err := New(context.Background()).Verify("Not A Ref", Expect{})
+		checkErr(t, err, []string{"verify Not A Ref"}, nil)
+	})
+}
+
+func TestIsRoot(t *testing.T) {
+	tests := []struct {
+		user string
+		want bool
+	}{
+		{"", true},
+		{"root", true},
+		{"0", true},
+		{"0:0", true},
+		{"root:root", true},
+		{"root:65532", true},
+		{"0:65532", true},
+		{":0", true}, // no user: the default, root
+		{"65532:65532", false},
+		{"65532", false},
+		{"nonroot", false},
+		{"nonroot:nonroot", false},
+		{"1000:0", false}, // group root, user not
+		{"10", false},
+		{"rooter", false},
+		{"app:root", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.user, func(t *testing.T) {
+			if got := IsRoot(tt.user); got != tt.want {
+				t.Errorf("IsRoot(%q) = %v, want %v", tt.user, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestIsRootNumericSpellings: the runtime parses a numeric USER with
+// strconv.Atoi (moby/sys/user), so "00" and "+0" are uid 0 too.
+func TestIsRootNumericSpellings(t *testing.T) {
+	for _, user := range []string{"00", "000:0", "+0"} {
+		t.Run(user, func(t *testing.T) {
+			if !IsRoot(user) {
+				t.Errorf("IsRoot(%q) = false; the runtime reads it as uid 0", user)
+			}
+		})
+	}
+}
+
+func TestLookup(t *testing.T) {
+	host, _ := newRegistry(t)
+	repo := host + "/acme/svc"
+
+	amd := platformImage(t, "linux/amd64", rev, nonroot)
+	arm := platformImage(t, "linux/arm64", rev, nonroot)
+	withAttestations := index(t, attestation(t, amd), attestation(t, arm),
+		entry{platform: "linux/amd64", img: amd}, entry{platform: "linux/arm64", img: arm})
+	attDigest := push(t, repo+":with-attestations", withAttestations)
+
+	noPlatform := index(t, entry{img: platformImage(t, "linux/amd64", "", "")},
+		entry{platform: "linux/arm64", img: platformImage(t, "linux/arm64", otherRev, nonroot)})
+	noPlatformDigest := push(t, repo+":no-platform-first", noPlatform)
+
+	plainDigest := push(t, repo+":plain", twoPlatforms(t, rev, nonroot))
+	unlabelledDigest := push(t, repo+":unlabelled", twoPlatforms(t, "", nonroot))
+
+	tests := []struct {
+		name      string
+		tag       string
+		want      Image
+		wantFound bool
+	}{
+		{"attestations first are skipped", repo + ":with-attestations", Image{Digest: attDigest, Revision: rev}, true},
+		{"descriptor without platform skipped", repo + ":no-platform-first", Image{Digest: noPlatformDigest, Revision: otherRev}, true},
+		{"plain index", repo + ":plain", Image{Digest: plainDigest, Revision: rev}, true},
+		{"no revision label", repo + ":unlabelled", Image{Digest: unlabelledDigest}, true},
+		{"tag missing in existing repository", repo + ":nope", Image{}, false},
+		{"repository missing", host + "/acme/other:main", Image{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, found, err := New(context.Background()).Lookup(tt.tag)
+			if err != nil {
+				t.Fatalf("Lookup(%s): %v", tt.tag, err)
+			}
+			if found != tt.wantFound || got != tt.want {
+				t.Errorf("Lookup(%s) = %+v, %v; want %+v, %v", tt.tag, got, found, tt.want, tt.wantFound)
+			}
+		})
+	}
+
+	t.Run("unreachable", func(t *testing.T) {
+		tag := closedPort(t) + "/acme/svc:main"
+		got, found, err := New(context.Background()).Lookup(tag)
+		checkErr(t, err, []string{"look up " + tag, "reachable", "GANTRY_IMAGE"}, nil)
+		if found || got != (Image{}) {
+			t.Errorf("Lookup() = %+v, %v with an error", got, found)
+		}
+	})
+	t.Run("invalid tag", func(t *testing.T) {
+		_, found, err := New(context.Background()).Lookup(repo) // no tag: strict validation
+		checkErr(t, err, []string{"look up " + repo}, nil)
+		if found {
+			t.Error("found = true with an error")
+		}
+	})
+	t.Run("cancelled context", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if _, _, err := New(ctx).Lookup(repo + ":plain"); err == nil {
+			t.Error("Lookup with a cancelled context succeeded")
+		}
+	})
+}
+
+// TestLookupUnauthorized: a 401 is an error with the fix, not "not found".
+func TestLookupUnauthorized(t *testing.T) {
+	host := serve(t, statusHandler(http.StatusUnauthorized))
+	_, found, err := New(context.Background()).Lookup(host + "/acme/svc:main")
+	checkErr(t, err, []string{"docker login " + host}, nil)
+	if found {
+		t.Error("found = true with an error")
+	}
+}
+
+func TestTag(t *testing.T) {
+	host, reqs := newRegistry(t)
+	repo := host + "/acme/svc"
+	digest := push(t, repo+":abc1234", twoPlatforms(t, rev, nonroot))
+	src, err := DigestRef(repo+":abc1234", digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name string
+		src  string
+		tag  string
+	}{
+		{"from digest", src, repo + ":main"},
+		{"from tag", repo + ":abc1234", repo + ":1.2.3"},
+		{"over an existing tag", src, repo + ":moved"},
+	}
+	// "moved" first names another index.
+	oldDigest := push(t, repo+":moved", twoPlatforms(t, otherRev, nonroot))
+	if oldDigest == digest {
+		t.Fatal("fixture indexes are equal")
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reqs.reset()
+			if err := New(context.Background()).Tag(tt.src, tt.tag); err != nil {
+				t.Fatalf("Tag(%s, %s): %v", tt.src, tt.tag, err)
+			}
+			got := reqs.list()
+			_, tagName, _ := strings.Cut(strings.TrimPrefix(tt.tag, host), ":")
+			srcName := tt.src[strings.LastIndexAny(tt.src, ":@")+1:]
+			if strings.Contains(tt.src, "@") {
+				srcName = tt.src[strings.Index(tt.src, "@")+1:]
+			}
+			putTag := false
+			for _, r := range got {
+				method, path, _ := strings.Cut(r, " ")
+				if path != "/v2/" && !strings.HasPrefix(path, "/v2/acme/svc/manifests/") {
+					t.Errorf("Tag made request %q: only manifest requests are expected (no blob moved)", r)
+				}
+				if method == http.MethodPut && path == "/v2/acme/svc/manifests/"+tagName {
+					putTag = true
+				}
+				switch {
+				case path == "/v2/":
+				case method == http.MethodPut && path == "/v2/acme/svc/manifests/"+tagName:
+				case (method == http.MethodGet || method == http.MethodHead) && path == "/v2/acme/svc/manifests/"+srcName:
+				default:
+					t.Errorf("Tag made request %q: want only a read of the source manifest %s and a PUT of %s", r, srcName, tagName)
+				}
+			}
+			if !putTag {
+				t.Errorf("Tag requests %q have no PUT of manifest %s", got, tagName)
+			}
+			if d := resolve(t, tt.tag); d != digest {
+				t.Errorf("%s resolves to %s, want %s", tt.tag, d, digest)
+			}
+			if d := resolve(t, repo+":abc1234"); d != digest {
+				t.Errorf("source tag now resolves to %s, want %s", d, digest)
+			}
+		})
+	}
+
+	t.Run("source missing", func(t *testing.T) {
+		err := New(context.Background()).Tag(repo+":nosuch", repo+":x")
+		checkErr(t, err, []string{"tag " + repo + ":x", "read " + repo + ":nosuch"}, nil)
+		if _, found, _ := New(context.Background()).Lookup(repo + ":x"); found {
+			t.Error("the tag was created from a missing source")
+		}
+	})
+	t.Run("bad source", func(t *testing.T) {
+		checkErr(t, New(context.Background()).Tag("Bad Ref", repo+":x"), []string{"source Bad Ref"}, nil)
+	})
+	t.Run("bad tag", func(t *testing.T) {
+		checkErr(t, New(context.Background()).Tag(src, repo), []string{"tag " + repo}, nil) // no tag
+	})
+	t.Run("unreachable", func(t *testing.T) {
+		other := closedPort(t)
+		checkErr(t, New(context.Background()).Tag(other+"/acme/svc:a", other+"/acme/svc:b"), []string{"read " + other}, nil)
+	})
+}
+
+// statusHandler answers every request with code, with the challenge a
+// registry sends.
+func statusHandler(code int) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+		if code == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		io.WriteString(w, `{"errors":[{"code":"DENIED","message":"no"}]}`)
+	})
+}
+
+// pingOK answers /v2/ with 200 and everything else with code: a registry
+// that anyone may read but that refuses this push.
+func pingOK(code int) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/" {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		statusHandler(code).ServeHTTP(w, r)
+	})
+}
+
+func TestCheckPush(t *testing.T) {
+	tests := []struct {
+		name    string
+		host    func(t *testing.T) string
+		wantErr []string
+		notWant []string
+	}{
+		{name: "in-memory registry", host: func(t *testing.T) string { h, _ := newRegistry(t); return h }},
+		{name: "401 to everything", host: func(t *testing.T) string { return serve(t, statusHandler(http.StatusUnauthorized)) },
+			wantErr: []string{"cannot push to", "docker login 127.0.0.1:", "packages: write"}, notWant: []string{"refused"}},
+		{name: "403 to everything", host: func(t *testing.T) string { return serve(t, statusHandler(http.StatusForbidden)) },
+			wantErr: []string{"cannot push to", "refused these credentials"}, notWant: []string{"docker login"}},
+		{name: "403 on upload only", host: func(t *testing.T) string { return serve(t, pingOK(http.StatusForbidden)) },
+			wantErr: []string{"refused these credentials", "/acme/svc"}},
+		{name: "401 on upload only", host: func(t *testing.T) string { return serve(t, pingOK(http.StatusUnauthorized)) },
+			wantErr: []string{"docker login"}},
+		{name: "unreachable", host: closedPort,
+			wantErr: []string{"cannot push to", "reachable"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			host := tt.host(t)
+			repo := host + "/acme/svc"
+			err := New(context.Background()).CheckPush(repo)
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatalf("CheckPush(%s): %v", repo, err)
+				}
+				return
+			}
+			checkErr(t, err, append([]string{repo}, tt.wantErr...), tt.notWant)
+		})
+	}
+	t.Run("invalid repository", func(t *testing.T) {
+		isolate(t)
+		if err := New(context.Background()).CheckPush("acme/svc"); err == nil { // no registry: strict
+			t.Error("CheckPush(acme/svc) succeeded")
+		}
+	})
+}
+
+func TestDigestRef(t *testing.T) {
+	const d = "sha256:4d5b5ee1e83e6a2fb8e9b2a38a3e9b1b1b7f9f7e4c1b6a1f3a7e9c1d2b3a4f5e"
+	tests := []struct {
+		tag     string
+		want    string
+		wantErr bool
+	}{
+		{"127.0.0.1:5000/acme/svc:main", "127.0.0.1:5000/acme/svc@" + d, false},
+		{"ghcr.io/acme/svc:1.2.3", "ghcr.io/acme/svc@" + d, false},
+		{"ghcr.io/acme/team/svc:abc1234-dev", "ghcr.io/acme/team/svc@" + d, false},
+		{"localhost:5000/svc:x", "localhost:5000/svc@" + d, false},
+		{"acme/svc:main", "", true},         // registry not explicit
+		{"ghcr.io/acme/svc", "", true},      // no tag
+		{"ghcr.io/Acme/svc:main", "", true}, // upper case repository
+		{"", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.tag, func(t *testing.T) {
+			got, err := DigestRef(tt.tag, d)
+			if tt.wantErr {
+				if err == nil {
+					t.Errorf("DigestRef(%q) = %q, want an error", tt.tag, got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("DigestRef(%q): %v", tt.tag, err)
+			}
+			if got != tt.want {
+				t.Errorf("DigestRef(%q) = %q, want %q", tt.tag, got, tt.want)
+			}
+			if _, err := name.NewDigest(got, name.StrictValidation); err != nil {
+				t.Errorf("DigestRef(%q) = %q, not a digest reference: %v", tt.tag, got, err)
+			}
+		})
+	}
+}
+
+// TestSingleManifest: buildx pushes a single-platform build without
+// attestations as a plain image manifest, not an index; Lookup and Verify
+// read it as a one-platform index.
+func TestSingleManifest(t *testing.T) {
+	host, _ := newRegistry(t)
+	tag := host + "/acme/svc:abc1234"
+	ref, err := name.NewTag(tag, name.StrictValidation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := platformImage(t, "linux/amd64", rev, nonroot)
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Image{Digest: d.String(), Revision: rev}
+	got, found, err := New(context.Background()).Lookup(tag)
+	if err != nil {
+		t.Fatalf("Lookup(%s): %v", tag, err)
+	}
+	if !found || got != want {
+		t.Errorf("Lookup(%s) = %+v, %v; want %+v, true", tag, got, found, want)
+	}
+
+	digest, err := New(context.Background()).Verify(tag, Expect{Platforms: []string{"linux/amd64"}, Revision: rev, NonRoot: true})
+	if err != nil {
+		t.Fatalf("Verify(%s): %v", tag, err)
+	}
+	if digest != want.Digest {
+		t.Errorf("Verify(%s) = %q, want %q", tag, digest, want.Digest)
+	}
+	_, err = New(context.Background()).Verify(tag, Expect{Platforms: []string{"linux/amd64", "linux/arm64"}, Revision: otherRev, NonRoot: true})
+	checkErr(t, err, []string{"linux/arm64 is missing", "linux/amd64: label " + RevisionLabel}, []string{"reachable"})
+
+	rootTag := host + "/acme/svc:root"
+	rootRef, _ := name.NewTag(rootTag, name.StrictValidation)
+	if err := remote.Write(rootRef, platformImage(t, "linux/amd64", rev, "")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(context.Background()).Verify(rootTag, Expect{Platforms: []string{"linux/amd64"}, Revision: rev, NonRoot: true})
+	checkErr(t, err, []string{"linux/amd64: runs as root"}, nil)
+}

@@ -1,0 +1,63 @@
+package workflow
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rhysd/actionlint"
+)
+
+// repoWorkflow is the repository's own workflow, the original of the template.
+var repoWorkflow = filepath.Join("..", Path)
+
+func TestTemplateIsTheRepositoryWorkflow(t *testing.T) {
+	original, err := os.ReadFile(repoWorkflow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(PublishGHCR, original) {
+		t.Fatalf("workflow/publish-ghcr.yml differs from %s; copy it: cp %s workflow/publish-ghcr.yml", Path, Path)
+	}
+}
+
+func TestActionlint(t *testing.T) {
+	for _, path := range []string{"publish-ghcr.yml", repoWorkflow} {
+		t.Run(path, func(t *testing.T) {
+			var out bytes.Buffer
+			errs, err := newLinter(t, &out).LintFile(path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(errs) > 0 {
+				t.Fatalf("actionlint found %d problems:\n%s", len(errs), out.String())
+			}
+		})
+	}
+}
+
+// TestActionlintIsActive guards the test above against a linter that
+// checks nothing: a broken workflow must fail.
+func TestActionlintIsActive(t *testing.T) {
+	broken := strings.Replace(string(PublishGHCR), "runs-on: ubuntu-latest", "runs-on: [ubuntu-latest]\n    timeout-minutes: soon", 1)
+	errs, err := newLinter(t, &bytes.Buffer{}).Lint("broken.yml", []byte(broken), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(errs) == 0 {
+		t.Fatal("actionlint found nothing wrong with timeout-minutes: soon")
+	}
+}
+
+// newLinter returns actionlint with its default options: shellcheck and
+// pyflakes stay off because their executables are not configured.
+func newLinter(t *testing.T, out *bytes.Buffer) *actionlint.Linter {
+	t.Helper()
+	l, err := actionlint.NewLinter(out, &actionlint.LinterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
