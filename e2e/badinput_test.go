@@ -80,13 +80,13 @@ func TestBadInput(t *testing.T) {
 			},
 			problem: "uncommitted changes", fixIs: "commit or stash them"},
 		{name: "a Dockerfile without prod", prepare: dockerfile("FROM " + env.DevImage + " AS dev\n"), run: ciFor(main, nil),
-			problem: `has no stage "prod"`, fixIs: "FROM <image> AS prod"},
+			problem: `no stage "prod"`, fixIs: "FROM <image> AS prod"},
 		{name: "a Dockerfile without dev", prepare: dockerfile("FROM " + env.RuntimeImage + " AS prod\n"), run: ciFor(main, nil),
-			problem: `has no stage "dev"`, fixIs: "FROM <image> AS dev"},
+			problem: `no stage "dev"`, fixIs: "FROM <image> AS dev"},
 		{name: "a Dockerfile that does not parse", prepare: dockerfile("FROM\n"), run: ciFor(main, nil),
-			problem: "parse docker/Dockerfile", fixIs: "fix the line it names"},
+			problem: "parse error on line 1: FROM requires either one or three arguments", fixIs: "fix the syntax at the line named"},
 		{name: "a configured Dockerfile that is missing", run: ciFor(main, map[string]string{"GANTRY_DOCKERFILE": "nope/Dockerfile"}),
-			problem: "read Dockerfile", fixIs: "fix GANTRY_DOCKERFILE"},
+			problem: "nope/Dockerfile: no such file or directory", fixIs: "fix GANTRY_DOCKERFILE"},
 		{name: "an unknown platform", run: ciFor(main, map[string]string{"GANTRY_PLATFORMS": "linux/amd64,linux/amd65"}),
 			problem: `unknown platform "linux/amd65"`, fixIs: "use os/arch such as linux/amd64"},
 		{name: "an image name that is not a valid reference", run: func(t *testing.T, svc *testsvc.Service, repo string) (map[string]string, []string) {
@@ -192,6 +192,9 @@ func TestBadInput(t *testing.T) {
 			}
 			if !strings.Contains(res.Stderr, tt.problem) || !strings.Contains(res.Stderr, tt.fixIs) {
 				t.Errorf("the message must name the problem %q and the fix %q", tt.problem, tt.fixIs)
+			}
+			if e["GITHUB_ACTIONS"] == "true" && slices.Contains(args, "ci") && !strings.Contains(res.Stdout, "::error title=gantry%3A mage ci failed::") {
+				t.Errorf("in Actions, the error must be an annotation on stdout:\n%s", res.Stdout)
 			}
 			if after := catalog(t); !slices.Equal(before, after) {
 				t.Errorf("the registry changed: %v -> %v", before, after)

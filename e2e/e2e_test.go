@@ -45,11 +45,32 @@ func TestService(t *testing.T) {
 	// Later steps read what this one pushed.
 	if !t.Run("push to main publishes prod and dev", func(t *testing.T) {
 		ev := testsvc.Event{Name: "push", Ref: "refs/heads/main", SHA: head, Repository: "acme/widget"}
+		summary, outputs := filepath.Join(t.TempDir(), "summary.md"), filepath.Join(t.TempDir(), "outputs")
 		start := time.Now()
-		res := svc.Mage(t, testsvc.Merge(base, ev.Env(t)), "ci")
+		res := svc.Mage(t, testsvc.Merge(base, ev.Env(t), map[string]string{"GITHUB_STEP_SUMMARY": summary, "GITHUB_OUTPUT": outputs}), "ci")
 		t.Logf("FIGURE publish (two platforms, prod+dev): %s", time.Since(start).Round(time.Second))
 		if res.Code != 0 {
 			t.Fatalf("mage ci: exit %d", res.Code)
+		}
+		_, prod := index(t, repo+":"+short)
+		_, dev := index(t, repo+":"+short+"-dev")
+		written, _ := os.ReadFile(summary)
+		t.Logf("job summary:\n%s", written)
+		for _, want := range []string{"| prod | linux/amd64, linux/arm64 |", "`" + repo + ":main`", "docker pull " + repo + "@" + prod.String(), dev.String()} {
+			if !strings.Contains(string(written), want) {
+				t.Errorf("job summary lacks %q", want)
+			}
+		}
+		set, _ := os.ReadFile(outputs)
+		for _, want := range []string{"prod-digest=" + prod.String(), "dev-digest=" + dev.String(), "prod-tags=" + repo + ":" + short + "," + repo + ":main"} {
+			if !strings.Contains(string(set), want) {
+				t.Errorf("step outputs lack %q:\n%s", want, set)
+			}
+		}
+		for _, want := range []string{"::group::build prod for linux/amd64, linux/arm64", "::endgroup::"} {
+			if !strings.Contains(res.Stdout, want) {
+				t.Errorf("no log group %q on stdout", want)
+			}
 		}
 		want := []string{short, short + "-dev", "main", "main-dev"}
 		if got := tags(t, repo); !slices.Equal(got, want) {
@@ -207,7 +228,7 @@ func TestService(t *testing.T) {
 		sha := svc.Commit(t, "a Dockerfile without dev")
 		ev := testsvc.Event{Name: "push", Ref: "refs/heads/main", SHA: sha, Repository: "acme/widget"}
 		res := svc.Mage(t, testsvc.Merge(base, ev.Env(t)), "ci")
-		if res.Code == 0 || !strings.Contains(res.Stderr, `has no stage "dev"`) || !strings.Contains(res.Stderr, "FROM <image> AS dev") {
+		if res.Code == 0 || !strings.Contains(res.Stderr, `no stage "dev"`) || !strings.Contains(res.Stderr, "FROM <image> AS dev") {
 			t.Errorf("exit %d; want a refusal naming the stage and the fix", res.Code)
 		}
 		if got := tags(t, repo); !slices.Equal(got, before) {

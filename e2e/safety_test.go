@@ -113,7 +113,10 @@ func TestRegistrySafety(t *testing.T) {
 			t.Fatalf("publish b: exit %d", res.Code)
 		}
 		_, mainB := index(t, repo+":main")
+		// The late run's checkout is its own commit, as actions/checkout makes it.
+		svc.Git(t, "checkout", "-q", a)
 		res := ci(t, svc, pushMain(a), base)
+		svc.Git(t, "checkout", "-q", "main")
 		if res.Code != 0 {
 			t.Fatalf("late run of a: exit %d", res.Code)
 		}

@@ -2,6 +2,7 @@ package magetools
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 
@@ -21,18 +22,20 @@ func Check() error {
 // on errors; warnings alone pass, so that CI can run it first.
 func checkConformance(s session) error {
 	findings := conformance.Check(s.cfg.Dir, s.cfg)
-	failed := 0
+	var failed []string
 	for _, f := range findings {
 		entry := logrus.WithField("rule", f.Rule)
 		if f.Severity == conformance.Error {
-			failed++
+			failed = append(failed, f.String())
 			entry.Error(f.String())
 		} else {
 			entry.Warn(f.String())
 		}
 	}
-	if failed > 0 {
-		return fmt.Errorf("%d of %d findings break the release process; fix each as its line above says, then run `go tool mage check` again", failed, len(findings))
+	if len(failed) > 0 {
+		// The findings go into the error too: in Actions it becomes the
+		// annotation, which should say what to fix without the log.
+		return fmt.Errorf("the service departs from the release process: %s; run `go tool mage check` after fixing", strings.Join(failed, "; "))
 	}
 	logrus.Infof("the service follows the release process (%d warnings)", len(findings))
 	return nil

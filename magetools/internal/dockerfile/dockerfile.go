@@ -27,7 +27,7 @@ func Stages(content []byte) ([]instructions.Stage, error) {
 func CheckTargets(path string, content []byte, targets ...string) error {
 	stages, err := Stages(content)
 	if err != nil {
-		return fmt.Errorf("parse %s: %w; fix the line it names (BuildKit's parser), or remove the file to use Gantry's default Dockerfile", path, err)
+		return fmt.Errorf("parse %s: %w; fix the syntax at the line named (BuildKit's parser), or remove the file to use Gantry's default Dockerfile", path, err)
 	}
 	names := map[string]bool{}
 	var have []string

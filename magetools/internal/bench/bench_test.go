@@ -1,0 +1,438 @@
+//go:build bench
+
+// Package bench measures Gantry against its references, side by side in one
+// run on the end-to-end environment, and writes BENCHMARKS.md. Run it with
+// `go tool mage bench` (it needs scripts/testenv up, which the target runs).
+package bench
+
+import (
+	"compress/gzip"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/gantry-build/gantry/internal/testenv"
+	"github.com/gantry-build/gantry/internal/testsvc"
+	"github.com/gantry-build/gantry/magetools/internal/buildx"
+)
+
+// runs is how often each timed figure is measured; the median is reported.
+const runs = 3
+
+var env testenv.Env
+
+// stats are the timings of one figure.
+type stats []time.Duration
+
+func (s stats) median() time.Duration {
+	sorted := slices.Clone(s)
+	slices.Sort(sorted)
+	return sorted[len(sorted)/2]
+}
+
+func (s stats) String() string {
+	return fmt.Sprintf("%.2f s (%.2f–%.2f, n=%d)", s.median().Seconds(), slices.Min(s).Seconds(), slices.Max(s).Seconds(), len(s))
+}
+
+func ratio(a, b stats) string { return fmt.Sprintf("%.2f×", a.median().Seconds()/b.median().Seconds()) }
+
+// measure times fn n times; prepare runs untimed before each.
+func measure(t *testing.T, n int, prepare func(i int), fn func() error) stats {
+	t.Helper()
+	var s stats
+	for i := 0; i < n; i++ {
+		if prepare != nil {
+			prepare(i)
+		}
+		start := time.Now()
+		if err := fn(); err != nil {
+			t.Fatal(err)
+		}
+		s = append(s, time.Since(start))
+	}
+	return s
+}
+
+// command runs a command, its output kept in a log shown on failure.
+func command(dir string, extraEnv []string, name string, args ...string) error {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), extraEnv...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		return fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, strings.Join(lines[max(0, len(lines)-25):], "\n"))
+	}
+	return nil
+}
+
+// buildx runs one build with the test builder; extra arguments go before
+// the context (the last argument).
+func (b bench) buildx(spec buildx.Build, extra ...string) error {
+	args := spec.Args()
+	args = append(append(args[:len(args)-1:len(args)-1], extra...), args[len(args)-1])
+	return command("", []string{"BUILDX_BUILDER=" + env.Builder}, "docker", args...)
+}
+
+type bench struct {
+	root    string // the Gantry checkout
+	service string // a copy of the example service, changed by the benchmark
+	tag     int
+	out     strings.Builder
+}
+
+// spec is a build of the example service with Gantry's Dockerfile.
+func (b *bench) spec(target string, platforms []string, out buildx.Output) buildx.Build {
+	b.tag++
+	return buildx.Build{
+		Context:    b.service,
+		Dockerfile: filepath.Join(b.root, "docker/Dockerfile"),
+		Target:     target,
+		Platforms:  platforms,
+		Tags:       []string{fmt.Sprintf("%s/bench/hello:%s-%d", env.Registry, target, b.tag)},
+		Output:     out,
+		BuildArgs: map[string]string{"GO_IMAGE": env.GoImage, "RUNTIME_IMAGE": env.RuntimeImage, "DEV_IMAGE": env.DevImage,
+			"MAIN_PACKAGE": "."},
+		Progress: "plain",
+	}
+}
+
+var both = []string{"linux/amd64", "linux/arm64"}
+
+func (b *bench) printf(format string, args ...any) { fmt.Fprintf(&b.out, format, args...) }
+
+func TestBenchmarks(t *testing.T) {
+	var err error
+	if env, err = testenv.Load(); err != nil {
+		t.Fatal(err)
+	}
+	b := &bench{root: testsvc.Root(t), service: t.TempDir()}
+	if err := os.CopyFS(b.service, os.DirFS(filepath.Join(b.root, "examples/hello"))); err != nil {
+		t.Fatal(err)
+	}
+	b.printf("# Benchmarks\n\nProduced by `go tool mage bench` (magetools/internal/bench/bench_test.go) on %s. Every figure below comes from the same run; times are the median of %d runs with the range in brackets, unless n says otherwise.\n\n",
+		time.Now().UTC().Format("2006-01-02"), runs)
+	b.machine(t)
+	b.sizes(t)
+	b.speed(t)
+	b.crossVsEmulation(t)
+	b.promotion(t)
+	b.startup(t)
+	b.noEmulation(t)
+	if err := os.WriteFile(filepath.Join(b.root, "BENCHMARKS.md"), []byte(b.out.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Log(b.out.String())
+}
+
+func (b *bench) machine(t *testing.T) {
+	cpu := "unknown"
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	version := func(name string, args ...string) string {
+		out, err := exec.Command(name, args...).Output()
+		if err != nil {
+			return "unknown"
+		}
+		return strings.TrimSpace(strings.Split(string(out), "\n")[0])
+	}
+	b.printf("## Machine\n\n- %d cores (%s), %s/%s\n- %s\n- buildx: %s\n- BuildKit: %s, remote driver, registry on loopback\n\n",
+		runtime.NumCPU(), cpu, runtime.GOOS, runtime.GOARCH, runtime.Version(),
+		version("docker", "buildx", "version"), version("sh", "-c", "ls -d /var/cache/gantry-testenv/buildkit-* | sed 's,.*/buildkit-,,'"))
+}
+
+// sizes compares the prod image with the binary alone and other runtimes.
+func (b *bench) sizes(t *testing.T) {
+	ctx := t.TempDir()
+	if err := command(b.service, []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64", "GOWORK=off"},
+		"go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(ctx, "bin/service"), "."); err != nil {
+		t.Fatal(err)
+	}
+	binary, gz := fileSizes(t, filepath.Join(ctx, "bin/service"))
+	for _, f := range []struct{ src, dst string }{{"/etc/ssl/certs/ca-certificates.crt", "ca-certificates.crt"}, {"/bin/busybox", "busybox"}} {
+		data, err := os.ReadFile(f.src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(ctx, f.dst), data, 0o755)
+	}
+	os.WriteFile(filepath.Join(ctx, "passwd"), []byte("root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"), 0o644)
+	os.WriteFile(filepath.Join(ctx, "group"), []byte("root:x:0:\nnonroot:x:65532:\n"), 0o644)
+
+	prod := b.spec("prod", []string{"linux/amd64"}, buildx.Push)
+	if err := b.buildx(prod); err != nil {
+		t.Fatal(err)
+	}
+	prodC, prodU := imageSizes(t, prod.Tags[0])
+	b.printf("## 1. Image size (linux/amd64)\n\nThe floor is the stripped static binary itself: %s (%s gzipped, as a layer is). Sizes are the sums of the image's layers, compressed as pushed and uncompressed.\n\n", kib(binary), kib(gz))
+	b.printf("| image | compressed | uncompressed | compressed over the gzipped binary |\n|---|---|---|---|\n")
+	b.printf("| **Gantry prod** (static stand-in base, as distroless/static) | %s | %s | **%s** |\n", kib(prodC), kib(prodU), kib(prodC-gz))
+	for _, ref := range []struct{ target, label string }{
+		{"binary-only", "the binary alone (FROM scratch)"},
+		{"scratch-ca-user", "scratch + CA bundle + passwd (by hand)"},
+		{"distroless-like", "distroless/static-like base + binary"},
+		{"busybox-user", "BusyBox static + user (in place of Alpine)"},
+		{"debian-slim-curl", "Debian slim + curl + CA certificates (the RFC's first draft)"},
+	} {
+		b.tag++
+		spec := buildx.Build{Context: ctx, Dockerfile: filepath.Join(b.root, "magetools/internal/bench/testdata/references.Dockerfile"), Target: ref.target,
+			Platforms: []string{"linux/amd64"}, Output: buildx.Push, Progress: "plain",
+			Tags:      []string{fmt.Sprintf("%s/bench/ref:%s-%d", env.Registry, ref.target, b.tag)},
+			BuildArgs: map[string]string{"RUNTIME_IMAGE": env.RuntimeImage, "DEV_IMAGE": env.DevImage}}
+		if err := b.buildx(spec); err != nil {
+			t.Fatal(err)
+		}
+		c, u := imageSizes(t, spec.Tags[0])
+		b.printf("| %s | %s | %s | %s |\n", ref.label, kib(c), kib(u), kib(c-gz))
+	}
+	verdict := "met"
+	if prodC-gz >= 300*1024 {
+		verdict = "missed"
+	}
+	b.printf("\nGoal: prod overhead over the binary under 300 KiB compressed: **%s** (%s). Alpine itself cannot be fetched on this machine (no registry and no Alpine mirror is reachable), so a static BusyBox with a user stands in for a shell-ful minimal base.\n\n", verdict, kib(prodC-gz))
+}
+
+// speed compares two-platform prod builds with a plain go build.
+func (b *bench) speed(t *testing.T) {
+	mainGo := filepath.Join(b.service, "main.go")
+	original, err := os.ReadFile(mainGo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	change := func(i int) {
+		edited := strings.Replace(string(original), `"hello from gantry\n"`, fmt.Sprintf(`"hello from gantry (%d, %d)\n"`, time.Now().UnixNano(), i), 1)
+		if err := os.WriteFile(mainGo, []byte(edited), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer os.WriteFile(mainGo, original, 0o644)
+	plain := func() error {
+		for _, arch := range []string{"amd64", "arm64"} {
+			if err := command(b.service, []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=" + arch, "GOWORK=off"},
+				"go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(t.TempDir(), "service"), "."); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	plain() // warm the Go cache
+	plainWarm := measure(t, runs, nil, plain)
+	plainChanged := measure(t, runs, change, plain)
+	build := func(out buildx.Output, extra ...string) func() error {
+		return func() error { return b.buildx(b.spec("prod", both, out), extra...) }
+	}
+	cold := measure(t, runs, nil, build(buildx.Push, "--no-cache"))
+	warm := measure(t, runs, nil, build(buildx.Push))
+	warmChanged := measure(t, runs, change, build(buildx.Push))
+	warmChangedOnly := measure(t, runs, change, build(buildx.CacheOnly))
+
+	b.printf("## 2. Two-platform build speed (prod, linux/amd64 + linux/arm64)\n\n")
+	b.printf("References: a plain host `go build` of the same binary for both platforms, one after the other, with a warm Go cache: %s with nothing changed, %s after a one-line change.\n\n", plainWarm, plainChanged)
+	b.printf("| build | time | ÷ plain go build (unchanged) | ÷ plain go build (one-line change) |\n|---|---|---|---|\n")
+	for _, row := range []struct {
+		label string
+		s     stats
+	}{
+		{"cold (`--no-cache`), build and push", cold},
+		{"warm, nothing changed, build and push", warm},
+		{"warm, one-line change, build and push", warmChanged},
+		{"warm, one-line change, build only (`type=cacheonly`)", warmChangedOnly},
+	} {
+		b.printf("| %s | %s | %s | %s |\n", row.label, row.s, ratio(row.s, plainWarm), ratio(row.s, plainChanged))
+	}
+	verdict := "met"
+	if warmChanged.median().Seconds() >= 1.5*plainWarm.median().Seconds() {
+		verdict = fmt.Sprintf("missed: %s of the plain build", ratio(warmChanged, plainWarm))
+	}
+	b.printf("\nGoal: warm after a one-line change under 1.5× the plain `go build`: **%s**. A plain `go build` of a small service with a warm cache takes well under a second per platform, so what remains is fixed cost that no Dockerfile change removes: sending the context, starting two build containers, exporting and pushing two images and an index. The build-only row shows how much of it is the export and push.\n\n", verdict)
+}
+
+// crossVsEmulation compares Gantry's cross-compiling prod build for arm64
+// with a naive Dockerfile that compiles in an arm64 stage under QEMU.
+func (b *bench) crossVsEmulation(t *testing.T) {
+	arm := []string{"linux/arm64"}
+	cross := measure(t, 2, nil, func() error { return b.buildx(b.spec("prod", arm, buildx.CacheOnly), "--no-cache") })
+	naive := measure(t, 2, nil, func() error {
+		spec := b.spec("prod", arm, buildx.CacheOnly)
+		spec.Dockerfile = filepath.Join(b.root, "magetools/internal/bench/testdata/naive.Dockerfile")
+		return b.buildx(spec, "--no-cache")
+	})
+	b.printf("## 3. Cross-compiling against emulation (prod, linux/arm64, cold)\n\n| Dockerfile | time |\n|---|---|\n| Gantry's: build stage on `$BUILDPLATFORM`, `GOARCH=arm64` | %s |\n| naive: `go build` in an arm64 stage under QEMU ([magetools/internal/bench/testdata/naive.Dockerfile](magetools/internal/bench/testdata/naive.Dockerfile)) | %s |\n\nThe naive build takes **%s** the time of Gantry's.\n\n", cross, naive, ratio(naive, cross))
+}
+
+// promotion compares a release of a commit main built with a rebuild.
+func (b *bench) promotion(t *testing.T) {
+	svc := testsvc.New(t, "github.com/acme/bench")
+	head := svc.Git(t, "rev-parse", "HEAD")
+	repo := fmt.Sprintf("%s/bench/promote-%d", env.Registry, time.Now().UnixNano())
+	event := func(ref string) map[string]string {
+		return testsvc.Event{Name: "push", Ref: ref, SHA: head, Repository: "acme/bench"}.Env(t)
+	}
+	if res := svc.Mage(t, testsvc.Merge(env.GantryEnv(repo), event("refs/heads/main")), "ci"); res.Code != 0 {
+		t.Fatal("publishing main failed")
+	}
+	release := func(repo, version string, extra map[string]string) error {
+		svc.Git(t, "tag", "-a", version, "-m", version)
+		res := svc.Mage(t, testsvc.Merge(env.GantryEnv(repo), event("refs/tags/"+version), extra), "ci")
+		if res.Code != 0 {
+			return fmt.Errorf("release %s: exit %d", version, res.Code)
+		}
+		return nil
+	}
+	n := 0
+	promoted := measure(t, runs, nil, func() error { n++; return release(repo, fmt.Sprintf("v1.0.%d", n), nil) })
+	rebuilt := measure(t, runs, nil, func() error {
+		n++
+		return release(fmt.Sprintf("%s-rebuild-%d", repo, n), fmt.Sprintf("v1.0.%d", n), map[string]string{"GANTRY_NO_CACHE": "true"})
+	})
+	verdict := "met"
+	if promoted.median() >= rebuilt.median()/10 {
+		verdict = "missed"
+	}
+	b.printf("## 4. Release: promotion against rebuild (`go tool mage ci` on a `v*` tag, two platforms)\n\n| release | time |\n|---|---|\n| promotion of the commit main built (registry-side tag) | %s |\n| full rebuild (`GANTRY_NO_CACHE=true`, no main build to promote) | %s |\n\nPromotion takes **%s** the time of a rebuild. Goal: under a tenth: **%s**. Both include Mage's start and the plan.\n\n",
+		promoted, rebuilt, ratio(promoted, rebuilt), verdict)
+}
+
+// startup times `go tool mage plan` with Mage's cache warm and cold.
+func (b *bench) startup(t *testing.T) {
+	svc := testsvc.New(t, "github.com/acme/startup")
+	plan := func(extra map[string]string) func() error {
+		return func() error {
+			if res := svc.Mage(t, extra, "plan"); res.Code != 0 {
+				return fmt.Errorf("mage plan: exit %d", res.Code)
+			}
+			return nil
+		}
+	}
+	plan(nil)()
+	warm := measure(t, 5, nil, plan(nil))
+	cold := measure(t, runs, nil, func() error { return plan(map[string]string{"MAGEFILE_CACHE": t.TempDir()})() })
+	b.printf("## 5. Start-up: `go tool mage plan`\n\n| Mage cache | time |\n|---|---|\n| warm (the compiled magefile is reused) | %s |\n| cold (`MAGEFILE_CACHE` empty: the magefile is compiled; Go's build cache is warm) | %s |\n\n", warm, cold)
+}
+
+// noEmulation proves that prod and dev build for arm64 with the arm64
+// emulator switched off, and compares dev with the former apt-based stage.
+func (b *bench) noEmulation(t *testing.T) {
+	const entry = "/proc/sys/fs/binfmt_misc/qemu-aarch64"
+	setEmulation := func(on bool) {
+		value := "0"
+		if on {
+			value = "1"
+		}
+		if err := os.WriteFile(entry, []byte(value), 0o644); err != nil {
+			t.Fatalf("switch arm64 emulation: %v", err)
+		}
+	}
+	setEmulation(false)
+	defer setEmulation(true)
+
+	naive := b.spec("prod", []string{"linux/arm64"}, buildx.CacheOnly)
+	naive.Dockerfile = filepath.Join(b.root, "magetools/internal/bench/testdata/naive.Dockerfile")
+	naiveErr := b.buildx(naive, "--no-cache")
+	if naiveErr == nil {
+		t.Fatal("the naive arm64 build succeeded with emulation off: the switch does not work")
+	}
+	prodOff := measure(t, 1, nil, func() error { return b.buildx(b.spec("prod", both, buildx.CacheOnly), "--no-cache") })
+	devOff := measure(t, 1, nil, func() error {
+		return b.buildx(b.spec("dev", both, buildx.CacheOnly), "--no-cache-filter", "dev-base,dev-tools,dev")
+	})
+	setEmulation(true)
+	devOn := measure(t, 1, nil, func() error {
+		return b.buildx(b.spec("dev", both, buildx.CacheOnly), "--no-cache-filter", "dev-base,dev-tools,dev")
+	})
+	devApt := measure(t, 1, nil, func() error {
+		spec := b.spec("dev", both, buildx.CacheOnly)
+		spec.Dockerfile = filepath.Join(b.root, "magetools/internal/bench/testdata/dev-apt.Dockerfile")
+		return b.buildx(spec, "--no-cache-filter", "dev")
+	})
+	b.printf("## 6. No emulation\n\nWith the arm64 emulator switched off (`%s` set to 0), the naive Dockerfile fails as it must (%q), while:\n\n",
+		entry, firstLine(naiveErr.Error(), "exec format error"))
+	b.printf("| build, two platforms | emulation | time |\n|---|---|---|\n")
+	b.printf("| Gantry prod, cold | off | %s |\n| Gantry dev, tool stages uncached | off | %s |\n| Gantry dev, tool stages uncached | on | %s |\n| former dev stage (`apt-get install` on the target platform, [magetools/internal/bench/testdata/dev-apt.Dockerfile](magetools/internal/bench/testdata/dev-apt.Dockerfile)), its stage uncached | on (needed) | %s |\n\n",
+		prodOff, devOff, devOn, devApt)
+	b.printf("Both targets build for linux/arm64 without QEMU. The dev tools are now the arm64 Debian packages unpacked on the build platform: the two-platform dev build takes %s of the former apt-under-QEMU stage (before %s, after %s). n=1 for these rows: each is a cold build.\n\n",
+		ratio(devOff, devApt), devApt, devOff)
+}
+
+func firstLine(s, want string) string {
+	for _, line := range strings.Split(s, "\n") {
+		if strings.Contains(line, want) {
+			return strings.TrimSpace(line)
+		}
+	}
+	return want
+}
+
+func fileSizes(t *testing.T, path string) (raw, gzipped int64) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	counter := &countWriter{}
+	zw := gzip.NewWriter(counter)
+	raw, err = io.Copy(zw, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw.Close()
+	return raw, counter.n
+}
+
+type countWriter struct{ n int64 }
+
+func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+// imageSizes sums an image's layers: as pushed, and uncompressed.
+func imageSizes(t *testing.T, ref string) (compressed, uncompressed int64) {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range layers {
+		size, err := l.Size()
+		if err != nil {
+			t.Fatal(err)
+		}
+		compressed += size
+		rc, err := l.Uncompressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := io.Copy(io.Discard, rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		uncompressed += n
+	}
+	return compressed, uncompressed
+}
+
+func kib(n int64) string { return fmt.Sprintf("%.1f KiB", float64(n)/1024) }
