@@ -44,7 +44,9 @@ func (s stats) String() string {
 	return fmt.Sprintf("%.2f s (%.2f–%.2f, n=%d)", s.median().Seconds(), slices.Min(s).Seconds(), slices.Max(s).Seconds(), len(s))
 }
 
-func ratio(a, b stats) string { return fmt.Sprintf("%.2f×", a.median().Seconds()/b.median().Seconds()) }
+func ratio(a, b stats) string {
+	return fmt.Sprintf("%.2f×", a.median().Seconds()/b.median().Seconds())
+}
 
 // measure times fn n times; prepare runs untimed before each.
 func measure(t *testing.T, n int, prepare func(i int), fn func() error) stats {
