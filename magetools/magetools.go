@@ -7,11 +7,12 @@
 //
 //	import (
 //		//mage:import
-//		"github.com/gantry-build/gantry/magetools"
+//		_ "github.com/gantry-build/gantry/magetools"
 //	)
 //
 // and gets the targets below. Configuration is the Config variable: change
-// it in the magefile's init(); GANTRY_* environment variables override it.
+// it in the magefile's init() (then import without the _); GANTRY_*
+// environment variables override it.
 package magetools
 
 import (

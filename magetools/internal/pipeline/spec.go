@@ -1,0 +1,120 @@
+package pipeline
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/gantry-build/gantry/docker"
+	"github.com/gantry-build/gantry/magetools/internal/buildx"
+	"github.com/gantry-build/gantry/magetools/internal/dockerfile"
+	"github.com/gantry-build/gantry/magetools/internal/gobuild"
+	"github.com/gantry-build/gantry/magetools/internal/plan"
+)
+
+// Spec returns the buildx build of one image of the plan; dockerfilePath is
+// the Dockerfile to use (see Dockerfile).
+func (r Run) Spec(img plan.Image, dockerfilePath string, out buildx.Output, tags []string) buildx.Build {
+	cfg, ev := r.Config, r.Event
+	args := map[string]string{
+		"MAIN_PACKAGE": cfg.MainPackage,
+		"GO_LDFLAGS":   strings.Join(gobuild.XFlags(cfg.Stamp, r.Stamp()), " "),
+	}
+	for k, v := range cfg.BuildArgs {
+		args[k] = v
+	}
+	b := buildx.Build{
+		Context:      cfg.Dir,
+		Dockerfile:   dockerfilePath,
+		Target:       img.Stage,
+		Platforms:    img.Platforms,
+		Tags:         tags,
+		Output:       out,
+		BuildArgs:    args,
+		Labels:       r.labels(),
+		Attestations: cfg.Attestations,
+		NoCache:      cfg.NoCache,
+		Progress:     "auto",
+	}
+	if !ev.CommitTime.IsZero() {
+		b.SourceDateEpoch = ev.CommitTime.Unix()
+	}
+	if r.inActions() || r.Getenv("CI") == "true" {
+		b.Progress = "plain"
+	}
+	// GitHub's cache service is reachable only with the runner's token
+	// (exposed to steps by crazy-max/ghaction-github-runtime). Main and tag
+	// builds write it; pull requests only read, so they cannot poison it.
+	if r.inActions() && r.Getenv("ACTIONS_RUNTIME_TOKEN") != "" {
+		scope := "scope=" + cfg.Service + "-" + img.Target
+		b.CacheFrom = []string{"type=gha," + scope}
+		if r.Plan.Push {
+			b.CacheTo = []string{"type=gha,mode=max," + scope}
+		}
+	}
+	return b
+}
+
+// Stamp is the version information of this commit, for binary and image.
+func (r Run) Stamp() gobuild.Stamp {
+	return gobuild.Stamp{Version: r.Plan.Version, Commit: r.Event.Commit, Date: r.Event.CommitTime}
+}
+
+// labels are the OCI annotations of SPEC.md, set by buildx so that a
+// service's own Dockerfile gets them too.
+func (r Run) labels() map[string]string {
+	cfg, ev := r.Config, r.Event
+	l := map[string]string{
+		"org.opencontainers.image.revision": ev.Commit,
+		"org.opencontainers.image.version":  r.Plan.Version,
+		"org.opencontainers.image.title":    cfg.Service,
+	}
+	if !ev.CommitTime.IsZero() {
+		l["org.opencontainers.image.created"] = ev.CommitTime.UTC().Format(time.RFC3339)
+	}
+	if ev.Repository != "" {
+		l["org.opencontainers.image.source"] = "https://github.com/" + ev.Repository
+	}
+	if cfg.Description != "" {
+		l["org.opencontainers.image.description"] = cfg.Description
+	}
+	if cfg.License != "" {
+		l["org.opencontainers.image.licenses"] = cfg.License
+	}
+	return l
+}
+
+// Dockerfile returns the path of the Dockerfile to build and checks that it
+// has the prod and dev stages. With no Dockerfile configured, the embedded
+// default is written to tmp, with the .dockerignore template beside it when
+// the service has none (buildx reads <Dockerfile>.dockerignore first).
+func (r Run) Dockerfile(tmp string) (string, error) {
+	cfg := r.Config
+	var path string
+	var content []byte
+	if cfg.Dockerfile != "" {
+		path = filepath.Join(cfg.Dir, cfg.Dockerfile)
+		var err error
+		if content, err = os.ReadFile(path); err != nil {
+			return "", fmt.Errorf("read Dockerfile: %w; fix GANTRY_DOCKERFILE/Config.Dockerfile, or remove it to use Gantry's default", err)
+		}
+	} else {
+		path, content = filepath.Join(tmp, "Dockerfile"), docker.Dockerfile
+		if err := os.WriteFile(path, content, 0o644); err != nil {
+			return "", err
+		}
+		if _, err := os.Stat(filepath.Join(cfg.Dir, ".dockerignore")); os.IsNotExist(err) {
+			if err := os.WriteFile(path+".dockerignore", docker.Dockerignore, 0o644); err != nil {
+				return "", err
+			}
+		}
+		logrus.Debugf("using Gantry's default Dockerfile (%s)", path)
+	}
+	return path, dockerfile.CheckTargets(path, content, cfg.ProdStage, cfg.DevStage)
+}
+
+// preflight checks the Dockerfile and the builder before anything is built.
