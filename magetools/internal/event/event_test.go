@@ -2,12 +2,13 @@ package event
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gantry-build/gantry/internal/gittest"
 )
 
 // SHAs and times of the payloads in testdata.
@@ -60,61 +61,16 @@ func actionsEnv(name, ref, sha, payload string, extra map[string]string) map[str
 	return m
 }
 
-// isolate keeps git configuration and repositories above the temporary
-// directory out of the test (for the git commands Read runs too).
-func isolate(t *testing.T) {
-	t.Helper()
-	tmp, err := filepath.EvalSymlinks(os.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range map[string]string{
-		"GIT_CONFIG_GLOBAL":       os.DevNull,
-		"GIT_CONFIG_NOSYSTEM":     "1",
-		"GIT_CEILING_DIRECTORIES": tmp,
-		"GIT_AUTHOR_NAME":         "Test Author",
-		"GIT_AUTHOR_EMAIL":        "author@example.com",
-		"GIT_COMMITTER_NAME":      "Test Committer",
-		"GIT_COMMITTER_EMAIL":     "committer@example.com",
-	} {
-		t.Setenv(k, v)
-	}
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is not installed")
-	}
-}
+// The git helpers of every test here.
+var (
+	isolate = gittest.Isolate
+	gitCmd  = gittest.Run
+	newRepo = gittest.NewRepo
+)
 
-func gitCmd(t *testing.T, dir string, env []string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", append([]string{"-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"}, args...)...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-func newRepo(t *testing.T) string {
-	t.Helper()
-	isolate(t)
-	dir := t.TempDir()
-	gitCmd(t, dir, nil, "init", "-q")
-	gitCmd(t, dir, nil, "symbolic-ref", "HEAD", "refs/heads/main")
-	return dir
-}
-
-// commit commits a change with the given committer date and returns its SHA.
+// commit commits a change of file.txt with the given committer date.
 func commit(t *testing.T, dir, content, committerDate string) string {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, "file.txt"), []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	gitCmd(t, dir, nil, "add", "file.txt")
-	gitCmd(t, dir, []string{"GIT_COMMITTER_DATE=" + committerDate, "GIT_AUTHOR_DATE=2001-02-03T04:05:06+00:00"},
-		"commit", "-q", "-m", "commit "+content)
-	return gitCmd(t, dir, nil, "rev-parse", "HEAD")
+	return gittest.Commit(t, dir, "file.txt", content, committerDate)
 }
 
 // notRepo is an empty directory outside any git repository.
@@ -538,7 +494,7 @@ func TestReadGitErrors(t *testing.T) {
 		{name: "not a git repository", dir: notRepo, errHas: []string{"not a git checkout"}},
 		{name: "missing directory", dir: func(t *testing.T) string { return filepath.Join(notRepo(t), "nope") },
 			errHas: []string{"not a git checkout", "nope"}},
-		{name: "repository without commits", dir: newRepo, errHas: []string{"at least one commit"}},
+		{name: "repository without commits", dir: func(t *testing.T) string { return newRepo(t) }, errHas: []string{"at least one commit"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

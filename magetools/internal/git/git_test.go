@@ -2,13 +2,13 @@ package git
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/gantry-build/gantry/internal/gittest"
 )
 
 func TestOwnerRepo(t *testing.T) {
@@ -50,67 +50,13 @@ func TestOwnerRepo(t *testing.T) {
 	}
 }
 
-// isolate keeps the user's and the system's git configuration, and any
-// repository above the temporary directory, out of the test, and sets an
-// identity for commits. It applies to the git commands Repo runs too.
-func isolate(t *testing.T) {
-	t.Helper()
-	tmp, err := filepath.EvalSymlinks(os.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range map[string]string{
-		"GIT_CONFIG_GLOBAL":       os.DevNull,
-		"GIT_CONFIG_NOSYSTEM":     "1",
-		"GIT_CEILING_DIRECTORIES": tmp,
-		"GIT_AUTHOR_NAME":         "Test Author",
-		"GIT_AUTHOR_EMAIL":        "author@example.com",
-		"GIT_COMMITTER_NAME":      "Test Committer",
-		"GIT_COMMITTER_EMAIL":     "committer@example.com",
-	} {
-		t.Setenv(k, v)
-	}
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is not installed")
-	}
-}
-
-// gitCmd runs git in dir with extra environment and returns its trimmed
-// output, failing the test on error.
-func gitCmd(t *testing.T, dir string, env []string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", append([]string{"-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"}, args...)...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-// newRepo makes an empty repository on branch main.
-func newRepo(t *testing.T) string {
-	t.Helper()
-	isolate(t)
-	dir := t.TempDir()
-	gitCmd(t, dir, nil, "init", "-q")
-	gitCmd(t, dir, nil, "symbolic-ref", "HEAD", "refs/heads/main")
-	return dir
-}
-
-// commit writes file and commits it with the given committer date (and a
-// different author date), returning the commit's SHA.
-func commit(t *testing.T, dir, file, content, committerDate string) string {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, file), []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	gitCmd(t, dir, nil, "add", file)
-	gitCmd(t, dir, []string{"GIT_COMMITTER_DATE=" + committerDate, "GIT_AUTHOR_DATE=2001-02-03T04:05:06+00:00"},
-		"commit", "-q", "-m", "change "+file)
-	return gitCmd(t, dir, nil, "rev-parse", "HEAD")
-}
+// The git helpers of every test here.
+var (
+	isolate = gittest.Isolate
+	gitCmd  = gittest.Run
+	newRepo = gittest.NewRepo
+	commit  = gittest.Commit
+)
 
 const date1 = "2023-04-05T06:07:08+00:00"
 

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/gantry-build/gantry/internal/gittest"
+
 	"github.com/google/go-containerregistry/pkg/name"
 	memreg "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -46,67 +48,26 @@ func lookup(m map[string]string) config.Lookup {
 // isolate keeps the machine's git configuration, docker logins and any
 // repository above the temporary directory out of the test. PATH holds
 // git only, so that nothing a test runs can start docker or a build.
+// The git helpers of every test here.
+var (
+	gitRun     = gittest.Run
+	newRepo    = gittest.NewRepo
+	commitFile = gittest.Commit
+)
+
 func isolate(t *testing.T) {
 	t.Helper()
 	gitPath, err := exec.LookPath("git")
 	if err != nil {
-		t.Skip("git is not installed")
-	}
-	tmp, err := filepath.EvalSymlinks(os.TempDir())
-	if err != nil {
 		t.Fatal(err)
 	}
+	gittest.Isolate(t)
 	bin := t.TempDir()
 	if err := os.Symlink(gitPath, filepath.Join(bin, "git")); err != nil {
 		t.Fatal(err)
 	}
-	for k, v := range map[string]string{
-		"GIT_CONFIG_GLOBAL":       os.DevNull,
-		"GIT_CONFIG_NOSYSTEM":     "1",
-		"GIT_CEILING_DIRECTORIES": tmp,
-		"DOCKER_CONFIG":           t.TempDir(),
-		"PATH":                    bin,
-	} {
-		t.Setenv(k, v)
-	}
-}
-
-// gitRun runs git in dir, with a user set by -c, and returns its trimmed
-// output.
-func gitRun(t *testing.T, dir string, env []string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", append([]string{
-		"-c", "user.name=Test", "-c", "user.email=test@example.com",
-		"-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false",
-		"-c", "init.defaultBranch=main", "-c", "advice.detachedHead=false",
-	}, args...)...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-// newRepo makes an empty repository on branch main.
-func newRepo(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	gitRun(t, dir, nil, "init", "-q")
-	gitRun(t, dir, nil, "symbolic-ref", "HEAD", "refs/heads/main")
-	return dir
-}
-
-// commitFile writes file and commits it at date, returning the SHA.
-func commitFile(t *testing.T, dir, file, content, date string) string {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, file), []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	gitRun(t, dir, nil, "add", file)
-	gitRun(t, dir, []string{"GIT_COMMITTER_DATE=" + date, "GIT_AUTHOR_DATE=" + date}, "commit", "-q", "-m", "change "+file)
-	return gitRun(t, dir, nil, "rev-parse", "HEAD")
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	t.Setenv("PATH", bin)
 }
 
 // resolve resolves cfg as load() does, for a service whose module root is
