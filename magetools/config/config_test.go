@@ -155,7 +155,6 @@ func TestResolveServiceName(t *testing.T) {
 		cfg        Config
 		env        map[string]string
 		want       string
-		skip       string
 	}{
 		{name: "cmd/api", main: "./cmd/api", modulePath: "github.com/acme/svc", want: "api"},
 		{name: "cmd without ./", main: "cmd/worker", modulePath: "github.com/acme/svc", want: "worker"},
@@ -178,9 +177,6 @@ func TestResolveServiceName(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.skip != "" {
-				t.Skip(tt.skip)
-			}
 			f := facts(t)
 			f.MainCandidates = []string{tt.main}
 			f.ModulePath = tt.modulePath
@@ -600,7 +596,6 @@ func TestResolveErrors(t *testing.T) {
 		env    map[string]string
 		facts  func(*Facts)
 		errHas []string
-		skip   string
 	}{
 		{name: "build arg without =", env: map[string]string{"GANTRY_BUILD_ARGS": "A=1,NOVALUE"},
 			errHas: []string{"GANTRY_BUILD_ARGS", `"NOVALUE"`, "KEY=VALUE"}},
@@ -653,9 +648,6 @@ func TestResolveErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.skip != "" {
-				t.Skip(tt.skip)
-			}
 			f := facts(t)
 			if tt.facts != nil {
 				tt.facts(&f)

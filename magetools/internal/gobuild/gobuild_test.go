@@ -151,7 +151,7 @@ func TestBuildStamped(t *testing.T) {
 		t.Skip("reads ELF binaries")
 	}
 	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("go is not on PATH")
+		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	for name, content := range map[string]string{

@@ -88,7 +88,6 @@ func TestMainPackages(t *testing.T) {
 		name  string
 		files map[string]string
 		want  []string
-		skip  string
 	}{
 		{name: "root main", files: map[string]string{"main.go": mainGo}, want: []string{"."}},
 		{name: "only cmd/api", files: map[string]string{"svc.go": libGo, "cmd/api/main.go": mainGo}, want: []string{"./cmd/api"}},
@@ -124,9 +123,6 @@ func TestMainPackages(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.skip != "" {
-				t.Skip(tt.skip)
-			}
 			dir := t.TempDir()
 			files := map[string]string{"go.mod": goMod}
 			for k, v := range tt.files {

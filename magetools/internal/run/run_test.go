@@ -20,7 +20,7 @@ type exitStatuser interface{ ExitStatus() int }
 func needSh(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("sh"); err != nil {
-		t.Skip("sh is not installed")
+		t.Fatal("sh is not installed")
 	}
 }
 
