@@ -128,6 +128,7 @@ func TestBenchmarks(t *testing.T) {
 	b.sizes(t)
 	b.speed(t)
 	b.crossVsEmulation(t)
+	b.publish(t)
 	b.promotion(t)
 	b.startup(t)
 	b.noEmulation(t)
@@ -276,6 +277,28 @@ func (b *bench) crossVsEmulation(t *testing.T) {
 		return b.buildx(spec, "--no-cache")
 	})
 	b.printf("## 3. Cross-compiling against emulation (prod, linux/arm64, cold)\n\n| Dockerfile | time |\n|---|---|\n| Gantry's: build stage on `$BUILDPLATFORM`, `GOARCH=arm64` | %s |\n| naive: `go build` in an arm64 stage under QEMU ([magetools/internal/bench/testdata/naive.Dockerfile](magetools/internal/bench/testdata/naive.Dockerfile)) | %s |\n\nThe naive build takes **%s** the time of Gantry's.\n\n", cross, naive, ratio(naive, cross))
+}
+
+// publish times the whole job of a push to main: `mage ci`, prod and dev
+// for two platforms, pushed and verified, tags moved.
+func (b *bench) publish(t *testing.T) {
+	svc := testsvc.New(t, "github.com/acme/publish")
+	repo := fmt.Sprintf("%s/bench/publish-%d", env.Registry, time.Now().UnixNano())
+	ci := func(extra map[string]string) error {
+		head := svc.Git(t, "rev-parse", "HEAD")
+		ev := testsvc.Event{Name: "push", Ref: "refs/heads/main", SHA: head, Repository: "acme/publish"}
+		if res := svc.Mage(t, testsvc.Merge(env.GantryEnv(repo), ev.Env(t), extra), "ci"); res.Code != 0 {
+			return fmt.Errorf("mage ci: exit %d", res.Code)
+		}
+		return nil
+	}
+	change := func(i int) {
+		svc.Write(t, "version.go", fmt.Sprintf("package main\n\nconst change = %d\n", time.Now().UnixNano()))
+		svc.Commit(t, fmt.Sprintf("change %d", i))
+	}
+	cold := measure(t, 1, change, func() error { return ci(map[string]string{"GANTRY_NO_CACHE": "true"}) })
+	warm := measure(t, runs, change, func() error { return ci(nil) })
+	b.printf("## Publish: the whole job of a push to main\n\n`go tool mage ci` for a push to main: prod and dev for linux/amd64 and linux/arm64, built, pushed, read back and verified, moving tags set.\n\n| publish | time |\n|---|---|\n| cold (`GANTRY_NO_CACHE=true`: Go modules, Delve and the dev packages fetched and built again) | %s |\n| warm, after a one-line change | %s |\n\n", cold, warm)
 }
 
 // promotion compares a release of a commit main built with a rebuild.
