@@ -17,6 +17,7 @@ import (
 	"github.com/gantry-build/gantry/magetools/config"
 	"github.com/gantry-build/gantry/magetools/internal/event"
 	"github.com/gantry-build/gantry/magetools/internal/registry"
+	"github.com/gantry-build/gantry/magetools/internal/registrytest"
 )
 
 // fixture is a registry and a repository with history
@@ -28,7 +29,7 @@ import (
 // where the run under test builds c2.
 type fixture struct {
 	host, image    string
-	reqs           *requestLog
+	reqs           *registrytest.RequestLog
 	dir            string
 	c1, c2, c3, cs string
 }
@@ -75,9 +76,9 @@ func (f *fixture) run(t *testing.T, release bool, dir string, mod func(*config.C
 // registry-side tag moves no layer. Reading configs (GET) is fine; with
 // pushCheck, so is CheckPush's upload that is started and cancelled
 // without content.
-func noUploads(t *testing.T, reqs *requestLog, pushCheck bool) {
+func noUploads(t *testing.T, reqs *registrytest.RequestLog, pushCheck bool) {
 	t.Helper()
-	for _, r := range reqs.list() {
+	for _, r := range reqs.List() {
 		method, uri, _ := strings.Cut(r, " ")
 		if !strings.Contains(uri, "/blobs/") || method == "GET" || method == "HEAD" {
 			continue
@@ -268,7 +269,7 @@ func TestExisting(t *testing.T) {
 			for _, tag := range img.Tags {
 				before[tag] = digestOf(t, tag)
 			}
-			f.reqs.reset()
+			f.reqs.Reset()
 			res, err := r.existing(registry.New(context.Background()), img)
 			noUploads(t, f.reqs, false)
 			if tt.wantErr != nil {
@@ -480,7 +481,7 @@ func TestMoveTags(t *testing.T) {
 				if before == built {
 					t.Fatal("fixtures are equal")
 				}
-				f.reqs.reset()
+				f.reqs.Reset()
 				err := r.moveTags(client, Result{Image: img, Digest: built, How: Built})
 				noUploads(t, f.reqs, false)
 				after := digestOf(t, moving)
@@ -575,7 +576,7 @@ func TestPublishWithoutBuild(t *testing.T) {
 	t.Run("release promotes without a build", func(t *testing.T) {
 		f := newFixture(t)
 		prod := pushIndex(t, f.tag(f.short(f.c2)), f.c2)
-		f.reqs.reset()
+		f.reqs.Reset()
 		res, err := f.run(t, true, f.dir, nil).Release(context.Background())
 		if err != nil {
 			t.Fatalf("Release: %v", err)

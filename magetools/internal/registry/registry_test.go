@@ -3,16 +3,14 @@ package registry
 import (
 	"context"
 	"io"
-	"log"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/gantry-build/gantry/magetools/internal/registrytest"
+
 	"github.com/google/go-containerregistry/pkg/name"
-	memreg "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -27,61 +25,20 @@ const (
 	nonroot  = "65532:65532"
 )
 
-// requestLog records the requests a test registry answered.
-type requestLog struct {
-	mu   sync.Mutex
-	reqs []string // "METHOD /path"
-}
-
-func (l *requestLog) wrap(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		l.mu.Lock()
-		l.reqs = append(l.reqs, r.Method+" "+r.URL.Path)
-		l.mu.Unlock()
-		h.ServeHTTP(w, r)
-	})
-}
-
-func (l *requestLog) reset() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.reqs = nil
-}
-
-func (l *requestLog) list() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.reqs...)
-}
+// The registry fixtures of every test here.
+var (
+	newRegistry   = registrytest.NewRegistry
+	serve         = registrytest.Serve
+	platformImage = registrytest.PlatformImage
+	twoPlatforms  = registrytest.TwoPlatforms
+	push          = registrytest.Push
+)
 
 // isolate keeps this machine's docker logins out of the test: the
 // keychain reads $DOCKER_CONFIG/config.json.
 func isolate(t *testing.T) {
 	t.Helper()
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
-}
-
-// serve starts h on 127.0.0.1 and returns its host:port.
-func serve(t *testing.T, h http.Handler) string {
-	t.Helper()
-	isolate(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: h}}
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
-}
-
-// newRegistry starts an in-memory registry and returns its host and the
-// log of the requests it answers.
-func newRegistry(t *testing.T) (string, *requestLog) {
-	t.Helper()
-	reqs := &requestLog{}
-	h := memreg.New(memreg.Logger(log.New(io.Discard, "", 0)))
-	return serve(t, reqs.wrap(h)), reqs
 }
 
 // closedPort returns a 127.0.0.1 address nothing listens on.
@@ -95,36 +52,6 @@ func closedPort(t *testing.T) string {
 	addr := l.Addr().String()
 	l.Close()
 	return addr
-}
-
-// platformImage is a random image whose config carries the revision label
-// (when rev is not empty) and user.
-func platformImage(t *testing.T, platform, rev, user string) v1.Image {
-	t.Helper()
-	img, err := random.Image(128, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	p, err := v1.ParsePlatform(platform)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
-	cf.Config.User = user
-	cf.Config.Labels = map[string]string{"org.opencontainers.image.title": "svc"}
-	if rev != "" {
-		cf.Config.Labels[RevisionLabel] = rev
-	}
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
 }
 
 // entry is one manifest of a fixture index.
@@ -170,44 +97,14 @@ func attestation(t *testing.T, of v1.Image) entry {
 	}}
 }
 
-// twoPlatforms is the index a prod build of rev pushes.
-func twoPlatforms(t *testing.T, rev, user string) v1.ImageIndex {
-	t.Helper()
-	return index(t,
-		entry{platform: "linux/amd64", img: platformImage(t, "linux/amd64", rev, user)},
-		entry{platform: "linux/arm64", img: platformImage(t, "linux/arm64", rev, user)},
-	)
-}
-
-// push writes idx as ref and returns its digest.
-func push(t *testing.T, ref string, idx v1.ImageIndex) string {
-	t.Helper()
-	r, err := name.ParseReference(ref, name.StrictValidation)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.WriteIndex(r, idx); err != nil {
-		t.Fatalf("push %s: %v", ref, err)
-	}
-	d, err := idx.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d.String()
-}
-
-// resolve returns the digest ref names in the registry.
+// resolve returns the digest ref names in the registry, which must have it.
 func resolve(t *testing.T, ref string) string {
 	t.Helper()
-	r, err := name.ParseReference(ref, name.StrictValidation)
-	if err != nil {
-		t.Fatal(err)
+	d := registrytest.Digest(t, ref)
+	if d == "" {
+		t.Fatalf("resolve %s: not in the registry", ref)
 	}
-	desc, err := remote.Head(r)
-	if err != nil {
-		t.Fatalf("resolve %s: %v", ref, err)
-	}
-	return desc.Digest.String()
+	return d
 }
 
 func checkErr(t *testing.T, err error, want []string, notWant []string) {
@@ -536,11 +433,11 @@ func TestTag(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			reqs.reset()
+			reqs.Reset()
 			if err := New(context.Background()).Tag(tt.src, tt.tag); err != nil {
 				t.Fatalf("Tag(%s, %s): %v", tt.src, tt.tag, err)
 			}
-			got := reqs.list()
+			got := reqs.List()
 			_, tagName, _ := strings.Cut(strings.TrimPrefix(tt.tag, host), ":")
 			srcName := tt.src[strings.LastIndexAny(tt.src, ":@")+1:]
 			if strings.Contains(tt.src, "@") {

@@ -1,0 +1,163 @@
+// Package registrytest serves an in-memory registry on 127.0.0.1 and
+// pushes fixture images to it, for the registry and pipeline tests.
+package registrytest
+
+import (
+	"errors"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	memreg "github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// RevisionLabel is the label Gantry reads the commit from.
+const RevisionLabel = "org.opencontainers.image.revision"
+
+// RequestLog records the requests a test registry answered.
+type RequestLog struct {
+	mu   sync.Mutex
+	reqs []string // "METHOD /path?query"
+}
+
+// Wrap records every request h answers.
+func (l *RequestLog) Wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l.mu.Lock()
+		l.reqs = append(l.reqs, r.Method+" "+r.URL.RequestURI())
+		l.mu.Unlock()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Reset forgets the requests so far.
+func (l *RequestLog) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.reqs = nil
+}
+
+// List returns the requests so far.
+func (l *RequestLog) List() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.reqs...)
+}
+
+// Serve starts h on 127.0.0.1 and returns its host:port. It keeps this
+// machine's docker logins out of the test (the keychain reads
+// $DOCKER_CONFIG/config.json).
+func Serve(t testing.TB, h http.Handler) string {
+	t.Helper()
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: h}}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// NewRegistry starts an in-memory registry and returns its host:port and
+// the log of the requests it answers.
+func NewRegistry(t testing.TB) (string, *RequestLog) {
+	t.Helper()
+	reqs := &RequestLog{}
+	h := memreg.New(memreg.Logger(log.New(io.Discard, "", 0)))
+	return Serve(t, reqs.Wrap(h)), reqs
+}
+
+// PlatformImage is a random image for platform whose config carries the
+// revision label (when rev is not empty) and runs as user.
+func PlatformImage(t testing.TB, platform, rev, user string) v1.Image {
+	t.Helper()
+	img, err := random.Image(128, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	p, err := v1.ParsePlatform(platform)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
+	cf.Config.User = user
+	cf.Config.Labels = map[string]string{"org.opencontainers.image.title": "svc"}
+	if rev != "" {
+		cf.Config.Labels[RevisionLabel] = rev
+	}
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// TwoPlatforms is the index a build of rev pushes: linux/amd64 and
+// linux/arm64, running as user.
+func TwoPlatforms(t testing.TB, rev, user string) v1.ImageIndex {
+	t.Helper()
+	var adds []mutate.IndexAddendum
+	for _, p := range []string{"linux/amd64", "linux/arm64"} {
+		platform, err := v1.ParsePlatform(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		adds = append(adds, mutate.IndexAddendum{Add: PlatformImage(t, p, rev, user), Descriptor: v1.Descriptor{Platform: platform}})
+	}
+	return mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), adds...)
+}
+
+// Push writes idx as ref and returns its digest.
+func Push(t testing.TB, ref string, idx v1.ImageIndex) string {
+	t.Helper()
+	r, err := name.ParseReference(ref, name.StrictValidation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(r, idx); err != nil {
+		t.Fatalf("push %s: %v", ref, err)
+	}
+	d, err := idx.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.String()
+}
+
+// Digest returns the digest ref names in the registry, or "" when the
+// registry does not have it.
+func Digest(t testing.TB, ref string) string {
+	t.Helper()
+	r, err := name.ParseReference(ref, name.StrictValidation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := remote.Head(r)
+	var terr *transport.Error
+	if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
+		return ""
+	}
+	if err != nil {
+		t.Fatalf("head %s: %v", ref, err)
+	}
+	return desc.Digest.String()
+}
