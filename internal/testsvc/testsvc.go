@@ -1,6 +1,6 @@
 // Package testsvc makes throw-away Go service repositories that adopt
 // Gantry exactly as the README tells a service to, and runs Mage in them.
-// It is used by the consumer and end-to-end tests only.
+// It is used by the tests and the benchmark only.
 package testsvc
 
 import (

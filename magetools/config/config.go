@@ -6,6 +6,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -173,7 +174,7 @@ type Facts struct {
 // how to fix it.
 func (c Config) Resolve(env Lookup, facts Facts) (Config, error) {
 	r := c
-	r.BuildArgs = copyMap(c.BuildArgs)
+	r.BuildArgs = maps.Clone(c.BuildArgs)
 	r.Dir = c.ServiceDir(env)
 	if err := r.applyEnv(env); err != nil {
 		return Config{}, err
@@ -367,17 +368,6 @@ func setDefault(field *string, value string) {
 	if *field == "" {
 		*field = value
 	}
-}
-
-func copyMap(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 func fileExists(path string) bool {

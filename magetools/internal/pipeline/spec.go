@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,9 +25,7 @@ func (r Run) Spec(img plan.Image, dockerfilePath string, out buildx.Output, tags
 		"MAIN_PACKAGE": cfg.MainPackage,
 		"GO_LDFLAGS":   strings.Join(gobuild.XFlags(cfg.Stamp, r.Stamp()), " "),
 	}
-	for k, v := range cfg.BuildArgs {
-		args[k] = v
-	}
+	maps.Copy(args, cfg.BuildArgs)
 	b := buildx.Build{
 		Context:      cfg.Dir,
 		Dockerfile:   dockerfilePath,
