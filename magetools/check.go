@@ -6,7 +6,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/gantry-build/gantry/magetools/internal/conformance"
+	"github.com/gantry-build/gantry/internal/conformance"
 )
 
 // Check reports where the service departs from the release process, with the fix for each.

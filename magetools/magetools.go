@@ -24,12 +24,12 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/gantry-build/gantry/internal/event"
+	"github.com/gantry-build/gantry/internal/gobuild"
+	"github.com/gantry-build/gantry/internal/pipeline"
+	"github.com/gantry-build/gantry/internal/plan"
+	"github.com/gantry-build/gantry/internal/run"
 	"github.com/gantry-build/gantry/magetools/config"
-	"github.com/gantry-build/gantry/magetools/internal/event"
-	"github.com/gantry-build/gantry/magetools/internal/gobuild"
-	"github.com/gantry-build/gantry/magetools/internal/pipeline"
-	"github.com/gantry-build/gantry/magetools/internal/plan"
-	"github.com/gantry-build/gantry/magetools/internal/run"
 )
 
 // Config is the service's configuration; its zero fields take the defaults

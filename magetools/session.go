@@ -9,11 +9,11 @@ import (
 	"github.com/magefile/mage/mg"
 	"github.com/sirupsen/logrus"
 
+	"github.com/gantry-build/gantry/internal/event"
+	"github.com/gantry-build/gantry/internal/module"
+	"github.com/gantry-build/gantry/internal/pipeline"
+	"github.com/gantry-build/gantry/internal/plan"
 	"github.com/gantry-build/gantry/magetools/config"
-	"github.com/gantry-build/gantry/magetools/internal/event"
-	"github.com/gantry-build/gantry/magetools/internal/module"
-	"github.com/gantry-build/gantry/magetools/internal/pipeline"
-	"github.com/gantry-build/gantry/magetools/internal/plan"
 )
 
 // session is everything a target knows about this run, read at call time.
@@ -32,13 +32,13 @@ func load() (session, error) {
 	if err != nil {
 		return session{}, err
 	}
-	facts, err := config.ReadFacts(dir)
+	mod, err := module.Read(dir)
 	if err != nil {
 		return session{}, err
 	}
-	facts.OwnerRepo = ev.Repository
+	facts := config.Facts{Dir: dir, ModulePath: mod.Path, MainCandidates: mod.MainCandidates, OwnerRepo: ev.Repository}
 	if facts.OwnerRepo == "" {
-		facts.OwnerRepo = module.GitHubRepo(facts.ModulePath)
+		facts.OwnerRepo = module.GitHubRepo(mod.Path)
 	}
 	cfg, err := Config.Resolve(os.LookupEnv, facts)
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 
 	"golang.org/x/mod/modfile"
 
-	"github.com/gantry-build/gantry/magetools/config"
+	"github.com/gantry-build/gantry/internal/module"
 )
 
 // MageVersion is the Mage that init adds to the service's go.mod as a tool.
@@ -77,11 +77,11 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 	if err != nil {
 		return r, err
 	}
-	facts, err := config.ReadFacts(dir)
+	mod, err := module.Read(dir)
 	if err != nil {
 		return r, err
 	}
-	layout, err := NewLayout(facts, opts.MainPackage, opts.Service)
+	layout, err := NewLayout(mod, opts.MainPackage, opts.Service)
 	if err != nil {
 		return r, err
 	}

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/mod/semver"
 
 	"github.com/gantry-build/gantry/docker"
+	"github.com/gantry-build/gantry/internal/module"
 	"github.com/gantry-build/gantry/magetools/config"
 	"github.com/gantry-build/gantry/workflow"
 )
@@ -42,24 +43,22 @@ type Layout struct {
 // NewLayout decides the main package and the service name as the targets'
 // configuration does, honouring the -main and -service flags, and fails
 // with the flag to pass when it cannot decide.
-func NewLayout(facts config.Facts, mainFlag, serviceFlag string) (Layout, error) {
-	l := Layout{ModulePath: facts.ModulePath, MainPackage: mainFlag}
-	defaultMain := len(facts.MainCandidates) == 1
+func NewLayout(mod module.Module, mainFlag, serviceFlag string) (Layout, error) {
+	l := Layout{ModulePath: mod.Path, MainPackage: mainFlag}
+	defaultMain, err := module.PickMain(mod.MainCandidates)
 	switch {
 	case mainFlag != "":
-		l.SetMain = !defaultMain || facts.MainCandidates[0] != mainFlag
-	case defaultMain:
-		l.MainPackage = facts.MainCandidates[0]
-	case len(facts.MainCandidates) == 0:
-		return Layout{}, fmt.Errorf("no main package found: the module root is not package main and there is no ./cmd/<name> with one; pass -main with the package to build (e.g. -main ./server)")
+		l.SetMain = mainFlag != defaultMain
+	case err != nil:
+		return Layout{}, fmt.Errorf("%w; pass -main with the package to build (e.g. -main ./server)", err)
 	default:
-		return Layout{}, fmt.Errorf("several main packages found (%s); pass -main with the one to build", strings.Join(facts.MainCandidates, ", "))
+		l.MainPackage = defaultMain
 	}
-	l.Service = config.DefaultService(l.MainPackage, l.ModulePath)
+	l.Service = module.ServiceName(l.MainPackage, l.ModulePath)
 	if serviceFlag != "" && serviceFlag != l.Service {
 		l.Service, l.SetService = serviceFlag, true
 	}
-	if err := config.CheckService(l.Service); err != nil {
+	if err := module.CheckServiceName(l.Service); err != nil {
 		return Layout{}, fmt.Errorf("%w; pass -service with a valid name", err)
 	}
 	return l, nil

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/gantry-build/gantry/docker"
-	"github.com/gantry-build/gantry/magetools/config"
+	"github.com/gantry-build/gantry/internal/module"
 	"github.com/gantry-build/gantry/workflow"
 )
 
@@ -49,7 +49,7 @@ func TestNewLayout(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			l, err := NewLayout(config.Facts{ModulePath: tt.module, MainCandidates: tt.candidates}, tt.mainFlag, tt.serviceFlag)
+			l, err := NewLayout(module.Module{Path: tt.module, MainCandidates: tt.candidates}, tt.mainFlag, tt.serviceFlag)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err %v, want %q", err, tt.wantErr)

@@ -9,9 +9,10 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/gantry-build/gantry/internal/module"
 )
 
 // Config is the whole of Gantry's configuration. Every field documents its
@@ -181,14 +182,14 @@ func (c Config) Resolve(env Lookup, facts Facts) (Config, error) {
 	}
 
 	if r.MainPackage == "" {
-		main, err := pickMain(facts.MainCandidates)
+		main, err := module.PickMain(facts.MainCandidates)
 		if err != nil {
-			return Config{}, err
+			return Config{}, fmt.Errorf("%w; set GANTRY_MAIN or Config.MainPackage (e.g. ./cmd/server)", err)
 		}
 		r.MainPackage = main
 	}
 	if r.Service == "" {
-		r.Service = serviceName(r.MainPackage, facts.ModulePath)
+		r.Service = module.ServiceName(r.MainPackage, facts.ModulePath)
 	}
 	setDefault(&r.Registry, DefaultRegistry)
 	if r.Image == "" {
@@ -298,8 +299,8 @@ func (r Config) validate() error {
 			}
 		}
 	}
-	if err := CheckService(r.Service); err != nil {
-		return err
+	if err := module.CheckServiceName(r.Service); err != nil {
+		return fmt.Errorf("%w (GANTRY_SERVICE, Config.Service)", err)
 	}
 	if r.ProdStage == r.DevStage {
 		return fmt.Errorf("the prod and dev stages are both %q; give them different names (GANTRY_PROD_STAGE, GANTRY_DEV_STAGE)", r.ProdStage)
@@ -321,38 +322,6 @@ func checkPlatform(p string) error {
 	}
 	return nil
 }
-
-func pickMain(candidates []string) (string, error) {
-	switch len(candidates) {
-	case 1:
-		return candidates[0], nil
-	case 0:
-		return "", fmt.Errorf("no main package found: the module root is not package main and there is no ./cmd/<name> with one; set GANTRY_MAIN or Config.MainPackage (e.g. ./cmd/server)")
-	default:
-		return "", fmt.Errorf("several main packages found (%s); choose one with GANTRY_MAIN or Config.MainPackage", strings.Join(candidates, ", "))
-	}
-}
-
-// serviceName is named like the binary `go build` makes, lower-cased: it
-// names a local image, which must be.
-func serviceName(mainPackage, modulePath string) string {
-	if base := filepath.Base(filepath.Clean(mainPackage)); base != "." && base != "/" {
-		return strings.ToLower(base)
-	}
-	parts := strings.Split(modulePath, "/")
-	last := parts[len(parts)-1]
-	if len(parts) > 1 && majorSuffix.MatchString(last) {
-		last = parts[len(parts)-2]
-	}
-	return strings.ToLower(last)
-}
-
-// majorSuffix is a module path's /vN element (N >= 2).
-var majorSuffix = regexp.MustCompile(`^v[2-9][0-9]*$|^v[1-9][0-9]+$`)
-
-// serviceNamePattern is a Docker repository path component, so that
-// <service>:<version> is a valid local image name.
-var serviceNamePattern = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
 
 func splitList(s string) []string {
 	var out []string

@@ -6,8 +6,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/gantry-build/gantry/magetools/internal/event"
-	"github.com/gantry-build/gantry/magetools/internal/git"
+	"github.com/gantry-build/gantry/internal/event"
+	"github.com/gantry-build/gantry/internal/git"
 )
 
 // CheckPublish refuses to publish anything but a clean push to the

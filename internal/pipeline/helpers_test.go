@@ -7,13 +7,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gantry-build/gantry/magetools/internal/registrytest"
+	"github.com/gantry-build/gantry/internal/registrytest"
 
 	"github.com/gantry-build/gantry/internal/gittest"
 
+	"github.com/gantry-build/gantry/internal/event"
+	"github.com/gantry-build/gantry/internal/plan"
 	"github.com/gantry-build/gantry/magetools/config"
-	"github.com/gantry-build/gantry/magetools/internal/event"
-	"github.com/gantry-build/gantry/magetools/internal/plan"
 )
 
 // getenv returns a fake os.Getenv reading m.

@@ -15,7 +15,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gantry-build/gantry/magetools/internal/run"
+	"github.com/gantry-build/gantry/internal/run"
 )
 
 // Output is what happens to a build's result.

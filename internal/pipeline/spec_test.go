@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/gantry-build/gantry/docker"
+	"github.com/gantry-build/gantry/internal/buildx"
+	"github.com/gantry-build/gantry/internal/event"
+	"github.com/gantry-build/gantry/internal/plan"
 	"github.com/gantry-build/gantry/magetools/config"
-	"github.com/gantry-build/gantry/magetools/internal/buildx"
-	"github.com/gantry-build/gantry/magetools/internal/event"
-	"github.com/gantry-build/gantry/magetools/internal/plan"
 )
 
 const (

@@ -21,9 +21,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/gantry-build/gantry/internal/buildx"
 	"github.com/gantry-build/gantry/internal/testenv"
 	"github.com/gantry-build/gantry/internal/testsvc"
-	"github.com/gantry-build/gantry/magetools/internal/buildx"
 )
 
 // runs is how often each timed figure is measured; the median is reported.
@@ -124,7 +124,7 @@ func TestBenchmarks(t *testing.T) {
 	if err := os.CopyFS(b.service, os.DirFS(filepath.Join(b.root, "examples/hello"))); err != nil {
 		t.Fatal(err)
 	}
-	b.printf("# Benchmarks\n\nProduced by `go tool mage bench` (magetools/internal/bench/bench_test.go) on %s. Every figure below comes from the same run; times are the median of %d runs with the range in brackets, unless n says otherwise.\n\n",
+	b.printf("# Benchmarks\n\nProduced by `go tool mage bench` (internal/bench/bench_test.go) on %s. Every figure below comes from the same run; times are the median of %d runs with the range in brackets, unless n says otherwise.\n\n",
 		time.Now().UTC().Format("2006-01-02"), runs)
 	b.machine(t)
 	b.sizes(t)
@@ -196,7 +196,7 @@ func (b *bench) sizes(t *testing.T) {
 		{"debian-slim-curl", "Debian slim + curl + CA certificates (the RFC's first draft)"},
 	} {
 		b.tag++
-		spec := buildx.Build{Context: ctx, Dockerfile: filepath.Join(b.root, "magetools/internal/bench/testdata/references.Dockerfile"), Target: ref.target,
+		spec := buildx.Build{Context: ctx, Dockerfile: filepath.Join(b.root, "internal/bench/testdata/references.Dockerfile"), Target: ref.target,
 			Platforms: []string{"linux/amd64"}, Output: buildx.Push, Progress: "plain",
 			Tags:      []string{fmt.Sprintf("%s/bench/ref:%s-%d", env.Registry, ref.target, b.tag)},
 			BuildArgs: map[string]string{"RUNTIME_IMAGE": env.RuntimeImage, "DEV_IMAGE": env.DevImage}}
@@ -275,10 +275,10 @@ func (b *bench) crossVsEmulation(t *testing.T) {
 	cross := measure(t, 2, nil, func() error { return b.buildx(b.spec("prod", arm, buildx.CacheOnly), "--no-cache") })
 	naive := measure(t, 2, nil, func() error {
 		spec := b.spec("prod", arm, buildx.CacheOnly)
-		spec.Dockerfile = filepath.Join(b.root, "magetools/internal/bench/testdata/naive.Dockerfile")
+		spec.Dockerfile = filepath.Join(b.root, "internal/bench/testdata/naive.Dockerfile")
 		return b.buildx(spec, "--no-cache")
 	})
-	b.printf("## 3. Cross-compiling against emulation (prod, linux/arm64, cold)\n\n| Dockerfile | time |\n|---|---|\n| Gantry's: build stage on `$BUILDPLATFORM`, `GOARCH=arm64` | %s |\n| naive: `go build` in an arm64 stage under QEMU ([magetools/internal/bench/testdata/naive.Dockerfile](magetools/internal/bench/testdata/naive.Dockerfile)) | %s |\n\nThe naive build takes **%s** the time of Gantry's.\n\n", cross, naive, ratio(naive, cross))
+	b.printf("## 3. Cross-compiling against emulation (prod, linux/arm64, cold)\n\n| Dockerfile | time |\n|---|---|\n| Gantry's: build stage on `$BUILDPLATFORM`, `GOARCH=arm64` | %s |\n| naive: `go build` in an arm64 stage under QEMU ([internal/bench/testdata/naive.Dockerfile](internal/bench/testdata/naive.Dockerfile)) | %s |\n\nThe naive build takes **%s** the time of Gantry's.\n\n", cross, naive, ratio(naive, cross))
 }
 
 // publish times the whole job of a push to main: `mage ci`, prod and dev
@@ -372,7 +372,7 @@ func (b *bench) noEmulation(t *testing.T) {
 	}
 	oldDev := func() error {
 		spec := b.spec("dev", both, buildx.CacheOnly)
-		spec.Dockerfile = filepath.Join(b.root, "magetools/internal/bench/testdata/dev-apt.Dockerfile")
+		spec.Dockerfile = filepath.Join(b.root, "internal/bench/testdata/dev-apt.Dockerfile")
 		return b.buildx(spec, "--no-cache-filter", "dev")
 	}
 	// Warm what both dev designs share (the debug build, Delve), so that
@@ -385,7 +385,7 @@ func (b *bench) noEmulation(t *testing.T) {
 
 	setEmulation(false)
 	naive := b.spec("prod", []string{"linux/arm64"}, buildx.CacheOnly)
-	naive.Dockerfile = filepath.Join(b.root, "magetools/internal/bench/testdata/naive.Dockerfile")
+	naive.Dockerfile = filepath.Join(b.root, "internal/bench/testdata/naive.Dockerfile")
 	naiveErr := b.buildx(naive, "--no-cache")
 	if naiveErr == nil {
 		t.Fatal("the naive arm64 build succeeded with emulation off: the switch does not work")
@@ -398,7 +398,7 @@ func (b *bench) noEmulation(t *testing.T) {
 	b.printf("## 7. No emulation\n\nWith the arm64 emulator switched off (`%s` set to 0), the naive Dockerfile fails as it must (%q), while:\n\n",
 		entry, firstLine(naiveErr.Error(), "exec format error"))
 	b.printf("| build, two platforms | emulation | time |\n|---|---|---|\n")
-	b.printf("| Gantry prod, cold | off | %s |\n| Gantry dev, its tool stages uncached | off | %s |\n| Gantry dev, its tool stages uncached | on | %s |\n| former dev stage (`apt-get install` on the target platform, [magetools/internal/bench/testdata/dev-apt.Dockerfile](magetools/internal/bench/testdata/dev-apt.Dockerfile)), uncached | on (needed) | %s |\n\n",
+	b.printf("| Gantry prod, cold | off | %s |\n| Gantry dev, its tool stages uncached | off | %s |\n| Gantry dev, its tool stages uncached | on | %s |\n| former dev stage (`apt-get install` on the target platform, [internal/bench/testdata/dev-apt.Dockerfile](internal/bench/testdata/dev-apt.Dockerfile)), uncached | on (needed) | %s |\n\n",
 		prodOff, devOff, devOn, devApt)
 	b.printf("Both targets build for linux/arm64 without QEMU. The dev tools are now the arm64 Debian packages unpacked on the build platform: getting them into the two-platform dev image takes %s the time of the former apt-under-QEMU stage (before %s, after %s). The debug build and Delve were built before these rows, untimed, so the rows differ only in the tool stages.\n\n",
 		ratio(devOff, devApt), devApt, devOff)

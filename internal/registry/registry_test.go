@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gantry-build/gantry/magetools/internal/registrytest"
+	"github.com/gantry-build/gantry/internal/registrytest"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"

@@ -8,11 +8,11 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/gantry-build/gantry/magetools/internal/buildx"
-	"github.com/gantry-build/gantry/magetools/internal/event"
-	"github.com/gantry-build/gantry/magetools/internal/git"
-	"github.com/gantry-build/gantry/magetools/internal/plan"
-	"github.com/gantry-build/gantry/magetools/internal/registry"
+	"github.com/gantry-build/gantry/internal/buildx"
+	"github.com/gantry-build/gantry/internal/event"
+	"github.com/gantry-build/gantry/internal/git"
+	"github.com/gantry-build/gantry/internal/plan"
+	"github.com/gantry-build/gantry/internal/registry"
 )
 
 // push builds img for all its platforms and pushes its immutable tags

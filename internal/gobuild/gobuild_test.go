@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gantry-build/gantry/internal/run"
 	"github.com/gantry-build/gantry/magetools/config"
-	"github.com/gantry-build/gantry/magetools/internal/run"
 )
 
 var defaultVars = config.Stamp{Version: "main.version", Commit: "main.commit", Date: "main.date"}

@@ -13,12 +13,12 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/gantry-build/gantry/internal/actions"
+	"github.com/gantry-build/gantry/internal/buildx"
+	"github.com/gantry-build/gantry/internal/event"
+	"github.com/gantry-build/gantry/internal/plan"
+	"github.com/gantry-build/gantry/internal/run"
 	"github.com/gantry-build/gantry/magetools/config"
-	"github.com/gantry-build/gantry/magetools/internal/actions"
-	"github.com/gantry-build/gantry/magetools/internal/buildx"
-	"github.com/gantry-build/gantry/magetools/internal/event"
-	"github.com/gantry-build/gantry/magetools/internal/plan"
-	"github.com/gantry-build/gantry/magetools/internal/run"
 )
 
 // Run is one run of the release process.

@@ -168,3 +168,30 @@ func TestGitHubRepo(t *testing.T) {
 		})
 	}
 }
+
+func TestServiceName(t *testing.T) {
+	tests := []struct{ main, module, want string }{
+		{".", "github.com/Acme/Widget", "widget"},
+		{"./cmd/API", "github.com/acme/widget", "api"},
+		{".", "example.com/widget/v2", "widget"},
+		{".", "gopkg.in/yaml.v3", "yaml"},
+		{".", "widget", "widget"},
+	}
+	for _, tt := range tests {
+		if got := ServiceName(tt.main, tt.module); got != tt.want {
+			t.Errorf("ServiceName(%q, %q) = %q, want %q", tt.main, tt.module, got, tt.want)
+		}
+	}
+}
+
+func TestPickMain(t *testing.T) {
+	if got, err := PickMain([]string{"./cmd/api"}); got != "./cmd/api" || err != nil {
+		t.Errorf("one candidate: %q, %v", got, err)
+	}
+	if _, err := PickMain(nil); err == nil || !strings.Contains(err.Error(), "no main package found") {
+		t.Errorf("none: %v", err)
+	}
+	if _, err := PickMain([]string{".", "./cmd/a"}); err == nil || !strings.Contains(err.Error(), "several main packages found (., ./cmd/a)") {
+		t.Errorf("several: %v", err)
+	}
+}

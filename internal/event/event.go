@@ -13,7 +13,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
-	"github.com/gantry-build/gantry/magetools/internal/git"
+	"github.com/gantry-build/gantry/internal/git"
 )
 
 // Kind is the class of event the tag table distinguishes.

@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gantry-build/gantry/internal/event"
 	"github.com/gantry-build/gantry/magetools/config"
-	"github.com/gantry-build/gantry/magetools/internal/event"
 )
 
 const sha = "0123456789abcdef0123456789abcdef01234567"

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gantry-build/gantry/internal/run"
 	"github.com/gantry-build/gantry/magetools/config"
-	"github.com/gantry-build/gantry/magetools/internal/run"
 )
 
 // Stamp is the version information stamped into a binary.

@@ -14,10 +14,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/gantry-build/gantry/internal/event"
+	"github.com/gantry-build/gantry/internal/registry"
+	"github.com/gantry-build/gantry/internal/registrytest"
 	"github.com/gantry-build/gantry/magetools/config"
-	"github.com/gantry-build/gantry/magetools/internal/event"
-	"github.com/gantry-build/gantry/magetools/internal/registry"
-	"github.com/gantry-build/gantry/magetools/internal/registrytest"
 )
 
 // fixture is a registry and a repository with history

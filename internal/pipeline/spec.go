@@ -11,10 +11,10 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/gantry-build/gantry/docker"
-	"github.com/gantry-build/gantry/magetools/internal/buildx"
-	"github.com/gantry-build/gantry/magetools/internal/dockerfile"
-	"github.com/gantry-build/gantry/magetools/internal/gobuild"
-	"github.com/gantry-build/gantry/magetools/internal/plan"
+	"github.com/gantry-build/gantry/internal/buildx"
+	"github.com/gantry-build/gantry/internal/dockerfile"
+	"github.com/gantry-build/gantry/internal/gobuild"
+	"github.com/gantry-build/gantry/internal/plan"
 )
 
 // Spec returns the buildx build of one image of the plan; dockerfilePath is
