@@ -24,6 +24,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/gantry-build/gantry/internal/actions"
 	"github.com/gantry-build/gantry/internal/event"
 	"github.com/gantry-build/gantry/internal/gobuild"
 	"github.com/gantry-build/gantry/internal/pipeline"
@@ -75,7 +76,7 @@ func buildBinary(ctx context.Context, debug bool) error {
 	if err := run.Run(ctx, cmd); err != nil {
 		return err
 	}
-	logrus.Infof("built %s (version %s)", filepath.Join(s.cfg.Dir, out), s.plan.Version)
+	s.log.WithFields(logrus.Fields{"binary": filepath.Join(s.cfg.Dir, out), "version": s.plan.Version}).Info("built")
 	return nil
 }
 
@@ -98,7 +99,7 @@ func loadImage(ctx context.Context, target string) error {
 	if err != nil {
 		return err
 	}
-	logrus.Infof("loaded %s; try: docker run --rm --network host %s", tag, tag)
+	s.log.WithFields(logrus.Fields{"target": target, "tag": tag}).Infof("loaded; try: docker run --rm --network host %s", tag)
 	fmt.Println(tag)
 	return nil
 }
@@ -145,7 +146,7 @@ func CI(ctx context.Context) error {
 	}
 	if err != nil {
 		// An annotation puts the error on the run's summary page.
-		pipeline.Run{Getenv: os.Getenv}.Actions().Error("gantry: mage ci failed", err)
+		actions.Runner{Getenv: os.Getenv, Out: os.Stdout}.Error("gantry: mage ci failed", err)
 	}
 	return done(err)
 }
@@ -159,24 +160,29 @@ func ci(ctx context.Context, s session) error {
 		return err
 	}
 	var results []pipeline.Result
-	var err error
 	switch {
-	case r.Plan.Push && r.Event.Kind == event.TagPush:
-		if err = r.Login(ctx); err == nil {
-			results, err = release(ctx, r)
-		}
 	case r.Plan.Push:
-		if err = r.Login(ctx); err == nil {
+		logout, err := r.Login(ctx)
+		if err != nil {
+			return err
+		}
+		defer logout()
+		if r.Event.Kind == event.TagPush {
+			results, err = release(ctx, r)
+		} else {
 			results, err = publish(ctx, r)
 		}
+		if err != nil {
+			return err
+		}
 	case len(r.Plan.Images) > 0:
-		results, err = r.BuildOnly(ctx)
+		var err error
+		if results, err = r.BuildOnly(ctx); err != nil {
+			return err
+		}
 	default:
-		logrus.Infof("nothing to do: %s", r.Plan.Reason)
+		s.log.Infof("nothing to do: %s", r.Plan.Reason)
 		return nil
-	}
-	if err != nil {
-		return err
 	}
 	return r.Report(results)
 }

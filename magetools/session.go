@@ -21,6 +21,8 @@ type session struct {
 	cfg   config.Config
 	event event.Context
 	plan  plan.Plan
+	// log carries the commit; every line of the run has it.
+	log *logrus.Entry
 }
 
 // load sets up logging, reads the event and the module, resolves Config
@@ -48,13 +50,14 @@ func load() (session, error) {
 	if err != nil {
 		return session{}, err
 	}
-	logrus.Debugf("event: %+v", ev)
-	logrus.Debugf("config: %+v", cfg)
-	return session{cfg: cfg, event: ev, plan: p}, nil
+	log := logrus.WithField("commit", p.Short)
+	log.WithFields(logrus.Fields{"event": ev.Kind, "ref": ev.Ref, "version": p.Version}).Debug("event read")
+	log.WithFields(logrus.Fields{"image": cfg.Image, "service": cfg.Service, "main": cfg.MainPackage, "dockerfile": cfg.Dockerfile}).Debug("configuration resolved")
+	return session{cfg: cfg, event: ev, plan: p, log: log}, nil
 }
 
 func (s session) run() pipeline.Run {
-	return pipeline.Run{Config: s.cfg, Event: s.event, Plan: s.plan, Getenv: os.Getenv}
+	return pipeline.New(s.cfg, s.event, s.plan, s.log)
 }
 
 // binaryPath is where Build and BuildDev write, relative to the service's

@@ -22,8 +22,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/gantry-build/gantry/internal/buildx"
+	"github.com/gantry-build/gantry/internal/event"
+	"github.com/gantry-build/gantry/internal/pipeline"
+	"github.com/gantry-build/gantry/internal/plan"
 	"github.com/gantry-build/gantry/internal/testenv"
 	"github.com/gantry-build/gantry/internal/testsvc"
+	"github.com/gantry-build/gantry/magetools/config"
 )
 
 // runs is how often each timed figure is measured; the median is reported.
@@ -87,28 +91,41 @@ func (b bench) buildx(spec buildx.Build, extra ...string) error {
 }
 
 type bench struct {
+	t       *testing.T
 	root    string // the Gantry checkout
 	service string // a copy of the example service, changed by the benchmark
 	tag     int
 	out     strings.Builder
 }
 
-// spec is a build of the example service with Gantry's Dockerfile.
+// spec is a build of the example service with Gantry's Dockerfile, made
+// by the code publish builds with (pipeline.Run.Spec): the same build
+// arguments, labels, timestamps and cache flags, for a push of a commit
+// to main.
 func (b *bench) spec(target string, platforms []string, out buildx.Output) buildx.Build {
 	b.tag++
-	return buildx.Build{
-		Context:    b.service,
-		Dockerfile: filepath.Join(b.root, "docker/Dockerfile"),
-		Target:     target,
-		Platforms:  platforms,
-		Tags:       []string{fmt.Sprintf("%s/bench/hello:%s-%d", env.Registry, target, b.tag)},
-		Output:     out,
-		BuildArgs: map[string]string{"GO_IMAGE": env.GoImage, "RUNTIME_IMAGE": env.RuntimeImage, "DEV_IMAGE": env.DevImage,
-			"MAIN_PACKAGE": ".", "GO_LDFLAGS": "-X main.version=bench -X main.commit=" + strings.Repeat("0", 40)},
-		// As Gantry builds: timestamps rewritten to the commit time.
-		SourceDateEpoch: 1795000000,
-		Progress:        "plain",
+	noEnv := func(string) (string, bool) { return "", false }
+	cfg, err := config.Config{
+		Dir: b.service, Image: env.Registry + "/bench/hello",
+		BuildArgs: map[string]string{"GO_IMAGE": env.GoImage, "RUNTIME_IMAGE": env.RuntimeImage, "DEV_IMAGE": env.DevImage},
+	}.Resolve(noEnv, config.Facts{Dir: b.service, ModulePath: "github.com/gantry-build/gantry/examples/hello", MainCandidates: []string{"."}})
+	if err != nil {
+		b.t.Fatal(err)
 	}
+	ev := event.Context{Kind: event.BranchPush, Name: "push", Ref: "refs/heads/main", Branch: "main",
+		Commit: strings.Repeat("0", 40), CommitTime: time.Unix(1795000000, 0).UTC()}
+	p, err := plan.Make(ev, cfg)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	r := pipeline.Run{Config: cfg, Event: ev, Plan: p, Getenv: func(string) string { return "" }}
+	img := plan.Image{Target: target, Stage: cfg.ProdStage, Platforms: platforms}
+	if target == plan.Dev {
+		img.Stage = cfg.DevStage
+	}
+	spec := r.Spec(img, filepath.Join(b.root, "docker/Dockerfile"), out, []string{fmt.Sprintf("%s/bench/hello:%s-%d", env.Registry, target, b.tag)})
+	spec.Progress = "plain" // the output goes to a log
+	return spec
 }
 
 var both = []string{"linux/amd64", "linux/arm64"}
@@ -120,7 +137,7 @@ func TestBenchmarks(t *testing.T) {
 	if env, err = testenv.Load(); err != nil {
 		t.Fatal(err)
 	}
-	b := &bench{root: testsvc.Root(t), service: t.TempDir()}
+	b := &bench{t: t, root: testsvc.Root(t), service: t.TempDir()}
 	if err := os.CopyFS(b.service, os.DirFS(filepath.Join(b.root, "examples/hello"))); err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
+
+	"github.com/gantry-build/gantry/internal/registry"
 	"github.com/gantry-build/gantry/internal/registrytest"
 
 	"github.com/gantry-build/gantry/internal/gittest"
@@ -74,7 +79,16 @@ func makeRun(t *testing.T, cfg config.Config, ev event.Context, env map[string]s
 	if err != nil {
 		t.Fatalf("plan.Make: %v", err)
 	}
-	return Run{Config: cfg, Event: ev, Plan: p, Getenv: getenv(env)}
+	return newRun(t, cfg, ev, p, env)
+}
+
+// newRun is the run of plan p with the real registry client, no builder
+// (a test that builds sets a fakeBuilder) and its log kept in memory.
+func newRun(t *testing.T, cfg config.Config, ev event.Context, p plan.Plan, env map[string]string) Run {
+	logger, _ := logtest.NewNullLogger()
+	logger.SetLevel(logrus.DebugLevel)
+	return Run{Config: cfg, Event: ev, Plan: p, Getenv: getenv(env),
+		Registry: registry.New(), Log: logrus.NewEntry(logger), Settle: time.Millisecond}
 }
 
 // The registry fixtures of every test here.

@@ -1,6 +1,9 @@
-// Package pipeline carries out a plan: it checks the Dockerfile and the
-// builder, runs the buildx builds, verifies what was pushed and moves the
-// moving tags, in the order that keeps the registry consistent.
+// Package pipeline carries out a plan. Run coordinates two effects behind
+// small interfaces, a Builder (buildx) and a Registry
+// (go-containerregistry): it checks the Dockerfile and the builder, runs
+// the builds, verifies what was pushed and moves the moving tags, in the
+// order that keeps the registry consistent. docs/architecture.md has the
+// whole flow.
 package pipeline
 
 import (
@@ -10,6 +13,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -17,9 +21,27 @@ import (
 	"github.com/gantry-build/gantry/internal/buildx"
 	"github.com/gantry-build/gantry/internal/event"
 	"github.com/gantry-build/gantry/internal/plan"
-	"github.com/gantry-build/gantry/internal/run"
+	"github.com/gantry-build/gantry/internal/registry"
 	"github.com/gantry-build/gantry/magetools/config"
 )
+
+// Builder runs image builds: buildx.CLI, or a fake in tests.
+type Builder interface {
+	// Inspect describes the builder that Build uses.
+	Inspect(ctx context.Context) (buildx.Builder, error)
+	// Build runs one build; for a build that pushes, it returns the
+	// digest of the pushed index.
+	Build(ctx context.Context, b buildx.Build) (digest string, err error)
+}
+
+// Registry is every registry read and write of a run: registry.Client, or
+// the same client against an in-memory registry in tests.
+type Registry interface {
+	CheckPush(ctx context.Context, repo string) error
+	Lookup(ctx context.Context, tag string) (img registry.Image, found bool, err error)
+	Verify(ctx context.Context, ref string, want registry.Expect) (digest string, err error)
+	Tag(ctx context.Context, src, tag string) error
+}
 
 // Run is one run of the release process.
 type Run struct {
@@ -28,7 +50,25 @@ type Run struct {
 	Plan   plan.Plan
 	// Getenv reads the environment (os.Getenv); a field so tests can fake it.
 	Getenv func(string) string
+
+	Builder  Builder
+	Registry Registry
+	// Log carries the run's fields (commit); each step adds its own
+	// (target, platforms, tag, digest).
+	Log *logrus.Entry
+	// Settle is how long Publish waits after moving the moving tags
+	// before reading them back (see moveTags); DefaultSettle when zero.
+	Settle time.Duration
 }
+
+// New returns the run of a plan with the real builder and registry.
+func New(cfg config.Config, ev event.Context, p plan.Plan, log *logrus.Entry) Run {
+	return Run{Config: cfg, Event: ev, Plan: p, Getenv: os.Getenv,
+		Builder: buildx.CLI{}, Registry: registry.New(), Log: log}
+}
+
+// DefaultSettle outlasts the check-then-tag step of a concurrent run.
+const DefaultSettle = time.Second
 
 // Result is one image a run put in the registry.
 type Result struct {
@@ -45,6 +85,11 @@ func (r Run) inActions() bool { return r.Getenv("GITHUB_ACTIONS") == "true" }
 // elsewhere.
 func (r Run) Actions() actions.Runner { return actions.Runner{Getenv: r.Getenv, Out: os.Stdout} }
 
+// log returns the run's log entry with the fields of img.
+func (r Run) log(img plan.Image) *logrus.Entry {
+	return r.Log.WithFields(logrus.Fields{"target": img.Target, "platforms": strings.Join(img.Platforms, ",")})
+}
+
 // Report writes the job summary and the step outputs of results (in
 // GitHub Actions only).
 func (r Run) Report(results []Result) error {
@@ -58,12 +103,14 @@ func (r Run) Report(results []Result) error {
 	return r.Actions().WriteOutputs(images)
 }
 
+// preflight checks the Dockerfile and the builder before anything is
+// built, and returns the Dockerfile's path.
 func (r Run) preflight(ctx context.Context, tmp string, images []plan.Image) (string, error) {
 	path, err := r.Dockerfile(tmp)
 	if err != nil {
 		return "", err
 	}
-	builder, err := buildx.Inspect(ctx)
+	builder, err := r.Builder.Inspect(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -79,13 +126,13 @@ func (r Run) preflight(ctx context.Context, tmp string, images []plan.Image) (st
 	if err != nil {
 		return "", err
 	}
+	log := r.Log.WithFields(logrus.Fields{"builder": builder.Name, "driver": builder.Driver})
 	if len(missing) > 0 {
 		// Stages that cross-compile need no emulation, so this is not
 		// fatal; a RUN on such a platform will fail with "exec format error".
-		logrus.Warnf("builder %q does not list %s; stages that RUN on it need QEMU (docker run --privileged tonistiigi/binfmt --install all)",
-			builder.Name, strings.Join(missing, ", "))
+		log.WithField("platforms", strings.Join(missing, ",")).Warn("the builder does not list these platforms; stages that RUN on them need QEMU (docker run --privileged tonistiigi/binfmt --install all)")
 	}
-	logrus.Infof("builder %s (driver %s)", builder.Name, builder.Driver)
+	log.Info("builder ready")
 	return path, nil
 }
 
@@ -99,10 +146,10 @@ func (r Run) BuildOnly(ctx context.Context) ([]Result, error) {
 			return err
 		}
 		for _, img := range r.Plan.Images {
-			if err := r.build(ctx, r.Spec(img, path, buildx.CacheOnly, nil)); err != nil {
+			if _, err := r.build(ctx, img, r.Spec(img, path, buildx.CacheOnly, nil)); err != nil {
 				return fmt.Errorf("build %s: %w", img.Target, err)
 			}
-			logrus.Infof("built %s (%s) for %s; nothing pushed", img.Target, img.Stage, strings.Join(img.Platforms, ", "))
+			r.log(img).Info("built; nothing pushed")
 			results = append(results, Result{Image: img, How: Built})
 		}
 		return nil
@@ -123,35 +170,17 @@ func (r Run) Load(ctx context.Context, target string) (string, error) {
 		if err != nil {
 			return err
 		}
-		return r.build(ctx, r.Spec(img, path, buildx.Load, []string{tag}))
+		_, err = r.build(ctx, img, r.Spec(img, path, buildx.Load, []string{tag}))
+		return err
 	})
 }
 
-// Login logs buildx and Gantry in to ghcr.io with GITHUB_TOKEN in GitHub
-// Actions; the token goes to docker on stdin and is never printed.
-func (r Run) Login(ctx context.Context) error {
-	token := r.Getenv("GITHUB_TOKEN")
-	host, _, _ := strings.Cut(r.Config.Image, "/")
-	if token == "" || host != "ghcr.io" {
-		return nil
-	}
-	r.Actions().AddMask(token)
-	user := r.Getenv("GITHUB_ACTOR")
-	if user == "" {
-		user = "github-actions"
-	}
-	cmd := run.Cmd{Name: "docker", Args: []string{"login", host, "--username", user, "--password-stdin"}, Stdin: strings.NewReader(token)}
-	if err := run.Run(ctx, cmd); err != nil {
-		return fmt.Errorf("docker login %s: %w; the publishing job needs `permissions: packages: write`", host, err)
-	}
-	return nil
-}
-
-func (r Run) build(ctx context.Context, b buildx.Build) error {
-	logrus.Infof("building %s for %s", b.Target, strings.Join(b.Platforms, ", "))
-	r.Actions().StartGroup(fmt.Sprintf("build %s for %s", b.Target, strings.Join(b.Platforms, ", ")))
+// build runs one build in its own log group.
+func (r Run) build(ctx context.Context, img plan.Image, b buildx.Build) (string, error) {
+	r.log(img).Info("building")
+	r.Actions().StartGroup(fmt.Sprintf("build %s for %s", img.Target, strings.Join(img.Platforms, ", ")))
 	defer r.Actions().EndGroup()
-	return run.Run(ctx, b.Cmd())
+	return r.Builder.Build(ctx, b)
 }
 
 func (r Run) withTemp(fn func(tmp string) error) error {

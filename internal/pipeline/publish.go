@@ -3,10 +3,8 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
-
-	"github.com/sirupsen/logrus"
+	"time"
 
 	"github.com/gantry-build/gantry/internal/buildx"
 	"github.com/gantry-build/gantry/internal/event"
@@ -14,32 +12,6 @@ import (
 	"github.com/gantry-build/gantry/internal/plan"
 	"github.com/gantry-build/gantry/internal/registry"
 )
-
-// push builds img for all its platforms and pushes its immutable tags
-// only, returning the index digest.
-func (r Run) push(ctx context.Context, img plan.Image, dockerfilePath, tmp string) (string, error) {
-	spec := r.Spec(img, dockerfilePath, buildx.Push, img.Immutable())
-	spec.MetadataFile = filepath.Join(tmp, img.Target+"-metadata.json")
-	if err := r.build(ctx, spec); err != nil {
-		return "", fmt.Errorf("build and push %s: %w", img.Target, err)
-	}
-	return buildx.Digest(spec.MetadataFile)
-}
-
-// verify reads a pushed index back by digest and checks its platforms,
-// revision and the non-root user.
-func (r Run) verify(client registry.Client, img plan.Image, digest string) error {
-	ref, err := registry.DigestRef(img.Tags[0], digest)
-	if err != nil {
-		return err
-	}
-	_, err = client.Verify(ref, registry.Expect{
-		Platforms: img.Platforms,
-		Revision:  r.Event.Commit,
-		NonRoot:   true,
-	})
-	return err
-}
 
 // How an image of a run came to be in the registry.
 const (
@@ -57,26 +29,26 @@ const (
 //     commit (a re-run), promote the main build on a release, or build
 //     and push the immutable tags only;
 //  3. read every index back and verify it;
-//  4. only then move the moving tags, and only forwards in history.
+//  4. only then move the moving tags, only forwards in history, and read
+//     them back.
 //
 // A failure at any step leaves every moving tag where it was.
 func (r Run) Publish(ctx context.Context) ([]Result, error) {
-	client := registry.New(ctx)
 	var results []Result
 	err := r.withTemp(func(tmp string) error {
-		if err := client.CheckPush(r.Config.Image); err != nil {
+		if err := r.Registry.CheckPush(ctx, r.Config.Image); err != nil {
 			return err
 		}
 		for _, img := range r.Plan.Images {
 			for _, tag := range img.Moving {
-				if _, err := r.shouldMove(client, tag); err != nil {
+				if _, err := r.shouldMove(ctx, tag); err != nil {
 					return err
 				}
 			}
 		}
 		dockerfilePath := ""
 		for _, img := range r.Plan.Images {
-			res, err := r.existing(client, img)
+			res, err := r.existing(ctx, img)
 			if err != nil {
 				return err
 			}
@@ -86,42 +58,53 @@ func (r Run) Publish(ctx context.Context) ([]Result, error) {
 						return err
 					}
 				}
-				if res.Digest, err = r.push(ctx, img, dockerfilePath, tmp); err != nil {
-					return err
+				if res.Digest, err = r.build(ctx, img, r.Spec(img, dockerfilePath, buildx.Push, img.Immutable())); err != nil {
+					return fmt.Errorf("build and push %s: %w", img.Target, err)
 				}
 				res.How = Built
 			}
-			if err := r.verify(client, img, res.Digest); err != nil {
+			if err := r.verify(ctx, img, res.Digest); err != nil {
 				return err
 			}
-			logrus.Infof("%s %s: %s", res.How, strings.Join(img.Immutable(), ", "), res.Digest)
+			r.log(img).WithFields(map[string]any{"tag": strings.Join(img.Immutable(), ","), "digest": res.Digest}).Info(res.How)
 			results = append(results, res)
 		}
-		for _, res := range results {
-			if err := r.moveTags(client, res); err != nil {
-				return err
-			}
-		}
-		return nil
+		return r.moveTags(ctx, results)
 	})
 	return results, err
+}
+
+// verify reads a pushed index back by digest and checks its platforms,
+// revision and the non-root user.
+func (r Run) verify(ctx context.Context, img plan.Image, digest string) error {
+	ref, err := registry.DigestRef(img.Tags[0], digest)
+	if err != nil {
+		return err
+	}
+	_, err = r.Registry.Verify(ctx, ref, registry.Expect{
+		Platforms: img.Platforms,
+		Revision:  r.Event.Commit,
+		NonRoot:   true,
+	})
+	return err
 }
 
 // existing returns the image already in the registry for img, if this run
 // must not build it: its immutable tag holds this commit (a re-run), or,
 // on a release, the push to main already built this commit (promotion).
 // An immutable tag that holds another commit is an error.
-func (r Run) existing(client registry.Client, img plan.Image) (Result, error) {
+func (r Run) existing(ctx context.Context, img plan.Image) (Result, error) {
 	tag := img.Immutable()[0]
-	current, found, err := client.Lookup(tag)
+	log := r.log(img).WithField("tag", tag)
+	current, found, err := r.Registry.Lookup(ctx, tag)
 	switch {
 	case err != nil:
 		return Result{}, err
 	case found && current.Revision == r.Event.Commit:
-		logrus.Infof("%s already holds commit %.12s: a re-run, not rebuilt", tag, r.Event.Commit)
+		log.WithField("digest", current.Digest).Info("the tag holds this commit already: a re-run, not rebuilt")
 		return Result{Image: img, Digest: current.Digest, How: Reused}, nil
 	case found && r.Event.Kind == event.TagPush && r.Config.AllowReleaseOverwrite:
-		logrus.Warnf("%s holds %s (commit %q); replacing it because AllowReleaseOverwrite is set", tag, current.Digest, current.Revision)
+		log.WithField("digest", current.Digest).Warnf("the tag holds commit %q; replacing it because AllowReleaseOverwrite is set", current.Revision)
 	case found && current.Revision == "":
 		return Result{}, fmt.Errorf("%s already names %s, which has no %s label, so Gantry did not build it and will not overwrite it: delete the tag, or, for a release, set GANTRY_ALLOW_RELEASE_OVERWRITE=true",
 			tag, current.Digest, registry.RevisionLabel)
@@ -136,50 +119,130 @@ func (r Run) existing(client registry.Client, img plan.Image) (Result, error) {
 		return Result{Image: img}, nil
 	}
 	mainBuild := r.Config.Image + ":" + r.Plan.Short
-	built, found, err := client.Lookup(mainBuild)
+	built, found, err := r.Registry.Lookup(ctx, mainBuild)
 	if err != nil || !found || built.Revision != r.Event.Commit {
-		logrus.Infof("no prod image of commit %.12s at %s: building the release", r.Event.Commit, mainBuild)
+		log.Infof("no prod image of this commit at %s: building the release", mainBuild)
 		return Result{Image: img}, err
 	}
 	src, err := registry.DigestRef(mainBuild, built.Digest)
 	if err != nil {
 		return Result{}, err
 	}
-	if err := client.Tag(src, tag); err != nil {
+	if err := r.Registry.Tag(ctx, src, tag); err != nil {
 		return Result{}, err
 	}
-	logrus.Infof("promoted %s (%s) to %s: the release ships the bytes built on main", mainBuild, built.Digest, tag)
+	log.WithField("digest", built.Digest).Infof("promoted %s: the release ships the bytes built on main", mainBuild)
 	return Result{Image: img, Digest: built.Digest, How: Promoted}, nil
 }
 
-// moveTags points res's moving tags at its digest, each only if that
-// moves it forwards in history.
-func (r Run) moveTags(client registry.Client, res Result) error {
-	src, err := registry.DigestRef(res.Image.Tags[0], res.Digest)
-	if err != nil {
-		return err
+// maxMoves bounds how often Publish moves a moving tag back to its
+// commit after an older run moved it under it.
+const maxMoves = 3
+
+// moveTags points every result's moving tags at its digest, each only if
+// that moves it forwards in history, then reads them back.
+//
+// Registries offer no compare-and-swap on tags, so an older run that
+// checked a tag before this run moved it can still move it back. The
+// workflow's concurrency group serialises runs of a ref so that this does
+// not happen (mage check requires it); should it happen anyway, this run
+// sees it when it reads the tags back after Settle, and moves them
+// forwards again; a run that finds a newer commit there reports that it
+// lost the race, and leaves the tag.
+func (r Run) moveTags(ctx context.Context, results []Result) error {
+	pending := map[string]Result{} // moving tag -> the image it must name
+	var order []string
+	for _, res := range results {
+		for _, tag := range res.Image.Moving {
+			pending[tag] = res
+			order = append(order, tag)
+		}
 	}
-	for _, tag := range res.Image.Moving {
-		move, err := r.shouldMove(client, tag)
-		if err != nil {
+	for round := 1; len(pending) > 0; round++ {
+		if round > maxMoves {
+			return fmt.Errorf("moving tags %s were moved back %d times by other runs; let the runs of this branch finish one at a time (the workflow's concurrency group does) and re-run the newest", strings.Join(keysOf(order, pending), ", "), maxMoves)
+		}
+		for _, tag := range keysOf(order, pending) {
+			moved, err := r.moveTag(ctx, tag, pending[tag])
+			if err != nil {
+				return err
+			}
+			if !moved {
+				delete(pending, tag)
+			}
+		}
+		if len(pending) == 0 {
+			return nil
+		}
+		if err := sleep(ctx, r.settle()); err != nil {
 			return err
 		}
-		if !move {
-			continue
+		for _, tag := range keysOf(order, pending) {
+			res := pending[tag]
+			current, found, err := r.Registry.Lookup(ctx, tag)
+			if err != nil {
+				return err
+			}
+			log := r.log(res.Image).WithField("tag", tag)
+			if found && current.Digest == res.Digest {
+				log.WithField("digest", res.Digest).Info("moved")
+				delete(pending, tag)
+				continue
+			}
+			log.WithField("digest", current.Digest).Warnf("another run moved the tag after this one, to commit %.12s; checking which is newer", current.Revision)
 		}
-		if err := client.Tag(src, tag); err != nil {
-			return err
-		}
-		logrus.Infof("moved %s to %s", tag, res.Digest)
 	}
 	return nil
+}
+
+// moveTag points tag at res's digest if that moves it forwards; it
+// reports whether it did.
+func (r Run) moveTag(ctx context.Context, tag string, res Result) (bool, error) {
+	move, err := r.shouldMove(ctx, tag)
+	if err != nil || !move {
+		return false, err
+	}
+	src, err := registry.DigestRef(res.Image.Tags[0], res.Digest)
+	if err != nil {
+		return false, err
+	}
+	return true, r.Registry.Tag(ctx, src, tag)
+}
+
+// keysOf returns the tags of order that are still in pending, in order.
+func keysOf(order []string, pending map[string]Result) []string {
+	var keys []string
+	for _, tag := range order {
+		if _, ok := pending[tag]; ok {
+			keys = append(keys, tag)
+		}
+	}
+	return keys
+}
+
+func (r Run) settle() time.Duration {
+	if r.Settle > 0 {
+		return r.Settle
+	}
+	return DefaultSettle
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // shouldMove reports whether the moving tag may point at this commit: it
 // is new, or it names this commit or one of its ancestors. A run of an
 // older commit that finishes late leaves it alone.
-func (r Run) shouldMove(client registry.Client, tag string) (bool, error) {
-	current, found, err := client.Lookup(tag)
+func (r Run) shouldMove(ctx context.Context, tag string) (bool, error) {
+	current, found, err := r.Registry.Lookup(ctx, tag)
 	if err != nil || !found || current.Revision == r.Event.Commit {
 		return err == nil, err
 	}
@@ -199,8 +262,7 @@ func (r Run) shouldMove(client registry.Client, tag string) (bool, error) {
 		}
 	}
 	if !ancestor {
-		logrus.Warnf("%s names commit %.12s, which is not an ancestor of %.12s (a newer commit was published, or history was rewritten): leaving it where it is",
-			tag, current.Revision, r.Event.Commit)
+		r.Log.WithField("tag", tag).Warnf("the tag names commit %.12s, which is not an ancestor of this one (a newer commit was published, or history was rewritten): leaving it where it is", current.Revision)
 	}
 	return ancestor, nil
 }

@@ -270,7 +270,7 @@ func TestExisting(t *testing.T) {
 				before[tag] = digestOf(t, tag)
 			}
 			f.reqs.Reset()
-			res, err := r.existing(registry.New(context.Background()), img)
+			res, err := r.existing(context.Background(), img)
 			noUploads(t, f.reqs, false)
 			if tt.wantErr != nil {
 				wantErr(t, err, tt.wantErr(f)...)
@@ -314,7 +314,7 @@ func TestExisting(t *testing.T) {
 		f.image = closed + "/acme/svc"
 		for _, release := range []bool{false, true} {
 			r := f.run(t, release, f.dir, nil)
-			_, err := r.existing(registry.New(context.Background()), r.Plan.Images[0])
+			_, err := r.existing(context.Background(), r.Plan.Images[0])
 			wantErr(t, err, closed, "reachable")
 		}
 	})
@@ -378,7 +378,7 @@ func TestShouldMove(t *testing.T) {
 			if present {
 				pushIndex(t, tag, rev)
 			}
-			got, err := r.shouldMove(registry.New(context.Background()), tag)
+			got, err := r.shouldMove(context.Background(), tag)
 			if tt.wantErr != nil {
 				wantErr(t, err, append(tt.wantErr, tag)...)
 				if got {
@@ -424,7 +424,7 @@ func TestShouldMoveShallow(t *testing.T) {
 			tag := r.Plan.Images[0].Moving[0]
 			current := tt.current(a1, a2)
 			pushIndex(t, tag, current)
-			got, err := r.shouldMove(registry.New(context.Background()), tag)
+			got, err := r.shouldMove(context.Background(), tag)
 			if tt.wantErr != nil {
 				wantErr(t, err, append(tt.wantErr, current[:12])...)
 				return
@@ -466,7 +466,6 @@ func TestMoveTags(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			r := f.run(t, false, f.dir, nil)
-			client := registry.New(context.Background())
 			for i, img := range r.Plan.Images {
 				built := pushIndex(t, img.Immutable()[0], f.c2)
 				moving := img.Moving[0]
@@ -482,7 +481,7 @@ func TestMoveTags(t *testing.T) {
 					t.Fatal("fixtures are equal")
 				}
 				f.reqs.Reset()
-				err := r.moveTags(client, Result{Image: img, Digest: built, How: Built})
+				err := r.moveTags(context.Background(), []Result{{Image: img, Digest: built, How: Built}})
 				noUploads(t, f.reqs, false)
 				after := digestOf(t, moving)
 				if tt.wantErr != nil {
@@ -640,7 +639,7 @@ func TestPromotedReleaseKeepsMainBytes(t *testing.T) {
 	}
 
 	release := f.run(t, true, f.dir, nil)
-	res, err := release.existing(registry.New(context.Background()), release.Plan.Images[0])
+	res, err := release.existing(context.Background(), release.Plan.Images[0])
 	if err != nil {
 		t.Fatalf("existing: %v", err)
 	}

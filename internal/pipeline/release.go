@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/sirupsen/logrus"
-
 	"github.com/gantry-build/gantry/internal/event"
 	"github.com/gantry-build/gantry/internal/git"
 )
@@ -67,7 +65,7 @@ func (r Run) why() string {
 func (r Run) Release(ctx context.Context) ([]Result, error) {
 	results, err := r.Publish(ctx)
 	if err == nil {
-		logrus.Infof("released %s", r.Plan.Version)
+		r.Log.WithField("version", r.Plan.Version).Info("released")
 	}
 	return results, err
 }

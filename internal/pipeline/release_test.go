@@ -43,7 +43,7 @@ func checkoutRun(t *testing.T, dir string, actions map[string]string, cfg config
 	if err != nil {
 		t.Fatalf("plan.Make: %v", err)
 	}
-	return Run{Config: cfg, Event: ev, Plan: p, Getenv: getenv(env)}
+	return newRun(t, cfg, ev, p, env)
 }
 
 func TestCheckPublish(t *testing.T) {

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
 	"github.com/gantry-build/gantry/docker"
 	"github.com/gantry-build/gantry/internal/buildx"
 	"github.com/gantry-build/gantry/internal/dockerfile"
@@ -63,8 +61,8 @@ func (r Run) Stamp() gobuild.Stamp {
 	return gobuild.Stamp{Version: r.Plan.Version, Commit: r.Event.Commit, Date: r.Event.CommitTime}
 }
 
-// labels are the OCI annotations of SPEC.md, set by buildx so that a
-// service's own Dockerfile gets them too.
+// labels are the OCI labels the README lists (Tag rules, Migrating),
+// set by buildx so that a service's own Dockerfile gets them too.
 func (r Run) labels() map[string]string {
 	cfg, ev := r.Config, r.Event
 	l := map[string]string{
@@ -111,9 +109,7 @@ func (r Run) Dockerfile(tmp string) (string, error) {
 				return "", err
 			}
 		}
-		logrus.Debugf("using Gantry's default Dockerfile (%s)", path)
+		r.Log.WithField("dockerfile", path).Debug("using Gantry's default Dockerfile")
 	}
 	return path, dockerfile.CheckTargets(path, content, cfg.ProdStage, cfg.DevStage)
 }
-
-// preflight checks the Dockerfile and the builder before anything is built.

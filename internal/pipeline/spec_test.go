@@ -406,7 +406,7 @@ func TestDockerfile(t *testing.T) {
 			if tt.cfg != nil {
 				tt.cfg(&cfg)
 			}
-			r := Run{Config: resolve(t, cfg, tt.cfgEnv), Getenv: getenv(nil)}
+			r := newRun(t, resolve(t, cfg, tt.cfgEnv), event.Context{}, plan.Plan{}, nil)
 			got, err := r.Dockerfile(tmp)
 			if tt.wantErr != nil {
 				wantErr(t, err, tt.wantErr...)

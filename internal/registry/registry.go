@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -21,19 +23,39 @@ import (
 
 // Client talks to registries with the Docker credentials of this machine
 // (what `docker login` wrote), so buildx and Gantry see the same logins.
-// Transient faults (connection errors, 408, 429, 5xx) are retried by
-// go-containerregistry: three tries, 1 s then 3 s apart.
+// Transient faults (connection errors, 408, 429, 5xx) are retried: three
+// tries, 1 s then 3 s apart, as go-containerregistry does by default.
 type Client struct {
-	options []remote.Option
+	keychain authn.Keychain
+	// pushCheck is the transport of CheckPush, which go-containerregistry
+	// has no options-taking call for: it retries as remote's calls do.
+	pushCheck http.RoundTripper
 }
 
-// New returns a client bound to ctx: cancelling ctx stops every request.
-func New(ctx context.Context) Client {
-	return Client{options: []remote.Option{
+// retryBackoff and retryStatusCodes are go-containerregistry's defaults
+// for remote's calls, spelled out for the push check.
+var (
+	retryBackoff     = transport.Backoff{Duration: time.Second, Factor: 3, Jitter: 0.1, Steps: 3}
+	retryStatusCodes = []int{http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout}
+)
+
+// New returns a client with this machine's Docker credentials.
+func New() Client {
+	return Client{
+		keychain: authn.DefaultKeychain,
+		pushCheck: transport.NewUserAgent(transport.NewRetry(http.DefaultTransport,
+			transport.WithRetryBackoff(retryBackoff), transport.WithRetryStatusCodes(retryStatusCodes...)), "gantry"),
+	}
+}
+
+// options are the remote options of one call: cancelling ctx stops it.
+func (c Client) options(ctx context.Context) []remote.Option {
+	return []remote.Option{
 		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(authn.DefaultKeychain),
+		remote.WithAuthFromKeychain(c.keychain),
 		remote.WithUserAgent("gantry"),
-	}}
+	}
 }
 
 // Image is what a tag names now.
@@ -45,12 +67,12 @@ type Image struct {
 
 // Lookup returns what tag names, or found == false when the tag (or the
 // repository) does not exist.
-func (c Client) Lookup(tag string) (img Image, found bool, err error) {
+func (c Client) Lookup(ctx context.Context, tag string) (img Image, found bool, err error) {
 	ref, err := name.NewTag(tag, name.StrictValidation)
 	if err != nil {
 		return Image{}, false, fmt.Errorf("look up %s: %w", tag, err)
 	}
-	digest, images, err := c.platformImages(ref)
+	digest, images, err := c.platformImages(ctx, ref)
 	if isNotFound(err) {
 		return Image{}, false, nil
 	}
@@ -78,8 +100,8 @@ type imageForPlatform struct {
 // images: those of an index (attestation manifests, of platform
 // unknown/unknown, left out), or the one image of a single-platform build,
 // which buildx pushes as a plain manifest.
-func (c Client) platformImages(ref name.Reference) (string, []imageForPlatform, error) {
-	desc, err := remote.Get(ref, c.options...)
+func (c Client) platformImages(ctx context.Context, ref name.Reference) (string, []imageForPlatform, error) {
+	desc, err := remote.Get(ref, c.options(ctx)...)
 	if err != nil {
 		return "", nil, err
 	}
@@ -120,14 +142,51 @@ func (c Client) platformImages(ref name.Reference) (string, []imageForPlatform, 
 // CheckPush fails, with the fix, when this machine cannot push to repo:
 // the registry is unreachable, or the credentials are missing or refused.
 // It runs before any build, so a bad login never leaves half a release.
-func (c Client) CheckPush(repo string) error {
+func (c Client) CheckPush(ctx context.Context, repo string) error {
 	r, err := name.NewRepository(repo, name.StrictValidation)
 	if err != nil {
 		return err
 	}
-	err = remote.CheckPushPermission(r.Tag("gantry-push-check"), authn.DefaultKeychain, transport.NewRetry(http.DefaultTransport))
-	if err != nil {
+	if err := c.startUpload(ctx, r); err != nil {
 		return explain(fmt.Errorf("cannot push to %s: %w", repo, err), r)
+	}
+	return nil
+}
+
+// startUpload starts a blob upload to repo and cancels it: only a push
+// can tell whether the credentials may push (a token handshake is not
+// enough on every registry). It is remote.CheckPushPermission with a
+// context and the client's retrying transport.
+func (c Client) startUpload(ctx context.Context, repo name.Repository) error {
+	auth, err := authn.Resolve(ctx, c.keychain, repo)
+	if err != nil {
+		return fmt.Errorf("read credentials: %w", err)
+	}
+	tr, err := transport.NewWithContext(ctx, repo.Registry, auth, c.pushCheck, []string{repo.Scope(transport.PushScope)})
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Transport: tr}
+	uploads := url.URL{Scheme: repo.Scheme(), Host: repo.RegistryStr(), Path: "/v2/" + repo.RepositoryStr() + "/blobs/uploads/"}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, uploads.String(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if err := transport.CheckError(resp, http.StatusAccepted); err != nil {
+		return err
+	}
+	// The upload reserves space on some registries: give it back, best effort.
+	if loc, err := resp.Location(); err == nil {
+		if req, err := http.NewRequestWithContext(ctx, http.MethodDelete, loc.String(), nil); err == nil {
+			if resp, err := client.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}
 	}
 	return nil
 }
@@ -178,12 +237,12 @@ const RevisionLabel = "org.opencontainers.image.revision"
 
 // Verify reads what ref names back from the registry and checks it
 // against want; it returns its digest.
-func (c Client) Verify(ref string, want Expect) (string, error) {
+func (c Client) Verify(ctx context.Context, ref string, want Expect) (string, error) {
 	r, err := name.ParseReference(ref, name.StrictValidation)
 	if err != nil {
 		return "", fmt.Errorf("verify %s: %w", ref, err)
 	}
-	digest, images, err := c.platformImages(r)
+	digest, images, err := c.platformImages(ctx, r)
 	if err != nil {
 		return "", explain(fmt.Errorf("verify %s: read index: %w", ref, err), r.Context())
 	}
@@ -226,7 +285,7 @@ func IsRoot(user string) bool {
 // Tag points tag at the manifest or index src (a digest reference or a
 // tag) without moving any layer: the registry stores a second name for the
 // same bytes.
-func (c Client) Tag(src, tag string) error {
+func (c Client) Tag(ctx context.Context, src, tag string) error {
 	srcRef, err := name.ParseReference(src, name.StrictValidation)
 	if err != nil {
 		return fmt.Errorf("tag %s: source %s: %w", tag, src, err)
@@ -235,11 +294,11 @@ func (c Client) Tag(src, tag string) error {
 	if err != nil {
 		return fmt.Errorf("tag %s: %w", tag, err)
 	}
-	desc, err := remote.Get(srcRef, c.options...)
+	desc, err := remote.Get(srcRef, c.options(ctx)...)
 	if err != nil {
 		return fmt.Errorf("tag %s: read %s: %w", tag, src, err)
 	}
-	if err := remote.Tag(dst, desc, c.options...); err != nil {
+	if err := remote.Tag(dst, desc, c.options(ctx)...); err != nil {
 		return explain(fmt.Errorf("tag %s: %w", tag, err), dst.Context())
 	}
 	return nil

@@ -5,7 +5,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gantry-build/gantry/internal/registrytest"
@@ -261,7 +264,7 @@ func TestVerify(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, ref := range []string{tag, digestRef} {
-				got, err := New(context.Background()).Verify(ref, tt.want)
+				got, err := New().Verify(context.Background(), ref, tt.want)
 				if tt.wantErr != nil {
 					checkErr(t, err, append([]string{"verify " + ref}, tt.wantErr...), tt.notWant)
 					if got != "" {
@@ -280,11 +283,11 @@ func TestVerify(t *testing.T) {
 	}
 
 	t.Run("not found", func(t *testing.T) {
-		_, err := New(context.Background()).Verify(repo+":nosuchtag", Expect{Platforms: both, Revision: rev})
+		_, err := New().Verify(context.Background(), repo+":nosuchtag", Expect{Platforms: both, Revision: rev})
 		checkErr(t, err, []string{"nosuchtag", "read index"}, nil)
 	})
 	t.Run("bad reference", func(t *testing.T) {
-		_, err := New(context.Background()).Verify("Not A Ref", Expect{})
+		_, err := New().Verify(context.Background(), "Not A Ref", Expect{})
 		checkErr(t, err, []string{"verify Not A Ref"}, nil)
 	})
 }
@@ -364,7 +367,7 @@ func TestLookup(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, found, err := New(context.Background()).Lookup(tt.tag)
+			got, found, err := New().Lookup(context.Background(), tt.tag)
 			if err != nil {
 				t.Fatalf("Lookup(%s): %v", tt.tag, err)
 			}
@@ -376,14 +379,14 @@ func TestLookup(t *testing.T) {
 
 	t.Run("unreachable", func(t *testing.T) {
 		tag := closedPort(t) + "/acme/svc:main"
-		got, found, err := New(context.Background()).Lookup(tag)
+		got, found, err := New().Lookup(context.Background(), tag)
 		checkErr(t, err, []string{"look up " + tag, "reachable", "GANTRY_IMAGE"}, nil)
 		if found || got != (Image{}) {
 			t.Errorf("Lookup() = %+v, %v with an error", got, found)
 		}
 	})
 	t.Run("invalid tag", func(t *testing.T) {
-		_, found, err := New(context.Background()).Lookup(repo) // no tag: strict validation
+		_, found, err := New().Lookup(context.Background(), repo) // no tag: strict validation
 		checkErr(t, err, []string{"look up " + repo}, nil)
 		if found {
 			t.Error("found = true with an error")
@@ -392,7 +395,7 @@ func TestLookup(t *testing.T) {
 	t.Run("cancelled context", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		if _, _, err := New(ctx).Lookup(repo + ":plain"); err == nil {
+		if _, _, err := New().Lookup(ctx, repo+":plain"); err == nil {
 			t.Error("Lookup with a cancelled context succeeded")
 		}
 	})
@@ -401,7 +404,7 @@ func TestLookup(t *testing.T) {
 // TestLookupUnauthorized: a 401 is an error with the fix, not "not found".
 func TestLookupUnauthorized(t *testing.T) {
 	host := serve(t, statusHandler(http.StatusUnauthorized))
-	_, found, err := New(context.Background()).Lookup(host + "/acme/svc:main")
+	_, found, err := New().Lookup(context.Background(), host+"/acme/svc:main")
 	checkErr(t, err, []string{"docker login " + host}, nil)
 	if found {
 		t.Error("found = true with an error")
@@ -434,7 +437,7 @@ func TestTag(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			reqs.Reset()
-			if err := New(context.Background()).Tag(tt.src, tt.tag); err != nil {
+			if err := New().Tag(context.Background(), tt.src, tt.tag); err != nil {
 				t.Fatalf("Tag(%s, %s): %v", tt.src, tt.tag, err)
 			}
 			got := reqs.List()
@@ -473,21 +476,21 @@ func TestTag(t *testing.T) {
 	}
 
 	t.Run("source missing", func(t *testing.T) {
-		err := New(context.Background()).Tag(repo+":nosuch", repo+":x")
+		err := New().Tag(context.Background(), repo+":nosuch", repo+":x")
 		checkErr(t, err, []string{"tag " + repo + ":x", "read " + repo + ":nosuch"}, nil)
-		if _, found, _ := New(context.Background()).Lookup(repo + ":x"); found {
+		if _, found, _ := New().Lookup(context.Background(), repo+":x"); found {
 			t.Error("the tag was created from a missing source")
 		}
 	})
 	t.Run("bad source", func(t *testing.T) {
-		checkErr(t, New(context.Background()).Tag("Bad Ref", repo+":x"), []string{"source Bad Ref"}, nil)
+		checkErr(t, New().Tag(context.Background(), "Bad Ref", repo+":x"), []string{"source Bad Ref"}, nil)
 	})
 	t.Run("bad tag", func(t *testing.T) {
-		checkErr(t, New(context.Background()).Tag(src, repo), []string{"tag " + repo}, nil) // no tag
+		checkErr(t, New().Tag(context.Background(), src, repo), []string{"tag " + repo}, nil) // no tag
 	})
 	t.Run("unreachable", func(t *testing.T) {
 		other := closedPort(t)
-		checkErr(t, New(context.Background()).Tag(other+"/acme/svc:a", other+"/acme/svc:b"), []string{"read " + other}, nil)
+		checkErr(t, New().Tag(context.Background(), other+"/acme/svc:a", other+"/acme/svc:b"), []string{"read " + other}, nil)
 	})
 }
 
@@ -535,12 +538,16 @@ func TestCheckPush(t *testing.T) {
 			wantErr: []string{"docker login"}},
 		{name: "unreachable", host: closedPort,
 			wantErr: []string{"cannot push to", "reachable"}},
+		{name: "503 twice, then accepted: retried", host: func(t *testing.T) string {
+			h, _ := newRegistry(t)
+			return serve(t, failFirst(t, 2, http.StatusServiceUnavailable, h))
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			host := tt.host(t)
 			repo := host + "/acme/svc"
-			err := New(context.Background()).CheckPush(repo)
+			err := New().CheckPush(context.Background(), repo)
 			if tt.wantErr == nil {
 				if err != nil {
 					t.Fatalf("CheckPush(%s): %v", repo, err)
@@ -550,9 +557,17 @@ func TestCheckPush(t *testing.T) {
 			checkErr(t, err, append([]string{repo}, tt.wantErr...), tt.notWant)
 		})
 	}
+	t.Run("cancelled context", func(t *testing.T) {
+		h, _ := newRegistry(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := New().CheckPush(ctx, h+"/acme/svc"); err == nil || !strings.Contains(err.Error(), "context canceled") {
+			t.Errorf("CheckPush with a cancelled context: %v, want context canceled", err)
+		}
+	})
 	t.Run("invalid repository", func(t *testing.T) {
 		isolate(t)
-		if err := New(context.Background()).CheckPush("acme/svc"); err == nil { // no registry: strict
+		if err := New().CheckPush(context.Background(), "acme/svc"); err == nil { // no registry: strict
 			t.Error("CheckPush(acme/svc) succeeded")
 		}
 	})
@@ -615,7 +630,7 @@ func TestSingleManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Image{Digest: d.String(), Revision: rev}
-	got, found, err := New(context.Background()).Lookup(tag)
+	got, found, err := New().Lookup(context.Background(), tag)
 	if err != nil {
 		t.Fatalf("Lookup(%s): %v", tag, err)
 	}
@@ -623,14 +638,14 @@ func TestSingleManifest(t *testing.T) {
 		t.Errorf("Lookup(%s) = %+v, %v; want %+v, true", tag, got, found, want)
 	}
 
-	digest, err := New(context.Background()).Verify(tag, Expect{Platforms: []string{"linux/amd64"}, Revision: rev, NonRoot: true})
+	digest, err := New().Verify(context.Background(), tag, Expect{Platforms: []string{"linux/amd64"}, Revision: rev, NonRoot: true})
 	if err != nil {
 		t.Fatalf("Verify(%s): %v", tag, err)
 	}
 	if digest != want.Digest {
 		t.Errorf("Verify(%s) = %q, want %q", tag, digest, want.Digest)
 	}
-	_, err = New(context.Background()).Verify(tag, Expect{Platforms: []string{"linux/amd64", "linux/arm64"}, Revision: otherRev, NonRoot: true})
+	_, err = New().Verify(context.Background(), tag, Expect{Platforms: []string{"linux/amd64", "linux/arm64"}, Revision: otherRev, NonRoot: true})
 	checkErr(t, err, []string{"linux/arm64 is missing", "linux/amd64: label " + RevisionLabel}, []string{"reachable"})
 
 	rootTag := host + "/acme/svc:root"
@@ -638,6 +653,29 @@ func TestSingleManifest(t *testing.T) {
 	if err := remote.Write(rootRef, platformImage(t, "linux/amd64", rev, "")); err != nil {
 		t.Fatal(err)
 	}
-	_, err = New(context.Background()).Verify(rootTag, Expect{Platforms: []string{"linux/amd64"}, Revision: rev, NonRoot: true})
+	_, err = New().Verify(context.Background(), rootTag, Expect{Platforms: []string{"linux/amd64"}, Revision: rev, NonRoot: true})
 	checkErr(t, err, []string{"linux/amd64: runs as root"}, nil)
+}
+
+// failFirst answers the first n requests with status, then proxies to the
+// registry at host, as a registry with a passing fault does.
+func failFirst(t *testing.T, n int, status int, host string) http.Handler {
+	t.Helper()
+	target, err := url.Parse("http://" + host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var mu sync.Mutex
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		fail := n > 0
+		n--
+		mu.Unlock()
+		if fail {
+			w.WriteHeader(status)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	})
 }

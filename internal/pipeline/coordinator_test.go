@@ -1,0 +1,417 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
+
+	"github.com/gantry-build/gantry/internal/buildx"
+	"github.com/gantry-build/gantry/internal/plan"
+	"github.com/gantry-build/gantry/internal/registry"
+	"github.com/gantry-build/gantry/internal/registrytest"
+	"github.com/gantry-build/gantry/internal/run"
+)
+
+// journal records the effects of a run in order, across builder and
+// registry, as "build prod", "verify <ref>", "tag <tag>".
+type journal struct {
+	mu      sync.Mutex
+	entries []string
+}
+
+func (j *journal) add(format string, args ...any) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.entries = append(j.entries, fmt.Sprintf(format, args...))
+}
+
+func (j *journal) list() []string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return slices.Clone(j.entries)
+}
+
+// fakeBuilder stands in for buildx: a build that pushes puts an index of
+// its platforms in the registry, labelled with its revision and running
+// as User, under each of its tags.
+type fakeBuilder struct {
+	t       *testing.T
+	journal *journal
+	// User is the image config's user; "65532:65532" when empty.
+	User string
+	// Skip leaves a platform out of the pushed index.
+	Skip string
+	// Fail makes every build fail with it.
+	Fail error
+
+	mu     sync.Mutex
+	builds []buildx.Build
+}
+
+func (b *fakeBuilder) Inspect(context.Context) (buildx.Builder, error) {
+	return buildx.Builder{Name: "fake", Driver: "remote", Platforms: []string{"linux/amd64", "linux/arm64"}}, nil
+}
+
+func (b *fakeBuilder) Build(_ context.Context, spec buildx.Build) (string, error) {
+	b.mu.Lock()
+	b.builds = append(b.builds, spec)
+	b.mu.Unlock()
+	b.journal.add("build %s", spec.Target)
+	if b.Fail != nil {
+		return "", b.Fail
+	}
+	if spec.Output != buildx.Push {
+		return "", nil
+	}
+	user := b.User
+	if user == "" {
+		user = "65532:65532"
+	}
+	var adds []mutate.IndexAddendum
+	for _, p := range spec.Platforms {
+		if p == b.Skip {
+			continue
+		}
+		platform, err := v1.ParsePlatform(p)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		img := registrytest.PlatformImage(b.t, p, spec.Labels[registry.RevisionLabel], user)
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: platform}})
+	}
+	idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), adds...)
+	digest := ""
+	for _, tag := range spec.Tags {
+		digest = registrytest.Push(b.t, tag, idx)
+	}
+	return digest, nil
+}
+
+// recorder is the real registry client with its writes and checks in the
+// journal; beforeTag and afterTag, when set, run around each Tag.
+type recorder struct {
+	registry.Client
+	journal             *journal
+	beforeTag, afterTag func(tag string)
+}
+
+func (r recorder) CheckPush(ctx context.Context, repo string) error {
+	r.journal.add("check push")
+	return r.Client.CheckPush(ctx, repo)
+}
+
+func (r recorder) Verify(ctx context.Context, ref string, want registry.Expect) (string, error) {
+	r.journal.add("verify %s", ref[strings.LastIndex(ref, "@")+1:])
+	return r.Client.Verify(ctx, ref, want)
+}
+
+func (r recorder) Tag(ctx context.Context, src, tag string) error {
+	if r.beforeTag != nil {
+		r.beforeTag(tag)
+	}
+	r.journal.add("tag %s", tag[strings.LastIndex(tag, ":")+1:])
+	err := r.Client.Tag(ctx, src, tag)
+	if r.afterTag != nil {
+		r.afterTag(tag)
+	}
+	return err
+}
+
+// withFakes gives r a fake builder and a journalling registry, and keeps
+// its log lines; it returns the builder, the journal and the log.
+func withFakes(t *testing.T, r *Run) (*fakeBuilder, *journal, *logtest.Hook) {
+	j := &journal{}
+	b := &fakeBuilder{t: t, journal: j}
+	logger, hook := logtest.NewNullLogger()
+	r.Builder, r.Registry, r.Log = b, recorder{Client: registry.New(), journal: j}, logrus.NewEntry(logger).WithField("commit", r.Plan.Short)
+	return b, j, hook
+}
+
+// digests returns what each tag names now ("" when absent).
+func digests(t *testing.T, f *fixture, tags ...string) map[string]string {
+	m := map[string]string{}
+	for _, tag := range tags {
+		m[tag] = digestOf(t, f.tag(tag))
+	}
+	return m
+}
+
+func TestPublishCoordinates(t *testing.T) {
+	t.Run("first run: build and push the immutable tags, verify both, then move", func(t *testing.T) {
+		f := newFixture(t)
+		r := f.run(t, false, f.dir, nil)
+		b, j, hook := withFakes(t, &r)
+		res, err := r.Publish(context.Background())
+		if err != nil {
+			t.Fatalf("Publish: %v", err)
+		}
+		if len(res) != 2 || res[0].How != Built || res[1].How != Built {
+			t.Fatalf("results %+v, want prod and dev built", res)
+		}
+		sha := f.short(f.c2)
+		want := []string{"check push", "build prod", "verify " + res[0].Digest, "build dev", "verify " + res[1].Digest, "tag main", "tag main-dev"}
+		if got := j.list(); !slices.Equal(got, want) {
+			t.Errorf("effects in order:\n  %q\nwant\n  %q", got, want)
+		}
+		if got := [][]string{b.builds[0].Tags, b.builds[1].Tags}; !slices.Equal(got[0], []string{f.tag(sha)}) || !slices.Equal(got[1], []string{f.tag(sha + "-dev")}) {
+			t.Errorf("builds pushed %q, want the immutable tags only", got)
+		}
+		want2 := map[string]string{sha: res[0].Digest, "main": res[0].Digest, sha + "-dev": res[1].Digest, "main-dev": res[1].Digest}
+		if got := digests(t, f, sha, "main", sha+"-dev", "main-dev"); !maps.Equal(got, want2) {
+			t.Errorf("registry %v, want %v", got, want2)
+		}
+		// The log line of each pushed image carries its fields.
+		found := false
+		for _, e := range hook.AllEntries() {
+			if e.Message == Built && e.Data["target"] == "prod" {
+				found = true
+				for k, v := range map[string]any{"commit": sha, "tag": f.tag(sha), "digest": res[0].Digest, "platforms": "linux/amd64,linux/arm64"} {
+					if e.Data[k] != v {
+						t.Errorf("log field %s = %v, want %v", k, e.Data[k], v)
+					}
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no %q log line for prod in %v", Built, hook.AllEntries())
+		}
+	})
+
+	t.Run("re-run: prod reused, dev built", func(t *testing.T) {
+		f := newFixture(t)
+		prod := pushIndex(t, f.tag(f.short(f.c2)), f.c2)
+		r := f.run(t, false, f.dir, nil)
+		b, _, _ := withFakes(t, &r)
+		res, err := r.Publish(context.Background())
+		if err != nil {
+			t.Fatalf("Publish: %v", err)
+		}
+		if res[0].How != Reused || res[0].Digest != prod || res[1].How != Built {
+			t.Errorf("results %+v, want prod reused (%s), dev built", res, prod)
+		}
+		if len(b.builds) != 1 || b.builds[0].Target != "dev" {
+			t.Errorf("builds %v, want dev only", b.builds)
+		}
+		if got := digestOf(t, f.tag("main")); got != prod {
+			t.Errorf("main = %s, want the reused %s", got, prod)
+		}
+	})
+
+	t.Run("refusal: <sha> holds another commit; nothing built or moved", func(t *testing.T) {
+		f := newFixture(t)
+		pushIndex(t, f.tag(f.short(f.c2)), f.c1)
+		old := pushIndex(t, f.tag("main"), f.c1)
+		r := f.run(t, false, f.dir, nil)
+		b, _, _ := withFakes(t, &r)
+		_, err := r.Publish(context.Background())
+		wantErr(t, err, "GANTRY_SHORT_SHA_LENGTH")
+		if len(b.builds) != 0 {
+			t.Errorf("built %d images after a refusal", len(b.builds))
+		}
+		if got := digestOf(t, f.tag("main")); got != old {
+			t.Errorf("main moved to %s on a refusal", got)
+		}
+	})
+
+	verifyFailures := []struct {
+		name  string
+		spoil func(b *fakeBuilder)
+		want  string
+	}{
+		{"runs as root", func(b *fakeBuilder) { b.User = "0" }, "runs as root"},
+		{"a platform missing", func(b *fakeBuilder) { b.Skip = "linux/arm64" }, "linux/arm64 is missing"},
+	}
+	for _, tt := range verifyFailures {
+		t.Run("failed verify moves nothing: "+tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			old := pushIndex(t, f.tag("main"), f.c1)
+			r := f.run(t, false, f.dir, nil)
+			b, j, _ := withFakes(t, &r)
+			tt.spoil(b)
+			_, err := r.Publish(context.Background())
+			wantErr(t, err, tt.want)
+			if got := digestOf(t, f.tag("main")); got != old {
+				t.Errorf("main moved to %s after a failed verify", got)
+			}
+			if got := digestOf(t, f.tag("main-dev")); got != "" {
+				t.Errorf("main-dev set to %s after a failed verify", got)
+			}
+			for _, e := range j.list() {
+				if strings.HasPrefix(e, "tag ") || e == "build dev" {
+					t.Errorf("after the failed verify of prod: %s", e)
+				}
+			}
+		})
+	}
+
+	t.Run("a failed build keeps its exit code and moves nothing", func(t *testing.T) {
+		f := newFixture(t)
+		old := pushIndex(t, f.tag("main"), f.c1)
+		r := f.run(t, false, f.dir, nil)
+		b, _, _ := withFakes(t, &r)
+		b.Fail = &run.ExitError{Cmd: "docker", Code: 7}
+		_, err := r.Publish(context.Background())
+		wantErr(t, err, "build and push prod")
+		var exit *run.ExitError
+		if !errors.As(err, &exit) || exit.Code != 7 {
+			t.Errorf("error %v does not carry exit code 7", err)
+		}
+		if got := digestOf(t, f.tag("main")); got != old {
+			t.Errorf("main moved to %s after a failed build", got)
+		}
+	})
+
+	t.Run("release without a main build: prod built as <version> only", func(t *testing.T) {
+		f := newFixture(t)
+		r := f.run(t, true, f.dir, nil)
+		b, j, _ := withFakes(t, &r)
+		res, err := r.Release(context.Background())
+		if err != nil {
+			t.Fatalf("Release: %v", err)
+		}
+		if len(b.builds) != 1 || b.builds[0].Target != "prod" || !slices.Equal(b.builds[0].Tags, []string{f.tag("1.2.3")}) {
+			t.Fatalf("builds %+v, want prod as 1.2.3", b.builds)
+		}
+		if got := b.builds[0].Labels["org.opencontainers.image.version"]; got != "1.2.3" {
+			t.Errorf("version label %q, want 1.2.3", got)
+		}
+		if len(res) != 1 || res[0].How != Built || digestOf(t, f.tag("1.2.3")) != res[0].Digest {
+			t.Errorf("results %+v, want 1.2.3 built", res)
+		}
+		want := []string{"check push", "build prod", "verify " + res[0].Digest}
+		if got := j.list(); !slices.Equal(got, want) {
+			t.Errorf("effects %q, want %q", got, want)
+		}
+	})
+
+	t.Run("release of a main build: promoted, not built", func(t *testing.T) {
+		f := newFixture(t)
+		prod := pushIndex(t, f.tag(f.short(f.c2)), f.c2)
+		r := f.run(t, true, f.dir, nil)
+		b, _, _ := withFakes(t, &r)
+		res, err := r.Release(context.Background())
+		if err != nil {
+			t.Fatalf("Release: %v", err)
+		}
+		if len(b.builds) != 0 || res[0].How != Promoted || digestOf(t, f.tag("1.2.3")) != prod {
+			t.Errorf("builds %d, results %+v; want 1.2.3 promoted from %s", len(b.builds), res, prod)
+		}
+	})
+
+	t.Run("pull request: both built to the cache, nothing pushed", func(t *testing.T) {
+		f := newFixture(t)
+		r := f.run(t, false, f.dir, nil)
+		r.Plan.Push, r.Plan.Images = false, buildOnlyImages(r)
+		b, j, _ := withFakes(t, &r)
+		res, err := r.BuildOnly(context.Background())
+		if err != nil {
+			t.Fatalf("BuildOnly: %v", err)
+		}
+		if len(res) != 2 || len(b.builds) != 2 || b.builds[0].Output != buildx.CacheOnly || b.builds[1].Output != buildx.CacheOnly {
+			t.Errorf("results %+v builds %+v, want two cache-only builds", res, b.builds)
+		}
+		if got := j.list(); !slices.Equal(got, []string{"build prod", "build dev"}) {
+			t.Errorf("effects %q: a pull request must not touch the registry", got)
+		}
+	})
+}
+
+// buildOnlyImages are the plan's images without tags, as a pull request
+// plans them.
+func buildOnlyImages(r Run) []plan.Image {
+	imgs := slices.Clone(r.Plan.Images)
+	for i := range imgs {
+		imgs[i].Tags, imgs[i].Moving = []string{}, nil
+	}
+	return imgs
+}
+
+// TestConcurrentPublishes runs the publishes of an older (c1) and a newer
+// (c2) commit of main at once: main must end on the newer one.
+func TestConcurrentPublishes(t *testing.T) {
+	setup := func(t *testing.T) (f *fixture, older, newer Run, newerLog *logtest.Hook) {
+		f = newFixture(t)
+		older = f.run(t, false, f.dir, nil)
+		older.Event.Commit = f.c1
+		older = makeRun(t, older.Config, older.Event, nil)
+		newer = f.run(t, false, f.dir, nil)
+		withFakes(t, &older)
+		_, _, newerLog = withFakes(t, &newer)
+		return f, older, newer, newerLog
+	}
+	publishBoth := func(t *testing.T, older, newer Run) []Result {
+		var wg sync.WaitGroup
+		var errOlder, errNewer error
+		var res []Result
+		wg.Add(2)
+		go func() { defer wg.Done(); _, errOlder = older.Publish(context.Background()) }()
+		go func() { defer wg.Done(); res, errNewer = newer.Publish(context.Background()) }()
+		wg.Wait()
+		if errOlder != nil || errNewer != nil {
+			t.Fatalf("older: %v; newer: %v", errOlder, errNewer)
+		}
+		return res
+	}
+
+	t.Run("the older run moves main back after the newer moved it", func(t *testing.T) {
+		f, older, newer, newerLog := setup(t)
+		// The older run checks main, then tags it only after the newer run
+		// has: the race that check-then-tag loses without the read-back.
+		olderChecked, newerTagged := make(chan struct{}), make(chan struct{})
+		var olderOnce, newerOnce sync.Once
+		o := older.Registry.(recorder)
+		o.beforeTag = func(tag string) {
+			if strings.HasSuffix(tag, ":main") {
+				olderOnce.Do(func() { close(olderChecked); <-newerTagged })
+			}
+		}
+		older.Registry = o
+		n := newer.Registry.(recorder)
+		n.beforeTag = func(tag string) {
+			if strings.HasSuffix(tag, ":main") {
+				<-olderChecked
+			}
+		}
+		n.afterTag = func(tag string) {
+			if strings.HasSuffix(tag, ":main") {
+				newerOnce.Do(func() { close(newerTagged) })
+			}
+		}
+		newer.Registry = n
+		newer.Settle = 200 * time.Millisecond
+		res := publishBoth(t, older, newer)
+		if got := digestOf(t, f.tag("main")); got != res[0].Digest {
+			t.Errorf("main = %s, want the newer commit's %s", got, res[0].Digest)
+		}
+		reported := false
+		for _, e := range newerLog.AllEntries() {
+			reported = reported || e.Level == logrus.WarnLevel && strings.Contains(e.Message, "another run moved the tag") && e.Data["tag"] == f.tag("main")
+		}
+		if !reported {
+			t.Error("the newer run did not report that main was moved under it")
+		}
+	})
+
+	t.Run("both at once, no forced order", func(t *testing.T) {
+		f, older, newer, _ := setup(t)
+		res := publishBoth(t, older, newer)
+		for i, tag := range []string{"main", "main-dev"} {
+			if got := digestOf(t, f.tag(tag)); got != res[i].Digest {
+				t.Errorf("%s = %s, want the newer commit's %s", tag, got, res[i].Digest)
+			}
+		}
+	})
+}
