@@ -69,7 +69,7 @@ func (r Run) Publish(ctx context.Context) ([]Result, error) {
 		}
 		for _, img := range r.Plan.Images {
 			for _, tag := range img.Moving {
-				if _, err := r.shouldMove(client, tag); err != nil {
+				if _, err := r.shouldMove(ctx, client, tag); err != nil {
 					return err
 				}
 			}
@@ -98,7 +98,7 @@ func (r Run) Publish(ctx context.Context) ([]Result, error) {
 			results = append(results, res)
 		}
 		for _, res := range results {
-			if err := r.moveTags(client, res); err != nil {
+			if err := r.moveTags(ctx, client, res); err != nil {
 				return err
 			}
 		}
@@ -154,13 +154,13 @@ func (r Run) existing(client registry.Client, img plan.Image) (Result, error) {
 
 // moveTags points res's moving tags at its digest, each only if that
 // moves it forwards in history.
-func (r Run) moveTags(client registry.Client, res Result) error {
+func (r Run) moveTags(ctx context.Context, client registry.Client, res Result) error {
 	src, err := registry.DigestRef(res.Image.Tags[0], res.Digest)
 	if err != nil {
 		return err
 	}
 	for _, tag := range res.Image.Moving {
-		move, err := r.shouldMove(client, tag)
+		move, err := r.shouldMove(ctx, client, tag)
 		if err != nil {
 			return err
 		}
@@ -178,7 +178,7 @@ func (r Run) moveTags(client registry.Client, res Result) error {
 // shouldMove reports whether the moving tag may point at this commit: it
 // is new, or it names this commit or one of its ancestors. A run of an
 // older commit that finishes late leaves it alone.
-func (r Run) shouldMove(client registry.Client, tag string) (bool, error) {
+func (r Run) shouldMove(ctx context.Context, client registry.Client, tag string) (bool, error) {
 	current, found, err := client.Lookup(tag)
 	if err != nil || !found || current.Revision == r.Event.Commit {
 		return err == nil, err
@@ -188,13 +188,13 @@ func (r Run) shouldMove(client registry.Client, tag string) (bool, error) {
 			tag, current.Digest, registry.RevisionLabel, r.Event.Commit)
 	}
 	repo := git.Repo{Dir: r.Config.Dir}
-	known, err := repo.History(current.Revision)
+	known, err := repo.History(ctx, current.Revision)
 	if err != nil {
 		return false, err
 	}
 	ancestor := false
 	if known {
-		if ancestor, err = repo.IsAncestor(current.Revision, r.Event.Commit); err != nil {
+		if ancestor, err = repo.IsAncestor(ctx, current.Revision, r.Event.Commit); err != nil {
 			return false, err
 		}
 	}

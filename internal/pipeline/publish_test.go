@@ -378,7 +378,7 @@ func TestShouldMove(t *testing.T) {
 			if present {
 				pushIndex(t, tag, rev)
 			}
-			got, err := r.shouldMove(registry.New(context.Background()), tag)
+			got, err := r.shouldMove(t.Context(), registry.New(context.Background()), tag)
 			if tt.wantErr != nil {
 				wantErr(t, err, append(tt.wantErr, tag)...)
 				if got {
@@ -424,7 +424,7 @@ func TestShouldMoveShallow(t *testing.T) {
 			tag := r.Plan.Images[0].Moving[0]
 			current := tt.current(a1, a2)
 			pushIndex(t, tag, current)
-			got, err := r.shouldMove(registry.New(context.Background()), tag)
+			got, err := r.shouldMove(t.Context(), registry.New(context.Background()), tag)
 			if tt.wantErr != nil {
 				wantErr(t, err, append(tt.wantErr, current[:12])...)
 				return
@@ -482,7 +482,7 @@ func TestMoveTags(t *testing.T) {
 					t.Fatal("fixtures are equal")
 				}
 				f.reqs.Reset()
-				err := r.moveTags(client, Result{Image: img, Digest: built, How: Built})
+				err := r.moveTags(t.Context(), client, Result{Image: img, Digest: built, How: Built})
 				noUploads(t, f.reqs, false)
 				after := digestOf(t, moving)
 				if tt.wantErr != nil {
