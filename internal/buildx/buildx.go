@@ -7,6 +7,7 @@ package buildx
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -143,12 +144,22 @@ type Builder struct {
 	Name      string
 	Driver    string
 	Platforms []string
+	// Err is the error buildx gives for the builder as a whole, such as a
+	// remote BuildKit it cannot reach; inspect still exits 0 then.
+	Err string
 }
 
-// ParseInspect reads the text of `docker buildx inspect`.
+// ParseInspect reads the text of `docker buildx inspect`: the builder's
+// name, driver and error come before "Nodes:", the platforms of every
+// node after it.
 func ParseInspect(out string) Builder {
 	var b Builder
+	inNodes := false
 	for _, line := range strings.Split(out, "\n") {
+		if strings.TrimSpace(line) == "Nodes:" {
+			inNodes = true
+			continue
+		}
 		key, value, ok := strings.Cut(line, ":")
 		if !ok {
 			continue
@@ -156,11 +167,15 @@ func ParseInspect(out string) Builder {
 		value = strings.TrimSpace(value)
 		switch strings.TrimSpace(key) {
 		case "Name":
-			if b.Name == "" {
+			if !inNodes {
 				b.Name = value
 			}
 		case "Driver":
 			b.Driver = value
+		case "Error":
+			if !inNodes {
+				b.Err = value
+			}
 		case "Platforms":
 			for _, p := range strings.Split(value, ",") {
 				p = strings.TrimSuffix(strings.TrimSpace(p), "*")
@@ -188,20 +203,31 @@ func (b Builder) Check(platforms []string) (missing []string, err error) {
 	return missing, nil
 }
 
+// installHint is how to get buildx, for the errors that find it missing.
+const installHint = "install the Docker CLI with the buildx plugin (https://docs.docker.com/build/install-buildx/), or use docker/setup-buildx-action in GitHub Actions"
+
 // Inspect asks buildx about the builder it will use (BUILDX_BUILDER or the
 // current one), starting it if needed.
+//
+// It reads the text of `docker buildx inspect --bootstrap` rather than the
+// JSON of `docker buildx ls --format json`: ls never starts a builder (an
+// inactive one lists no platforms), ignores BUILDX_BUILDER (it reports the
+// context's current builder) and contacts every builder, where inspect
+// starts and reads just the one the build will use.
 func Inspect(ctx context.Context) (Builder, error) {
-	if _, err := exec.LookPath("docker"); err != nil {
-		return Builder{}, fmt.Errorf("docker is not installed or not on PATH; install the Docker CLI with the buildx plugin (https://docs.docker.com/build/install-buildx/)")
+	out, err := run.Output(ctx, run.Cmd{Name: "docker", Args: []string{"buildx", "inspect", "--bootstrap"}})
+	var exit *run.ExitError
+	switch {
+	case errors.Is(err, exec.ErrNotFound):
+		return Builder{}, fmt.Errorf("docker is not installed or not on PATH; %s", installHint)
+	case errors.As(err, &exit) && (strings.Contains(exit.Stderr, "is not a docker command") || strings.Contains(exit.Stderr, "unknown command")):
+		return Builder{}, fmt.Errorf("docker buildx is not installed; %s", installHint)
+	case err != nil:
+		return Builder{}, fmt.Errorf("%w; check BUILDX_BUILDER names a builder (`docker buildx ls`) and that it is reachable", err)
 	}
-	cmd := exec.CommandContext(ctx, "docker", "buildx", "inspect", "--bootstrap")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		text := strings.TrimSpace(string(out))
-		if strings.Contains(text, "is not a docker command") || strings.Contains(text, "unknown command") {
-			return Builder{}, fmt.Errorf("docker buildx is not installed; install the buildx plugin (https://docs.docker.com/build/install-buildx/), or use docker/setup-buildx-action in GitHub Actions")
-		}
-		return Builder{}, fmt.Errorf("docker buildx inspect: %s; check BUILDX_BUILDER names a builder (`docker buildx ls`) and that it is reachable", text)
+	b := ParseInspect(out)
+	if b.Err != "" {
+		return Builder{}, fmt.Errorf("buildx builder %q: %s; check BUILDX_BUILDER names a builder (`docker buildx ls`) and that it is reachable", b.Name, b.Err)
 	}
-	return ParseInspect(string(out)), nil
+	return b, nil
 }

@@ -1,6 +1,8 @@
 package buildx
 
 import (
+	"context"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -445,6 +447,31 @@ Status:    running
 Platforms: linux/arm64*, linux/amd64*, linux/arm64, linux/amd64 ,  , linux/riscv64
 `
 
+// inspectUnreachable is a remote builder buildx cannot reach: inspect
+// prints the error in place of the nodes and still exits 0 (see
+// runInspect in buildx's commands/inspect.go).
+const inspectUnreachable = `Name:   remote-builder
+Driver: remote
+Error:  failed to list workers: Unavailable: connection error: desc = "transport: Error while dialing: dial tcp 10.0.0.5:1234: connect: connection refused"
+`
+
+// inspectNodeError has one node that failed and one that works: the
+// builder can still build.
+const inspectNodeError = `Name:          multi
+Driver:        docker-container
+Last Activity: 2025-03-04 10:11:12 +0000 UTC
+
+Nodes:
+Name:     multi0
+Endpoint: ssh://builder@offline-host
+Error:    Cannot connect to the Docker daemon at ssh://builder@offline-host. Is the docker daemon running?
+
+Name:      multi1
+Endpoint:  unix:///var/run/docker.sock
+Status:    running
+Platforms: linux/amd64*, linux/arm64*
+`
+
 func TestParseInspect(t *testing.T) {
 	tests := []struct {
 		name string
@@ -462,6 +489,10 @@ func TestParseInspect(t *testing.T) {
 		{"CRLF line ends", strings.ReplaceAll(inspectDocker, "\n", "\r\n"), Builder{Name: "default", Driver: "docker",
 			Platforms: []string{"linux/amd64", "linux/amd64/v2", "linux/amd64/v3", "linux/386"}}},
 		{"empty", "", Builder{}},
+		{"builder error", inspectUnreachable, Builder{Name: "remote-builder", Driver: "remote",
+			Err: `failed to list workers: Unavailable: connection error: desc = "transport: Error while dialing: dial tcp 10.0.0.5:1234: connect: connection refused"`}},
+		{"a node's error is not the builder's", inspectNodeError, Builder{Name: "multi", Driver: "docker-container",
+			Platforms: []string{"linux/amd64", "linux/arm64"}}},
 		{"not yet booted", "Name:   fresh\nDriver: docker-container\n\nNodes:\nName:      fresh0\nEndpoint:  unix:///var/run/docker.sock\nStatus:    inactive\n",
 			Builder{Name: "fresh", Driver: "docker-container"}},
 	}
@@ -557,6 +588,70 @@ func TestCheck(t *testing.T) {
 			}
 			if !reflect.DeepEqual(missing, tt.wantMissing) {
 				t.Errorf("Check(%q) missing = %q, want %q", tt.platforms, missing, tt.wantMissing)
+			}
+		})
+	}
+}
+
+// fakeDocker puts a docker on PATH that prints stdout and stderr and exits
+// with code.
+func fakeDocker(t *testing.T, stdout, stderr string, code int) {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range map[string]string{"stdout": stdout, "stderr": stderr} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	script := fmt.Sprintf("#!/bin/sh\ncat %q\ncat %q >&2\nexit %d\n", filepath.Join(dir, "stdout"), filepath.Join(dir, "stderr"), code)
+	if err := os.WriteFile(filepath.Join(dir, "docker"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+}
+
+func TestInspect(t *testing.T) {
+	tests := []struct {
+		name           string
+		noDocker       bool
+		stdout, stderr string
+		code           int
+		want           Builder
+		wantErr        []string
+	}{
+		{name: "running builder", stdout: inspectRemote, want: ParseInspect(inspectRemote)},
+		{name: "no docker", noDocker: true, wantErr: []string{"docker is not installed or not on PATH", "install-buildx"}},
+		{name: "no buildx plugin", stderr: "docker: 'buildx' is not a docker command.\nSee 'docker --help'\n", code: 1,
+			wantErr: []string{"docker buildx is not installed", "install-buildx", "setup-buildx-action"}},
+		{name: "unknown builder", stderr: "ERROR: no builder \"nope\" found\n", code: 1,
+			wantErr: []string{"docker buildx inspect --bootstrap: exit status 1", `no builder "nope" found`, "BUILDX_BUILDER"}},
+		{name: "unreachable builder, exit 0", stdout: inspectUnreachable,
+			wantErr: []string{`buildx builder "remote-builder"`, "connection refused", "BUILDX_BUILDER"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.noDocker {
+				t.Setenv("PATH", t.TempDir())
+			} else {
+				fakeDocker(t, tt.stdout, tt.stderr, tt.code)
+			}
+			got, err := Inspect(context.Background())
+			if tt.wantErr != nil {
+				if err == nil {
+					t.Fatalf("Inspect() = %+v, want an error", got)
+				}
+				for _, s := range tt.wantErr {
+					if !strings.Contains(err.Error(), s) {
+						t.Errorf("error %q does not mention %q", err, s)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Inspect: %v", err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Inspect() = %+v, want %+v", got, tt.want)
 			}
 		})
 	}
