@@ -19,12 +19,13 @@ import (
 	"github.com/gantry-build/gantry/internal/run"
 )
 
-// Output is what happens to a build's result.
+// Output is what happens to a build's result. Every build says which: the
+// zero value is no output, and Args refuses it, like any unknown value.
 type Output int
 
 const (
 	// CacheOnly builds and keeps nothing but the build cache (pull requests).
-	CacheOnly Output = iota
+	CacheOnly Output = iota + 1
 	// Push pushes the image index to the registry.
 	Push
 	// Load loads a single-platform image into the local Docker engine.
@@ -58,8 +59,24 @@ type Build struct {
 	Progress string
 }
 
-// Args returns the arguments of `docker` for this build.
-func (b Build) Args() []string {
+// Args returns the arguments of `docker` for this build, or an error
+// when its Output is not one of CacheOnly, Push and Load.
+func (b Build) Args() ([]string, error) {
+	rewrite := ""
+	if b.SourceDateEpoch > 0 {
+		rewrite = ",rewrite-timestamp=true"
+	}
+	var output string
+	switch b.Output {
+	case CacheOnly:
+		output = "type=cacheonly"
+	case Push:
+		output = "type=image,push=true,oci-mediatypes=true" + rewrite
+	case Load:
+		output = "type=docker" + rewrite
+	default:
+		return nil, fmt.Errorf("build of %s: output %d is none of buildx.CacheOnly, buildx.Push and buildx.Load; set Build.Output to one of them", b.Target, b.Output)
+	}
 	args := []string{"buildx", "build",
 		"--file", b.Dockerfile,
 		"--target", b.Target,
@@ -98,27 +115,20 @@ func (b Build) Args() []string {
 	for _, c := range b.CacheTo {
 		args = append(args, "--cache-to", c)
 	}
-	rewrite := ""
-	if b.SourceDateEpoch > 0 {
-		rewrite = ",rewrite-timestamp=true"
-	}
-	switch b.Output {
-	case Push:
-		args = append(args, "--output", "type=image,push=true,oci-mediatypes=true"+rewrite)
-	case Load:
-		args = append(args, "--output", "type=docker"+rewrite)
-	default:
-		args = append(args, "--output", "type=cacheonly")
-	}
+	args = append(args, "--output", output)
 	if b.MetadataFile != "" {
 		args = append(args, "--metadata-file", b.MetadataFile)
 	}
-	return append(args, b.Context)
+	return append(args, b.Context), nil
 }
 
-// Cmd returns the build as a command to run.
-func (b Build) Cmd() run.Cmd {
-	return run.Cmd{Name: "docker", Args: b.Args()}
+// Cmd returns the build as a command to run; see Args for the error.
+func (b Build) Cmd() (run.Cmd, error) {
+	args, err := b.Args()
+	if err != nil {
+		return run.Cmd{}, err
+	}
+	return run.Cmd{Name: "docker", Args: args}, nil
 }
 
 // Digest reads the image digest that buildx wrote to a metadata file.

@@ -13,14 +13,25 @@ import (
 )
 
 // base is a build with every field that has no switch-like effect set to
-// a fixed value; the cases below change one thing each.
+// a fixed value, and cache only; the cases below change one thing each.
 func base() Build {
 	return Build{
 		Context:    "./svc",
 		Dockerfile: "/tmp/gantry-1/Dockerfile",
 		Target:     "prod",
 		Platforms:  []string{"linux/amd64", "linux/arm64"},
+		Output:     CacheOnly,
 	}
+}
+
+// mustArgs returns b.Args(), failing the test on an error.
+func mustArgs(t *testing.T, b Build) []string {
+	t.Helper()
+	args, err := b.Args()
+	if err != nil {
+		t.Fatalf("Args: %v", err)
+	}
+	return args
 }
 
 func TestArgs(t *testing.T) {
@@ -189,37 +200,50 @@ func TestArgs(t *testing.T) {
 				"--output", "type=cacheonly",
 				"./svc"},
 		},
-		{
-			name: "unknown output value is cache only",
-			build: func() Build {
-				b := base()
-				b.Output = Output(42)
-				return b
-			},
-			want: []string{"buildx", "build",
-				"--file", "/tmp/gantry-1/Dockerfile",
-				"--target", "prod",
-				"--platform", "linux/amd64,linux/arm64",
-				"--provenance=false", "--sbom=false",
-				"--output", "type=cacheonly",
-				"./svc"},
-		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := tt.build()
-			got := b.Args()
+			got, err := b.Args()
+			if err != nil {
+				t.Fatalf("Args: %v", err)
+			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Args() =\n  %q\nwant\n  %q", got, tt.want)
 			}
 			if last := got[len(got)-1]; last != b.Context {
 				t.Errorf("last argument = %q, want the context %q", last, b.Context)
 			}
-			cmd := b.Cmd()
+			cmd, err := b.Cmd()
+			if err != nil {
+				t.Fatalf("Cmd: %v", err)
+			}
 			if cmd.Name != "docker" || !reflect.DeepEqual(cmd.Args, got) {
 				t.Errorf("Cmd() = %s %q, want docker %q", cmd.Name, cmd.Args, got)
 			}
 		})
+	}
+}
+
+// TestArgsUnknownOutput: a build that does not say what happens to its
+// result, or says something unknown, is refused, not built cache-only.
+func TestArgsUnknownOutput(t *testing.T) {
+	for _, out := range []Output{0, Load + 1, 42, -1} {
+		b := base()
+		b.Output = out
+		args, err := b.Args()
+		if err == nil || args != nil {
+			t.Errorf("Output %d: Args() = %q, %v; want only an error", out, args, err)
+			continue
+		}
+		for _, s := range []string{"prod", fmt.Sprintf("output %d", out), "buildx.CacheOnly", "Build.Output"} {
+			if !strings.Contains(err.Error(), s) {
+				t.Errorf("Output %d: error %q does not mention %q", out, err, s)
+			}
+		}
+		if cmd, err := b.Cmd(); err == nil || cmd.Name != "" {
+			t.Errorf("Output %d: Cmd() = %+v, %v; want only an error", out, cmd, err)
+		}
 	}
 }
 
@@ -237,7 +261,7 @@ func TestArgsSorted(t *testing.T) {
 	b.SourceDateEpoch = 1
 	var first []string
 	for i := range 20 {
-		args := b.Args()
+		args := mustArgs(t, b)
 		if i == 0 {
 			first = args
 		} else if !reflect.DeepEqual(args, first) {
@@ -271,7 +295,7 @@ func TestArgsDoesNotMutate(t *testing.T) {
 	b.BuildArgs = map[string]string{"A": "1"}
 	b.SourceDateEpoch = 99
 	before := maps.Clone(b.BuildArgs)
-	_ = b.Args()
+	_ = mustArgs(t, b)
 	if !maps.Equal(b.BuildArgs, before) {
 		t.Errorf("Args() changed BuildArgs to %v, want %v", b.BuildArgs, before)
 	}
@@ -283,7 +307,7 @@ func TestArgsEpochOverridesBuildArg(t *testing.T) {
 	b := base()
 	b.BuildArgs = map[string]string{"SOURCE_DATE_EPOCH": "5"}
 	b.SourceDateEpoch = 7
-	args := b.Args()
+	args := mustArgs(t, b)
 	n := 0
 	for i, a := range args {
 		if a == "--build-arg" && strings.HasPrefix(args[i+1], "SOURCE_DATE_EPOCH=") {

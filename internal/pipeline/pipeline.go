@@ -148,10 +148,14 @@ func (r Run) Login(ctx context.Context) error {
 }
 
 func (r Run) build(ctx context.Context, b buildx.Build) error {
+	cmd, err := b.Cmd()
+	if err != nil {
+		return err
+	}
 	logrus.Infof("building %s for %s", b.Target, strings.Join(b.Platforms, ", "))
 	r.Actions().StartGroup(fmt.Sprintf("build %s for %s", b.Target, strings.Join(b.Platforms, ", ")))
 	defer r.Actions().EndGroup()
-	return run.Run(ctx, b.Cmd())
+	return run.Run(ctx, cmd)
 }
 
 func (r Run) withTemp(fn func(tmp string) error) error {
