@@ -1,6 +1,7 @@
 package magetools
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -10,8 +11,8 @@ import (
 )
 
 // Check reports where the service departs from the release process, with the fix for each.
-func Check() error {
-	s, err := load()
+func Check(ctx context.Context) error {
+	s, err := load(ctx)
 	if err != nil {
 		return done(err)
 	}

@@ -38,8 +38,8 @@ import (
 var Config config.Config
 
 // Plan prints what this commit's run would do: targets, platforms, tags (-json: JSON only).
-func Plan(json *bool) error {
-	s, err := load()
+func Plan(ctx context.Context, json *bool) error {
+	s, err := load(ctx)
 	if err != nil {
 		return done(err)
 	}
@@ -66,7 +66,7 @@ func BuildDev(ctx context.Context) error {
 }
 
 func buildBinary(ctx context.Context, debug bool) error {
-	s, err := load()
+	s, err := load(ctx)
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func ImageDev(ctx context.Context) error {
 }
 
 func loadImage(ctx context.Context, target string) error {
-	s, err := load()
+	s, err := load(ctx)
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func loadImage(ctx context.Context, target string) error {
 
 // Publish builds prod and dev for every platform and pushes the tags of a push to the publishing branch.
 func Publish(ctx context.Context) error {
-	s, err := load()
+	s, err := load(ctx)
 	if err != nil {
 		return done(err)
 	}
@@ -115,7 +115,7 @@ func Publish(ctx context.Context) error {
 }
 
 func publish(ctx context.Context, r pipeline.Run) ([]pipeline.Result, error) {
-	if err := r.CheckPublish(); err != nil {
+	if err := r.CheckPublish(ctx); err != nil {
 		return nil, err
 	}
 	return r.Publish(ctx)
@@ -123,7 +123,7 @@ func publish(ctx context.Context, r pipeline.Run) ([]pipeline.Result, error) {
 
 // Release builds and pushes the prod image of the v* tag at HEAD as <version>.
 func Release(ctx context.Context) error {
-	s, err := load()
+	s, err := load(ctx)
 	if err != nil {
 		return done(err)
 	}
@@ -132,7 +132,7 @@ func Release(ctx context.Context) error {
 }
 
 func release(ctx context.Context, r pipeline.Run) ([]pipeline.Result, error) {
-	if err := r.CheckRelease(); err != nil {
+	if err := r.CheckRelease(ctx); err != nil {
 		return nil, err
 	}
 	return r.Release(ctx)
@@ -140,7 +140,7 @@ func release(ctx context.Context, r pipeline.Run) ([]pipeline.Result, error) {
 
 // CI checks the service, then does what the GitHub Actions event asks: build a pull request, publish main, release a v* tag.
 func CI(ctx context.Context) error {
-	s, err := load()
+	s, err := load(ctx)
 	if err == nil {
 		err = ci(ctx, s)
 	}

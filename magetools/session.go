@@ -1,6 +1,7 @@
 package magetools
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,10 +28,10 @@ type session struct {
 
 // load sets up logging, reads the event and the module, resolves Config
 // (the service's init() has run by now) and computes the plan.
-func load() (session, error) {
+func load(ctx context.Context) (session, error) {
 	setupLogging()
 	dir := Config.ServiceDir(os.LookupEnv)
-	ev, err := event.Read(os.Getenv, dir)
+	ev, err := event.Read(ctx, os.Getenv, dir)
 	if err != nil {
 		return session{}, err
 	}

@@ -5,12 +5,12 @@
 package adopt
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,6 +18,7 @@ import (
 	"golang.org/x/mod/modfile"
 
 	"github.com/gantry-build/gantry/internal/module"
+	"github.com/gantry-build/gantry/internal/run"
 )
 
 // MageVersion is the Mage that init adds to the service's go.mod as a tool.
@@ -191,14 +192,14 @@ func writeFile(path string, content []byte, force bool) (bool, error) {
 	return true, nil
 }
 
-// run runs a command in dir with env added, and records it.
+// run runs a command in dir with env added, and records it. Its output is
+// kept, stdout and stderr together as they came, for the error.
 func (r *Report) run(ctx context.Context, dir string, env []string, name string, args ...string) error {
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
+	var out bytes.Buffer
+	cmd := run.Cmd{Name: name, Args: args, Env: env, Dir: dir, Stdout: &out, Stderr: &out}
 	line := strings.Join(append([]string{name}, args...), " ")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("`%s` in %s failed: %w\n%s\nfix what it names and run gantry init again: files it wrote are kept (-force rewrites them)", line, dir, err, out)
+	if err := run.Run(ctx, cmd); err != nil {
+		return fmt.Errorf("`%s` in %s failed: %w\n%s\nfix what it names and run gantry init again: files it wrote are kept (-force rewrites them)", line, dir, err, out.Bytes())
 	}
 	r.Ran = append(r.Ran, strings.TrimSpace(strings.Join(env, " ")+" "+line))
 	return nil

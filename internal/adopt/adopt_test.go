@@ -172,3 +172,25 @@ func snapshot(t *testing.T, dir string, paths []string) map[string]string {
 	}
 	return out
 }
+
+// TestReportRun: a command that fails is not recorded, and the error names
+// it, its directory, its exit status and what it printed, with the fix.
+func TestReportRun(t *testing.T) {
+	dir := t.TempDir()
+	var r Report
+	if err := r.run(context.Background(), dir, []string{"GOFLAGS=-mod=mod"}, "go", "env", "GOFLAGS"); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	err := r.run(context.Background(), dir, nil, "go", "nosuchcommand")
+	if err == nil {
+		t.Fatal("run of a failing command: want an error")
+	}
+	for _, s := range []string{"`go nosuchcommand` in " + dir + " failed", "exit status 2", "unknown command", "fix what it names and run gantry init again"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q does not contain %q", err, s)
+		}
+	}
+	if want := []string{"GOFLAGS=-mod=mod go env GOFLAGS"}; !slices.Equal(r.Ran, want) {
+		t.Errorf("Ran = %q, want %q", r.Ran, want)
+	}
+}

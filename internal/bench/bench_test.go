@@ -85,7 +85,10 @@ func command(dir string, extraEnv []string, name string, args ...string) error {
 // buildx runs one build with the test builder; extra arguments go before
 // the context (the last argument).
 func (b bench) buildx(spec buildx.Build, extra ...string) error {
-	args := spec.Args()
+	args, err := spec.Args()
+	if err != nil {
+		return err
+	}
 	args = append(append(args[:len(args)-1:len(args)-1], extra...), args[len(args)-1])
 	return command("", []string{"BUILDX_BUILDER=" + env.Builder}, "docker", args...)
 }

@@ -7,6 +7,7 @@ package buildx
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -18,12 +19,13 @@ import (
 	"github.com/gantry-build/gantry/internal/run"
 )
 
-// Output is what happens to a build's result.
+// Output is what happens to a build's result. Every build says which: the
+// zero value is no output, and Args refuses it, like any unknown value.
 type Output int
 
 const (
 	// CacheOnly builds and keeps nothing but the build cache (pull requests).
-	CacheOnly Output = iota
+	CacheOnly Output = iota + 1
 	// Push pushes the image index to the registry.
 	Push
 	// Load loads a single-platform image into the local Docker engine.
@@ -57,8 +59,24 @@ type Build struct {
 	Progress string
 }
 
-// Args returns the arguments of `docker` for this build.
-func (b Build) Args() []string {
+// Args returns the arguments of `docker` for this build, or an error
+// when its Output is not one of CacheOnly, Push and Load.
+func (b Build) Args() ([]string, error) {
+	rewrite := ""
+	if b.SourceDateEpoch > 0 {
+		rewrite = ",rewrite-timestamp=true"
+	}
+	var output string
+	switch b.Output {
+	case CacheOnly:
+		output = "type=cacheonly"
+	case Push:
+		output = "type=image,push=true,oci-mediatypes=true" + rewrite
+	case Load:
+		output = "type=docker" + rewrite
+	default:
+		return nil, fmt.Errorf("build of %s: output %d is none of buildx.CacheOnly, buildx.Push and buildx.Load; set Build.Output to one of them", b.Target, b.Output)
+	}
 	args := []string{"buildx", "build",
 		"--file", b.Dockerfile,
 		"--target", b.Target,
@@ -97,27 +115,20 @@ func (b Build) Args() []string {
 	for _, c := range b.CacheTo {
 		args = append(args, "--cache-to", c)
 	}
-	rewrite := ""
-	if b.SourceDateEpoch > 0 {
-		rewrite = ",rewrite-timestamp=true"
-	}
-	switch b.Output {
-	case Push:
-		args = append(args, "--output", "type=image,push=true,oci-mediatypes=true"+rewrite)
-	case Load:
-		args = append(args, "--output", "type=docker"+rewrite)
-	default:
-		args = append(args, "--output", "type=cacheonly")
-	}
+	args = append(args, "--output", output)
 	if b.MetadataFile != "" {
 		args = append(args, "--metadata-file", b.MetadataFile)
 	}
-	return append(args, b.Context)
+	return append(args, b.Context), nil
 }
 
-// Cmd returns the build as a command to run.
-func (b Build) Cmd() run.Cmd {
-	return run.Cmd{Name: "docker", Args: b.Args()}
+// Cmd returns the build as a command to run; see Args for the error.
+func (b Build) Cmd() (run.Cmd, error) {
+	args, err := b.Args()
+	if err != nil {
+		return run.Cmd{}, err
+	}
+	return run.Cmd{Name: "docker", Args: args}, nil
 }
 
 // Digest reads the image digest that buildx wrote to a metadata file.
@@ -143,12 +154,22 @@ type Builder struct {
 	Name      string
 	Driver    string
 	Platforms []string
+	// Err is the error buildx gives for the builder as a whole, such as a
+	// remote BuildKit it cannot reach; inspect still exits 0 then.
+	Err string
 }
 
-// ParseInspect reads the text of `docker buildx inspect`.
+// ParseInspect reads the text of `docker buildx inspect`: the builder's
+// name, driver and error come before "Nodes:", the platforms of every
+// node after it.
 func ParseInspect(out string) Builder {
 	var b Builder
+	inNodes := false
 	for _, line := range strings.Split(out, "\n") {
+		if strings.TrimSpace(line) == "Nodes:" {
+			inNodes = true
+			continue
+		}
 		key, value, ok := strings.Cut(line, ":")
 		if !ok {
 			continue
@@ -156,11 +177,15 @@ func ParseInspect(out string) Builder {
 		value = strings.TrimSpace(value)
 		switch strings.TrimSpace(key) {
 		case "Name":
-			if b.Name == "" {
+			if !inNodes {
 				b.Name = value
 			}
 		case "Driver":
 			b.Driver = value
+		case "Error":
+			if !inNodes {
+				b.Err = value
+			}
 		case "Platforms":
 			for _, p := range strings.Split(value, ",") {
 				p = strings.TrimSuffix(strings.TrimSpace(p), "*")
@@ -188,20 +213,31 @@ func (b Builder) Check(platforms []string) (missing []string, err error) {
 	return missing, nil
 }
 
+// installHint is how to get buildx, for the errors that find it missing.
+const installHint = "install the Docker CLI with the buildx plugin (https://docs.docker.com/build/install-buildx/), or use docker/setup-buildx-action in GitHub Actions"
+
 // Inspect asks buildx about the builder it will use (BUILDX_BUILDER or the
 // current one), starting it if needed.
+//
+// It reads the text of `docker buildx inspect --bootstrap` rather than the
+// JSON of `docker buildx ls --format json`: ls never starts a builder (an
+// inactive one lists no platforms), ignores BUILDX_BUILDER (it reports the
+// context's current builder) and contacts every builder, where inspect
+// starts and reads just the one the build will use.
 func Inspect(ctx context.Context) (Builder, error) {
-	if _, err := exec.LookPath("docker"); err != nil {
-		return Builder{}, fmt.Errorf("docker is not installed or not on PATH; install the Docker CLI with the buildx plugin (https://docs.docker.com/build/install-buildx/)")
+	out, err := run.Output(ctx, run.Cmd{Name: "docker", Args: []string{"buildx", "inspect", "--bootstrap"}})
+	var exit *run.ExitError
+	switch {
+	case errors.Is(err, exec.ErrNotFound):
+		return Builder{}, fmt.Errorf("docker is not installed or not on PATH; %s", installHint)
+	case errors.As(err, &exit) && (strings.Contains(exit.Stderr, "is not a docker command") || strings.Contains(exit.Stderr, "unknown command")):
+		return Builder{}, fmt.Errorf("docker buildx is not installed; %s", installHint)
+	case err != nil:
+		return Builder{}, fmt.Errorf("%w; check BUILDX_BUILDER names a builder (`docker buildx ls`) and that it is reachable", err)
 	}
-	cmd := exec.CommandContext(ctx, "docker", "buildx", "inspect", "--bootstrap")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		text := strings.TrimSpace(string(out))
-		if strings.Contains(text, "is not a docker command") || strings.Contains(text, "unknown command") {
-			return Builder{}, fmt.Errorf("docker buildx is not installed; install the buildx plugin (https://docs.docker.com/build/install-buildx/), or use docker/setup-buildx-action in GitHub Actions")
-		}
-		return Builder{}, fmt.Errorf("docker buildx inspect: %s; check BUILDX_BUILDER names a builder (`docker buildx ls`) and that it is reachable", text)
+	b := ParseInspect(out)
+	if b.Err != "" {
+		return Builder{}, fmt.Errorf("buildx builder %q: %s; check BUILDX_BUILDER names a builder (`docker buildx ls`) and that it is reachable", b.Name, b.Err)
 	}
-	return ParseInspect(string(out)), nil
+	return b, nil
 }

@@ -1,6 +1,8 @@
 package buildx
 
 import (
+	"context"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -11,14 +13,25 @@ import (
 )
 
 // base is a build with every field that has no switch-like effect set to
-// a fixed value; the cases below change one thing each.
+// a fixed value, and cache only; the cases below change one thing each.
 func base() Build {
 	return Build{
 		Context:    "./svc",
 		Dockerfile: "/tmp/gantry-1/Dockerfile",
 		Target:     "prod",
 		Platforms:  []string{"linux/amd64", "linux/arm64"},
+		Output:     CacheOnly,
 	}
+}
+
+// mustArgs returns b.Args(), failing the test on an error.
+func mustArgs(t *testing.T, b Build) []string {
+	t.Helper()
+	args, err := b.Args()
+	if err != nil {
+		t.Fatalf("Args: %v", err)
+	}
+	return args
 }
 
 func TestArgs(t *testing.T) {
@@ -187,37 +200,50 @@ func TestArgs(t *testing.T) {
 				"--output", "type=cacheonly",
 				"./svc"},
 		},
-		{
-			name: "unknown output value is cache only",
-			build: func() Build {
-				b := base()
-				b.Output = Output(42)
-				return b
-			},
-			want: []string{"buildx", "build",
-				"--file", "/tmp/gantry-1/Dockerfile",
-				"--target", "prod",
-				"--platform", "linux/amd64,linux/arm64",
-				"--provenance=false", "--sbom=false",
-				"--output", "type=cacheonly",
-				"./svc"},
-		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := tt.build()
-			got := b.Args()
+			got, err := b.Args()
+			if err != nil {
+				t.Fatalf("Args: %v", err)
+			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Args() =\n  %q\nwant\n  %q", got, tt.want)
 			}
 			if last := got[len(got)-1]; last != b.Context {
 				t.Errorf("last argument = %q, want the context %q", last, b.Context)
 			}
-			cmd := b.Cmd()
+			cmd, err := b.Cmd()
+			if err != nil {
+				t.Fatalf("Cmd: %v", err)
+			}
 			if cmd.Name != "docker" || !reflect.DeepEqual(cmd.Args, got) {
 				t.Errorf("Cmd() = %s %q, want docker %q", cmd.Name, cmd.Args, got)
 			}
 		})
+	}
+}
+
+// TestArgsUnknownOutput: a build that does not say what happens to its
+// result, or says something unknown, is refused, not built cache-only.
+func TestArgsUnknownOutput(t *testing.T) {
+	for _, out := range []Output{0, Load + 1, 42, -1} {
+		b := base()
+		b.Output = out
+		args, err := b.Args()
+		if err == nil || args != nil {
+			t.Errorf("Output %d: Args() = %q, %v; want only an error", out, args, err)
+			continue
+		}
+		for _, s := range []string{"prod", fmt.Sprintf("output %d", out), "buildx.CacheOnly", "Build.Output"} {
+			if !strings.Contains(err.Error(), s) {
+				t.Errorf("Output %d: error %q does not mention %q", out, err, s)
+			}
+		}
+		if cmd, err := b.Cmd(); err == nil || cmd.Name != "" {
+			t.Errorf("Output %d: Cmd() = %+v, %v; want only an error", out, cmd, err)
+		}
 	}
 }
 
@@ -235,7 +261,7 @@ func TestArgsSorted(t *testing.T) {
 	b.SourceDateEpoch = 1
 	var first []string
 	for i := range 20 {
-		args := b.Args()
+		args := mustArgs(t, b)
 		if i == 0 {
 			first = args
 		} else if !reflect.DeepEqual(args, first) {
@@ -269,7 +295,7 @@ func TestArgsDoesNotMutate(t *testing.T) {
 	b.BuildArgs = map[string]string{"A": "1"}
 	b.SourceDateEpoch = 99
 	before := maps.Clone(b.BuildArgs)
-	_ = b.Args()
+	_ = mustArgs(t, b)
 	if !maps.Equal(b.BuildArgs, before) {
 		t.Errorf("Args() changed BuildArgs to %v, want %v", b.BuildArgs, before)
 	}
@@ -281,7 +307,7 @@ func TestArgsEpochOverridesBuildArg(t *testing.T) {
 	b := base()
 	b.BuildArgs = map[string]string{"SOURCE_DATE_EPOCH": "5"}
 	b.SourceDateEpoch = 7
-	args := b.Args()
+	args := mustArgs(t, b)
 	n := 0
 	for i, a := range args {
 		if a == "--build-arg" && strings.HasPrefix(args[i+1], "SOURCE_DATE_EPOCH=") {
@@ -445,6 +471,31 @@ Status:    running
 Platforms: linux/arm64*, linux/amd64*, linux/arm64, linux/amd64 ,  , linux/riscv64
 `
 
+// inspectUnreachable is a remote builder buildx cannot reach: inspect
+// prints the error in place of the nodes and still exits 0 (see
+// runInspect in buildx's commands/inspect.go).
+const inspectUnreachable = `Name:   remote-builder
+Driver: remote
+Error:  failed to list workers: Unavailable: connection error: desc = "transport: Error while dialing: dial tcp 10.0.0.5:1234: connect: connection refused"
+`
+
+// inspectNodeError has one node that failed and one that works: the
+// builder can still build.
+const inspectNodeError = `Name:          multi
+Driver:        docker-container
+Last Activity: 2025-03-04 10:11:12 +0000 UTC
+
+Nodes:
+Name:     multi0
+Endpoint: ssh://builder@offline-host
+Error:    Cannot connect to the Docker daemon at ssh://builder@offline-host. Is the docker daemon running?
+
+Name:      multi1
+Endpoint:  unix:///var/run/docker.sock
+Status:    running
+Platforms: linux/amd64*, linux/arm64*
+`
+
 func TestParseInspect(t *testing.T) {
 	tests := []struct {
 		name string
@@ -462,6 +513,10 @@ func TestParseInspect(t *testing.T) {
 		{"CRLF line ends", strings.ReplaceAll(inspectDocker, "\n", "\r\n"), Builder{Name: "default", Driver: "docker",
 			Platforms: []string{"linux/amd64", "linux/amd64/v2", "linux/amd64/v3", "linux/386"}}},
 		{"empty", "", Builder{}},
+		{"builder error", inspectUnreachable, Builder{Name: "remote-builder", Driver: "remote",
+			Err: `failed to list workers: Unavailable: connection error: desc = "transport: Error while dialing: dial tcp 10.0.0.5:1234: connect: connection refused"`}},
+		{"a node's error is not the builder's", inspectNodeError, Builder{Name: "multi", Driver: "docker-container",
+			Platforms: []string{"linux/amd64", "linux/arm64"}}},
 		{"not yet booted", "Name:   fresh\nDriver: docker-container\n\nNodes:\nName:      fresh0\nEndpoint:  unix:///var/run/docker.sock\nStatus:    inactive\n",
 			Builder{Name: "fresh", Driver: "docker-container"}},
 	}
@@ -557,6 +612,70 @@ func TestCheck(t *testing.T) {
 			}
 			if !reflect.DeepEqual(missing, tt.wantMissing) {
 				t.Errorf("Check(%q) missing = %q, want %q", tt.platforms, missing, tt.wantMissing)
+			}
+		})
+	}
+}
+
+// fakeDocker puts a docker on PATH that prints stdout and stderr and exits
+// with code.
+func fakeDocker(t *testing.T, stdout, stderr string, code int) {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range map[string]string{"stdout": stdout, "stderr": stderr} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	script := fmt.Sprintf("#!/bin/sh\ncat %q\ncat %q >&2\nexit %d\n", filepath.Join(dir, "stdout"), filepath.Join(dir, "stderr"), code)
+	if err := os.WriteFile(filepath.Join(dir, "docker"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+}
+
+func TestInspect(t *testing.T) {
+	tests := []struct {
+		name           string
+		noDocker       bool
+		stdout, stderr string
+		code           int
+		want           Builder
+		wantErr        []string
+	}{
+		{name: "running builder", stdout: inspectRemote, want: ParseInspect(inspectRemote)},
+		{name: "no docker", noDocker: true, wantErr: []string{"docker is not installed or not on PATH", "install-buildx"}},
+		{name: "no buildx plugin", stderr: "docker: 'buildx' is not a docker command.\nSee 'docker --help'\n", code: 1,
+			wantErr: []string{"docker buildx is not installed", "install-buildx", "setup-buildx-action"}},
+		{name: "unknown builder", stderr: "ERROR: no builder \"nope\" found\n", code: 1,
+			wantErr: []string{"docker buildx inspect --bootstrap: exit status 1", `no builder "nope" found`, "BUILDX_BUILDER"}},
+		{name: "unreachable builder, exit 0", stdout: inspectUnreachable,
+			wantErr: []string{`buildx builder "remote-builder"`, "connection refused", "BUILDX_BUILDER"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.noDocker {
+				t.Setenv("PATH", t.TempDir())
+			} else {
+				fakeDocker(t, tt.stdout, tt.stderr, tt.code)
+			}
+			got, err := Inspect(context.Background())
+			if tt.wantErr != nil {
+				if err == nil {
+					t.Fatalf("Inspect() = %+v, want an error", got)
+				}
+				for _, s := range tt.wantErr {
+					if !strings.Contains(err.Error(), s) {
+						t.Errorf("error %q does not mention %q", err, s)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Inspect: %v", err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Inspect() = %+v, want %+v", got, tt.want)
 			}
 		})
 	}

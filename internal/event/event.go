@@ -4,6 +4,7 @@
 package event
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -62,15 +63,15 @@ type Context struct {
 
 // Read returns the context of this run: from GitHub Actions when
 // GITHUB_ACTIONS is "true", else from the git checkout in dir.
-func Read(env func(string) string, dir string) (Context, error) {
+func Read(ctx context.Context, env func(string) string, dir string) (Context, error) {
 	repo := git.Repo{Dir: dir}
 	if env("GITHUB_ACTIONS") == "true" {
-		return fromActions(env, repo)
+		return fromActions(ctx, env, repo)
 	}
-	return fromGit(repo)
+	return fromGit(ctx, repo)
 }
 
-func fromActions(env func(string) string, repo git.Repo) (Context, error) {
+func fromActions(ctx context.Context, env func(string) string, repo git.Repo) (Context, error) {
 	c := Context{
 		Source:     SourceActions,
 		Name:       env("GITHUB_EVENT_NAME"),
@@ -118,20 +119,20 @@ func fromActions(env func(string) string, repo git.Repo) (Context, error) {
 	default:
 		c.Kind = Other
 	}
-	if repo.IsRepo() {
-		if c.Dirty, err = repo.Dirty(); err != nil {
+	if repo.IsRepo(ctx) {
+		if c.Dirty, err = repo.Dirty(ctx); err != nil {
 			return Context{}, err
 		}
 	}
-	c.CommitTime = commitTime(repo, payload, c.Commit, env("GITHUB_SHA"))
+	c.CommitTime = commitTime(ctx, repo, payload, c.Commit, env("GITHUB_SHA"))
 	return c, nil
 }
 
 // commitTime tries the commit itself, then the checked-out commit (a pull
 // request's head may not be fetched), then the payload.
-func commitTime(repo git.Repo, payload payload, revs ...string) time.Time {
+func commitTime(ctx context.Context, repo git.Repo, payload payload, revs ...string) time.Time {
 	for _, rev := range revs {
-		if t, err := repo.CommitTime(rev); err == nil {
+		if t, err := repo.CommitTime(ctx, rev); err == nil {
 			return t
 		}
 	}
@@ -180,29 +181,29 @@ func readPayload(path string) (payload, error) {
 	return p, nil
 }
 
-func fromGit(repo git.Repo) (Context, error) {
-	if !repo.IsRepo() {
+func fromGit(ctx context.Context, repo git.Repo) (Context, error) {
+	if !repo.IsRepo(ctx) {
 		return Context{}, fmt.Errorf("%s is not a git checkout; Gantry reads the commit, branch and tags from git: run it in the service's repository (or in GitHub Actions)", repo.Dir)
 	}
 	c := Context{Source: SourceGit, Name: "local"}
 	var err error
-	if c.Commit, err = repo.Head(); err != nil {
+	if c.Commit, err = repo.Head(ctx); err != nil {
 		return Context{}, fmt.Errorf("read HEAD (a repository needs at least one commit): %w", err)
 	}
-	if c.Branch, err = repo.Branch(); err != nil {
+	if c.Branch, err = repo.Branch(ctx); err != nil {
 		return Context{}, err
 	}
-	tags, err := repo.TagsAtHead("v*")
+	tags, err := repo.TagsAtHead(ctx, "v*")
 	if err != nil {
 		return Context{}, err
 	}
-	if c.Dirty, err = repo.Dirty(); err != nil {
+	if c.Dirty, err = repo.Dirty(ctx); err != nil {
 		return Context{}, err
 	}
-	if c.CommitTime, err = repo.CommitTime("HEAD"); err != nil {
+	if c.CommitTime, err = repo.CommitTime(ctx, "HEAD"); err != nil {
 		return Context{}, err
 	}
-	c.Repository = git.OwnerRepo(repo.RemoteURL("origin"))
+	c.Repository = git.OwnerRepo(repo.RemoteURL(ctx, "origin"))
 	switch {
 	case len(tags) > 0:
 		// A tag at HEAD is what a tag push of this commit would build.

@@ -166,7 +166,7 @@ func TestReadActions(t *testing.T) {
 				env[k] = v
 			}
 			env["GITHUB_EVENT_PATH"] = testdata(t, tt.env["GITHUB_EVENT_PATH"])
-			got, err := Read(envFunc(env), dir)
+			got, err := Read(t.Context(), envFunc(env), dir)
 			if err != nil {
 				t.Fatalf("Read: %v", err)
 			}
@@ -212,7 +212,7 @@ func TestReadActionsFromFork(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := actionsEnv("pull_request", "refs/pull/5/merge", prMergeSHA, writePayload(t, tt.payload), nil)
-			got, err := Read(envFunc(env), notRepo(t))
+			got, err := Read(t.Context(), envFunc(env), notRepo(t))
 			if err != nil {
 				t.Fatalf("Read: %v", err)
 			}
@@ -263,7 +263,7 @@ func TestReadActionsErrors(t *testing.T) {
 				}
 				tt.env["GITHUB_EVENT_PATH"] = abs
 			}
-			got, err := Read(envFunc(tt.env), notRepo(t))
+			got, err := Read(t.Context(), envFunc(tt.env), notRepo(t))
 			if err == nil {
 				t.Fatalf("Read = %+v, want an error", got)
 			}
@@ -291,7 +291,7 @@ func TestReadActionsIncompletePullRequest(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := actionsEnv("pull_request", "refs/pull/3/merge", prMergeSHA, writePayload(t, tt.payload), nil)
-			got, err := Read(envFunc(env), notRepo(t))
+			got, err := Read(t.Context(), envFunc(env), notRepo(t))
 			if err == nil {
 				t.Fatalf("Read = %+v, want an error", got)
 			}
@@ -349,7 +349,7 @@ func TestReadActionsInCheckout(t *testing.T) {
 				}
 				defer os.Remove(untracked)
 			}
-			got, err := Read(envFunc(tt.env), dir)
+			got, err := Read(t.Context(), envFunc(tt.env), dir)
 			if err != nil {
 				t.Fatalf("Read: %v", err)
 			}
@@ -470,7 +470,7 @@ func TestReadGit(t *testing.T) {
 			// GITHUB_ACTIONS other than "true" (and the other GITHUB_*
 			// variables with it) is ignored.
 			env := envFunc(map[string]string{"GITHUB_ACTIONS": "false", "GITHUB_SHA": prMergeSHA, "GITHUB_REPOSITORY": "Other/Repo"})
-			got, err := Read(env, dir)
+			got, err := Read(t.Context(), env, dir)
 			if err != nil {
 				t.Fatalf("Read: %v", err)
 			}
@@ -499,7 +499,7 @@ func TestReadGitErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := tt.dir(t)
-			got, err := Read(envFunc(nil), dir)
+			got, err := Read(t.Context(), envFunc(nil), dir)
 			if err == nil {
 				t.Fatalf("Read = %+v, want an error", got)
 			}

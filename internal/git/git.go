@@ -3,51 +3,54 @@
 package git
 
 import (
-	"bytes"
+	"context"
 	"errors"
 	"fmt"
-	"os/exec"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gantry-build/gantry/internal/run"
 )
 
 // Repo is a git working tree.
 type Repo struct{ Dir string }
 
-// output runs git with args and returns its trimmed stdout.
-func (r Repo) output(args ...string) (string, error) {
-	cmd := exec.Command("git", args...)
-	cmd.Dir = r.Dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+// output runs git with args and returns its trimmed stdout; a failure is
+// a *run.ExitError naming the command and holding git's stderr.
+func (r Repo) output(ctx context.Context, args ...string) (string, error) {
+	out, err := run.Output(ctx, run.Cmd{Name: "git", Args: args, Dir: r.Dir})
 	if err != nil {
-		return "", fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+		return "", err
 	}
-	return strings.TrimSpace(string(out)), nil
+	return out, nil
+}
+
+// exitedWith reports whether err is git exiting with code.
+func exitedWith(err error, code int) bool {
+	var exit *run.ExitError
+	return errors.As(err, &exit) && exit.Code == code
 }
 
 // IsRepo reports whether Dir is inside a git working tree.
-func (r Repo) IsRepo() bool {
-	out, err := r.output("rev-parse", "--is-inside-work-tree")
+func (r Repo) IsRepo(ctx context.Context) bool {
+	out, err := r.output(ctx, "rev-parse", "--is-inside-work-tree")
 	return err == nil && out == "true"
 }
 
 // Head returns the full SHA of HEAD.
-func (r Repo) Head() (string, error) { return r.Commit("HEAD") }
+func (r Repo) Head(ctx context.Context) (string, error) { return r.Commit(ctx, "HEAD") }
 
 // Commit resolves a revision (a tag included) to the full SHA of its commit.
-func (r Repo) Commit(rev string) (string, error) {
-	return r.output("rev-parse", "--verify", "--quiet", rev+"^{commit}")
+func (r Repo) Commit(ctx context.Context, rev string) (string, error) {
+	return r.output(ctx, "rev-parse", "--verify", "--quiet", rev+"^{commit}")
 }
 
 // Branch returns the checked-out branch, or "" on a detached HEAD.
-func (r Repo) Branch() (string, error) {
-	out, err := r.output("symbolic-ref", "--short", "-q", "HEAD")
+func (r Repo) Branch(ctx context.Context) (string, error) {
+	out, err := r.output(ctx, "symbolic-ref", "--short", "-q", "HEAD")
 	if err != nil {
-		var exit *exec.ExitError
-		if errors.As(err, &exit) && exit.ExitCode() == 1 {
+		if exitedWith(err, 1) {
 			return "", nil // detached
 		}
 		return "", err
@@ -56,8 +59,8 @@ func (r Repo) Branch() (string, error) {
 }
 
 // TagsAtHead lists the tags matching pattern that point at HEAD.
-func (r Repo) TagsAtHead(pattern string) ([]string, error) {
-	out, err := r.output("tag", "--points-at", "HEAD", "--list", pattern)
+func (r Repo) TagsAtHead(ctx context.Context, pattern string) ([]string, error) {
+	out, err := r.output(ctx, "tag", "--points-at", "HEAD", "--list", pattern)
 	if err != nil || out == "" {
 		return nil, err
 	}
@@ -66,14 +69,14 @@ func (r Repo) TagsAtHead(pattern string) ([]string, error) {
 
 // Dirty reports whether the tree has changes, untracked files included
 // (they would be in the build context).
-func (r Repo) Dirty() (bool, error) {
-	out, err := r.output("status", "--porcelain")
+func (r Repo) Dirty(ctx context.Context) (bool, error) {
+	out, err := r.output(ctx, "status", "--porcelain")
 	return out != "", err
 }
 
 // CommitTime returns the committer time of rev.
-func (r Repo) CommitTime(rev string) (time.Time, error) {
-	out, err := r.output("log", "-1", "--format=%ct", rev)
+func (r Repo) CommitTime(ctx context.Context, rev string) (time.Time, error) {
+	out, err := r.output(ctx, "log", "-1", "--format=%ct", rev)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -86,13 +89,12 @@ func (r Repo) CommitTime(rev string) (time.Time, error) {
 
 // IsAncestor reports whether commit a is an ancestor of (or equal to) b.
 // Both must be in the clone; see History.
-func (r Repo) IsAncestor(a, b string) (bool, error) {
-	_, err := r.output("merge-base", "--is-ancestor", a, b)
-	var exit *exec.ExitError
+func (r Repo) IsAncestor(ctx context.Context, a, b string) (bool, error) {
+	_, err := r.output(ctx, "merge-base", "--is-ancestor", a, b)
 	switch {
 	case err == nil:
 		return true, nil
-	case errors.As(err, &exit) && exit.ExitCode() == 1:
+	case exitedWith(err, 1):
 		return false, nil
 	default:
 		return false, err
@@ -100,34 +102,34 @@ func (r Repo) IsAncestor(a, b string) (bool, error) {
 }
 
 // HasCommit reports whether the clone holds commit sha.
-func (r Repo) HasCommit(sha string) bool {
-	_, err := r.output("cat-file", "-e", sha+"^{commit}")
+func (r Repo) HasCommit(ctx context.Context, sha string) bool {
+	_, err := r.output(ctx, "cat-file", "-e", sha+"^{commit}")
 	return err == nil
 }
 
 // History makes sure the clone holds sha, fetching the full history from
 // origin when the clone is shallow (CI checkouts often are). It reports
 // false when sha is not in the history at all.
-func (r Repo) History(sha string) (bool, error) {
-	if r.HasCommit(sha) {
+func (r Repo) History(ctx context.Context, sha string) (bool, error) {
+	if r.HasCommit(ctx, sha) {
 		return true, nil
 	}
-	shallow, err := r.output("rev-parse", "--is-shallow-repository")
+	shallow, err := r.output(ctx, "rev-parse", "--is-shallow-repository")
 	if err != nil || shallow != "true" {
 		return false, err
 	}
-	if r.RemoteURL("origin") == "" {
+	if r.RemoteURL(ctx, "origin") == "" {
 		return false, fmt.Errorf("this clone is shallow and has no origin remote to fetch the history from, which is needed to compare with commit %.12s: clone with full history (actions/checkout with fetch-depth: 0)", sha)
 	}
-	if _, err := r.output("fetch", "--unshallow", "--no-tags", "origin"); err != nil {
+	if _, err := r.output(ctx, "fetch", "--unshallow", "--no-tags", "origin"); err != nil {
 		return false, fmt.Errorf("fetch history to compare with commit %.12s: %w; clone with full history (actions/checkout with fetch-depth: 0)", sha, err)
 	}
-	return r.HasCommit(sha), nil
+	return r.HasCommit(ctx, sha), nil
 }
 
 // RemoteURL returns the URL of a remote, or "" when it is not configured.
-func (r Repo) RemoteURL(name string) string {
-	out, err := r.output("remote", "get-url", name)
+func (r Repo) RemoteURL(ctx context.Context, name string) string {
+	out, err := r.output(ctx, "remote", "get-url", name)
 	if err != nil {
 		return ""
 	}

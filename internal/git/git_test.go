@@ -84,7 +84,7 @@ func TestIsRepo(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := (Repo{Dir: tt.dir}).IsRepo(); got != tt.want {
+			if got := (Repo{Dir: tt.dir}).IsRepo(t.Context()); got != tt.want {
 				t.Errorf("IsRepo(%s) = %v, want %v", tt.dir, got, tt.want)
 			}
 		})
@@ -103,7 +103,7 @@ func TestHeadAndCommit(t *testing.T) {
 	}
 	r := Repo{Dir: dir}
 
-	head, err := r.Head()
+	head, err := r.Head(t.Context())
 	if err != nil {
 		t.Fatalf("Head: %v", err)
 	}
@@ -128,7 +128,7 @@ func TestHeadAndCommit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.rev, func(t *testing.T) {
-			got, err := r.Commit(tt.rev)
+			got, err := r.Commit(t.Context(), tt.rev)
 			if tt.wantErr {
 				if err == nil {
 					t.Errorf("Commit(%q) = %q, want an error", tt.rev, got)
@@ -156,7 +156,7 @@ func TestHeadErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Repo{Dir: tt.dir}.Head()
+			got, err := Repo{Dir: tt.dir}.Head(t.Context())
 			if err == nil {
 				t.Errorf("Head = %q, want an error", got)
 			}
@@ -180,7 +180,7 @@ func TestBranch(t *testing.T) {
 	}
 	for _, s := range steps {
 		s.setup()
-		got, err := r.Branch()
+		got, err := r.Branch(t.Context())
 		if err != nil {
 			t.Fatalf("%s: Branch: %v", s.name, err)
 		}
@@ -192,12 +192,12 @@ func TestBranch(t *testing.T) {
 
 func TestBranchUnbornAndErrors(t *testing.T) {
 	// A fresh repository is on its (unborn) branch already.
-	got, err := Repo{Dir: newRepo(t)}.Branch()
+	got, err := Repo{Dir: newRepo(t)}.Branch(t.Context())
 	if err != nil || got != "main" {
 		t.Errorf("Branch of a repository without commits = %q, %v; want \"main\", nil", got, err)
 	}
 	// Outside a repository it is an error, not a detached HEAD.
-	got, err = Repo{Dir: t.TempDir()}.Branch()
+	got, err = Repo{Dir: t.TempDir()}.Branch(t.Context())
 	if err == nil {
 		t.Errorf("Branch outside a repository = %q, want an error", got)
 	}
@@ -210,7 +210,7 @@ func TestTagsAtHead(t *testing.T) {
 	commit(t, dir, "a.txt", "two", date1)
 	r := Repo{Dir: dir}
 
-	got, err := r.TagsAtHead("v*")
+	got, err := r.TagsAtHead(t.Context(), "v*")
 	if err != nil {
 		t.Fatalf("TagsAtHead without tags at HEAD: %v", err)
 	}
@@ -232,7 +232,7 @@ func TestTagsAtHead(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.pattern, func(t *testing.T) {
-			got, err := r.TagsAtHead(tt.pattern)
+			got, err := r.TagsAtHead(t.Context(), tt.pattern)
 			if err != nil {
 				t.Fatalf("TagsAtHead(%q): %v", tt.pattern, err)
 			}
@@ -242,7 +242,7 @@ func TestTagsAtHead(t *testing.T) {
 		})
 	}
 
-	if _, err := (Repo{Dir: t.TempDir()}).TagsAtHead("v*"); err == nil {
+	if _, err := (Repo{Dir: t.TempDir()}).TagsAtHead(t.Context(), "v*"); err == nil {
 		t.Error("TagsAtHead outside a repository: want an error")
 	}
 }
@@ -290,7 +290,7 @@ func TestDirty(t *testing.T) {
 			gitCmd(t, dir, nil, "add", ".gitignore")
 			commit(t, dir, "a.txt", "one", date1)
 			tt.change(t, dir)
-			got, err := Repo{Dir: dir}.Dirty()
+			got, err := Repo{Dir: dir}.Dirty(t.Context())
 			if err != nil {
 				t.Fatalf("Dirty: %v", err)
 			}
@@ -303,7 +303,7 @@ func TestDirty(t *testing.T) {
 
 func TestDirtyOutsideRepo(t *testing.T) {
 	isolate(t)
-	if _, err := (Repo{Dir: t.TempDir()}).Dirty(); err == nil {
+	if _, err := (Repo{Dir: t.TempDir()}).Dirty(t.Context()); err == nil {
 		t.Error("Dirty outside a repository: want an error")
 	}
 }
@@ -326,7 +326,7 @@ func TestCommitTime(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.rev, func(t *testing.T) {
-			got, err := r.CommitTime(tt.rev)
+			got, err := r.CommitTime(t.Context(), tt.rev)
 			if tt.wantErr {
 				if err == nil {
 					t.Errorf("CommitTime(%q) = %v, want an error", tt.rev, got)
@@ -347,7 +347,7 @@ func TestCommitTime(t *testing.T) {
 func TestRemoteURL(t *testing.T) {
 	dir := newRepo(t)
 	r := Repo{Dir: dir}
-	if got := r.RemoteURL("origin"); got != "" {
+	if got := r.RemoteURL(t.Context(), "origin"); got != "" {
 		t.Errorf("RemoteURL(origin) without remotes = %q, want \"\"", got)
 	}
 	gitCmd(t, dir, nil, "remote", "add", "origin", "https://github.com/Acme/Svc.git")
@@ -361,11 +361,11 @@ func TestRemoteURL(t *testing.T) {
 		{"missing", ""},
 	}
 	for _, tt := range tests {
-		if got := r.RemoteURL(tt.name); got != tt.want {
+		if got := r.RemoteURL(t.Context(), tt.name); got != tt.want {
 			t.Errorf("RemoteURL(%q) = %q, want %q", tt.name, got, tt.want)
 		}
 	}
-	if got := (Repo{Dir: t.TempDir()}).RemoteURL("origin"); got != "" {
+	if got := (Repo{Dir: t.TempDir()}).RemoteURL(t.Context(), "origin"); got != "" {
 		t.Errorf("RemoteURL outside a repository = %q, want \"\"", got)
 	}
 }

@@ -31,7 +31,7 @@ func (r Run) Login(ctx context.Context) (logout func(), err error) {
 	if user == "" {
 		user = "github-actions"
 	}
-	cmd := run.Cmd{Name: "docker", Args: []string{"login", host, "--username", user, "--password-stdin"}, Stdin: strings.NewReader(token)}
+	cmd := run.Cmd{Name: "docker", Args: []string{"login", host, "--username", user, "--password-stdin"}, Stdin: strings.NewReader(token), Log: r.Log}
 	if err := run.Run(ctx, cmd); err != nil {
 		logout()
 		return nil, fmt.Errorf("docker login %s: %w; the publishing job needs `permissions: packages: write`", host, err)

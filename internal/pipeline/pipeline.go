@@ -64,7 +64,7 @@ type Run struct {
 // New returns the run of a plan with the real builder and registry.
 func New(cfg config.Config, ev event.Context, p plan.Plan, log *logrus.Entry) Run {
 	return Run{Config: cfg, Event: ev, Plan: p, Getenv: os.Getenv,
-		Builder: buildx.CLI{}, Registry: registry.New(), Log: log}
+		Builder: buildx.CLI{Log: log}, Registry: registry.New(), Log: log}
 }
 
 // DefaultSettle outlasts the check-then-tag step of a concurrent run.

@@ -251,13 +251,13 @@ func (r Run) shouldMove(ctx context.Context, tag string) (bool, error) {
 			tag, current.Digest, registry.RevisionLabel, r.Event.Commit)
 	}
 	repo := git.Repo{Dir: r.Config.Dir}
-	known, err := repo.History(current.Revision)
+	known, err := repo.History(ctx, current.Revision)
 	if err != nil {
 		return false, err
 	}
 	ancestor := false
 	if known {
-		if ancestor, err = repo.IsAncestor(current.Revision, r.Event.Commit); err != nil {
+		if ancestor, err = repo.IsAncestor(ctx, current.Revision, r.Event.Commit); err != nil {
 			return false, err
 		}
 	}

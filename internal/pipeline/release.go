@@ -10,11 +10,11 @@ import (
 
 // CheckPublish refuses to publish anything but a clean push to the
 // publishing branch.
-func (r Run) CheckPublish() error {
+func (r Run) CheckPublish(ctx context.Context) error {
 	if r.Event.Kind != event.BranchPush || !r.Plan.Push {
 		return fmt.Errorf("nothing to publish: %s; Publish runs for a push to the publishing branch %q (see `mage plan`)", r.why(), r.Config.PublishBranch)
 	}
-	head, err := git.Repo{Dir: r.Config.Dir}.Head()
+	head, err := git.Repo{Dir: r.Config.Dir}.Head(ctx)
 	if err != nil {
 		return err
 	}
@@ -27,16 +27,16 @@ func (r Run) CheckPublish() error {
 // CheckRelease refuses to release unless this is a v* tag that names the
 // commit being built (HEAD) and the tree is clean: the image must be
 // exactly the tagged source.
-func (r Run) CheckRelease() error {
+func (r Run) CheckRelease(ctx context.Context) error {
 	if r.Event.Kind != event.TagPush || !r.Plan.Push {
 		return fmt.Errorf("nothing to release: %s; Release runs for a v* tag at HEAD (git tag v1.2.3 && git push origin v1.2.3)", r.why())
 	}
 	repo := git.Repo{Dir: r.Config.Dir}
-	tagged, err := repo.Commit("refs/tags/" + r.Event.Tag)
+	tagged, err := repo.Commit(ctx, "refs/tags/"+r.Event.Tag)
 	if err != nil {
 		return fmt.Errorf("tag %s is not in this clone (%v); fetch it (git fetch --tags) or check out the tag", r.Event.Tag, err)
 	}
-	head, err := repo.Head()
+	head, err := repo.Head(ctx)
 	if err != nil {
 		return err
 	}

@@ -32,7 +32,7 @@ func checkoutRun(t *testing.T, dir string, actions map[string]string, cfg config
 			env[k] = v
 		}
 	}
-	ev, err := event.Read(getenv(env), dir)
+	ev, err := event.Read(t.Context(), getenv(env), dir)
 	if err != nil {
 		t.Fatalf("event.Read: %v", err)
 	}
@@ -102,7 +102,7 @@ func TestCheckPublish(t *testing.T) {
 			c2 := commitFile(t, dir, "b.txt", "b", date2)
 			actions := tt.setup(t, dir, c1, c2)
 			r := checkoutRun(t, dir, actions, tt.cfg)
-			err := r.CheckPublish()
+			err := r.CheckPublish(t.Context())
 			if tt.wantErr == nil {
 				if err != nil {
 					t.Fatalf("CheckPublish: %v", err)
@@ -219,7 +219,7 @@ func TestCheckRelease(t *testing.T) {
 			c2 := commitFile(t, dir, "b.txt", "b", date2)
 			actions := tt.setup(t, dir, c1, c2)
 			r := checkoutRun(t, dir, actions, config.Config{})
-			err := r.CheckRelease()
+			err := r.CheckRelease(t.Context())
 			if tt.wantErr == nil {
 				if err != nil {
 					t.Fatalf("CheckRelease: %v", err)
@@ -245,6 +245,6 @@ func TestCheckPublishHeadIsTheEventCommit(t *testing.T) {
 	if r.Event.Commit != c1 || r.Plan.Short != c1[:7] {
 		t.Fatalf("event commit %s, plan short %s; want %s", r.Event.Commit, r.Plan.Short, c1)
 	}
-	err := r.CheckPublish()
+	err := r.CheckPublish(t.Context())
 	wantErr(t, err, c1[:12], c2[:12])
 }

@@ -320,7 +320,10 @@ func TestSpecArgs(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := Run{Config: cfg, Event: ev, Plan: p, Getenv: getenv(nil)}
-	args := r.Spec(p.Images[0], specDF, buildx.Push, p.Images[0].Immutable()).Args()
+	args, err := r.Spec(p.Images[0], specDF, buildx.Push, p.Images[0].Immutable()).Args()
+	if err != nil {
+		t.Fatal(err)
+	}
 	joined := strings.Join(args, " ")
 	for _, want := range []string{
 		"--build-arg SOURCE_DATE_EPOCH=1714000000",

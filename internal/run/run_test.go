@@ -8,11 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
 )
 
 type exitStatuser interface{ ExitStatus() int }
@@ -47,39 +50,234 @@ func captureStderr(t *testing.T) func() string {
 	}
 }
 
-func TestCmdString(t *testing.T) {
+func TestRedacted(t *testing.T) {
+	const token = "ghp_0123456789abcdef"
 	tests := []struct {
-		name string
-		cmd  Cmd
-		want string
+		name    string
+		cmd     Cmd
+		secrets []string
+		want    string
 	}{
-		{"no arguments", Cmd{Name: "docker"}, "docker"},
-		{"plain arguments", Cmd{Name: "go", Args: []string{"build", "-trimpath", "-o", "bin/api", "./cmd/api"}},
-			"go build -trimpath -o bin/api ./cmd/api"},
-		{"argument with a space", Cmd{Name: "go", Args: []string{"build", "-ldflags=-s -w", "."}},
-			`go build "-ldflags=-s -w" .`},
-		{"empty argument", Cmd{Name: "docker", Args: []string{"buildx", "", "x"}}, `docker buildx "" x`},
-		{"dollar", Cmd{Name: "echo", Args: []string{"$HOME"}}, `echo "$HOME"`},
-		{"double quote", Cmd{Name: "echo", Args: []string{`say "hi"`}}, `echo "say \"hi\""`},
-		{"single quote", Cmd{Name: "echo", Args: []string{"it's"}}, `echo "it's"`},
-		{"backslash", Cmd{Name: "echo", Args: []string{`a\b`}}, `echo "a\\b"`},
-		{"tab and newline", Cmd{Name: "printf", Args: []string{"a\tb", "c\nd"}}, `printf "a\tb" "c\nd"`},
-		{"program path with a space", Cmd{Name: "/opt/my tools/go", Args: []string{"version"}}, `"/opt/my tools/go" version`},
-		{"key=value and commas stay bare", Cmd{Name: "docker", Args: []string{"buildx", "build", "--platform", "linux/amd64,linux/arm64", "--build-arg", "A=1"}},
-			"docker buildx build --platform linux/amd64,linux/arm64 --build-arg A=1"},
-		{"environment, stdin and dir are not shown", Cmd{Name: "docker", Args: []string{"login"}, Env: []string{"TOKEN=secret"}, Stdin: strings.NewReader("secret"), Dir: "/srv"},
-			"docker login"},
+		{name: "no arguments", cmd: Cmd{Name: "docker"}, want: "docker"},
+		{name: "plain arguments", cmd: Cmd{Name: "go", Args: []string{"build", "-trimpath", "-o", "bin/api", "./cmd/api"}},
+			want: "go build -trimpath -o bin/api ./cmd/api"},
+		{name: "argument with a space", cmd: Cmd{Name: "go", Args: []string{"build", "-ldflags=-s -w", "."}},
+			want: `go build "-ldflags=-s -w" .`},
+		{name: "empty argument", cmd: Cmd{Name: "docker", Args: []string{"buildx", "", "x"}}, want: `docker buildx "" x`},
+		{name: "dollar", cmd: Cmd{Name: "echo", Args: []string{"$HOME"}}, want: `echo "$HOME"`},
+		{name: "double quote", cmd: Cmd{Name: "echo", Args: []string{`say "hi"`}}, want: `echo "say \"hi\""`},
+		{name: "single quote", cmd: Cmd{Name: "echo", Args: []string{"it's"}}, want: `echo "it's"`},
+		{name: "backslash", cmd: Cmd{Name: "echo", Args: []string{`a\b`}}, want: `echo "a\\b"`},
+		{name: "tab and newline", cmd: Cmd{Name: "printf", Args: []string{"a\tb", "c\nd"}}, want: `printf "a\tb" "c\nd"`},
+		{name: "program path with a space", cmd: Cmd{Name: "/opt/my tools/go", Args: []string{"version"}}, want: `"/opt/my tools/go" version`},
+		{name: "labels and commas stay bare", cmd: Cmd{Name: "docker", Args: []string{"buildx", "build", "--platform", "linux/amd64,linux/arm64", "--label", "a.b=c"}},
+			want: "docker buildx build --platform linux/amd64,linux/arm64 --label a.b=c"},
+		{name: "build argument values hidden", cmd: Cmd{Name: "docker", Args: []string{"buildx", "build", "--build-arg", "NPM_TOKEN=s3cret", "--build-arg", "GO_LDFLAGS=-X main.version=1.2.3", "."}},
+			want: "docker buildx build --build-arg NPM_TOKEN=*** --build-arg GO_LDFLAGS=*** ."},
+		{name: "build argument in one word", cmd: Cmd{Name: "docker", Args: []string{"buildx", "build", "--build-arg=NPM_TOKEN=s3cret", "."}},
+			want: "docker buildx build --build-arg=NPM_TOKEN=*** ."},
+		{name: "build argument without a value (buildx reads the environment) stays", cmd: Cmd{Name: "docker", Args: []string{"buildx", "build", "--build-arg", "NPM_TOKEN", "."}},
+			want: "docker buildx build --build-arg NPM_TOKEN ."},
+		{name: "build argument with an empty value", cmd: Cmd{Name: "docker", Args: []string{"--build-arg", "EMPTY="}},
+			want: "docker --build-arg EMPTY=***"},
+		{name: "--build-arg as the last argument", cmd: Cmd{Name: "docker", Args: []string{"buildx", "--build-arg"}},
+			want: "docker buildx --build-arg"},
+		{name: "env values hidden, keys shown first", cmd: Cmd{Name: "go", Args: []string{"mod", "tidy"}, Env: []string{"GOWORK=off", "TOKEN=s3cret", "NOVALUE"}},
+			want: "GOWORK=*** TOKEN=*** NOVALUE=*** go mod tidy"},
+		{name: "stdin and dir are not shown", cmd: Cmd{Name: "docker", Args: []string{"login", "--password-stdin"}, Stdin: strings.NewReader(token), Dir: "/srv"},
+			secrets: []string{token}, want: "docker login --password-stdin"},
+		{name: "secret as a whole argument", cmd: Cmd{Name: "docker", Args: []string{"login", "-p", token}},
+			secrets: []string{token}, want: "docker login -p ***"},
+		{name: "secret inside an argument, twice", cmd: Cmd{Name: "git", Args: []string{"fetch", "https://x-access-token:" + token + "@github.com/a/b?" + token}},
+			secrets: []string{token}, want: "git fetch https://x-access-token:***@github.com/a/b?***"},
+		{name: "secret containing another secret is hidden whole", cmd: Cmd{Name: "x", Args: []string{"abcdef"}},
+			secrets: []string{"cd", "abcdef"}, want: "x ***"},
+		{name: "empty secret ignored", cmd: Cmd{Name: "x", Args: []string{"a", "b"}},
+			secrets: []string{""}, want: "x a b"},
+		{name: "secret in a build argument key", cmd: Cmd{Name: "docker", Args: []string{"--build-arg", token + "=1"}},
+			secrets: []string{token}, want: "docker --build-arg ***=***"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			args := append([]string(nil), tt.cmd.Args...)
-			if got := tt.cmd.String(); got != tt.want {
-				t.Errorf("String() = %s, want %s", got, tt.want)
+			args := slices.Clone(tt.cmd.Args)
+			secrets := slices.Clone(tt.secrets)
+			if got := tt.cmd.Redacted(tt.secrets); got != tt.want {
+				t.Errorf("Redacted() = %s, want %s", got, tt.want)
 			}
-			if !reflect.DeepEqual(tt.cmd.Args, args) && !(len(args) == 0 && len(tt.cmd.Args) == 0) {
-				t.Errorf("String() changed Args to %q, was %q", tt.cmd.Args, args)
+			if !slices.Equal(tt.cmd.Args, args) {
+				t.Errorf("Redacted() changed Args to %q, was %q", tt.cmd.Args, args)
+			}
+			if !slices.Equal(tt.secrets, secrets) {
+				t.Errorf("Redacted() changed secrets to %q, was %q", tt.secrets, secrets)
+			}
+			if tt.secrets == nil && tt.cmd.String() != tt.want {
+				t.Errorf("String() = %s, want %s", tt.cmd.String(), tt.want)
 			}
 		})
+	}
+}
+
+func TestChildEnv(t *testing.T) {
+	tests := []struct {
+		name    string
+		environ []string
+		extra   []string
+		want    []string
+	}{
+		{name: "nothing", want: []string{}},
+		{name: "GitHub tokens dropped, the Actions runtime kept",
+			environ: []string{"PATH=/bin", "GITHUB_TOKEN=ghs_a", "GH_TOKEN=gho_b", "ACTIONS_RUNTIME_TOKEN=c", "ACTIONS_CACHE_URL=https://cache/", "ACTIONS_RESULTS_URL=https://results/", "ACTIONS_ID_TOKEN_REQUEST_TOKEN=d", "HOME=/root"},
+			want:    []string{"PATH=/bin", "ACTIONS_RUNTIME_TOKEN=c", "ACTIONS_CACHE_URL=https://cache/", "ACTIONS_RESULTS_URL=https://results/", "ACTIONS_ID_TOKEN_REQUEST_TOKEN=d", "HOME=/root"}},
+		{name: "empty token dropped too", environ: []string{"GITHUB_TOKEN=", "A=1"}, want: []string{"A=1"}},
+		{name: "names that only start alike are kept", environ: []string{"GITHUB_TOKENS=1", "MY_GH_TOKEN=2", "GITHUB_TOKEN_X=3"},
+			want: []string{"GITHUB_TOKENS=1", "MY_GH_TOKEN=2", "GITHUB_TOKEN_X=3"}},
+		{name: "extra appended after, so it wins", environ: []string{"A=1"}, extra: []string{"A=2", "GOWORK=off"},
+			want: []string{"A=1", "A=2", "GOWORK=off"}},
+		{name: "a token the caller passes on purpose is kept", environ: []string{"GITHUB_TOKEN=inherited"}, extra: []string{"GITHUB_TOKEN=given"},
+			want: []string{"GITHUB_TOKEN=given"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			environ := slices.Clone(tt.environ)
+			got := childEnv(tt.environ, tt.extra)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("childEnv() = %q, want %q", got, tt.want)
+			}
+			if !slices.Equal(tt.environ, environ) {
+				t.Errorf("childEnv() changed environ to %q, was %q", tt.environ, environ)
+			}
+		})
+	}
+}
+
+// TestChildProcessEnv runs a real child: the GitHub tokens are not in its
+// environment, what buildx's gha cache reads is.
+func TestChildProcessEnv(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/env"); err != nil {
+		t.Fatal("/usr/bin/env is missing")
+	}
+	t.Setenv("GITHUB_TOKEN", "ghs_child")
+	t.Setenv("GH_TOKEN", "gho_child")
+	t.Setenv("ACTIONS_RUNTIME_TOKEN", "runtime")
+	t.Setenv("ACTIONS_CACHE_URL", "https://cache.example/")
+	t.Setenv("ACTIONS_RESULTS_URL", "https://results.example/")
+	for name, runner := range map[string]func(Cmd) (string, error){
+		"Output": func(c Cmd) (string, error) { return Output(context.Background(), c) },
+		"Run": func(c Cmd) (string, error) {
+			var out bytes.Buffer
+			c.Stdout = &out
+			err := Run(context.Background(), c)
+			return out.String(), err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			out, err := runner(Cmd{Name: "/usr/bin/env", Env: []string{"GANTRY_RUN_ADDED=1"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			env := strings.Split(out, "\n")
+			for _, gone := range []string{"GITHUB_TOKEN=", "GH_TOKEN="} {
+				if slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, gone) }) {
+					t.Errorf("the child's environment has %s...", gone)
+				}
+			}
+			for _, kept := range []string{"ACTIONS_RUNTIME_TOKEN=runtime", "ACTIONS_CACHE_URL=https://cache.example/", "ACTIONS_RESULTS_URL=https://results.example/", "GANTRY_RUN_ADDED=1"} {
+				if !slices.Contains(env, kept) {
+					t.Errorf("the child's environment lacks %s", kept)
+				}
+			}
+		})
+	}
+}
+
+// logged collects what is logged at debug level for the rest of the test.
+func logged(t *testing.T) *logtest.Hook {
+	t.Helper()
+	hook := logtest.NewGlobal()
+	level := logrus.GetLevel()
+	logrus.SetLevel(logrus.DebugLevel)
+	t.Cleanup(func() {
+		logrus.SetLevel(level)
+		logrus.StandardLogger().ReplaceHooks(make(logrus.LevelHooks))
+	})
+	return hook
+}
+
+func TestRunLogsRedactedCommandFirst(t *testing.T) {
+	hook := logged(t)
+	t.Setenv("GITHUB_TOKEN", "ghs_logged")
+	t.Setenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "oidc_logged")
+	// A missing program: the line is logged before anything runs.
+	const name = "gantry-test-no-such-program"
+	err := Run(context.Background(), Cmd{Name: name, Args: []string{"--build-arg", "KEY=value", "ghs_logged", "x-oidc_logged"}, Env: []string{"PASSWORD=pw"}, Stdin: strings.NewReader("stdin-secret")})
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	entries := hook.AllEntries()
+	if len(entries) != 1 {
+		t.Fatalf("logged %d entries, want 1", len(entries))
+	}
+	want := "run: PASSWORD=*** " + name + " --build-arg KEY=*** *** x-***"
+	if e := entries[0]; e.Level != logrus.DebugLevel || e.Message != want {
+		t.Errorf("logged %s %q, want debug %q", e.Level, e.Message, want)
+	}
+}
+
+func TestOutput(t *testing.T) {
+	needSh(t)
+	stderr := captureStderr(t)
+	tests := []struct {
+		name       string
+		cmd        Cmd
+		want       string
+		wantErr    string
+		wantStatus int
+	}{
+		{name: "trimmed stdout", cmd: Cmd{Name: "sh", Args: []string{"-c", `printf '  hello\nworld\n\n'; echo noise >&2`}}, want: "hello\nworld"},
+		{name: "stdin and env", cmd: Cmd{Name: "sh", Args: []string{"-c", `read l; printf '%s %s' "$l" "$V"`}, Stdin: strings.NewReader("in\n"), Env: []string{"V=env"}}, want: "in env"},
+		{name: "failure names the command and gives stderr", cmd: Cmd{Name: "sh", Args: []string{"-c", "echo partial; echo '  bad thing  ' >&2; exit 3"}},
+			want: "partial", wantErr: `sh -c "echo partial; echo '  bad thing  ' >&2; exit 3": exit status 3: bad thing`, wantStatus: 3},
+		{name: "failure without stderr", cmd: Cmd{Name: "sh", Args: []string{"-c", "exit 1"}, Env: []string{"K=secret"}},
+			wantErr: `K=*** sh -c "exit 1": exit status 1`, wantStatus: 1},
+		{name: "missing program", cmd: Cmd{Name: "gantry-test-no-such-program"}, wantErr: "gantry-test-no-such-program is not installed or not on PATH"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var ignored bytes.Buffer
+			tt.cmd.Stdout, tt.cmd.Stderr = &ignored, &ignored
+			got, err := Output(context.Background(), tt.cmd)
+			if got != tt.want {
+				t.Errorf("Output() = %q, want %q", got, tt.want)
+			}
+			if ignored.Len() != 0 {
+				t.Errorf("Output wrote %q to the Cmd's writers", ignored.String())
+			}
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Output: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
+				t.Fatalf("Output error = %v, want %q", err, tt.wantErr)
+			}
+			var es exitStatuser
+			if tt.wantStatus > 0 && (!errors.As(err, &es) || es.ExitStatus() != tt.wantStatus) {
+				t.Errorf("error %v: want exit status %d", err, tt.wantStatus)
+			}
+		})
+	}
+	if got := stderr(); got != "" {
+		t.Errorf("Output wrote %q to os.Stderr, want nothing", got)
+	}
+}
+
+func TestOutputRedactsStderr(t *testing.T) {
+	needSh(t)
+	t.Setenv("GH_TOKEN", "gho_in_stderr")
+	_, err := Output(context.Background(), Cmd{Name: "sh", Args: []string{"-c", "echo bad gho_in_stderr >&2; exit 2"}})
+	if err == nil || !strings.HasSuffix(err.Error(), ": exit status 2: bad ***") {
+		t.Errorf("Output error = %v, want the token in stderr hidden", err)
 	}
 }
 
@@ -128,12 +326,20 @@ func TestRunExitStatus(t *testing.T) {
 }
 
 func TestExitError(t *testing.T) {
-	e := &ExitError{Cmd: "docker", Code: 17}
-	if got, want := e.Error(), "docker: exit status 17"; got != want {
-		t.Errorf("Error() = %q, want %q", got, want)
+	tests := []struct {
+		err  *ExitError
+		want string
+	}{
+		{&ExitError{Cmd: "docker", Code: 17}, "docker: exit status 17"},
+		{&ExitError{Cmd: "git rev-parse HEAD", Code: 128, Stderr: "fatal: not a git repository"}, "git rev-parse HEAD: exit status 128: fatal: not a git repository"},
 	}
-	if e.ExitStatus() != 17 {
-		t.Errorf("ExitStatus() = %d, want 17", e.ExitStatus())
+	for _, tt := range tests {
+		if got := tt.err.Error(); got != tt.want {
+			t.Errorf("Error() = %q, want %q", got, tt.want)
+		}
+		if tt.err.ExitStatus() != tt.err.Code {
+			t.Errorf("ExitStatus() = %d, want %d", tt.err.ExitStatus(), tt.err.Code)
+		}
 	}
 }
 
@@ -299,5 +505,35 @@ func TestRunCancelledWhileRunning(t *testing.T) {
 	var es exitStatuser
 	if errors.As(err, &es) {
 		t.Errorf("a cancelled run reports exit status %d instead of the cancellation", es.ExitStatus())
+	}
+}
+
+func TestRunStderrWriter(t *testing.T) {
+	needSh(t)
+	stderr := captureStderr(t)
+	var out bytes.Buffer
+	if err := Run(context.Background(), Cmd{Name: "sh", Args: []string{"-c", "echo one; echo two >&2"}, Stdout: &out, Stderr: &out}); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if out.String() != "one\ntwo\n" {
+		t.Errorf("Stdout and Stderr got %q, want %q", out.String(), "one\ntwo\n")
+	}
+	if got := stderr(); got != "" {
+		t.Errorf("os.Stderr got %q, want nothing", got)
+	}
+}
+
+// TestRunLogsWithCallerFields: the command line is logged on the caller's
+// entry, so it carries the run's fields (commit, target, ...).
+func TestRunLogsWithCallerFields(t *testing.T) {
+	logger, hook := logtest.NewNullLogger()
+	logger.SetLevel(logrus.DebugLevel)
+	c := Cmd{Name: "true", Args: []string{"--build-arg", "TOKEN=hunter2"}, Log: logrus.NewEntry(logger).WithField("target", "prod")}
+	if err := Run(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	e := hook.LastEntry()
+	if e == nil || e.Data["target"] != "prod" || !strings.Contains(e.Message, "TOKEN=***") || strings.Contains(e.Message, "hunter2") {
+		t.Errorf("log entry %+v, want the redacted command with the caller's target field", e)
 	}
 }
