@@ -13,6 +13,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 
+	"github.com/gantry-build/gantry/internal/imageuser"
 	"github.com/gantry-build/gantry/magetools/config"
 )
 
@@ -278,6 +279,7 @@ func (df dockerfile) prodRuns(prod int) []Finding {
 
 // prodUser requires the prod runtime to name a non-root USER itself: the
 // base image's user is not visible here and may change with a new tag.
+// Root is what publish's verification of the pushed image calls root.
 func (df dockerfile) prodUser(prod int) []Finding {
 	fix := "add `USER 65532:65532` (or another non-root uid) to the prod stage"
 	for _, i := range df.runtimeChain(prod) {
@@ -287,8 +289,7 @@ func (df dockerfile) prodUser(prod int) []Finding {
 			if !ok {
 				continue
 			}
-			name, _, _ := strings.Cut(user.User, ":")
-			if name == "root" || name == "0" {
+			if imageuser.IsRoot(user.User) {
 				return []Finding{{Severity: Error, Rule: RuleProdUser, Path: df.path, Line: line(user.Location()),
 					Message: fmt.Sprintf("the prod image runs as root (USER %s)", user.User), Fix: fix}}
 			}
