@@ -103,9 +103,9 @@ func TestContextFilterSends(t *testing.T) {
 		{".git\n!.git/config", ".git/config", true},
 		{".git\n!.git/config", ".git/HEAD", false},
 		{".git\n!.git/refs", ".git/refs/heads/main", true},
-		{".git\n!config", ".git/config", false},       // an exception is anchored at the root
-		{".git\n!**/config", ".git/config", true},     // a glob exception makes BuildKit walk every directory
-		{".env*", "sub/.env", true},                   // patterns are anchored at the root
+		{".git\n!config", ".git/config", false},   // an exception is anchored at the root
+		{".git\n!**/config", ".git/config", true}, // a glob exception makes BuildKit walk every directory
+		{".env*", "sub/.env", true},               // patterns are anchored at the root
 		{"**/.env*", "sub/.env", false},
 		{"*\n!src", "src/.env", true},
 		{"*\n!src\nsrc/.env*", "src/.env", false},
