@@ -3,10 +3,13 @@ package magetools
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/gantry-build/gantry/internal/actions"
 	"github.com/gantry-build/gantry/internal/conformance"
 )
 
@@ -19,25 +22,65 @@ func Check(ctx context.Context) error {
 	return done(checkConformance(s))
 }
 
-// checkConformance logs every finding of the conformance check and fails
-// on errors; warnings alone pass, so that CI can run it first.
+// checkConformance reports every finding of the conformance check and
+// fails on errors; warnings alone pass, so that CI can run it first.
 func checkConformance(s session) error {
-	findings := conformance.Check(s.cfg.Dir, s.cfg)
-	var failed []string
+	return reportFindings(conformance.Check(s.cfg.Dir, s.cfg), actions.Runner{Getenv: os.Getenv, Out: os.Stdout})
+}
+
+// reportFindings logs each finding once, one line with its rule, file,
+// line and severity as fields, and in GitHub Actions annotates it on its
+// file and line. The error only counts the errors: the findings are
+// already in the log and on the run's page.
+func reportFindings(findings []conformance.Finding, runner actions.Runner) error {
+	workspace := runner.Getenv("GITHUB_WORKSPACE")
+	failed := 0
 	for _, f := range findings {
-		entry := logrus.WithField("rule", f.Rule)
-		if f.Severity == conformance.Error {
-			failed = append(failed, f.String())
-			entry.Error(f.String())
-		} else {
-			entry.Warn(f.String())
+		fields := logrus.Fields{"rule": f.Rule, "file": f.Path, "severity": f.Severity.String()}
+		if f.Line > 0 {
+			fields["line"] = f.Line
 		}
+		message := fmt.Sprintf("%s (fix: %s)", f.Message, f.Fix)
+		entry := logrus.WithFields(fields)
+		if f.Severity == conformance.Error {
+			failed++
+			entry.Error(message)
+		} else {
+			entry.Warn(message)
+		}
+		runner.Annotate(actions.Annotation{Level: f.Severity.String(), File: repositoryPath(f.Path, workspace), Line: f.Line,
+			Title: "mage check: " + f.Rule, Message: message})
 	}
-	if len(failed) > 0 {
-		// The findings go into the error too: in Actions it becomes the
-		// annotation, which should say what to fix without the log.
-		return fmt.Errorf("the service departs from the release process: %s; run `go tool mage check` after fixing", strings.Join(failed, "; "))
+	warnings := len(findings) - failed
+	if failed > 0 {
+		return fmt.Errorf("the service departs from the release process: %s and %s, logged above; fix each as its fix says, then run `go tool mage check` again",
+			count(failed, "error"), count(warnings, "warning"))
 	}
-	logrus.Infof("the service follows the release process (%d warnings)", len(findings))
+	logrus.Infof("the service follows the release process (%s)", count(warnings, "warning"))
 	return nil
+}
+
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// repositoryPath is a finding's path relative to the checkout at
+// workspace, as annotations name files; "" for Gantry's embedded
+// Dockerfile, a path outside the checkout, or no workspace.
+func repositoryPath(path, workspace string) string {
+	if workspace == "" || path == conformance.EmbeddedDockerfile {
+		return ""
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return ""
+	}
+	rel, err := filepath.Rel(workspace, abs)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return ""
+	}
+	return filepath.ToSlash(rel)
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -36,7 +37,31 @@ func (r Runner) EndGroup() { r.command("endgroup", nil, "") }
 // Error annotates the run with err, titled title: it shows on the run's
 // summary page, not only in the log.
 func (r Runner) Error(title string, err error) {
-	r.command("error", map[string]string{"title": title}, err.Error())
+	r.Annotate(Annotation{Level: "error", Title: title, Message: err.Error()})
+}
+
+// Annotation is one message on the run's summary page and, when it names
+// a file of the repository, beside that line in the pull request's diff.
+type Annotation struct {
+	// Level is "error", "warning" or "notice".
+	Level string
+	// File is relative to the repository root; empty for none.
+	File string
+	// Line is 1-based; 0 for the file as a whole.
+	Line           int
+	Title, Message string
+}
+
+// Annotate writes one annotation.
+func (r Runner) Annotate(a Annotation) {
+	props := map[string]string{"title": a.Title}
+	if a.File != "" {
+		props["file"] = a.File
+		if a.Line > 0 {
+			props["line"] = strconv.Itoa(a.Line)
+		}
+	}
+	r.command(a.Level, props, a.Message)
 }
 
 // AddMask makes the runner print *** wherever value would appear in the log.

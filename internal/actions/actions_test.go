@@ -43,6 +43,15 @@ func TestCommands(t *testing.T) {
 		{"error", func(r Runner) { r.Error("publish", errors.New("push failed")) }, "::error title=publish::push failed\n"},
 		{"error escaped", func(r Runner) { r.Error("build: prod, dev", errors.New("100%\r\ndone: yes, really")) },
 			"::error title=build%3A prod%2C dev::100%25%0D%0Adone: yes, really\n"},
+		{"annotation on a line", func(r Runner) {
+			r.Annotate(Annotation{Level: "error", File: "svc/Dockerfile", Line: 3, Title: "mage check: prod-user", Message: "runs as root"})
+		}, "::error file=svc/Dockerfile,line=3,title=mage check%3A prod-user::runs as root\n"},
+		{"warning on a file", func(r Runner) {
+			r.Annotate(Annotation{Level: "warning", File: ".dockerignore", Title: "t", Message: "m"})
+		}, "::warning file=.dockerignore,title=t::m\n"},
+		{"annotation without a file ignores the line", func(r Runner) {
+			r.Annotate(Annotation{Level: "error", Line: 3, Title: "t", Message: "m"})
+		}, "::error title=t::m\n"},
 		{"mask", func(r Runner) { r.AddMask("s3cr%t") }, "::add-mask::s3cr%25t\n"},
 	}
 	for _, tt := range tests {

@@ -1,6 +1,6 @@
-// Package conformance checks a service against the release process of
-// SPEC.md: its Dockerfile stages, its .dockerignore and its Container
-// workflow. Each finding names the problem and the fix. Check reads the
+// Package conformance checks a service against the release process (see
+// README.md, "Checking a service: mage check"): its Dockerfile stages, its
+// .dockerignore and its Container workflow. Each finding names the problem and the fix. Check reads the
 // files; the rules themselves are pure functions of their contents.
 package conformance
 
@@ -34,19 +34,21 @@ func (s Severity) String() string {
 
 // Rules, as named in findings and in README.md.
 const (
-	RuleDockerfile         = "dockerfile"          // the Dockerfile cannot be read or parsed
-	RuleStages             = "stages"              // the prod or dev stage is missing
-	RuleBuildPlatform      = "build-platform"      // a build stage does not run on $BUILDPLATFORM
-	RuleProdRun            = "prod-run"            // the prod runtime has a RUN
-	RuleProdUser           = "prod-user"           // prod runs as root
-	RuleLatest             = "no-latest"           // a latest tag, explicit or implied
-	RuleDockerignore       = "dockerignore"        // .dockerignore missing or leaking .git/.env*
-	RuleWorkflowMissing    = "workflow-missing"    // no .github/workflows/publish-ghcr.yml
-	RuleWorkflowMisplaced  = "workflow-misplaced"  // another workflow runs mage ci
-	RuleWorkflowParse      = "workflow-parse"      // a workflow is not valid YAML or Actions syntax
-	RuleWorkflowName       = "workflow-name"       // the workflow is not named Container
-	RuleWorkflowMageCI     = "workflow-mage-ci"    // the workflow does not run mage ci
-	RuleWorkflowPermission = "workflow-permission" // packages: write reaches pull requests
+	RuleDockerfile          = "dockerfile"           // the Dockerfile cannot be read or parsed
+	RuleStages              = "stages"               // the prod or dev stage is missing
+	RuleBuildPlatform       = "build-platform"       // a build stage does not run on $BUILDPLATFORM
+	RuleProdRun             = "prod-run"             // the prod runtime has a RUN
+	RuleProdUser            = "prod-user"            // prod runs as root
+	RuleLatest              = "no-latest"            // a latest tag, explicit or implied
+	RuleDockerignore        = "dockerignore"         // .dockerignore missing or leaking .git/.env*
+	RuleWorkflowMissing     = "workflow-missing"     // no .github/workflows/publish-ghcr.yml
+	RuleWorkflowMisplaced   = "workflow-misplaced"   // another workflow runs mage ci
+	RuleWorkflowParse       = "workflow-parse"       // a workflow is not valid YAML or Actions syntax
+	RuleWorkflowName        = "workflow-name"        // the workflow is not named Container
+	RuleWorkflowMageCI      = "workflow-mage-ci"     // the workflow does not run mage ci
+	RuleWorkflowPermission  = "workflow-permission"  // packages: write reaches pull requests
+	RuleWorkflowConcurrency = "workflow-concurrency" // publishing runs of one ref may overlap
+	RuleWorkflowQEMU        = "workflow-qemu"        // QEMU set up that no target needs, or needed and not set up
 )
 
 // Finding is one departure from the release process.
@@ -78,32 +80,43 @@ const EmbeddedDockerfile = "(embedded) docker/Dockerfile"
 // its resolved configuration and returns every finding: the Dockerfile's,
 // the .dockerignore's and the workflows' of the repository holding dir.
 func Check(dir string, cfg config.Config) []Finding {
-	embedded := cfg.Dockerfile == ""
 	var findings []Finding
-	if embedded {
-		findings = append(findings, CheckDockerfile(EmbeddedDockerfile, docker.Dockerfile, cfg)...)
+	var emulation Emulation
+	if cfg.Dockerfile == "" {
+		findings, emulation = checkDockerfile(EmbeddedDockerfile, docker.Dockerfile, cfg)
 	} else {
 		path := filepath.Join(dir, cfg.Dockerfile)
-		content, err := os.ReadFile(path)
-		if err != nil {
+		if content, err := os.ReadFile(path); err != nil {
 			findings = append(findings, Finding{Severity: Error, Rule: RuleDockerfile, Path: path,
 				Message: fmt.Sprintf("cannot read the Dockerfile: %v", err),
 				Fix:     "fix GANTRY_DOCKERFILE or Config.Dockerfile (relative to the service directory), or remove it to use Gantry's default"})
 		} else {
-			findings = append(findings, CheckDockerfile(path, content, cfg)...)
+			findings, emulation = checkDockerfile(path, content, cfg)
 		}
 	}
 
 	ignorePath := filepath.Join(dir, ".dockerignore")
 	ignore, err := os.ReadFile(ignorePath)
-	findings = append(findings, CheckDockerignore(ignorePath, ignore, err == nil, embedded)...)
+	findings = append(findings, CheckDockerignore(ignorePath, ignore, err == nil, cfg.Dockerfile == "", os.DirFS(dir))...)
 
-	return append(findings, checkWorkflows(repoRoot(dir))...)
+	return append(findings, checkWorkflows(repoRoot(dir), emulation)...)
+}
+
+// Emulation tells which RUN instructions building the targets executes on
+// the target platform, so under emulation (QEMU) for every platform but
+// the runner's.
+type Emulation struct {
+	// Known is false when the Dockerfile could not be read: nothing is known.
+	Known bool
+	// Path is the Dockerfile's, as in findings.
+	Path string
+	// RunLines are the lines of those RUN instructions; none is the goal.
+	RunLines []int
 }
 
 // checkWorkflows checks the Container workflow and looks for another
 // workflow doing its job under another name.
-func checkWorkflows(root string) []Finding {
+func checkWorkflows(root string, emulation Emulation) []Finding {
 	dir := filepath.Join(root, filepath.Dir(workflow.Path))
 	want := filepath.Join(root, workflow.Path)
 	var findings []Finding
@@ -116,7 +129,7 @@ func checkWorkflows(root string) []Finding {
 		findings = append(findings, Finding{Severity: Error, Rule: RuleWorkflowParse, Path: want,
 			Message: fmt.Sprintf("cannot read the workflow: %v", err), Fix: "make the file readable"})
 	default:
-		findings = append(findings, CheckWorkflow(want, content)...)
+		findings = append(findings, CheckWorkflow(want, content, emulation)...)
 	}
 
 	entries, err := os.ReadDir(dir)

@@ -41,7 +41,10 @@ type found struct {
 }
 
 func TestCheck(t *testing.T) {
-	goodDockerfile := good
+	// good's dev stage runs apt-get on the target platform, which the
+	// template's lack of QEMU does not allow for.
+	goodDockerfile := strings.Replace(good, "RUN apt-get update\n", "", 1)
+	withQEMU := strings.Replace(string(workflow.PublishGHCR), "      - uses: docker/setup-buildx-action@v3\n", "      - uses: docker/setup-qemu-action@v3\n      - uses: docker/setup-buildx-action@v3\n", 1)
 	mageCI := wf(onAll, read, job("build", ""))
 	complete := map[string]string{
 		".dockerignore": string(docker.Dockerignore),
@@ -88,6 +91,13 @@ func TestCheck(t *testing.T) {
 			".github/workflows/test.yml": strings.Replace(mageCI, "go tool mage ci", "go test ./...", 1), ".github/workflows/notes.txt": "mage ci"})},
 		{name: "a workflow breaking a rule", files: with(complete, map[string]string{workflow.Path: strings.Replace(string(workflow.PublishGHCR), "name: Container", "name: Build", 1)}),
 			want: []found{{RuleWorkflowName, Error, workflow.Path}}},
+		{name: "QEMU that no target needs", files: with(complete, map[string]string{workflow.Path: withQEMU}),
+			want: []found{{RuleWorkflowQEMU, Warning, workflow.Path}}},
+		{name: "a RUN on the target platform without QEMU", files: with(complete, map[string]string{"docker/Dockerfile": good}), dockerfile: "docker/Dockerfile",
+			want: []found{{RuleWorkflowQEMU, Warning, workflow.Path}}},
+		{name: "a RUN on the target platform with QEMU", files: with(complete, map[string]string{"docker/Dockerfile": good, workflow.Path: withQEMU}), dockerfile: "docker/Dockerfile"},
+		{name: "an .env file on disk", files: with(complete, map[string]string{"config/.env": "TOKEN=x"}),
+			want: []found{{RuleDockerignore, Error, ".dockerignore"}}},
 		{name: "a service in a sub-folder uses the repository's workflow", dir: "services/api",
 			files: map[string]string{"services/api/.dockerignore": string(docker.Dockerignore), workflow.Path: string(workflow.PublishGHCR)}},
 		{name: "a service in a sub-folder without the workflow", dir: "services/api",

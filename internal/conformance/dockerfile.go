@@ -1,7 +1,6 @@
 package conformance
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"maps"
@@ -13,6 +12,8 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 
+	"github.com/gantry-build/gantry/internal/dockerfile"
+	"github.com/gantry-build/gantry/internal/imageuser"
 	"github.com/gantry-build/gantry/magetools/config"
 )
 
@@ -20,33 +21,30 @@ import (
 // the prod and dev stages exist, build stages run on $BUILDPLATFORM, the
 // prod runtime runs no RUN and no root user, and no image is latest.
 func CheckDockerfile(path string, content []byte, cfg config.Config) []Finding {
-	res, err := parser.Parse(bytes.NewReader(content))
+	findings, _ := checkDockerfile(path, content, cfg)
+	return findings
+}
+
+// checkDockerfile is CheckDockerfile that also tells which RUN
+// instructions of the targets run on the target platform, for the
+// workflow's QEMU step.
+func checkDockerfile(path string, content []byte, cfg config.Config) ([]Finding, Emulation) {
+	file, err := dockerfile.Parse(content)
 	if err != nil {
-		return []Finding{parseError(path, err)}
+		return []Finding{parseError(path, err)}, Emulation{}
 	}
-	stages, metaArgs, err := instructions.Parse(res.AST, nil)
-	if err != nil {
-		return []Finding{parseError(path, err)}
-	}
-	df := newDockerfile(path, stages, metaArgs, res.EscapeToken, cfg.BuildArgs)
+	df := newStageGraph(path, file, cfg.BuildArgs)
 	findings := df.latestTags()
-	prod, dev := df.stage(cfg.ProdStage), df.stage(cfg.DevStage)
-	for _, target := range []struct {
-		index            int
-		name, env, field string
-	}{{prod, cfg.ProdStage, "GANTRY_PROD_STAGE", "Config.ProdStage"}, {dev, cfg.DevStage, "GANTRY_DEV_STAGE", "Config.DevStage"}} {
-		if target.index < 0 {
-			findings = append(findings, Finding{Severity: Error, Rule: RuleStages, Path: path,
-				Message: fmt.Sprintf("there is no stage %q (stages: %s)", target.name, df.stageNames()),
-				Fix:     fmt.Sprintf("add `FROM <image> AS %s`, or name the stage in %s (%s)", target.name, target.env, target.field)})
-		}
+	for _, m := range file.Missing(cfg.ProdStage, cfg.DevStage) {
+		findings = append(findings, Finding{Severity: Error, Rule: RuleStages, Path: path, Message: m.Problem(), Fix: m.Fix()})
 	}
+	prod, dev := file.Stage(cfg.ProdStage), file.Stage(cfg.DevStage)
 	findings = append(findings, df.buildPlatforms(prod, dev)...)
 	if prod >= 0 {
 		findings = append(findings, df.prodRuns(prod)...)
 		findings = append(findings, df.prodUser(prod)...)
 	}
-	return byLine(findings)
+	return byLine(findings), Emulation{Known: true, Path: path, RunLines: df.emulatedRuns(prod, dev)}
 }
 
 func parseError(path string, err error) Finding {
@@ -60,11 +58,10 @@ func parseError(path string, err error) Finding {
 	return f
 }
 
-// dockerfile is a parsed Dockerfile with its stages' relations resolved.
-type dockerfile struct {
-	path     string
-	stages   []instructions.Stage
-	metaArgs []instructions.ArgCommand
+// stageGraph is a parsed Dockerfile with its stages' relations resolved.
+type stageGraph struct {
+	dockerfile.File
+	path string
 	// base[i] is the stage that stage i is FROM, or -1 for an image.
 	base []int
 	// froms[i] is stage i's FROM image with the build arguments expanded.
@@ -84,13 +81,13 @@ type source struct {
 	line int
 }
 
-func newDockerfile(path string, stages []instructions.Stage, metaArgs []instructions.ArgCommand, escape rune, buildArgs map[string]string) dockerfile {
-	n := len(stages)
-	df := dockerfile{path: path, stages: stages, metaArgs: metaArgs, buildArgs: buildArgs,
+func newStageGraph(path string, file dockerfile.File, buildArgs map[string]string) stageGraph {
+	n := len(file.Stages)
+	df := stageGraph{File: file, path: path, buildArgs: buildArgs,
 		base: make([]int, n), froms: make([]string, n), sources: make([][]source, n), deps: make([][]int, n)}
-	env := shell.EnvsFromSlice(argValues(metaArgs, buildArgs))
-	lex := shell.NewLex(escape)
-	for i, s := range stages {
+	env := shell.EnvsFromSlice(argValues(file.MetaArgs, buildArgs))
+	lex := shell.NewLex(file.Escape)
+	for i, s := range file.Stages {
 		df.froms[i] = expand(lex, s.BaseName, env)
 		df.base[i] = df.stageBefore(df.froms[i], i)
 		for _, src := range sourcesOf(s) {
@@ -154,15 +151,10 @@ func sourcesOf(s instructions.Stage) []source {
 	return sources
 }
 
-// stage returns the index of the stage called name, or -1.
-func (df dockerfile) stage(name string) int {
-	return slices.IndexFunc(df.stages, func(s instructions.Stage) bool { return strings.EqualFold(s.Name, name) })
-}
-
 // stageBefore returns the index of a stage called name defined before
 // stage i (FROM can only name those), or -1.
-func (df dockerfile) stageBefore(name string, i int) int {
-	j := df.stage(name)
+func (df stageGraph) stageBefore(name string, i int) int {
+	j := df.Stage(name)
 	if j >= i {
 		return -1
 	}
@@ -171,28 +163,15 @@ func (df dockerfile) stageBefore(name string, i int) int {
 
 // stageRef resolves a --from of stage i: a stage name or number, or -1 for
 // an image.
-func (df dockerfile) stageRef(from string, i int) int {
+func (df stageGraph) stageRef(from string, i int) int {
 	if n, err := strconv.Atoi(from); err == nil && n >= 0 && n < i {
 		return n
 	}
 	return df.stageBefore(from, i)
 }
 
-func (df dockerfile) stageNames() string {
-	var names []string
-	for _, s := range df.stages {
-		if s.Name != "" {
-			names = append(names, s.Name)
-		}
-	}
-	if len(names) == 0 {
-		return "none named"
-	}
-	return strings.Join(names, ", ")
-}
-
-func (df dockerfile) stageLabel(i int) string {
-	if n := df.stages[i].Name; n != "" {
+func (df stageGraph) stageLabel(i int) string {
+	if n := df.Stages[i].Name; n != "" {
 		return fmt.Sprintf("stage %q", n)
 	}
 	return fmt.Sprintf("stage %d", i)
@@ -200,7 +179,7 @@ func (df dockerfile) stageLabel(i int) string {
 
 // runtimeChain is stage i and the stages it is FROM, transitively: what
 // the final image is made of, built for the target platform.
-func (df dockerfile) runtimeChain(i int) []int {
+func (df stageGraph) runtimeChain(i int) []int {
 	var chain []int
 	for ; i >= 0; i = df.base[i] {
 		chain = append(chain, i)
@@ -208,25 +187,33 @@ func (df dockerfile) runtimeChain(i int) []int {
 	return chain
 }
 
-// buildStages are the stages the targets copy from, and everything those
-// are FROM or copy from in turn, leaving out the targets' runtime chains.
-func (df dockerfile) buildStages(targets ...int) []int {
+// runtimeStages are the stages of the targets' runtime chains.
+func (df stageGraph) runtimeStages(targets ...int) map[int]bool {
 	runtime := map[int]bool{}
-	var queue []int
 	for _, t := range targets {
-		if t < 0 {
-			continue
+		if t >= 0 {
+			for _, r := range df.runtimeChain(t) {
+				runtime[r] = true
+			}
 		}
-		for _, r := range df.runtimeChain(t) {
-			runtime[r] = true
-			queue = append(queue, df.deps[r]...)
-		}
+	}
+	return runtime
+}
+
+// buildStages are the stages the targets' runtimes copy or mount from, and
+// everything those are FROM or copy or mount from in turn. A stage in a
+// runtime chain that is also reached this way is a build stage too: what
+// is copied from it is built on its platform, the target's.
+func (df stageGraph) buildStages(targets ...int) []int {
+	var queue []int
+	for r := range df.runtimeStages(targets...) {
+		queue = append(queue, df.deps[r]...)
 	}
 	seen := map[int]bool{}
 	for len(queue) > 0 {
 		i := queue[0]
 		queue = queue[1:]
-		if seen[i] || runtime[i] {
+		if seen[i] {
 			continue
 		}
 		seen[i] = true
@@ -238,34 +225,110 @@ func (df dockerfile) buildStages(targets ...int) []int {
 	return slices.Sorted(maps.Keys(seen))
 }
 
-// buildPlatforms requires --platform=$BUILDPLATFORM on every build stage
-// FROM an image, so that it runs natively and cross-compiles. A stage FROM
-// another stage inherits that stage's platform, which is checked itself.
-func (df dockerfile) buildPlatforms(prod, dev int) []Finding {
+// platformRoot is the stage that decides stage i's platform: i itself
+// when it is FROM an image, else the first stage FROM an image down its
+// FROM chain (a stage FROM another stage inherits its platform).
+func (df stageGraph) platformRoot(i int) int {
+	for df.base[i] >= 0 {
+		i = df.base[i]
+	}
+	return i
+}
+
+// onBuildPlatform reports whether stage i runs on $BUILDPLATFORM.
+func (df stageGraph) onBuildPlatform(i int) bool {
+	p := df.Stages[df.platformRoot(i)].Platform
+	return p == "$BUILDPLATFORM" || p == "${BUILDPLATFORM}"
+}
+
+// runLines are the lines of stage i's RUN instructions.
+func (df stageGraph) runLines(i int) []int {
+	var lines []int
+	for _, cmd := range df.Stages[i].Commands {
+		if run, ok := cmd.(*instructions.RunCommand); ok {
+			lines = append(lines, line(run.Location()))
+		}
+	}
+	return lines
+}
+
+// emulatedRuns are the lines of every RUN that building the targets
+// executes on the target platform: under emulation for every platform but
+// the runner's.
+func (df stageGraph) emulatedRuns(prod, dev int) []int {
+	stages := df.buildStages(prod, dev)
+	for r := range df.runtimeStages(prod, dev) {
+		if !slices.Contains(stages, r) {
+			stages = append(stages, r)
+		}
+	}
+	var lines []int
+	for _, i := range stages {
+		if !df.onBuildPlatform(i) {
+			lines = append(lines, df.runLines(i)...)
+		}
+	}
+	slices.Sort(lines)
+	return lines
+}
+
+// targetsBuiltFrom names the targets whose runtime chain holds stage i.
+func (df stageGraph) targetsBuiltFrom(i int, targets ...int) string {
+	var names []string
+	for _, t := range targets {
+		if t >= 0 && slices.Contains(df.runtimeChain(t), i) {
+			names = append(names, df.Stages[t].Name)
+		}
+	}
+	return strings.Join(names, " and ")
+}
+
+// buildPlatforms requires every build stage to run on $BUILDPLATFORM, so
+// that it runs natively and cross-compiles. A build stage FROM an image
+// must say --platform=$BUILDPLATFORM itself. A build stage whose platform
+// comes from a target's runtime chain (it is one of those stages, or FROM
+// one) has the target platform; that is harmless for files copied out of
+// it, but its RUN instructions run under emulation.
+func (df stageGraph) buildPlatforms(prod, dev int) []Finding {
 	var findings []Finding
+	runtime := df.runtimeStages(prod, dev)
 	for _, i := range df.buildStages(prod, dev) {
-		s := df.stages[i]
-		if df.base[i] >= 0 || s.Platform == "$BUILDPLATFORM" || s.Platform == "${BUILDPLATFORM}" {
-			continue
+		s := df.Stages[i]
+		root := df.platformRoot(i)
+		switch {
+		case df.onBuildPlatform(i):
+		case !runtime[root] && root == i:
+			f := Finding{Severity: Error, Rule: RuleBuildPlatform, Path: df.path, Line: line(s.Location),
+				Message: fmt.Sprintf("build %s runs on the target platform: under emulation for every other platform, and slow", df.stageLabel(i)),
+				Fix:     fmt.Sprintf("write `FROM --platform=$BUILDPLATFORM %s` and cross-compile with GOOS=$TARGETOS GOARCH=$TARGETARCH", s.BaseName)}
+			if strings.EqualFold(df.froms[i], "scratch") {
+				f.Severity = Warning
+				f.Message = fmt.Sprintf("build %s is FROM scratch without --platform: stages built on it get the target platform", df.stageLabel(i))
+			}
+			findings = append(findings, f)
+		case !runtime[root]:
+			// FROM a build stage on the target platform: reported there.
+		case len(df.runLines(i)) == 0:
+			// Only files are taken from the target platform: no emulation.
+		case runtime[i]:
+			findings = append(findings, Finding{Severity: Error, Rule: RuleBuildPlatform, Path: df.path, Line: line(s.Location),
+				Message: fmt.Sprintf("%s is both a build stage (copied or mounted from) and part of the %s runtime, so its RUN runs on the target platform: under emulation, for the build too", df.stageLabel(i), df.targetsBuiltFrom(i, prod, dev)),
+				Fix:     fmt.Sprintf("split it: do the build in a stage `FROM --platform=$BUILDPLATFORM %s` that cross-compiles with GOOS=$TARGETOS GOARCH=$TARGETARCH, and base %s on the image, not on the build stage", df.froms[root], df.targetsBuiltFrom(i, prod, dev))})
+		default:
+			findings = append(findings, Finding{Severity: Error, Rule: RuleBuildPlatform, Path: df.path, Line: line(s.Location),
+				Message: fmt.Sprintf("build %s inherits the target platform through its FROM chain from %s, part of the %s runtime, so its RUN runs under emulation", df.stageLabel(i), df.stageLabel(root), df.targetsBuiltFrom(root, prod, dev)),
+				Fix:     fmt.Sprintf("write `FROM --platform=$BUILDPLATFORM %s` and cross-compile with GOOS=$TARGETOS GOARCH=$TARGETARCH", df.froms[root])})
 		}
-		f := Finding{Severity: Error, Rule: RuleBuildPlatform, Path: df.path, Line: line(s.Location),
-			Message: fmt.Sprintf("build %s runs on the target platform: under emulation for every other platform, and slow", df.stageLabel(i)),
-			Fix:     fmt.Sprintf("write `FROM --platform=$BUILDPLATFORM %s` and cross-compile with GOOS=$TARGETOS GOARCH=$TARGETARCH", s.BaseName)}
-		if strings.EqualFold(df.froms[i], "scratch") {
-			f.Severity = Warning
-			f.Message = fmt.Sprintf("build %s is FROM scratch without --platform: stages built on it get the target platform", df.stageLabel(i))
-		}
-		findings = append(findings, f)
 	}
 	return findings
 }
 
 // prodRuns forbids RUN in the prod runtime: it would need emulation for
 // every platform but the runner's.
-func (df dockerfile) prodRuns(prod int) []Finding {
+func (df stageGraph) prodRuns(prod int) []Finding {
 	var findings []Finding
 	for _, i := range df.runtimeChain(prod) {
-		for _, cmd := range df.stages[i].Commands {
+		for _, cmd := range df.Stages[i].Commands {
 			if run, ok := cmd.(*instructions.RunCommand); ok {
 				findings = append(findings, Finding{Severity: Error, Rule: RuleProdRun, Path: df.path, Line: line(run.Location()),
 					Message: fmt.Sprintf("RUN in the prod runtime (%s) runs on every target platform, under emulation", df.stageLabel(i)),
@@ -278,25 +341,25 @@ func (df dockerfile) prodRuns(prod int) []Finding {
 
 // prodUser requires the prod runtime to name a non-root USER itself: the
 // base image's user is not visible here and may change with a new tag.
-func (df dockerfile) prodUser(prod int) []Finding {
+// Root is what publish's verification of the pushed image calls root.
+func (df stageGraph) prodUser(prod int) []Finding {
 	fix := "add `USER 65532:65532` (or another non-root uid) to the prod stage"
 	for _, i := range df.runtimeChain(prod) {
-		cmds := df.stages[i].Commands
+		cmds := df.Stages[i].Commands
 		for j := len(cmds) - 1; j >= 0; j-- {
 			user, ok := cmds[j].(*instructions.UserCommand)
 			if !ok {
 				continue
 			}
-			name, _, _ := strings.Cut(user.User, ":")
-			if name == "root" || name == "0" {
+			if imageuser.IsRoot(user.User) {
 				return []Finding{{Severity: Error, Rule: RuleProdUser, Path: df.path, Line: line(user.Location()),
 					Message: fmt.Sprintf("the prod image runs as root (USER %s)", user.User), Fix: fix}}
 			}
 			return nil
 		}
 	}
-	return []Finding{{Severity: Error, Rule: RuleProdUser, Path: df.path, Line: line(df.stages[prod].Location),
-		Message: fmt.Sprintf("the prod stage %q sets no USER, so it runs as whatever user its base image has, root by default", df.stages[prod].Name),
+	return []Finding{{Severity: Error, Rule: RuleProdUser, Path: df.path, Line: line(df.Stages[prod].Location),
+		Message: fmt.Sprintf("the prod stage %q sets no USER, so it runs as whatever user its base image has, root by default", df.Stages[prod].Name),
 		Fix:     fix}}
 }
 
@@ -304,12 +367,12 @@ func (df dockerfile) prodUser(prod int) []Finding {
 // say latest, and FROM, COPY --from and RUN --mount images with a latest
 // tag or none at all. A FROM whose image comes from an ARG already
 // reported is not reported again.
-func (df dockerfile) latestTags() []Finding {
+func (df stageGraph) latestTags() []Finding {
 	var findings []Finding
 	reported := map[string]bool{}
 	fix := "name an explicit version (e.g. golang:1.26-bookworm) or pin a digest; there is never a latest tag"
-	argCmds := slices.Clone(df.metaArgs)
-	for _, s := range df.stages {
+	argCmds := slices.Clone(df.MetaArgs)
+	for _, s := range df.Stages {
 		for _, cmd := range s.Commands {
 			if a, ok := cmd.(*instructions.ArgCommand); ok {
 				argCmds = append(argCmds, *a)
@@ -334,7 +397,7 @@ func (df dockerfile) latestTags() []Finding {
 				Fix:     "set it to an explicit version in Config.BuildArgs or GANTRY_BUILD_ARGS"})
 		}
 	}
-	for i, s := range df.stages {
+	for i, s := range df.Stages {
 		if df.base[i] < 0 && !reported[df.froms[i]] {
 			if msg := latestImage(df.froms[i]); msg != "" {
 				findings = append(findings, Finding{Severity: Error, Rule: RuleLatest, Path: df.path, Line: line(s.Location),

@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -142,6 +143,40 @@ COPY --from=build /out/app /app
 USER 65532
 `},
 
+		// The issue's case: build is also dev's base, and still a build stage.
+		{name: "a build stage that is also the base of dev", dockerfile: `FROM golang:1.26 AS build
+RUN go build -o /out/app .
+FROM gcr.io/distroless/static-debian12:nonroot AS prod
+COPY --from=build /out/app /app
+USER 65532
+FROM build AS dev
+USER 65532
+`,
+			want: []want{{RuleBuildPlatform, Error, 1, "split it: do the build in a stage `FROM --platform=$BUILDPLATFORM golang:1.26`"}}},
+		{name: "a build stage FROM the base of dev", dockerfile: `FROM golang:1.26 AS base
+FROM base AS build
+RUN go build -o /out/app .
+FROM gcr.io/distroless/static-debian12:nonroot AS prod
+COPY --from=build /out/app /app
+USER 65532
+FROM base AS dev
+USER 65532
+`,
+			want: []want{{RuleBuildPlatform, Error, 2, "FROM --platform=$BUILDPLATFORM golang:1.26"}}},
+		{name: "files copied from the dev base need no emulation", dockerfile: `FROM --platform=$BUILDPLATFORM golang:1.26 AS build
+RUN go build -o /out/app .
+FROM gcr.io/distroless/static-debian12:nonroot AS prod
+COPY --from=build /out/app /app
+USER 65532
+FROM debian:12 AS dev-base
+FROM --platform=$BUILDPLATFORM debian:12 AS tools
+COPY --from=dev-base /var/lib/dpkg/status /target/status
+RUN unpack-tools
+FROM dev-base AS dev
+COPY --from=tools /rootfs/ /
+USER 65532
+`},
+
 		{name: "RUN in prod", dockerfile: strings.Replace(good, "USER 65532:65532", "RUN mkdir /data\nUSER 65532:65532", 1),
 			want: []want{{RuleProdRun, Error, 6, "COPY --from"}}},
 		{name: "RUN in the stage prod is FROM", dockerfile: `FROM --platform=$BUILDPLATFORM golang:1.26 AS build
@@ -158,6 +193,10 @@ USER 65532
 		{name: "prod as root", dockerfile: strings.Replace(good, "USER 65532:65532", "USER root", 1),
 			want: []want{{RuleProdUser, Error, 6, "non-root"}}},
 		{name: "prod as uid 0", dockerfile: strings.Replace(good, "USER 65532:65532", "USER 0:0", 1),
+			want: []want{{RuleProdUser, Error, 6, "non-root"}}},
+		{name: "prod as uid 00, which the runtime reads as 0", dockerfile: strings.Replace(good, "USER 65532:65532", "USER 00", 1),
+			want: []want{{RuleProdUser, Error, 6, "non-root"}}},
+		{name: "prod as +0", dockerfile: strings.Replace(good, "USER 65532:65532", "USER +0:65532", 1),
 			want: []want{{RuleProdUser, Error, 6, "non-root"}}},
 		{name: "the last USER counts", dockerfile: strings.Replace(good, "USER 65532:65532", "USER 65532\nUSER root", 1),
 			want: []want{{RuleProdUser, Error, 7, "non-root"}}},
@@ -219,6 +258,12 @@ func TestLatestImage(t *testing.T) {
 		{"localhost:5000/app", true},
 		{"localhost:5000/app:1.0", false},
 		{"app@sha256:abcd", false},
+		{"app@sha256:" + strings.Repeat("a", 64), false},
+		{"app:1.0@sha256:" + strings.Repeat("a", 64), false},
+		{"localhost:5000/app:latest", true},
+		{"docker.io/library/golang", true},
+		{"ghcr.io/acme/app:1.0-alpine", false},
+		{"Not A Reference", false},
 		{"scratch", false},
 		{"${GO_IMAGE}", false},
 		{"", false},
@@ -245,5 +290,29 @@ func TestFindingString(t *testing.T) {
 	}
 	if fmt.Sprint(Error, Warning) != "error warning" {
 		t.Errorf("severities print as %v %v", Error, Warning)
+	}
+}
+
+func TestEmulatedRuns(t *testing.T) {
+	tests := []struct {
+		name, dockerfile string
+		want             []int
+	}{
+		{"a RUN in dev", good, []int{8}},
+		{"none", strings.Replace(good, "RUN apt-get update\n", "", 1), nil},
+		{"a build stage on the target platform", strings.Replace(good, "--platform=$BUILDPLATFORM ", "", 1), []int{3, 8}},
+		{"a stage no target uses", strings.Replace(good, "RUN apt-get update\n", "", 1) + "FROM golang:1.26 AS lint\nRUN go vet ./...\n", nil},
+		{"a build stage that is also the base of dev", "FROM golang:1.26 AS build\nRUN go build\nFROM scratch AS prod\nCOPY --from=build /app /app\nFROM build AS dev\n", []int{2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, got := checkDockerfile("Dockerfile", []byte(tt.dockerfile), defaults())
+			if !got.Known || !slices.Equal(got.RunLines, tt.want) {
+				t.Errorf("emulation %+v, want RUN lines %v", got, tt.want)
+			}
+		})
+	}
+	if _, got := checkDockerfile("Dockerfile", []byte("FROM\n"), defaults()); got.Known {
+		t.Errorf("an unparsable Dockerfile gives emulation %+v, want unknown", got)
 	}
 }

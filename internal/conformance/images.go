@@ -1,6 +1,10 @@
 package conformance
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+)
 
 // saysLatest reports whether an ARG or build argument value names the
 // latest version: latest itself, an image :latest or a Go module @latest.
@@ -10,18 +14,23 @@ func saysLatest(value string) bool {
 
 // latestImage says why the image reference ref means latest (to follow
 // the reference in a message), or returns "" when it names a version or a
-// digest. It cannot tell for a
-// reference still holding a variable, or for scratch, which has no tags.
+// digest. It cannot tell for a reference that does not parse (one still
+// holding a variable), and scratch has no tags.
 func latestImage(ref string) string {
-	if ref == "" || ref == "scratch" || strings.Contains(ref, "$") || strings.Contains(ref, "@") {
+	if ref == "scratch" {
 		return ""
 	}
-	colon := strings.LastIndex(ref, ":")
-	if colon < strings.LastIndex(ref, "/") || colon < 0 {
-		// A colon before the last slash is a registry port, not a tag.
-		return "has no tag, so it means the latest tag"
+	parsed, err := name.ParseReference(ref, name.WithDefaultTag(""))
+	if err != nil {
+		return ""
 	}
-	if ref[colon+1:] == "latest" {
+	tag, ok := parsed.(name.Tag)
+	switch {
+	case !ok:
+		return "" // a digest
+	case tag.TagStr() == "":
+		return "has no tag, so it means the latest tag"
+	case tag.TagStr() == "latest":
 		return "uses the latest tag, which moves with every upstream release"
 	}
 	return ""

@@ -9,7 +9,8 @@ import (
 	"github.com/rhysd/actionlint"
 )
 
-// workflowName is the name SPEC.md gives the workflow.
+// workflowName is the name the release process gives the workflow
+// (README.md, "Checking a service: mage check").
 const workflowName = "Container"
 
 // pullRequestEvents are the triggers that run a workflow for a pull request.
@@ -17,8 +18,9 @@ var pullRequestEvents = []string{"pull_request", "pull_request_target"}
 
 // CheckWorkflow applies the rules to the Container workflow (content, read
 // from path): named Container, running mage ci, no packages: write for
-// pull requests, no latest tag.
-func CheckWorkflow(path string, content []byte) []Finding {
+// pull requests, publishing runs serialised, QEMU set up only when the
+// Dockerfile's emulation needs it, no latest tag.
+func CheckWorkflow(path string, content []byte, emulation Emulation) []Finding {
 	wf, findings := parseWorkflow(path, content)
 	if wf == nil {
 		return findings
@@ -37,6 +39,8 @@ func CheckWorkflow(path string, content []byte) []Finding {
 			Fix:     "make the job's last step `run: go tool mage ci`; decide nothing about tags in YAML"})
 	}
 	findings = append(findings, packagesWriteOnPullRequests(path, wf)...)
+	findings = append(findings, unserialisedPublishing(path, wf)...)
+	findings = append(findings, qemu(path, wf, emulation)...)
 	return byLine(append(findings, workflowLatest(path, wf)...))
 }
 
@@ -217,8 +221,12 @@ func excludes(node actionlint.ExprNode, event string) bool {
 
 // neverPullRequestRef reports whether github.ref (or its prefix) ref is
 // impossible for event: a pull_request runs on refs/pull/..., a
-// pull_request_target on the base branch, and neither on a tag.
+// pull_request_target on the base branch, and neither on a tag. For other
+// events a ref says nothing.
 func neverPullRequestRef(ref, event string) bool {
+	if !slices.Contains(pullRequestEvents, event) {
+		return false
+	}
 	return strings.HasPrefix(ref, "refs/tags/") || (event == "pull_request" && strings.HasPrefix(ref, "refs/heads/"))
 }
 
@@ -294,6 +302,136 @@ func workflowLatest(path string, wf *actionlint.Workflow) []Finding {
 				}
 			}
 		}
+	}
+	return findings
+}
+
+// concurrencyFix is the template's concurrency group.
+const concurrencyFix = "add at the top of the workflow, as Gantry's template has it: `concurrency: {group: container-${{ github.ref }}, cancel-in-progress: true}`"
+
+// unserialisedPublishing requires that runs of one ref never publish at
+// once: the moving tags only go forwards because publish checks ancestry
+// and then moves them, and two overlapping runs could both pass the check.
+// A concurrency group keyed by the ref (or by nothing that differs between
+// runs) serialises them, on the workflow or on each job that runs mage ci
+// for a push. cancel-in-progress may be either: a cancelled publish leaves
+// the moving tags where they were, and the newer run moves them on.
+func unserialisedPublishing(path string, wf *actionlint.Workflow) []Finding {
+	if wf.Concurrency != nil {
+		return perRunGroup(path, "the workflow's", wf.Concurrency)
+	}
+	var findings []Finding
+	for _, job := range jobs(wf) {
+		if excludesEvent(job.If, "push") || !jobRunsMageCI(job) {
+			continue
+		}
+		if job.Concurrency == nil {
+			findings = append(findings, Finding{Severity: Error, Rule: RuleWorkflowConcurrency, Path: path, Line: job.Pos.Line,
+				Message: fmt.Sprintf("job %q runs mage ci for pushes with no concurrency group, on it or on the workflow: two runs of one branch can publish at once and move its tags backwards", job.ID.Value),
+				Fix:     concurrencyFix})
+			continue
+		}
+		findings = append(findings, perRunGroup(path, fmt.Sprintf("job %q's", job.ID.Value), job.Concurrency)...)
+	}
+	return findings
+}
+
+// perRunGroup reports a concurrency group that differs between runs of one
+// ref, so that it serialises nothing.
+func perRunGroup(path, whose string, c *actionlint.Concurrency) []Finding {
+	line := c.Pos.Line
+	var perRun []string
+	if c.Group != nil {
+		line = c.Group.Pos.Line
+		perRun = perRunValues(c.Group.Value)
+	}
+	if c.Group != nil && len(perRun) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("%s concurrency has no group", whose)
+	if len(perRun) > 0 {
+		msg = fmt.Sprintf("%s concurrency group %q holds %s, which differs between runs, so runs of one branch can publish at once and move its tags backwards", whose, c.Group.Value, strings.Join(perRun, ", "))
+	}
+	return []Finding{{Severity: Error, Rule: RuleWorkflowConcurrency, Path: path, Line: line, Message: msg,
+		Fix: "key the group by the ref only: `group: container-${{ github.ref }}`"}}
+}
+
+// perRunContext are the github context properties that differ between two
+// runs of one ref.
+var perRunContext = []string{"run_id", "run_number", "run_attempt", "sha"}
+
+// perRunValues lists the per-run values (github.run_id, github.sha, ...)
+// that the expressions in group read.
+func perRunValues(group string) []string {
+	var found []string
+	for rest := group; ; {
+		_, expr, ok := strings.Cut(rest, "${{")
+		if !ok {
+			return found
+		}
+		rest = expr
+		node, err := actionlint.NewExprParser().Parse(actionlint.NewExprLexer(expr))
+		if err != nil {
+			continue
+		}
+		actionlint.VisitExprNode(node, func(n, _ actionlint.ExprNode, entering bool) {
+			deref, ok := n.(*actionlint.ObjectDerefNode)
+			if !entering || !ok {
+				return
+			}
+			v, ok := deref.Receiver.(*actionlint.VariableNode)
+			if ok && strings.EqualFold(v.Name, "github") && slices.Contains(perRunContext, strings.ToLower(deref.Property)) {
+				found = append(found, "github."+strings.ToLower(deref.Property))
+			}
+		})
+	}
+}
+
+// jobRunsMageCI reports whether a run step of job runs mage ci.
+func jobRunsMageCI(job *actionlint.Job) bool {
+	return slices.ContainsFunc(job.Steps, func(step *actionlint.Step) bool {
+		exec, ok := step.Exec.(*actionlint.ExecRun)
+		return ok && exec.Run != nil && runsMageCI(exec.Run.Value)
+	})
+}
+
+// qemuAction sets up QEMU's binfmt handlers on the runner.
+const qemuAction = "docker/setup-qemu-action"
+
+// qemu compares the workflow's QEMU steps with what the Dockerfile needs:
+// a step no target needs costs every run its time; a RUN that needs one
+// without it fails the build for every platform but the runner's.
+func qemu(path string, wf *actionlint.Workflow, emulation Emulation) []Finding {
+	if !emulation.Known {
+		return nil
+	}
+	var steps []*actionlint.Pos
+	for _, job := range jobs(wf) {
+		for _, step := range job.Steps {
+			if exec, ok := step.Exec.(*actionlint.ExecAction); ok && exec.Uses != nil {
+				if action, _, _ := strings.Cut(exec.Uses.Value, "@"); strings.EqualFold(action, qemuAction) {
+					steps = append(steps, exec.Uses.Pos)
+				}
+			}
+		}
+	}
+	var findings []Finding
+	if len(emulation.RunLines) == 0 {
+		for _, pos := range steps {
+			findings = append(findings, Finding{Severity: Warning, Rule: RuleWorkflowQEMU, Path: path, Line: pos.Line,
+				Message: fmt.Sprintf("the workflow sets up QEMU, but no RUN of prod or dev in %s runs on the target platform: no target needs emulation", emulation.Path),
+				Fix:     "remove the " + qemuAction + " step"})
+		}
+		return findings
+	}
+	if len(steps) == 0 {
+		var runs []string
+		for _, l := range emulation.RunLines {
+			runs = append(runs, fmt.Sprintf("%s:%d", emulation.Path, l))
+		}
+		findings = append(findings, Finding{Severity: Warning, Rule: RuleWorkflowQEMU, Path: path, Line: mageCILine(wf),
+			Message: fmt.Sprintf("RUN at %s runs on the target platform, and the workflow sets up no QEMU: building for a platform other than the runner's fails", strings.Join(runs, ", ")),
+			Fix:     "move the work to a build stage FROM --platform=$BUILDPLATFORM and COPY --from it the result; or add `- uses: " + qemuAction + "@v3` before the mage ci step"})
 	}
 	return findings
 }

@@ -8,10 +8,18 @@ import (
 )
 
 // wf is a small workflow: the triggers, the workflow-level lines and the
-// jobs given, named Container, with a step running mage ci in the first job.
+// jobs given, named Container, with the template's concurrency group last
+// (so that it moves no line the tests name).
 func wf(on, top, jobs string) string {
+	return unserialised(on, top, jobs) + serialised
+}
+
+// unserialised is wf without the concurrency group.
+func unserialised(on, top, jobs string) string {
 	return "name: Container\non:\n" + on + top + "jobs:\n" + jobs
 }
+
+const serialised = "concurrency:\n  group: container-${{ github.ref }}\n  cancel-in-progress: true\n"
 
 const (
 	onAll  = "  push:\n    branches: [main]\n  pull_request:\n"
@@ -27,11 +35,12 @@ func job(id, extra string) string {
 func TestCheckWorkflow(t *testing.T) {
 	writePackages := "    permissions:\n      contents: read\n      packages: write\n"
 	tests := []struct {
-		name     string
-		workflow string
-		want     []want
+		name      string
+		workflow  string
+		emulation Emulation
+		want      []want
 	}{
-		{name: "the template", workflow: string(workflow.PublishGHCR)},
+		{name: "the template", workflow: string(workflow.PublishGHCR), emulation: Emulation{Known: true, Path: "Dockerfile"}},
 		{name: "minimal", workflow: wf(onAll, read, job("build", ""))},
 
 		{name: "another name", workflow: strings.Replace(wf(onAll, read, job("build", "")), "name: Container", "name: Docker", 1),
@@ -84,10 +93,35 @@ func TestCheckWorkflow(t *testing.T) {
 
 		{name: "not a workflow", workflow: "name: Container\non: [push\n",
 			want: []want{{RuleWorkflowParse, Error, 1, "syntax"}}},
+
+		{name: "no concurrency group", workflow: unserialised(onAll, read, job("build", "")),
+			want: []want{{RuleWorkflowConcurrency, Error, 9, "group: container-${{ github.ref }}"}}},
+		{name: "no concurrency group on the publishing job", workflow: unserialised(onAll, read, job("build", "    if: github.event_name == 'pull_request'\n")+job("publish", "    if: github.ref == 'refs/heads/main'\n"+writePackages)),
+			want: []want{{RuleWorkflowConcurrency, Error, 15, "cancel-in-progress"}}},
+		{name: "concurrency on the publishing job", workflow: unserialised(onAll, read, job("build", "    if: github.event_name == 'pull_request'\n")+job("publish", "    if: github.event_name == 'push'\n    concurrency: container-${{ github.ref }}\n"+writePackages))},
+		// A ref names no pull request, but it may well name a push.
+		{name: "no concurrency group on the tag job", workflow: unserialised(onAll, read, job("release", "    if: startsWith(github.ref, 'refs/tags/v')\n"+writePackages)),
+			want: []want{{RuleWorkflowConcurrency, Error, 9, "group: container-${{ github.ref }}"}}},
+		{name: "a pull request job needs none", workflow: unserialised(onAll, read, job("build", "    if: github.event_name == 'pull_request'\n"))},
+		{name: "a group per run serialises nothing", workflow: unserialised(onAll, read+"concurrency:\n  group: container-${{ github.run_id }}\n", job("build", "")),
+			want: []want{{RuleWorkflowConcurrency, Error, 9, "key the group by the ref only"}}},
+		{name: "a group per commit serialises nothing", workflow: unserialised(onAll, read, job("build", "    concurrency:\n      group: ${{ github.workflow }}-${{ github.sha }}\n")),
+			want: []want{{RuleWorkflowConcurrency, Error, 12, "key the group by the ref only"}}},
+		{name: "a group per pull request or ref", workflow: unserialised(onAll, read+"concurrency:\n  group: ${{ github.workflow }}-${{ github.event.pull_request.number || github.ref }}\n  cancel-in-progress: false\n", job("build", ""))},
+		{name: "one group for every run", workflow: unserialised(onAll, read+"concurrency: publish\n", job("build", ""))},
+		{name: "QEMU that no target needs", workflow: strings.Replace(wf(onAll, read, job("build", "")), "      - run: go tool mage ci", "      - uses: docker/setup-qemu-action@v3\n      - run: go tool mage ci", 1),
+			emulation: Emulation{Known: true, Path: "Dockerfile"},
+			want:      []want{{RuleWorkflowQEMU, Warning, 13, "remove the docker/setup-qemu-action step"}}},
+		{name: "QEMU that a RUN needs", workflow: strings.Replace(wf(onAll, read, job("build", "")), "      - run: go tool mage ci", "      - uses: docker/setup-qemu-action@v3\n      - run: go tool mage ci", 1),
+			emulation: Emulation{Known: true, Path: "Dockerfile", RunLines: []int{8}}},
+		{name: "a RUN that needs QEMU, and none", workflow: wf(onAll, read, job("build", "")),
+			emulation: Emulation{Known: true, Path: "Dockerfile", RunLines: []int{8, 12}},
+			want:      []want{{RuleWorkflowQEMU, Warning, 13, "FROM --platform=$BUILDPLATFORM"}}},
+		{name: "QEMU and an unreadable Dockerfile", workflow: strings.Replace(wf(onAll, read, job("build", "")), "      - run: go tool mage ci", "      - uses: docker/setup-qemu-action@v3\n      - run: go tool mage ci", 1)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assertFindings(t, CheckWorkflow("publish-ghcr.yml", []byte(tt.workflow)), tt.want)
+			assertFindings(t, CheckWorkflow("publish-ghcr.yml", []byte(tt.workflow), tt.emulation), tt.want)
 		})
 	}
 }

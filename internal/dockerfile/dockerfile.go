@@ -1,54 +1,106 @@
 // Package dockerfile reads a Dockerfile with BuildKit's own parser (the
-// one buildx will use), so that Gantry refuses a file that cannot give the
-// prod and dev targets before any build starts.
+// one buildx will use) and finds its stages as BuildKit names them. It is
+// the one stage check: publish refuses a file that cannot give the prod
+// and dev targets before any build starts, and mage check reports the same
+// finding with the same words.
 package dockerfile
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
-// Stages parses content and returns its stages in order.
-func Stages(content []byte) ([]instructions.Stage, error) {
-	ast, err := parser.Parse(bytes.NewReader(content))
+// File is a parsed Dockerfile.
+type File struct {
+	Stages []instructions.Stage
+	// MetaArgs are the ARGs before the first FROM.
+	MetaArgs []instructions.ArgCommand
+	// Escape is the escape character (# escape=), for expanding words.
+	Escape rune
+}
+
+// Parse parses content as BuildKit does. Its errors are BuildKit's, with
+// the line (a *parser.LocationError) where BuildKit knows it.
+func Parse(content []byte) (File, error) {
+	res, err := parser.Parse(bytes.NewReader(content))
 	if err != nil {
-		return nil, err
+		return File{}, err
 	}
-	stages, _, err := instructions.Parse(ast.AST, nil)
-	return stages, err
+	stages, metaArgs, err := instructions.Parse(res.AST, nil)
+	if err != nil {
+		return File{}, err
+	}
+	return File{Stages: stages, MetaArgs: metaArgs, Escape: res.EscapeToken}, nil
+}
+
+// Stage returns the index of the stage called name, or -1. Names are
+// case-insensitive, as BuildKit's --target is; an unnamed stage has none.
+func (f File) Stage(name string) int {
+	if name == "" {
+		return -1
+	}
+	return slices.IndexFunc(f.Stages, func(s instructions.Stage) bool { return strings.EqualFold(s.Name, name) })
+}
+
+// StageNames are the named stages, in order.
+func (f File) StageNames() []string {
+	var names []string
+	for _, s := range f.Stages {
+		if s.Name != "" {
+			names = append(names, s.Name)
+		}
+	}
+	return names
+}
+
+// MissingStage is a target the Dockerfile has no stage for.
+type MissingStage struct {
+	Target string
+	// Named are the Dockerfile's named stages.
+	Named []string
+}
+
+// Problem says what is missing.
+func (m MissingStage) Problem() string {
+	named := "none"
+	if len(m.Named) > 0 {
+		named = strings.Join(m.Named, ", ")
+	}
+	return fmt.Sprintf("there is no stage %q (its named stages: %s)", m.Target, named)
+}
+
+// Fix says how to add it.
+func (m MissingStage) Fix() string {
+	return fmt.Sprintf("add `FROM <image> AS %s`, or name the stage in GANTRY_PROD_STAGE/GANTRY_DEV_STAGE (Config.ProdStage/DevStage)", m.Target)
+}
+
+// Missing returns the targets that have no stage, in the order given.
+func (f File) Missing(targets ...string) []MissingStage {
+	var missing []MissingStage
+	for _, t := range targets {
+		if f.Stage(t) < 0 {
+			missing = append(missing, MissingStage{Target: t, Named: f.StageNames()})
+		}
+	}
+	return missing
 }
 
 // CheckTargets returns an error unless the Dockerfile at path (content)
-// has a stage for every target name.
+// parses and has a stage for every target name.
 func CheckTargets(path string, content []byte, targets ...string) error {
-	stages, err := Stages(content)
+	f, err := Parse(content)
 	if err != nil {
 		return fmt.Errorf("parse %s: %w; fix the syntax at the line named (BuildKit's parser), or remove the file to use Gantry's default Dockerfile", path, err)
 	}
-	names := map[string]bool{}
-	var have []string
-	for _, s := range stages {
-		if s.Name != "" {
-			names[strings.ToLower(s.Name)] = true
-			have = append(have, s.Name)
-		}
+	var errs []error
+	for _, m := range f.Missing(targets...) {
+		errs = append(errs, fmt.Errorf("%s: %s; %s", path, m.Problem(), m.Fix()))
 	}
-	for _, t := range targets {
-		if !names[strings.ToLower(t)] {
-			return fmt.Errorf("%s has no stage %q (its named stages: %s); add `FROM <image> AS %s`, or name the stage in GANTRY_PROD_STAGE/GANTRY_DEV_STAGE (Config.ProdStage/DevStage)",
-				path, t, orNone(have), t)
-		}
-	}
-	return nil
-}
-
-func orNone(list []string) string {
-	if len(list) == 0 {
-		return "none"
-	}
-	return strings.Join(list, ", ")
+	return errors.Join(errs...)
 }

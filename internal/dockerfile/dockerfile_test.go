@@ -13,33 +13,16 @@ func TestEmbeddedDockerfileHasBothTargets(t *testing.T) {
 	}
 }
 
-func TestEmbeddedProdRuntimeHasNoRun(t *testing.T) {
-	stages, err := Stages(docker.Dockerfile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range stages {
-		if s.Name != "prod" {
-			continue
-		}
-		for _, c := range s.Commands {
-			if strings.EqualFold(c.Name(), "run") {
-				t.Errorf("prod stage runs %q: it would need emulation for other platforms", c)
-			}
-		}
-		return
-	}
-	t.Fatal("no prod stage")
-}
-
 func TestCheckTargets(t *testing.T) {
 	for _, tt := range []struct {
 		name, content, errHas string
 	}{
 		{"both", "FROM scratch AS prod\nFROM scratch AS dev\n", ""},
 		{"case-insensitive like BuildKit", "FROM scratch AS Prod\nFROM scratch AS DEV\n", ""},
-		{"no dev", "FROM scratch AS build\nFROM scratch AS prod\n", `no stage "dev" (its named stages: build, prod); add ` + "`FROM <image> AS dev`"},
+		{"no dev", "FROM scratch AS build\nFROM scratch AS prod\n", `Dockerfile: there is no stage "dev" (its named stages: build, prod); add ` + "`FROM <image> AS dev`"},
 		{"no prod", "FROM scratch AS dev\n", `no stage "prod"`},
+		{"neither, both named", "FROM scratch AS build\n", `no stage "prod" (its named stages: build); add ` + "`FROM <image> AS prod`" + `, or name the stage in GANTRY_PROD_STAGE/GANTRY_DEV_STAGE (Config.ProdStage/DevStage)
+Dockerfile: there is no stage "dev"`},
 		{"unnamed", "FROM scratch\n", `no stage "prod" (its named stages: none)`},
 		{"empty file", "", "parse Dockerfile"},
 		{"unknown instruction", "FROM scratch AS prod\nFROM scratch AS dev\nFOO bar\n", "parse Dockerfile"},
@@ -50,5 +33,21 @@ func TestCheckTargets(t *testing.T) {
 				t.Fatalf("err = %v, want containing %q", err, tt.errHas)
 			}
 		})
+	}
+}
+
+func TestStage(t *testing.T) {
+	f, err := Parse([]byte("FROM scratch AS Build\nFROM scratch\nFROM build AS prod\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]int{"build": 0, "BUILD": 0, "prod": 2, "dev": -1, "": -1} {
+		if got := f.Stage(name); got != want {
+			t.Errorf("Stage(%q) = %d, want %d", name, got, want)
+		}
+	}
+	// BuildKit lower-cases stage names.
+	if got := strings.Join(f.StageNames(), ","); got != "build,prod" {
+		t.Errorf("StageNames() = %s, want build,prod", got)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +18,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/gantry-build/gantry/internal/imageuser"
 )
 
 // Client talks to registries with the Docker credentials of this machine
@@ -264,7 +265,7 @@ func (c Client) Verify(ctx context.Context, ref string, want Expect) (string, er
 		if got := cfg.Config.Labels[RevisionLabel]; got != want.Revision {
 			problems = append(problems, fmt.Sprintf("%s: label %s is %q, want %q", platform, RevisionLabel, got, want.Revision))
 		}
-		if want.NonRoot && IsRoot(cfg.Config.User) {
+		if want.NonRoot && imageuser.IsRoot(cfg.Config.User) {
 			problems = append(problems, fmt.Sprintf("%s: runs as root (USER %q); add `USER 65532:65532` to the stage", platform, cfg.Config.User))
 		}
 	}
@@ -272,14 +273,6 @@ func (c Client) Verify(ctx context.Context, ref string, want Expect) (string, er
 		return "", fmt.Errorf("verify %s: %s", ref, strings.Join(problems, "; "))
 	}
 	return digest, nil
-}
-
-// IsRoot reports whether an image config's User runs as root: empty (the
-// default), "root" or uid 0, with or without a group.
-func IsRoot(user string) bool {
-	u, _, _ := strings.Cut(user, ":")
-	uid, err := strconv.Atoi(u) // the runtime reads "00" or "+0" as uid 0 too
-	return u == "" || u == "root" || err == nil && uid == 0
 }
 
 // Tag points tag at the manifest or index src (a digest reference or a
