@@ -25,14 +25,14 @@ func Check(ctx context.Context) error {
 // checkConformance reports every finding of the conformance check and
 // fails on errors; warnings alone pass, so that CI can run it first.
 func checkConformance(s session) error {
-	return reportFindings(conformance.Check(s.cfg.Dir, s.cfg), actions.Runner{Getenv: os.Getenv, Out: os.Stdout})
+	return reportFindings(conformance.Check(s.cfg.Dir, s.cfg), actions.Runner{Getenv: os.Getenv, Out: os.Stdout}, s.log)
 }
 
 // reportFindings logs each finding once, one line with its rule, file,
 // line and severity as fields, and in GitHub Actions annotates it on its
 // file and line. The error only counts the errors: the findings are
 // already in the log and on the run's page.
-func reportFindings(findings []conformance.Finding, runner actions.Runner) error {
+func reportFindings(findings []conformance.Finding, runner actions.Runner, log *logrus.Entry) error {
 	workspace := runner.Getenv("GITHUB_WORKSPACE")
 	failed := 0
 	for _, f := range findings {
@@ -41,7 +41,7 @@ func reportFindings(findings []conformance.Finding, runner actions.Runner) error
 			fields["line"] = f.Line
 		}
 		message := fmt.Sprintf("%s (fix: %s)", f.Message, f.Fix)
-		entry := logrus.WithFields(fields)
+		entry := log.WithFields(fields)
 		if f.Severity == conformance.Error {
 			failed++
 			entry.Error(message)
@@ -56,7 +56,7 @@ func reportFindings(findings []conformance.Finding, runner actions.Runner) error
 		return fmt.Errorf("the service departs from the release process: %s and %s, logged above; fix each as its fix says, then run `go tool mage check` again",
 			count(failed, "error"), count(warnings, "warning"))
 	}
-	logrus.Infof("the service follows the release process (%s)", count(warnings, "warning"))
+	log.Infof("the service follows the release process (%s)", count(warnings, "warning"))
 	return nil
 }
 

@@ -30,7 +30,7 @@ func TestReportFindings(t *testing.T) {
 	defer hook.Reset()
 	var out bytes.Buffer
 	env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": workspace}
-	err := reportFindings(findings, actions.Runner{Getenv: func(k string) string { return env[k] }, Out: &out})
+	err := reportFindings(findings, actions.Runner{Getenv: func(k string) string { return env[k] }, Out: &out}, logrus.NewEntry(logrus.StandardLogger()))
 
 	if err == nil || err.Error() != "the service departs from the release process: 3 errors and 1 warning, logged above; fix each as its fix says, then run `go tool mage check` again" {
 		t.Errorf("error %v, want the count and no finding", err)
@@ -68,7 +68,7 @@ func TestReportFindingsPassesWarnings(t *testing.T) {
 	defer hook.Reset()
 	var out bytes.Buffer
 	err := reportFindings([]conformance.Finding{{Severity: conformance.Warning, Rule: conformance.RuleDockerignore, Path: ".dockerignore", Message: "m", Fix: "f"}},
-		actions.Runner{Getenv: func(string) string { return "" }, Out: &out})
+		actions.Runner{Getenv: func(string) string { return "" }, Out: &out}, logrus.NewEntry(logrus.StandardLogger()))
 	if err != nil || out.Len() != 0 {
 		t.Errorf("error %v, annotations %q outside Actions; want none", err, out.String())
 	}
