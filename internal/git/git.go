@@ -34,6 +34,9 @@ func (r Repo) IsRepo() bool {
 	return err == nil && out == "true"
 }
 
+// TopLevel returns the absolute path of the working tree's top directory.
+func (r Repo) TopLevel() (string, error) { return r.output("rev-parse", "--show-toplevel") }
+
 // Head returns the full SHA of HEAD.
 func (r Repo) Head() (string, error) { return r.Commit("HEAD") }
 
