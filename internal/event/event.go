@@ -274,7 +274,7 @@ func parsePayload(path string, data []byte) (payload, error) {
 	case err == nil:
 		return p, nil
 	case errors.As(err, &typeErr):
-		return payload{}, fmt.Errorf("event payload %s: field %s is a JSON %s, where GitHub writes a %s; GITHUB_EVENT_PATH must name the event JSON GitHub wrote", path, typeErr.Field, typeErr.Value, typeErr.Type)
+		return payload{}, fmt.Errorf("event payload %s is valid JSON, but its field %s holds a JSON %s where Gantry expects a Go %s; GITHUB_EVENT_PATH must name the event JSON GitHub wrote", path, typeErr.Field, typeErr.Value, typeErr.Type)
 	default:
 		return payload{}, fmt.Errorf("event payload %s is not valid JSON: %w; GITHUB_EVENT_PATH must name the event JSON GitHub wrote", path, err)
 	}

@@ -241,7 +241,7 @@ func TestReadActionsErrors(t *testing.T) {
 			errHas: []string{`GITHUB_REPOSITORY="../../x" is not owner/repo`, "e.g. acme/widget"}},
 		{name: "a field of the wrong type is not called invalid JSON",
 			env:    actionsEnv("pull_request", "refs/pull/42/merge", prMergeSHA, "testdata/wrong_type.json", nil),
-			errHas: []string{"field pull_request.number is a JSON string", "where GitHub writes a int", "GITHUB_EVENT_PATH"}},
+			errHas: []string{"is valid JSON, but its field pull_request.number holds a JSON string where Gantry expects a Go int", "GITHUB_EVENT_PATH"}},
 		{name: "a pull request head.sha with an injected flag",
 			env:    actionsEnv("pull_request", "refs/pull/42/merge", prMergeSHA, "testdata/injected_head.json", nil),
 			errHas: []string{"pull_request.head.sha", "not a full commit SHA"}},
