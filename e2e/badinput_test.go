@@ -44,6 +44,18 @@ func TestBadInput(t *testing.T) {
 		}
 	}
 	main := func(head string) testsvc.Event { return pushMain(head) }
+	// pushTo is a push of HEAD to branch.
+	pushTo := func(branch string) func(head string) testsvc.Event {
+		return func(head string) testsvc.Event {
+			return testsvc.Event{Name: "push", Ref: "refs/heads/" + branch, SHA: head, Repository: "acme/bad"}
+		}
+	}
+	// local runs targets outside Actions, on the service's checkout.
+	local := func(extra map[string]string, targets ...string) setup {
+		return func(t *testing.T, svc *testsvc.Service, repo string) (map[string]string, []string) {
+			return testsvc.Merge(env.GantryEnv(repo), extra), targets
+		}
+	}
 	dockerfile := func(content string) func(t *testing.T, svc *testsvc.Service) {
 		return func(t *testing.T, svc *testsvc.Service) {
 			svc.Write(t, "docker/Dockerfile", content)
@@ -92,7 +104,7 @@ func TestBadInput(t *testing.T) {
 		{name: "an image name that is not a valid reference", run: func(t *testing.T, svc *testsvc.Service, repo string) (map[string]string, []string) {
 			e := testsvc.Merge(env.GantryEnv(repo), pushMain(svc.Git(t, "rev-parse", "HEAD")).Env(t), map[string]string{"GANTRY_IMAGE": repo + "/bad name"})
 			return e, []string{"ci"}
-		}, problem: "is not a valid repository reference", fixIs: "set GANTRY_IMAGE"},
+		}, problem: `path component "bad name" is not a valid image name component`, fixIs: "set GANTRY_IMAGE"},
 		{name: "an invalid service name", run: ciFor(main, map[string]string{"GANTRY_SERVICE": "My Service"}),
 			problem: `service name "My Service" is not a valid image name component`, fixIs: "lower-case letters"},
 		{name: "a short SHA length out of range", run: ciFor(main, map[string]string{"GANTRY_SHORT_SHA_LENGTH": "2"}),
@@ -172,6 +184,52 @@ func TestBadInput(t *testing.T) {
 				return e, []string{"ci"}
 			},
 			problem: "this clone is shallow and has no origin remote", fixIs: "fetch-depth: 0"},
+		{name: "publishing branch latest", run: ciFor(pushTo("latest"), map[string]string{"GANTRY_PUBLISH_BRANCH": "latest"}),
+			problem: `publishing branch "latest" would push the tag "latest", and Gantry never pushes latest`, fixIs: "publish from another branch"},
+		{name: "publishing branch equal to the short SHA", run: func(t *testing.T, svc *testsvc.Service, repo string) (map[string]string, []string) {
+			short := svc.Git(t, "rev-parse", "HEAD")[:7] // GANTRY_SHORT_SHA_LENGTH's default
+			return ciFor(pushTo(short), map[string]string{"GANTRY_PUBLISH_BRANCH": short})(t, svc, repo)
+		}, problem: "looks like a short commit SHA, the immutable tag of a commit", fixIs: "publish from a branch with another name"},
+		{name: "GITHUB_SHA with an injected flag", run: ciFor(func(h string) testsvc.Event { return pushMain(h + " -X main.version=PWNED") }, nil),
+			problem: "-X main.version=PWNED\" is not a full commit SHA", fixIs: "set it to a full SHA (git rev-parse HEAD)"},
+		{name: "a pull request head SHA with an injected flag", run: ciFor(func(h string) testsvc.Event {
+			return testsvc.Event{Name: "pull_request", Ref: "refs/pull/1/merge", SHA: h, Repository: "acme/bad",
+				Payload: testsvc.PullRequestPayload(1, h+" -X main.version=PWNED", "feature", "acme/bad", "acme/bad")}
+		}, nil), problem: "pull_request.head.sha", fixIs: "point GITHUB_EVENT_PATH at the event JSON GitHub wrote"},
+		{name: "GITHUB_REF that is not a full ref", run: ciFor(pushTo("main"), map[string]string{"GITHUB_REF": "main"}),
+			problem: `GITHUB_REF="main": "main" is not a full ref`, fixIs: "set it as GitHub does, e.g. refs/heads/main"},
+		{name: "GITHUB_REPOSITORY going up", run: ciFor(main, map[string]string{"GITHUB_REPOSITORY": "../../x"}),
+			problem: `GITHUB_REPOSITORY="../../x" is not owner/repo`, fixIs: "e.g. acme/widget"},
+		{name: "a payload field of the wrong type", run: ciFor(func(h string) testsvc.Event {
+			return testsvc.Event{Name: "pull_request", Ref: "refs/pull/1/merge", SHA: h, Repository: "acme/bad",
+				Payload: map[string]any{"pull_request": map[string]any{"number": "1", "head": map[string]any{"sha": h}}}}
+		}, nil), problem: "field pull_request.number holds a JSON string", fixIs: "must name the event JSON GitHub wrote"},
+		{name: "a main package read as a flag by go build", run: local(map[string]string{"GANTRY_MAIN": "-toolexec=x"}, "build"),
+			problem: `main package "-toolexec=x" starts with '-', which go reads as a flag`, fixIs: "give the main package as . or ./cmd/<name>"},
+		{name: "a main package read as a flag in CI", run: ciFor(main, map[string]string{"GANTRY_MAIN": "-toolexec=x"}),
+			problem: `main package "-toolexec=x" starts with '-'`, fixIs: "./cmd/<name>"},
+		{name: "a stamp variable injecting a flag", run: ciFor(main, map[string]string{"GANTRY_STAMP_VERSION": "main.version=x -X main.commit"}),
+			problem: `stamp variable "main.version=x -X main.commit" is not a package-qualified variable name`, fixIs: "such as main.version"},
+		{name: "a registry given as a URL", run: ciFor(main, map[string]string{"GANTRY_REGISTRY": "https://ghcr.io"}),
+			problem: `registry "https://ghcr.io" has a URL scheme`, fixIs: "give the host name only"},
+		{name: "an image with an empty path component", run: func(t *testing.T, svc *testsvc.Service, repo string) (map[string]string, []string) {
+			return ciFor(main, map[string]string{"GANTRY_IMAGE": env.Registry + "/acme//widget"})(t, svc, repo)
+		}, problem: `path component "" is not a valid image name component`, fixIs: "set GANTRY_IMAGE"},
+		{name: "an image with a leading dash", run: func(t *testing.T, svc *testsvc.Service, repo string) (map[string]string, []string) {
+			return ciFor(main, map[string]string{"GANTRY_IMAGE": env.Registry + "/acme/-widget-"})(t, svc, repo)
+		}, problem: `"-widget-" is not a valid image name component`, fixIs: "set GANTRY_IMAGE"},
+		{name: "a Dockerfile outside the repository", run: ciFor(main, map[string]string{"GANTRY_DOCKERFILE": "../Dockerfile"}),
+			problem: `Dockerfile "../Dockerfile" lies outside the repository`, fixIs: "move it into the repository"},
+		{name: "an absolute Dockerfile", run: ciFor(main, map[string]string{"GANTRY_DOCKERFILE": "/etc/Dockerfile"}),
+			problem: `Dockerfile "/etc/Dockerfile" is an absolute path`, fixIs: "give it relative to the service directory"},
+		{name: "a platform listed twice", run: ciFor(main, map[string]string{"GANTRY_PLATFORMS": "linux/amd64,linux/amd64"}),
+			problem: `platform "linux/amd64" is listed twice`, fixIs: "list each platform once"},
+		{name: "a comma in a build argument value", run: ciFor(main, map[string]string{"GANTRY_BUILD_ARGS": "A=1,2"}),
+			problem: `GANTRY_BUILD_ARGS entry "2" is not KEY=VALUE`, fixIs: "set such a value in Config.BuildArgs"},
+		{name: "a service directory that does not exist", run: ciFor(main, map[string]string{"GANTRY_DIR": "/nonexistent"}),
+			problem: "the service directory /nonexistent does not exist", fixIs: "set GANTRY_DIR or Config.Dir"},
+		{name: "a publish on a stray v tag", prepare: func(t *testing.T, svc *testsvc.Service) { svc.Git(t, "tag", "vnext-wip") },
+			run: local(nil, "publish"), problem: `tag "vnext-wip" is not a release version`, fixIs: "delete the tag and push a valid one"},
 	}
 	if len(cases) < 20 {
 		t.Fatalf("only %d bad inputs", len(cases))

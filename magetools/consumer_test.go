@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -93,11 +94,32 @@ func TestConsumer(t *testing.T) {
 		})
 	}
 
-	t.Run("invalid release tag exits non-zero and names the fix", func(t *testing.T) {
+	t.Run("invalid release tag: plan reports it, ci refuses it and names the fix", func(t *testing.T) {
 		ev := testsvc.Event{Name: "push", Ref: "refs/tags/v1.2", SHA: head, Repository: "Acme/Widget"}
 		res := svc.Mage(t, ev.Env(t), "plan", "-json")
-		if res.Code == 0 || res.Stdout != "" || !strings.Contains(res.Stderr, `tag "v1.2" is not a release version`) || !strings.Contains(res.Stderr, "push a valid one") {
-			t.Fatalf("exit %d, stdout %q, stderr %q", res.Code, res.Stdout, res.Stderr)
+		var got struct {
+			Push    bool   `json:"push"`
+			Problem string `json:"problem"`
+		}
+		if err := json.Unmarshal([]byte(res.Stdout), &got); err != nil || res.Code != 0 || got.Push || !strings.Contains(got.Problem, `tag "v1.2" is not a release version`) {
+			t.Fatalf("plan: exit %d, %v, stdout %q", res.Code, err, res.Stdout)
+		}
+		res = svc.Mage(t, ev.Env(t), "ci")
+		if res.Code == 0 || !strings.Contains(res.Stderr, `tag "v1.2" is not a release version`) || !strings.Contains(res.Stderr, "push a valid one") {
+			t.Fatalf("ci: exit %d, stderr %q", res.Code, res.Stderr)
+		}
+	})
+
+	t.Run("a stray local v tag blocks only a release", func(t *testing.T) {
+		svc.Git(t, "tag", "vnext-wip")
+		defer svc.Git(t, "tag", "-d", "vnext-wip")
+		for _, target := range []string{"plan", "build"} {
+			if res := svc.Mage(t, nil, target); res.Code != 0 || !strings.Contains(res.Stderr, "vnext-wip") || !strings.Contains(res.Stderr, "is not a release version") {
+				t.Errorf("%s: exit %d, want 0 and the tag reported:\n%s", target, res.Code, res.Stderr)
+			}
+		}
+		if res := svc.Mage(t, nil, "release"); res.Code == 0 || !strings.Contains(res.Stderr, "delete the tag and push a valid one") {
+			t.Errorf("release: exit %d, want a refusal naming the fix:\n%s", res.Code, res.Stderr)
 		}
 	})
 
@@ -129,6 +151,20 @@ func TestConsumer(t *testing.T) {
 		out := run(t, svc.Dir+"/bin/widget", "-version")
 		if !strings.HasPrefix(out, "main-"+short+" "+head+" ") {
 			t.Errorf("bin/widget -version = %q", out)
+		}
+	})
+
+	t.Run("GANTRY_GOOS and GANTRY_GOARCH choose the platform of build", func(t *testing.T) {
+		goarch := "arm64"
+		if runtime.GOARCH == "arm64" {
+			goarch = "amd64"
+		}
+		res := svc.Mage(t, map[string]string{"GANTRY_GOOS": "linux", "GANTRY_GOARCH": goarch}, "build")
+		if res.Code != 0 {
+			t.Fatalf("exit %d:\n%s", res.Code, res.Stderr)
+		}
+		if _, err := os.Stat(filepath.Join(svc.Dir, "bin", "widget-linux-"+goarch)); err != nil {
+			t.Errorf("no bin/widget-linux-%s: %v", goarch, err)
 		}
 	})
 

@@ -55,7 +55,7 @@ func writeJSON(s session) error {
 	return enc.Encode(s.plan)
 }
 
-// Build compiles the static, stripped production binary into bin/ (GOOS/GOARCH honoured).
+// Build compiles the static, stripped production binary into bin/ (GANTRY_GOOS/GANTRY_GOARCH for another platform).
 func Build(ctx context.Context) error {
 	return done(buildBinary(ctx, false))
 }
@@ -70,10 +70,16 @@ func buildBinary(ctx context.Context, debug bool) error {
 	if err != nil {
 		return err
 	}
+	if err := ignoreOutputs(s.cfg.Dir); err != nil {
+		return err
+	}
 	out := s.binaryPath(debug)
-	cmd := gobuild.Command(s.cfg.MainPackage, out, debug, gobuild.XFlags(s.cfg.Stamp, s.run().Stamp()))
+	cmd := gobuild.Command(s.cfg.MainPackage, out, s.cfg.GOOS, s.cfg.GOARCH, debug, gobuild.XFlags(s.cfg.Stamp, s.run().Stamp()))
 	cmd.Dir = s.cfg.Dir
 	if err := run.Run(ctx, cmd); err != nil {
+		if pkgs, lerr := gobuild.NeedsCgo(ctx, s.cfg.Dir, s.cfg.MainPackage, s.cfg.GOOS, s.cfg.GOARCH); lerr == nil && len(pkgs) > 0 {
+			return fmt.Errorf("%w: %s", err, cgoHint(pkgs))
+		}
 		return err
 	}
 	s.log.WithFields(logrus.Fields{"binary": filepath.Join(s.cfg.Dir, out), "version": s.plan.Version}).Info("built")
@@ -115,6 +121,9 @@ func Publish(ctx context.Context) error {
 }
 
 func publish(ctx context.Context, r pipeline.Run) ([]pipeline.Result, error) {
+	if err := r.Plan.Err(); err != nil {
+		return nil, err
+	}
 	if err := r.CheckPublish(ctx); err != nil {
 		return nil, err
 	}
@@ -132,6 +141,9 @@ func Release(ctx context.Context) error {
 }
 
 func release(ctx context.Context, r pipeline.Run) ([]pipeline.Result, error) {
+	if err := r.Plan.Err(); err != nil {
+		return nil, err
+	}
 	if err := r.CheckRelease(ctx); err != nil {
 		return nil, err
 	}
@@ -154,6 +166,10 @@ func CI(ctx context.Context) error {
 func ci(ctx context.Context, s session) error {
 	r := s.run()
 	if err := r.Plan.WriteTable(os.Stderr); err != nil {
+		return err
+	}
+	// The event asks for a release that cannot be made.
+	if err := r.Plan.Err(); err != nil {
 		return err
 	}
 	if err := checkConformance(s); err != nil {

@@ -2,15 +2,18 @@ package magetools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/magefile/mage/mg"
 	"github.com/sirupsen/logrus"
 
 	"github.com/gantry-build/gantry/internal/event"
+	"github.com/gantry-build/gantry/internal/git"
 	"github.com/gantry-build/gantry/internal/module"
 	"github.com/gantry-build/gantry/internal/pipeline"
 	"github.com/gantry-build/gantry/internal/plan"
@@ -27,11 +30,15 @@ type session struct {
 }
 
 // load sets up logging, reads the event and the module, resolves Config
-// (the service's init() has run by now) and computes the plan.
+// (the service's init() has run by now) and computes the plan. When only
+// the image cannot be told, the error wraps config.ErrNoImage and the
+// session holds the event and the otherwise resolved Config, but no plan:
+// enough for a target that needs no image (check).
 func load(ctx context.Context) (session, error) {
 	setupLogging()
+	log := logrus.NewEntry(logrus.StandardLogger())
 	dir := Config.ServiceDir(os.LookupEnv)
-	ev, err := event.Read(ctx, os.Getenv, dir)
+	ev, err := event.Read(ctx, os.Getenv, dir, log)
 	if err != nil {
 		return session{}, err
 	}
@@ -39,11 +46,20 @@ func load(ctx context.Context) (session, error) {
 	if err != nil {
 		return session{}, err
 	}
-	facts := config.Facts{Dir: dir, ModulePath: mod.Path, MainCandidates: mod.MainCandidates, OwnerRepo: ev.Repository}
+	facts := config.Facts{Dir: dir, ModulePath: mod.Path, MainCandidates: mod.MainCandidates, OwnerRepo: ev.Repository, OwnerRepoTried: ev.RepositoryTried}
 	if facts.OwnerRepo == "" {
-		facts.OwnerRepo = module.GitHubRepo(mod.Path)
+		if facts.OwnerRepo = module.GitHubRepo(mod.Path); facts.OwnerRepo == "" {
+			facts.OwnerRepoTried += fmt.Sprintf("; the module path %q is not on github.com", mod.Path)
+		}
 	}
+	// Outside a checkout (a CI job without one) the service directory
+	// bounds the Dockerfile instead.
+	facts.RepoRoot, _ = git.Repo{Dir: dir}.TopLevel(ctx)
 	cfg, err := Config.Resolve(os.LookupEnv, facts)
+	if errors.Is(err, config.ErrNoImage) {
+		// The commit is validated and the SHA length resolved by now.
+		return session{cfg: cfg, event: ev, log: log.WithField("commit", ev.Commit[:cfg.ShortSHALength])}, fmt.Errorf("configuration: %w", err)
+	}
 	if err != nil {
 		return session{}, fmt.Errorf("configuration: %w", err)
 	}
@@ -51,7 +67,11 @@ func load(ctx context.Context) (session, error) {
 	if err != nil {
 		return session{}, err
 	}
-	log := logrus.WithField("commit", p.Short)
+	log = log.WithField("commit", p.Short)
+	if err := p.Err(); err != nil {
+		// Only a release needs a release version; the rest goes on.
+		log.Warnf("%v (publish, release and ci refuse this commit until then)", err)
+	}
 	log.WithFields(logrus.Fields{"event": ev.Kind, "ref": ev.Ref, "version": p.Version}).Debug("event read")
 	log.WithFields(logrus.Fields{"image": cfg.Image, "service": cfg.Service, "main": cfg.MainPackage, "dockerfile": cfg.Dockerfile}).Debug("configuration resolved")
 	return session{cfg: cfg, event: ev, plan: p, log: log}, nil
@@ -62,25 +82,51 @@ func (s session) run() pipeline.Run {
 }
 
 // binaryPath is where Build and BuildDev write, relative to the service's
-// Dir: bin/<service>[-dev], with
-// -<os>-<arch> added when GOOS/GOARCH name another platform than the host.
+// Dir: bin/<service>[-dev], with -<os>-<arch> added when GANTRY_GOOS and
+// GANTRY_GOARCH name another platform than this machine's (and .exe for
+// Windows).
 func (s session) binaryPath(debug bool) string {
 	name := s.cfg.Service
 	if debug {
 		name += "-dev"
 	}
-	goos, goarch := envOr("GOOS", runtime.GOOS), envOr("GOARCH", runtime.GOARCH)
-	if goos != runtime.GOOS || goarch != runtime.GOARCH {
-		name += "-" + goos + "-" + goarch
+	if s.cfg.GOOS != runtime.GOOS || s.cfg.GOARCH != runtime.GOARCH {
+		name += "-" + s.cfg.GOOS + "-" + s.cfg.GOARCH
 	}
-	return filepath.Join("bin", name)
+	if s.cfg.GOOS == "windows" {
+		name += ".exe"
+	}
+	return filepath.Join(binDir, name)
 }
 
-func envOr(key, fallback string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
+// binDir holds Build's outputs, relative to the service's Dir.
+const binDir = "bin"
+
+// ignoreOutputs makes bin/ under dir and keeps git from seeing what is in
+// it, with a bin/.gitignore of "*": Gantry's own outputs must never make
+// the checkout dirty (a dirty tree cannot publish). An existing
+// bin/.gitignore is the service's and is left alone.
+func ignoreOutputs(dir string) error {
+	bin := filepath.Join(dir, binDir)
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		return fmt.Errorf("make %s: %w", bin, err)
 	}
-	return fallback
+	ignore := filepath.Join(bin, ".gitignore")
+	f, err := os.OpenFile(ignore, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", ignore, err)
+	}
+	_, err = f.WriteString("# Written by Gantry: build outputs, never committed.\n*\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", ignore, err)
+	}
+	return nil
 }
 
 // setupLogging maps `mage -v` onto logrus's debug level; logs go to stderr
@@ -102,4 +148,9 @@ func done(err error) error {
 		return nil
 	}
 	return mg.Fatal(mg.ExitStatus(err), err)
+}
+
+// cgoHint names the packages that need cgo when a build failed for them.
+func cgoHint(pkgs []string) string {
+	return fmt.Sprintf("%s build only with cgo, and Gantry builds with CGO_ENABLED=0 (a static binary, as the distroless prod image needs): replace them with pure-Go packages, or give them a file with a !cgo build constraint", strings.Join(pkgs, ", "))
 }

@@ -1,12 +1,16 @@
 package event
 
 import (
+	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/gantry-build/gantry/internal/gittest"
 )
@@ -89,73 +93,73 @@ func TestReadActions(t *testing.T) {
 		{
 			name: "push to main",
 			env:  actionsEnv("push", "refs/heads/main", pushSHA, "push.json", nil),
-			want: Context{Source: SourceActions, Kind: BranchPush, Name: "push", Ref: "refs/heads/main", Branch: "main",
+			want: Context{Kind: BranchPush, Name: "push", Ref: "refs/heads/main", Branch: "main",
 				Commit: pushSHA, CommitTime: pushTime, Repository: "Acme/Svc"},
 		},
 		{
 			name: "push to a branch with a slash",
 			env:  actionsEnv("push", "refs/heads/feature/x", pushSHA, "push.json", nil),
-			want: Context{Source: SourceActions, Kind: BranchPush, Name: "push", Ref: "refs/heads/feature/x", Branch: "feature/x",
+			want: Context{Kind: BranchPush, Name: "push", Ref: "refs/heads/feature/x", Branch: "feature/x",
 				Commit: pushSHA, CommitTime: pushTime, Repository: "Acme/Svc"},
 		},
 		{
 			name: "push of a tag",
 			env:  actionsEnv("push", "refs/tags/v1.2.3", pushSHA, "push_tag.json", nil),
-			want: Context{Source: SourceActions, Kind: TagPush, Name: "push", Ref: "refs/tags/v1.2.3", Tag: "v1.2.3",
+			want: Context{Kind: TagPush, Name: "push", Ref: "refs/tags/v1.2.3", Tag: "v1.2.3",
 				Commit: pushSHA, CommitTime: pushTime, Repository: "Acme/Svc"},
 		},
 		{
 			name: "push of another ref",
 			env:  actionsEnv("push", "refs/notes/commits", pushSHA, "push.json", nil),
-			want: Context{Source: SourceActions, Kind: Other, Name: "push", Ref: "refs/notes/commits",
+			want: Context{Kind: Other, Name: "push", Ref: "refs/notes/commits",
 				Commit: pushSHA, CommitTime: pushTime, Repository: "Acme/Svc"},
 		},
 		{
 			name: "pull request builds the head commit, not the merge commit",
 			env:  actionsEnv("pull_request", "refs/pull/42/merge", prMergeSHA, "pull_request.json", nil),
-			want: Context{Source: SourceActions, Kind: PullRequest, Name: "pull_request", Ref: "refs/pull/42/merge",
+			want: Context{Kind: PullRequest, Name: "pull_request", Ref: "refs/pull/42/merge",
 				Branch: "feature/health", Commit: prHeadSHA, Repository: "Acme/Svc", PullRequest: 42},
 		},
 		{
 			name: "pull request from a fork",
 			env:  actionsEnv("pull_request", "refs/pull/7/merge", prMergeSHA, "pull_request_fork.json", nil),
-			want: Context{Source: SourceActions, Kind: PullRequest, Name: "pull_request", Ref: "refs/pull/7/merge",
-				Branch: "main", Commit: forkHeadSHA, Repository: "Acme/Svc", PullRequest: 7, FromFork: true},
+			want: Context{Kind: PullRequest, Name: "pull_request", Ref: "refs/pull/7/merge",
+				Branch: "main", Commit: forkHeadSHA, Repository: "Acme/Svc", PullRequest: 7},
 		},
 		{
-			name: "pull_request_target",
+			name: "pull_request_target builds and stamps the base commit it checks out, not the fork's head",
 			env:  actionsEnv("pull_request_target", "refs/heads/main", "0f0e0d0c0b0a09080706050403020100ffeeddcc", "pull_request_fork.json", nil),
-			want: Context{Source: SourceActions, Kind: PullRequest, Name: "pull_request_target", Ref: "refs/heads/main",
-				Branch: "main", Commit: forkHeadSHA, Repository: "Acme/Svc", PullRequest: 7, FromFork: true},
+			want: Context{Kind: PullRequest, Name: "pull_request_target", Ref: "refs/heads/main",
+				Branch: "main", Commit: "0f0e0d0c0b0a09080706050403020100ffeeddcc", Repository: "Acme/Svc", PullRequest: 7},
 		},
 		{
 			name: "workflow_dispatch",
 			env:  actionsEnv("workflow_dispatch", "refs/heads/main", pushSHA, "workflow_dispatch.json", nil),
-			want: Context{Source: SourceActions, Kind: Other, Name: "workflow_dispatch", Ref: "refs/heads/main", Branch: "main",
+			want: Context{Kind: Other, Name: "workflow_dispatch", Ref: "refs/heads/main", Branch: "main",
 				Commit: pushSHA, Repository: "Acme/Svc"},
 		},
 		{
 			name: "workflow_dispatch on a tag keeps the tag",
 			env:  actionsEnv("workflow_dispatch", "refs/tags/v1.2.3", pushSHA, "workflow_dispatch.json", nil),
-			want: Context{Source: SourceActions, Kind: Other, Name: "workflow_dispatch", Ref: "refs/tags/v1.2.3", Tag: "v1.2.3",
+			want: Context{Kind: Other, Name: "workflow_dispatch", Ref: "refs/tags/v1.2.3", Tag: "v1.2.3",
 				Commit: pushSHA, Repository: "Acme/Svc"},
 		},
 		{
 			name: "release event without a ref",
 			env:  actionsEnv("release", "", pushSHA, "schedule.json", nil),
-			want: Context{Source: SourceActions, Kind: Other, Name: "release", Commit: pushSHA, Repository: "Acme/Svc"},
+			want: Context{Kind: Other, Name: "release", Commit: pushSHA, Repository: "Acme/Svc"},
 		},
 		{
 			name: "schedule",
 			env:  actionsEnv("schedule", "refs/heads/main", pushSHA, "schedule.json", nil),
-			want: Context{Source: SourceActions, Kind: Other, Name: "schedule", Ref: "refs/heads/main", Branch: "main",
+			want: Context{Kind: Other, Name: "schedule", Ref: "refs/heads/main", Branch: "main",
 				Commit: pushSHA, Repository: "Acme/Svc"},
 		},
 		{
 			name: "no GITHUB_REPOSITORY",
 			env:  actionsEnv("push", "refs/heads/main", pushSHA, "push.json", map[string]string{"GITHUB_REPOSITORY": ""}),
-			want: Context{Source: SourceActions, Kind: BranchPush, Name: "push", Ref: "refs/heads/main", Branch: "main",
-				Commit: pushSHA, CommitTime: pushTime},
+			want: Context{Kind: BranchPush, Name: "push", Ref: "refs/heads/main", Branch: "main",
+				Commit: pushSHA, CommitTime: pushTime, RepositoryTried: "GITHUB_REPOSITORY is empty (in GitHub Actions, the origin remote is not read)"},
 		},
 	}
 	for _, tt := range tests {
@@ -166,7 +170,7 @@ func TestReadActions(t *testing.T) {
 				env[k] = v
 			}
 			env["GITHUB_EVENT_PATH"] = testdata(t, tt.env["GITHUB_EVENT_PATH"])
-			got, err := Read(t.Context(), envFunc(env), dir)
+			got, err := Read(context.Background(), envFunc(env), dir, discard)
 			if err != nil {
 				t.Fatalf("Read: %v", err)
 			}
@@ -192,35 +196,6 @@ func writePayload(t *testing.T, content string) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-func TestReadActionsFromFork(t *testing.T) {
-	pr := func(head, base string) string {
-		return `{"pull_request": {"number": 5, "head": {"sha": "` + prHeadSHA + `", "ref": "x", "repo": ` + head + `},
-			"base": {"repo": {"full_name": "` + base + `"}}}}`
-	}
-	tests := []struct {
-		name    string
-		payload string
-		want    bool
-	}{
-		{"same repository", pr(`{"full_name": "Acme/Svc"}`, "Acme/Svc"), false},
-		{"same repository, other case", pr(`{"full_name": "acme/svc"}`, "Acme/Svc"), false},
-		{"another owner", pr(`{"full_name": "someone/Svc"}`, "Acme/Svc"), true},
-		{"another name", pr(`{"full_name": "Acme/Svc-fork"}`, "Acme/Svc"), true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			env := actionsEnv("pull_request", "refs/pull/5/merge", prMergeSHA, writePayload(t, tt.payload), nil)
-			got, err := Read(t.Context(), envFunc(env), notRepo(t))
-			if err != nil {
-				t.Fatalf("Read: %v", err)
-			}
-			if got.FromFork != tt.want || got.PullRequest != 5 || got.Commit != prHeadSHA {
-				t.Errorf("Read = %+v, want FromFork %v, PullRequest 5, Commit %s", got, tt.want, prHeadSHA)
-			}
-		})
-	}
 }
 
 func TestReadActionsErrors(t *testing.T) {
@@ -250,6 +225,36 @@ func TestReadActionsErrors(t *testing.T) {
 		{name: "pull_request payload without pull_request",
 			env:    actionsEnv("pull_request", "refs/pull/42/merge", prMergeSHA, "testdata/push.json", nil),
 			errHas: []string{"GITHUB_EVENT_PATH", "pull_request", "push.json"}},
+		{name: "GITHUB_SHA with an injected flag",
+			env:    actionsEnv("push", "refs/heads/main", pushSHA+" -X main.version=PWNED", "push.json", nil),
+			errHas: []string{"GITHUB_SHA", "is not a full commit SHA", "40 or 64 lower-case hex", "git rev-parse HEAD"}},
+		{name: "GITHUB_SHA abbreviated",
+			env:    actionsEnv("push", "refs/heads/main", pushSHA[:7], "push.json", nil),
+			errHas: []string{"GITHUB_SHA", "not a full commit SHA"}},
+		{name: "GITHUB_SHA upper-case",
+			env:    actionsEnv("push", "refs/heads/main", strings.ToUpper(pushSHA), "push.json", nil),
+			errHas: []string{"GITHUB_SHA", "lower-case hex"}},
+		{name: "GITHUB_REF that is not a full ref",
+			env:    actionsEnv("push", "main", pushSHA, "push.json", nil),
+			errHas: []string{`GITHUB_REF="main"`, "is not a full ref", "refs/heads/main"}},
+		{name: "GITHUB_REF with a space",
+			env:    actionsEnv("push", "refs/heads/a b", pushSHA, "push.json", nil),
+			errHas: []string{"GITHUB_REF", "a space"}},
+		{name: "GITHUB_REPOSITORY going up",
+			env:    actionsEnv("push", "refs/heads/main", pushSHA, "push.json", map[string]string{"GITHUB_REPOSITORY": "../../x"}),
+			errHas: []string{`GITHUB_REPOSITORY="../../x" is not owner/repo`, "e.g. acme/widget"}},
+		{name: "a field of the wrong type is not called invalid JSON",
+			env:    actionsEnv("pull_request", "refs/pull/42/merge", prMergeSHA, "testdata/wrong_type.json", nil),
+			errHas: []string{"is valid JSON, but its field pull_request.number holds a JSON string where Gantry expects a Go int", "GITHUB_EVENT_PATH"}},
+		{name: "a pull request head.sha with an injected flag",
+			env:    actionsEnv("pull_request", "refs/pull/42/merge", prMergeSHA, "testdata/injected_head.json", nil),
+			errHas: []string{"pull_request.head.sha", "not a full commit SHA"}},
+		{name: "a pull request head branch git would refuse",
+			env:    actionsEnv("pull_request", "refs/pull/42/merge", prMergeSHA, "testdata/bad_head_ref.json", nil),
+			errHas: []string{"the pull request's branch", "'..'"}},
+		{name: "a push whose commit time is nowhere",
+			env:    actionsEnv("push", "refs/heads/main", pushSHA, "testdata/schedule.json", nil),
+			errHas: []string{"commit time of 5d41402abc4b is unknown", "check out the commit"}},
 		{name: "pull_request_target payload without pull_request",
 			env:    actionsEnv("pull_request_target", "refs/heads/main", prMergeSHA, "testdata/schedule.json", nil),
 			errHas: []string{"GITHUB_EVENT_PATH", "pull_request_target"}},
@@ -263,7 +268,7 @@ func TestReadActionsErrors(t *testing.T) {
 				}
 				tt.env["GITHUB_EVENT_PATH"] = abs
 			}
-			got, err := Read(t.Context(), envFunc(tt.env), notRepo(t))
+			got, err := Read(context.Background(), envFunc(tt.env), notRepo(t), discard)
 			if err == nil {
 				t.Fatalf("Read = %+v, want an error", got)
 			}
@@ -291,7 +296,7 @@ func TestReadActionsIncompletePullRequest(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := actionsEnv("pull_request", "refs/pull/3/merge", prMergeSHA, writePayload(t, tt.payload), nil)
-			got, err := Read(t.Context(), envFunc(env), notRepo(t))
+			got, err := Read(context.Background(), envFunc(env), notRepo(t), discard)
 			if err == nil {
 				t.Fatalf("Read = %+v, want an error", got)
 			}
@@ -349,7 +354,7 @@ func TestReadActionsInCheckout(t *testing.T) {
 				}
 				defer os.Remove(untracked)
 			}
-			got, err := Read(t.Context(), envFunc(tt.env), dir)
+			got, err := Read(context.Background(), envFunc(tt.env), dir, discard)
 			if err != nil {
 				t.Fatalf("Read: %v", err)
 			}
@@ -361,9 +366,6 @@ func TestReadActionsInCheckout(t *testing.T) {
 			}
 			if got.Dirty != tt.untidy {
 				t.Errorf("Dirty = %v, want %v", got.Dirty, tt.untidy)
-			}
-			if got.Source != SourceActions {
-				t.Errorf("Source = %q, want %q", got.Source, SourceActions)
 			}
 		})
 	}
@@ -453,6 +455,26 @@ func TestReadGit(t *testing.T) {
 				gitCmd(t, dir, nil, "remote", "add", "origin", "git@github.com:Acme/Svc.git")
 			},
 			want: Context{Kind: BranchPush, Ref: "refs/heads/main", Branch: "main", Repository: "Acme/Svc"}},
+		{name: "a GitLab origin names no GitHub repository",
+			setup: func(t *testing.T, dir string) {
+				gitCmd(t, dir, nil, "remote", "add", "origin", "https://gitlab.com/Acme/Svc.git")
+			},
+			want: Context{Kind: BranchPush, Ref: "refs/heads/main", Branch: "main", RepositoryTried: `the origin remote "https://gitlab.com/Acme/Svc.git" is not on github.com`}},
+		{name: "an ssh GitLab origin names no GitHub repository",
+			setup: func(t *testing.T, dir string) {
+				gitCmd(t, dir, nil, "remote", "add", "origin", "git@gitlab.com:Acme/Svc.git")
+			},
+			want: Context{Kind: BranchPush, Ref: "refs/heads/main", Branch: "main", RepositoryTried: `the origin remote "git@gitlab.com:Acme/Svc.git" is not on github.com`}},
+		{name: "a file origin names no GitHub repository",
+			setup: func(t *testing.T, dir string) {
+				gitCmd(t, dir, nil, "remote", "add", "origin", "file:///srv/git/acme/svc")
+			},
+			want: Context{Kind: BranchPush, Ref: "refs/heads/main", Branch: "main", RepositoryTried: `the origin remote "file:///srv/git/acme/svc" is not on github.com`}},
+		{name: "ssh URL origin on github.com",
+			setup: func(t *testing.T, dir string) {
+				gitCmd(t, dir, nil, "remote", "add", "origin", "ssh://git@github.com:22/Acme/Svc.git")
+			},
+			want: Context{Kind: BranchPush, Ref: "refs/heads/main", Branch: "main", Repository: "Acme/Svc"}},
 		{name: "only another remote",
 			setup: func(t *testing.T, dir string) {
 				gitCmd(t, dir, nil, "remote", "add", "upstream", "https://github.com/Acme/Svc.git")
@@ -465,12 +487,15 @@ func TestReadGit(t *testing.T) {
 			commit(t, dir, "first", date)
 			tt.setup(t, dir)
 			want := tt.want
-			want.Source, want.Name = SourceGit, "local"
+			want.Name = "local"
+			if want.Repository == "" && want.RepositoryTried == "" {
+				want.RepositoryTried = "there is no origin remote"
+			}
 			want.Commit = gitCmd(t, dir, nil, "rev-parse", "HEAD")
 			// GITHUB_ACTIONS other than "true" (and the other GITHUB_*
 			// variables with it) is ignored.
 			env := envFunc(map[string]string{"GITHUB_ACTIONS": "false", "GITHUB_SHA": prMergeSHA, "GITHUB_REPOSITORY": "Other/Repo"})
-			got, err := Read(t.Context(), env, dir)
+			got, err := Read(context.Background(), env, dir, discard)
 			if err != nil {
 				t.Fatalf("Read: %v", err)
 			}
@@ -492,14 +517,14 @@ func TestReadGitErrors(t *testing.T) {
 		errHas []string
 	}{
 		{name: "not a git repository", dir: notRepo, errHas: []string{"not a git checkout"}},
-		{name: "missing directory", dir: func(t *testing.T) string { return filepath.Join(notRepo(t), "nope") },
-			errHas: []string{"not a git checkout", "nope"}},
+		{name: "missing directory is not called a non-checkout", dir: func(t *testing.T) string { return filepath.Join(notRepo(t), "nope") },
+			errHas: []string{"nope does not exist", "GANTRY_DIR"}},
 		{name: "repository without commits", dir: func(t *testing.T) string { return newRepo(t) }, errHas: []string{"at least one commit"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := tt.dir(t)
-			got, err := Read(t.Context(), envFunc(nil), dir)
+			got, err := Read(context.Background(), envFunc(nil), dir, discard)
 			if err == nil {
 				t.Fatalf("Read = %+v, want an error", got)
 			}
@@ -536,3 +561,49 @@ func TestNewestTag(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckRefName(t *testing.T) {
+	for ref, ok := range map[string]bool{
+		"refs/heads/main": true, "refs/heads/feature/x": true, "refs/tags/v1.2.3": true, "refs/pull/7/merge": true, "refs/heads/fix#12": true,
+		"main": false, "heads/main": false, "refs/heads/a b": false, "refs/heads/a..b": false, "refs/heads/a//b": false, "refs/heads/.hidden": false,
+		"refs/heads/x.lock": false, "refs/heads/x/": false, "refs/heads/x.": false, "refs/heads/a@{b": false, "refs/heads/a~1": false,
+		"refs/heads/a:b": false, "refs/heads/a\nb": false, "refs/heads/a\\b": false, "refs/heads/a*": false,
+	} {
+		if err := CheckRefName(ref); (err == nil) != ok {
+			t.Errorf("CheckRefName(%q) = %v, want ok=%v", ref, err, ok)
+		}
+	}
+}
+
+func TestCheckCommit(t *testing.T) {
+	for sha, ok := range map[string]bool{
+		pushSHA: true, strings.Repeat("ab", 32): true,
+		"": false, pushSHA[:39]: false, pushSHA + "0": false, strings.ToUpper(pushSHA): false, "-X" + pushSHA[2:]: false, strings.Repeat("g", 40): false,
+	} {
+		if err := CheckCommit(sha); (err == nil) != ok {
+			t.Errorf("CheckCommit(%q) = %v, want ok=%v", sha, err, ok)
+		}
+	}
+}
+
+func TestRemoteHost(t *testing.T) {
+	for url, want := range map[string]string{
+		"https://github.com/Acme/Svc.git":      "github.com",
+		"https://user:token@github.com/a/b":    "github.com",
+		"ssh://git@github.com:22/Acme/Svc.git": "github.com",
+		"git@github.com:Acme/Svc.git":          "github.com",
+		"github.com:Acme/Svc.git":              "github.com",
+		"https://gitlab.com/Acme/Svc.git":      "gitlab.com",
+		"file:///srv/git/acme/svc":             "",
+		"/srv/git/acme/svc":                    "",
+		"../svc":                               "",
+		"./dir:with/colon":                     "",
+	} {
+		if got := remoteHost(url); got != want {
+			t.Errorf("remoteHost(%q) = %q, want %q", url, got, want)
+		}
+	}
+}
+
+// discard is the log entry of Read in tests that do not look at warnings.
+var discard = logrus.NewEntry(&logrus.Logger{Out: io.Discard, Formatter: new(logrus.TextFormatter), Level: logrus.PanicLevel})

@@ -38,6 +38,11 @@ func (r Repo) IsRepo(ctx context.Context) bool {
 	return err == nil && out == "true"
 }
 
+// TopLevel returns the absolute path of the working tree's top directory.
+func (r Repo) TopLevel(ctx context.Context) (string, error) {
+	return r.output(ctx, "rev-parse", "--show-toplevel")
+}
+
 // Head returns the full SHA of HEAD.
 func (r Repo) Head(ctx context.Context) (string, error) { return r.Commit(ctx, "HEAD") }
 

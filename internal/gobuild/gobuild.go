@@ -4,6 +4,10 @@
 package gobuild
 
 import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,12 +39,17 @@ func XFlags(vars config.Stamp, s Stamp) []string {
 	return flags
 }
 
-// Command returns the go build command for mainPackage. A prod build is
-// static (CGO_ENABLED=0), stripped and path-free; a debug build keeps
-// symbols and turns off optimisation and inlining for Delve.
-func Command(mainPackage, output string, debug bool, xflags []string) run.Cmd {
-	// Values never hold spaces (versions are sanitised tags, commits hex,
-	// dates RFC 3339), so one -ldflags string is safe.
+// Command returns the go build command for mainPackage, for goos/goarch.
+// A prod build is static (CGO_ENABLED=0), stripped and path-free; a debug
+// build keeps symbols and turns off optimisation and inlining for Delve.
+// The platform is set in the command's environment, so that Gantry's own
+// settings (GANTRY_GOOS, GANTRY_GOARCH) choose it, not the GOOS and GOARCH
+// that would also retarget the mage binary.
+func Command(mainPackage, output, goos, goarch string, debug bool, xflags []string) run.Cmd {
+	// Values never hold spaces: the plan refuses a commit that is not hex,
+	// versions are sanitised tags, dates RFC 3339, and the configuration
+	// refuses variable names that are not package.name; so one -ldflags
+	// string is safe.
 	ldflags := strings.Join(xflags, " ")
 	args := []string{"build", "-trimpath"}
 	if debug {
@@ -54,5 +63,48 @@ func Command(mainPackage, output string, debug bool, xflags []string) run.Cmd {
 	args = append(args, "-o", output, mainPackage)
 	// GOWORK=off builds the service module alone, as the image build does,
 	// not joined with its magefiles module.
-	return run.Cmd{Name: "go", Args: args, Env: []string{"CGO_ENABLED=0", "GOWORK=off"}}
+	return run.Cmd{Name: "go", Args: args, Env: env(goos, goarch, "0")}
+}
+
+func env(goos, goarch, cgo string) []string {
+	return []string{"CGO_ENABLED=" + cgo, "GOWORK=off", "GOOS=" + goos, "GOARCH=" + goarch}
+}
+
+// NeedsCgo lists the packages that mainPackage (in dir) imports, itself
+// included, that build only with cgo: with CGO_ENABLED=0 build constraints
+// exclude all their files, with cgo they have some. It explains a failed
+// `go build`, whose own message says only that files were excluded.
+func NeedsCgo(ctx context.Context, dir, mainPackage, goos, goarch string) ([]string, error) {
+	list := func(cgo string) (map[string]string, error) {
+		var out bytes.Buffer
+		cmd := run.Cmd{Name: "go", Dir: dir, Env: env(goos, goarch, cgo), Stdout: &out,
+			Args: []string{"list", "-e", "-deps", "-f", "{{.ImportPath}}\t{{len .CgoFiles}}\t{{if .Error}}{{.Error.Err}}{{end}}", mainPackage}}
+		if err := run.Run(ctx, cmd); err != nil {
+			return nil, fmt.Errorf("list the packages of %s: %w", mainPackage, err)
+		}
+		pkgs := map[string]string{}
+		for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+			if path, rest, ok := strings.Cut(line, "\t"); ok {
+				pkgs[path] = rest
+			}
+		}
+		return pkgs, nil
+	}
+	without, err := list("0")
+	if err != nil {
+		return nil, err
+	}
+	with, err := list("1")
+	if err != nil {
+		return nil, err
+	}
+	var need []string
+	for path, rest := range without {
+		cgoFiles, _, _ := strings.Cut(with[path], "\t")
+		if strings.Contains(rest, "build constraints exclude all Go files") && cgoFiles != "" && cgoFiles != "0" {
+			need = append(need, path)
+		}
+	}
+	slices.Sort(need)
+	return need, nil
 }

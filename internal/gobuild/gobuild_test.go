@@ -89,15 +89,15 @@ func TestCommand(t *testing.T) {
 			if tt.xflags != nil {
 				before = append([]string(nil), tt.xflags...)
 			}
-			got := Command(tt.main, tt.output, tt.debug, tt.xflags)
+			got := Command(tt.main, tt.output, "linux", "arm64", tt.debug, tt.xflags)
 			if got.Name != "go" {
 				t.Errorf("Name = %q, want go", got.Name)
 			}
 			if !reflect.DeepEqual(got.Args, tt.want) {
 				t.Errorf("Args:\n got  %q\n want %q", got.Args, tt.want)
 			}
-			if !reflect.DeepEqual(got.Env, []string{"CGO_ENABLED=0", "GOWORK=off"}) {
-				t.Errorf("Env = %q, want [CGO_ENABLED=0 GOWORK=off]", got.Env)
+			if want := []string{"CGO_ENABLED=0", "GOWORK=off", "GOOS=linux", "GOARCH=arm64"}; !reflect.DeepEqual(got.Env, want) {
+				t.Errorf("Env = %q, want %q", got.Env, want)
 			}
 			if got.Args[len(got.Args)-1] != tt.main {
 				t.Errorf("the main package is not the last argument: %q", got.Args)
@@ -126,7 +126,7 @@ func TestCommandXFlagsDoNotAlias(t *testing.T) {
 	x[0], x[1] = "-X", "main.version=1"
 	spare := x[:4]
 	spare[2], spare[3] = "keep", "me"
-	Command(".", "out", false, x)
+	Command(".", "out", "linux", "amd64", false, x)
 	if spare[2] != "keep" || spare[3] != "me" {
 		t.Errorf("Command wrote into the spare capacity of xflags: %q", spare)
 	}
@@ -176,10 +176,10 @@ func TestBuildStamped(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "svc")
-			cmd := Command(".", out, tt.debug, XFlags(defaultVars, stamp))
+			cmd := Command(".", out, runtime.GOOS, runtime.GOARCH, tt.debug, XFlags(defaultVars, stamp))
 			cmd.Dir = dir
 			// Keep the build local and independent of the caller's settings.
-			cmd.Env = append(cmd.Env, "GOFLAGS=", "GOWORK=off", "GOTOOLCHAIN=local", "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
+			cmd.Env = append(cmd.Env, "GOFLAGS=", "GOTOOLCHAIN=local")
 			var buildOut bytes.Buffer
 			cmd.Stdout = &buildOut
 			if err := run.Run(context.Background(), cmd); err != nil {
@@ -215,5 +215,50 @@ func TestBuildStamped(t *testing.T) {
 				t.Errorf("binary contains the build directory %s: -trimpath not applied", dir)
 			}
 		})
+	}
+}
+
+// TestNeedsCgo names the package that builds only with cgo, and nothing
+// for a program that builds without it.
+func TestNeedsCgo(t *testing.T) {
+	write := func(t *testing.T, files map[string]string) string {
+		dir := t.TempDir()
+		for name, content := range files {
+			path := filepath.Join(dir, name)
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	t.Setenv("GOFLAGS", "")
+	t.Setenv("GOTOOLCHAIN", "local")
+	cgoOnly := write(t, map[string]string{
+		"go.mod":        "module example.com/cgo\n\ngo 1.22\n",
+		"main.go":       "package main\n\nimport _ \"example.com/cgo/native\"\n\nfunc main() {}\n",
+		"native/c.go":   "package native\n\n// int one(void) { return 1; }\nimport \"C\"\n\nvar One = C.one\n",
+		"pure/other.go": "package pure\n",
+	})
+	got, err := NeedsCgo(context.Background(), cgoOnly, ".", runtime.GOOS, runtime.GOARCH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, []string{"example.com/cgo/native"}) {
+		t.Errorf("NeedsCgo = %q, want [example.com/cgo/native]", got)
+	}
+	// net has cgo files but builds without them: not reported.
+	pure := write(t, map[string]string{
+		"go.mod":  "module example.com/pure\n\ngo 1.22\n",
+		"main.go": "package main\n\nimport _ \"net\"\n\nfunc main() {}\n",
+	})
+	got, err = NeedsCgo(context.Background(), pure, ".", runtime.GOOS, runtime.GOARCH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 0 {
+		t.Errorf("NeedsCgo = %q for a program without cgo, want none", got)
 	}
 }

@@ -9,13 +9,16 @@ import (
 	"fmt"
 	"go/build"
 	"os"
+	"path"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
+	"unicode"
 
 	"golang.org/x/mod/modfile"
 	modpath "golang.org/x/mod/module"
+
+	"github.com/gantry-build/gantry/internal/reference"
 )
 
 // Module is what the targets and gantry init read of a service's module.
@@ -65,16 +68,36 @@ func ServiceName(mainPackage, modulePath string) string {
 	return strings.ToLower(prefix[strings.LastIndex(prefix, "/")+1:])
 }
 
-// serviceNamePattern is a Docker repository path component, so that
-// <service>:<version> is a valid local image name.
-var serviceNamePattern = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
-
 // CheckServiceName returns an error unless name can name the service: it
-// is the local image name of `mage image`, so a Docker repository
-// component.
+// is the local image name of `mage image`, so an image name component.
 func CheckServiceName(name string) error {
-	if !serviceNamePattern.MatchString(name) {
-		return fmt.Errorf("service name %q is not a valid image name component: use lower-case letters, digits and . _ -", name)
+	if err := reference.CheckComponent(name); err != nil {
+		return fmt.Errorf("service name %w", err)
+	}
+	return nil
+}
+
+// CheckMainPackage returns an error unless pkg names one package inside
+// the module, as go build takes it: "." or ./<dir>, or an import path.
+// It goes on go's command line and into the Dockerfile's MAIN_PACKAGE, so
+// nothing that go would read as a flag or a pattern passes.
+func CheckMainPackage(pkg string) error {
+	const fix = "give the main package as . or ./cmd/<name>, relative to the module root"
+	switch {
+	case strings.HasPrefix(pkg, "-"):
+		return fmt.Errorf("main package %q starts with '-', which go reads as a flag; %s", pkg, fix)
+	case strings.Contains(pkg, "..."):
+		return fmt.Errorf("main package %q is a pattern of several packages; %s", pkg, fix)
+	case strings.ContainsFunc(pkg, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r == '\\' }):
+		return fmt.Errorf("main package %q holds a space, a control character or a backslash; %s", pkg, fix)
+	case pkg == "." || strings.HasPrefix(pkg, "./"):
+		if clean := path.Clean(pkg); clean == ".." || strings.HasPrefix(clean, "../") {
+			return fmt.Errorf("main package %q lies outside the module; %s", pkg, fix)
+		}
+	default:
+		if err := modpath.CheckImportPath(pkg); err != nil {
+			return fmt.Errorf("main package %q is neither ./<dir> nor an import path (%v); %s", pkg, err, fix)
+		}
 	}
 	return nil
 }

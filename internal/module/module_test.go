@@ -195,3 +195,17 @@ func TestPickMain(t *testing.T) {
 		t.Errorf("several: %v", err)
 	}
 }
+
+func TestCheckMainPackage(t *testing.T) {
+	for pkg, ok := range map[string]bool{
+		".": true, "./cmd/api": true, "./cmd/../cmd/api": true, "github.com/acme/svc/cmd/api": true,
+		"-toolexec=x": false, "./...": false, "./cmd/a -race": false, "./../other": false, "..": false, "": false, "-": false, "./cmd\\api": false,
+	} {
+		if err := CheckMainPackage(pkg); (err == nil) != ok {
+			t.Errorf("CheckMainPackage(%q) = %v, want ok=%v", pkg, err, ok)
+		}
+	}
+	if err := CheckMainPackage("-toolexec=x"); err == nil || !strings.Contains(err.Error(), "which go reads as a flag") || !strings.Contains(err.Error(), "./cmd/<name>") {
+		t.Errorf("the refusal must name the problem and the fix: %v", err)
+	}
+}

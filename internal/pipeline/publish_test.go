@@ -59,10 +59,10 @@ func (f *fixture) tag(tag string) string { return f.image + ":" + tag }
 // tag v1.2.3 at c2 (release true), with the checkout in dir.
 func (f *fixture) run(t *testing.T, release bool, dir string, mod func(*config.Config)) Run {
 	t.Helper()
-	ev := event.Context{Source: event.SourceGit, Kind: event.BranchPush, Name: "local",
+	ev := event.Context{Kind: event.BranchPush, Name: "local",
 		Ref: "refs/heads/main", Branch: "main", Commit: f.c2}
 	if release {
-		ev = event.Context{Source: event.SourceGit, Kind: event.TagPush, Name: "local",
+		ev = event.Context{Kind: event.TagPush, Name: "local",
 			Ref: "refs/tags/v1.2.3", Tag: "v1.2.3", Commit: f.c2}
 	}
 	cfg := config.Config{Image: f.image, Dir: dir}

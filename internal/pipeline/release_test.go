@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/gantry-build/gantry/internal/event"
 	"github.com/gantry-build/gantry/internal/plan"
 	"github.com/gantry-build/gantry/magetools/config"
@@ -32,7 +34,7 @@ func checkoutRun(t *testing.T, dir string, actions map[string]string, cfg config
 			env[k] = v
 		}
 	}
-	ev, err := event.Read(t.Context(), getenv(env), dir)
+	ev, err := event.Read(t.Context(), getenv(env), dir, logrus.NewEntry(logrus.StandardLogger()))
 	if err != nil {
 		t.Fatalf("event.Read: %v", err)
 	}

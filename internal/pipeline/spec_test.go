@@ -31,11 +31,11 @@ func TestSpec(t *testing.T) {
 	dir := t.TempDir()
 	const ldflags = "-X main.version=main-0123456 -X main.commit=" + specSHA + " -X main.date=" + specCreated
 
-	mainPush := event.Context{Source: event.SourceActions, Kind: event.BranchPush, Name: "push",
+	mainPush := event.Context{Kind: event.BranchPush, Name: "push",
 		Ref: "refs/heads/main", Branch: "main", Commit: specSHA, CommitTime: specTime, Repository: "Acme/Svc"}
-	tagPush := event.Context{Source: event.SourceActions, Kind: event.TagPush, Name: "push",
+	tagPush := event.Context{Kind: event.TagPush, Name: "push",
 		Ref: "refs/tags/v1.2.3", Tag: "v1.2.3", Commit: specSHA, CommitTime: specTime, Repository: "Acme/Svc"}
-	pullRequest := event.Context{Source: event.SourceActions, Kind: event.PullRequest, Name: "pull_request",
+	pullRequest := event.Context{Kind: event.PullRequest, Name: "pull_request",
 		Ref: "refs/pull/42/merge", Branch: "feature", Commit: specSHA, CommitTime: specTime, Repository: "Acme/Svc", PullRequest: 42}
 
 	// base is the expected prod build of a push to main, run locally.

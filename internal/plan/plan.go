@@ -1,18 +1,24 @@
 // Package plan turns an event and the configuration into what a run will do:
 // which targets are built, for which platforms, with which tags, and whether
-// anything is pushed. It is the tag table of SPEC.md as a pure function.
+// anything is pushed. It is the tag table of README.md's Tag rules as a pure
+// function, and it refuses any plan that would make an invalid reference, a
+// latest tag, or a tag both immutable and moving.
 package plan
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
-	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/gantry-build/gantry/internal/event"
+	"github.com/gantry-build/gantry/internal/reference"
 	"github.com/gantry-build/gantry/magetools/config"
 )
 
@@ -22,8 +28,9 @@ const (
 	Dev  = "dev"
 )
 
-// maxTagLength is the limit of the OCI distribution spec.
-const maxTagLength = 128
+// hashLength is the number of hex digits of the hash that ends a tag cut
+// to 128 characters, so that distinct long inputs keep distinct tags.
+const hashLength = 12
 
 // Plan is what a run will do.
 type Plan struct {
@@ -36,6 +43,19 @@ type Plan struct {
 	Images  []Image    `json:"images"`
 	// Reason explains a plan that builds nothing.
 	Reason string `json:"reason,omitempty"`
+	// Problem is why this run cannot do what its event asks (a v* tag
+	// that is not a release version), while what publishes nothing
+	// (plan, build, image, check) still works. See Err.
+	Problem string `json:"problem,omitempty"`
+}
+
+// Err is the Problem as an error, for the targets that act on the event
+// (publish, release, ci): they refuse it. Nil when there is none.
+func (p Plan) Err() error {
+	if p.Problem == "" {
+		return nil
+	}
+	return errors.New(p.Problem)
 }
 
 // Image is one Dockerfile target to build.
@@ -62,13 +82,30 @@ func (i Image) Immutable() []string {
 }
 
 // Make computes the plan. cfg must be resolved (config.Config.Resolve).
+// Every reference it plans is checked against the grammar registries
+// enforce; no tag is latest, and no tag is both immutable and moving.
 func Make(ev event.Context, cfg config.Config) (Plan, error) {
-	if _, err := name.NewRepository(cfg.Image, name.StrictValidation); err != nil {
-		return Plan{}, fmt.Errorf("image %q is not a valid repository reference (%v); set GANTRY_IMAGE or Config.Image to e.g. ghcr.io/acme/svc, without a tag", cfg.Image, err)
+	if err := reference.CheckRepository(cfg.Image); err != nil {
+		return Plan{}, fmt.Errorf("%w; set GANTRY_IMAGE or Config.Image to a valid repository reference such as ghcr.io/acme/svc, without a tag", err)
 	}
-	if ev.Commit == "" || len(ev.Commit) < cfg.ShortSHALength {
-		return Plan{}, fmt.Errorf("commit %q is shorter than the short SHA length %d; check GITHUB_SHA or the git checkout", ev.Commit, cfg.ShortSHALength)
+	if err := event.CheckCommit(ev.Commit); err != nil {
+		return Plan{}, fmt.Errorf("%w; check GITHUB_SHA or the git checkout", err)
 	}
+	if cfg.ShortSHALength < 4 || cfg.ShortSHALength > 40 {
+		return Plan{}, fmt.Errorf("short SHA length %d is out of range; set GANTRY_SHORT_SHA_LENGTH or Config.ShortSHALength to a value from 4 to 40", cfg.ShortSHALength)
+	}
+	if err := checkPublishBranch(cfg); err != nil {
+		return Plan{}, err
+	}
+	p := compute(ev, cfg)
+	if err := p.check(); err != nil {
+		return Plan{}, err
+	}
+	return p, nil
+}
+
+// compute applies the tag table; Make checks its result.
+func compute(ev event.Context, cfg config.Config) Plan {
 	short := ev.Commit[:cfg.ShortSHALength]
 	p := Plan{Event: ev.Kind, Ref: ev.Ref, Commit: ev.Commit, Short: short, Images: []Image{}}
 	base := cfg.Image + ":"
@@ -89,7 +126,12 @@ func Make(ev event.Context, cfg config.Config) (Plan, error) {
 	case ev.Kind == event.TagPush && strings.HasPrefix(ev.Tag, "v"):
 		version, err := ReleaseVersion(ev.Tag)
 		if err != nil {
-			return Plan{}, err
+			// Only a release needs a valid version: the plan of this
+			// commit still builds and checks, and says what is wrong.
+			p.Version = versionOf(Sanitize(ev.Tag, ""), short, ev.Dirty)
+			p.Problem = err.Error()
+			p.Reason = "not a release: " + p.Problem
+			return p
 		}
 		p.Version = version
 		p.Push = true
@@ -107,7 +149,57 @@ func Make(ev event.Context, cfg config.Config) (Plan, error) {
 			p.Reason += "; BuildOtherRefs is set, so both targets are built, nothing is pushed"
 		}
 	}
-	return p, nil
+	return p
+}
+
+// checkPublishBranch refuses a publishing branch whose moving tags could
+// be latest or name another commit's or release's immutable tag: a short
+// SHA (of the configured length) or a release version.
+func checkPublishBranch(cfg config.Config) error {
+	for _, suffix := range []string{"", "-dev"} {
+		tag := Sanitize(cfg.PublishBranch, suffix)
+		why := ""
+		switch base := strings.TrimSuffix(tag, suffix); {
+		case reference.IsLatest(tag):
+			why = "Gantry never pushes latest (every reference names an explicit version)"
+		case len(base) == cfg.ShortSHALength && hexDigits.MatchString(base):
+			why = "it looks like a short commit SHA, the immutable tag of a commit"
+		case isReleaseVersion(tag):
+			why = "it is a release version, the immutable tag of a release"
+		default:
+			continue
+		}
+		return fmt.Errorf("publishing branch %q would move the tag %q, and %s; publish from a branch with another name, e.g. main (GANTRY_PUBLISH_BRANCH, Config.PublishBranch)", cfg.PublishBranch, tag, why)
+	}
+	return nil
+}
+
+var hexDigits = regexp.MustCompile(`^[0-9a-f]+$`)
+
+func isReleaseVersion(tag string) bool {
+	_, err := semver.StrictNewVersion(tag)
+	return err == nil
+}
+
+// check refuses a plan with an invalid reference, a latest tag, a tag
+// planned twice or a tag both immutable and moving.
+func (p Plan) check() error {
+	seen := map[string]bool{}
+	for _, img := range p.Images {
+		for _, ref := range img.Tags {
+			if err := reference.CheckTagged(ref); err != nil {
+				return fmt.Errorf("the plan would push %s: %w; report this as a bug in Gantry, and meanwhile change the branch, tag or configuration that gave it", ref, err)
+			}
+			if tag := ref[strings.LastIndex(ref, ":")+1:]; reference.IsLatest(tag) {
+				return fmt.Errorf("the plan would push %s, and Gantry never pushes latest; change the branch, tag or configuration that gave it", ref)
+			}
+			if seen[ref] {
+				return fmt.Errorf("the plan would push %s twice, as immutable and moving tags overlap; change the publishing branch (GANTRY_PUBLISH_BRANCH) or the short SHA length (GANTRY_SHORT_SHA_LENGTH) so that they differ", ref)
+			}
+			seen[ref] = true
+		}
+	}
+	return nil
 }
 
 // ReleaseVersion maps a v* tag to the image tag: v1.2.3 gives 1.2.3, a
@@ -163,8 +255,10 @@ func versionOf(ref, short string, dirty bool) string {
 
 // Sanitize makes s+suffix a valid tag: characters outside [A-Za-z0-9_.-]
 // become "-" ("+" of semver build metadata becomes "_", as Helm and others
-// do), leading "." and "-" become one "_", and s is cut so that the whole tag
-// stays within 128 characters with the suffix kept.
+// do), leading "." and "-" become one "_", and a tag longer than 128
+// characters keeps the start of s, then "-" and 12 hex digits of the SHA-256
+// of the whole of s, then the suffix: two long inputs that differ only
+// after the cut still give two tags.
 func Sanitize(s, suffix string) string {
 	var b strings.Builder
 	for _, r := range s {
@@ -181,8 +275,9 @@ func Sanitize(s, suffix string) string {
 	if out == "" || out[0] == '.' || out[0] == '-' {
 		out = "_" + strings.TrimLeft(out, ".-")
 	}
-	if limit := maxTagLength - len(suffix); len(out) > limit {
-		out = out[:limit]
+	if limit := reference.MaxTagLength - len(suffix); len(out) > limit {
+		sum := sha256.Sum256([]byte(s))
+		out = out[:limit-1-hashLength] + "-" + hex.EncodeToString(sum[:])[:hashLength]
 	}
 	return out + suffix
 }

@@ -34,8 +34,8 @@ func tag(name string) event.Context {
 	return event.Context{Kind: event.TagPush, Name: "push", Ref: "refs/tags/" + name, Tag: name, Commit: sha}
 }
 
-func pr(number int, fork bool) event.Context {
-	return event.Context{Kind: event.PullRequest, Name: "pull_request", Ref: "refs/pull/7/merge", Branch: "feature/x", Commit: sha, PullRequest: number, FromFork: fork}
+func pr(number int) event.Context {
+	return event.Context{Kind: event.PullRequest, Name: "pull_request", Ref: "refs/pull/7/merge", Branch: "feature/x", Commit: sha, PullRequest: number}
 }
 
 var both = []string{"linux/amd64", "linux/arm64"}
@@ -52,6 +52,9 @@ func TestMake(t *testing.T) {
 		// images: target -> platforms and tags; nil means no image.
 		images []Image
 		errHas string
+		// problem: the plan is made, pushes and builds nothing, and Err
+		// names this.
+		problem string
 	}{
 		{name: "push to main publishes prod and dev", ev: push("main"), push: true, version: "main-0123456",
 			images: []Image{
@@ -77,29 +80,24 @@ func TestMake(t *testing.T) {
 			images: []Image{{Target: Prod, Stage: "prod", Platforms: both, Tags: []string{img + "1.2.3_build.5"}}}},
 		{name: "pre-release and build metadata", ev: tag("v1.0.0-alpha.1+sha.abc"), push: true, version: "1.0.0-alpha.1+sha.abc",
 			images: []Image{{Target: Prod, Stage: "prod", Platforms: both, Tags: []string{img + "1.0.0-alpha.1_sha.abc"}}}},
-		{name: "two-part version is refused", ev: tag("v1.2"), errHas: `tag "v1.2" is not a release version`},
-		{name: "one-part version is refused", ev: tag("v1"), errHas: `tag "v1" is not a release version`},
-		{name: "words are refused", ev: tag("vfoo"), errHas: `tag "vfoo" is not a release version`},
-		{name: "leading zero is refused", ev: tag("v01.2.3"), errHas: `tag "v01.2.3" is not a release version`},
-		{name: "leading zero in pre-release is refused", ev: tag("v1.2.3-01"), errHas: "not a release version"},
-		{name: "four parts are refused", ev: tag("v1.2.3.4"), errHas: "not a release version"},
-		{name: "bare v is refused", ev: tag("v"), errHas: "not a release version"},
-		{name: "refusal names the fix", ev: tag("v1.2"), errHas: "delete the tag and push a valid one"},
+		{name: "two-part version is refused", ev: tag("v1.2"), problem: `tag "v1.2" is not a release version`},
+		{name: "one-part version is refused", ev: tag("v1"), problem: `tag "v1" is not a release version`},
+		{name: "words are refused", ev: tag("vfoo"), problem: `tag "vfoo" is not a release version`},
+		{name: "leading zero is refused", ev: tag("v01.2.3"), problem: `tag "v01.2.3" is not a release version`},
+		{name: "leading zero in pre-release is refused", ev: tag("v1.2.3-01"), problem: "not a release version"},
+		{name: "four parts are refused", ev: tag("v1.2.3.4"), problem: "not a release version"},
+		{name: "bare v is refused", ev: tag("v"), problem: "not a release version"},
+		{name: "refusal names the fix", ev: tag("v1.2"), problem: "delete the tag and push a valid one"},
 		{name: "tag without v does nothing", ev: tag("1.2.3"), version: "1.2.3-0123456"},
 		{name: "non-release tag does nothing", ev: tag("deploy-prod"), version: "deploy-prod-0123456"},
 		{name: "other branch does nothing", ev: push("develop"), version: "develop-0123456"},
 		{name: "branch with slash and hash does nothing, version sanitised", ev: push("feature/fix#12"), version: "feature-fix-12-0123456"},
-		{name: "pull request builds both on amd64, pushes nothing", ev: pr(42, false), version: "pr-42-0123456",
+		{name: "pull request builds both on amd64, pushes nothing", ev: pr(42), version: "pr-42-0123456",
 			images: []Image{
 				{Target: Prod, Stage: "prod", Platforms: []string{"linux/amd64"}, Tags: []string{}},
 				{Target: Dev, Stage: "dev", Platforms: []string{"linux/amd64"}, Tags: []string{}},
 			}},
-		{name: "pull request from a fork is the same", ev: pr(43, true), version: "pr-43-0123456",
-			images: []Image{
-				{Target: Prod, Stage: "prod", Platforms: []string{"linux/amd64"}, Tags: []string{}},
-				{Target: Dev, Stage: "dev", Platforms: []string{"linux/amd64"}, Tags: []string{}},
-			}},
-		{name: "pull request platforms configurable", ev: pr(44, false), env: map[string]string{"GANTRY_PR_PLATFORMS": "linux/amd64,linux/arm64"}, version: "pr-44-0123456",
+		{name: "pull request platforms configurable", ev: pr(44), env: map[string]string{"GANTRY_PR_PLATFORMS": "linux/amd64,linux/arm64"}, version: "pr-44-0123456",
 			images: []Image{
 				{Target: Prod, Stage: "prod", Platforms: both, Tags: []string{}},
 				{Target: Dev, Stage: "dev", Platforms: both, Tags: []string{}},
@@ -140,8 +138,26 @@ func TestMake(t *testing.T) {
 			}},
 		{name: "registry from the environment", ev: tag("v1.0.0"), env: map[string]string{"GANTRY_REGISTRY": "localhost:5000"}, push: true, version: "1.0.0",
 			images: []Image{{Target: Prod, Stage: "prod", Platforms: both, Tags: []string{"localhost:5000/acme/svc:1.0.0"}}}},
-		{name: "invalid image reference is refused", ev: push("main"), env: map[string]string{"GANTRY_IMAGE": "ghcr.io/acme/svc:latest"}, errHas: "not a valid repository reference"},
-		{name: "short commit is refused", ev: event.Context{Kind: event.BranchPush, Branch: "main", Commit: "abc"}, errHas: "shorter than the short SHA length"},
+		{name: "short commit is refused", ev: event.Context{Kind: event.BranchPush, Branch: "main", Commit: "abc"}, errHas: `commit "abc" is not a full commit SHA`},
+		{name: "commit with an injected flag is refused", ev: event.Context{Kind: event.BranchPush, Branch: "main", Commit: sha + " -X main.version=PWNED"},
+			errHas: "is not a full commit SHA (40 or 64 lower-case hex digits)"},
+		{name: "upper-case commit is refused", ev: event.Context{Kind: event.BranchPush, Branch: "main", Commit: strings.ToUpper(sha)}, errHas: "lower-case hex"},
+		{name: "SHA-256 commit", ev: event.Context{Kind: event.TagPush, Ref: "refs/tags/v1.0.0", Tag: "v1.0.0", Commit: sha + sha[:24]}, push: true, version: "1.0.0",
+			images: []Image{{Target: Prod, Stage: "prod", Platforms: both, Tags: []string{img + "1.0.0"}}}},
+		{name: "a stray v* tag builds nothing and names the problem", ev: tag("vnext-wip"), problem: `tag "vnext-wip" is not a release version`},
+		{name: "publishing branch equal to the short SHA is refused", ev: push("0123456"), edit: func(c *config.Config) { c.PublishBranch = "0123456" },
+			errHas: `publishing branch "0123456" would move the tag "0123456", and it looks like a short commit SHA`},
+		{name: "publishing branch shaped like another commit's short SHA is refused", ev: push("main"), edit: func(c *config.Config) { c.PublishBranch = "abcdef1" },
+			errHas: "looks like a short commit SHA"},
+		{name: "publishing branch of another length than the short SHA is fine", ev: push("cafe"), edit: func(c *config.Config) { c.PublishBranch = "cafe" }, push: true, version: "cafe-0123456",
+			images: []Image{
+				{Target: Prod, Stage: "prod", Platforms: both, Tags: []string{img + "0123456", img + "cafe"}, Moving: []string{img + "cafe"}},
+				{Target: Dev, Stage: "dev", Platforms: both, Tags: []string{img + "0123456-dev", img + "cafe-dev"}, Moving: []string{img + "cafe-dev"}},
+			}},
+		{name: "publishing branch named like a release is refused", ev: push("1.2.3"), edit: func(c *config.Config) { c.PublishBranch = "1.2.3" },
+			errHas: "it is a release version"},
+		{name: "publishing branch whose dev tag is a release version is refused", ev: push("main"), edit: func(c *config.Config) { c.PublishBranch = "1.2.3-rc" },
+			errHas: "it is a release version"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,6 +170,15 @@ func TestMake(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tt.problem != "" {
+				if perr := got.Err(); perr == nil || !strings.Contains(perr.Error(), tt.problem) || got.Push || len(got.Images) > 0 {
+					t.Fatalf("plan %+v with problem %v; want no push, no images and a problem containing %q", got, perr, tt.problem)
+				}
+				return
+			}
+			if got.Err() != nil {
+				t.Errorf("unexpected problem: %v", got.Err())
 			}
 			if got.Push != tt.push || got.Version != tt.version {
 				t.Errorf("push, version = %t, %q; want %t, %q", got.Push, got.Version, tt.push, tt.version)
@@ -205,8 +230,80 @@ func TestLongBranchKeepsSuffixWithin128(t *testing.T) {
 			}
 		}
 	}
-	if dev := p.Images[1].Moving[0]; !strings.HasSuffix(dev, "a-dev") || len(dev[strings.LastIndex(dev, ":")+1:]) != 128 {
-		t.Errorf("dev moving tag = %s, want 124 a's and -dev", dev)
+	if dev := p.Images[1].Moving[0]; !strings.HasSuffix(dev, "-dev") || len(dev[strings.LastIndex(dev, ":")+1:]) != 128 {
+		t.Errorf("dev moving tag = %s, want 128 characters ending in -dev", dev)
+	}
+}
+
+// TestLongTagsStayDistinct: two pre-releases that differ only after the
+// 128th character still get two tags.
+func TestLongTagsStayDistinct(t *testing.T) {
+	cfg := resolved(t, nil, nil)
+	long := "v1.2.3-" + strings.Repeat("a", 143)
+	first, err := Make(tag(long+"1"), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := Make(tag(long+"2"), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := first.Images[0].Tags[0], second.Images[0].Tags[0]
+	if a == b {
+		t.Fatalf("two pre-releases give one tag %s", a)
+	}
+	for _, ref := range []string{a, b} {
+		tag := ref[strings.LastIndex(ref, ":")+1:]
+		if len(tag) != 128 || !strings.HasPrefix(tag, "1.2.3-aaaa") {
+			t.Errorf("tag %s: want 128 characters keeping the start of the version", tag)
+		}
+	}
+}
+
+func TestInvalidReleaseTagIsAProblemNotAnError(t *testing.T) {
+	p, err := Make(tag("vnext-wip"), resolved(t, nil, nil))
+	if err != nil {
+		t.Fatalf("a stray v* tag must not stop the plan: %v", err)
+	}
+	if p.Push || len(p.Images) != 0 {
+		t.Errorf("plan of an invalid release tag pushes or builds: %+v", p)
+	}
+	if err := p.Err(); err == nil || !strings.Contains(err.Error(), `tag "vnext-wip" is not a release version`) || !strings.Contains(err.Error(), "delete the tag and push a valid one") {
+		t.Errorf("Err() = %v, want the problem and the fix", err)
+	}
+	if !strings.Contains(p.Reason, "vnext-wip") {
+		t.Errorf("Reason %q does not name the tag", p.Reason)
+	}
+	if ok, _ := Make(tag("v1.0.0"), resolved(t, nil, nil)); ok.Err() != nil {
+		t.Errorf("a valid release has a problem: %v", ok.Err())
+	}
+}
+
+// TestMakeRefusesBadConfiguration: Make checks what it is given even when
+// the configuration did not come through Resolve.
+func TestMakeRefusesBadConfiguration(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		edit   func(*config.Config)
+		errHas string
+	}{
+		{"latest publishing branch", func(c *config.Config) { c.PublishBranch = "latest" }, "never pushes latest"},
+		{"Latest publishing branch", func(c *config.Config) { c.PublishBranch = "Latest" }, "never pushes latest"},
+		{"image with an empty path component", func(c *config.Config) { c.Image = "ghcr.io/acme//widget" }, `path component "" is not a valid image name component`},
+		{"image with a leading dash", func(c *config.Config) { c.Image = "ghcr.io/acme/-widget-" }, "not a valid image name component"},
+		{"image with a scheme", func(c *config.Config) { c.Image = "https://ghcr.io/acme/widget" }, "has a URL scheme"},
+		{"image with a tag", func(c *config.Config) { c.Image = "ghcr.io/acme/svc:latest" }, "has a tag"},
+		{"image going up", func(c *config.Config) { c.Image = "ghcr.io/../../x" }, "not a valid image name component"},
+		{"short SHA length 0", func(c *config.Config) { c.ShortSHALength = 0 }, "out of range"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := resolved(t, nil, nil)
+			tt.edit(&cfg)
+			_, err := Make(push(cfg.PublishBranch), cfg)
+			if err == nil || !strings.Contains(err.Error(), tt.errHas) {
+				t.Fatalf("Make = %v, want an error containing %q", err, tt.errHas)
+			}
+		})
 	}
 }
 

@@ -5,14 +5,21 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
+	"github.com/gantry-build/gantry/internal/event"
 	"github.com/gantry-build/gantry/internal/module"
+	"github.com/gantry-build/gantry/internal/reference"
 )
 
 // Config is the whole of Gantry's configuration. Every field documents its
@@ -69,7 +76,9 @@ type Config struct {
 	// Default: false (other refs do nothing). Env: GANTRY_BUILD_OTHER_REFS.
 	BuildOtherRefs bool
 
-	// Dockerfile is the path of the service's Dockerfile, relative to Dir.
+	// Dockerfile is the path of the service's Dockerfile, relative to Dir
+	// and inside the git repository (so that the commit rebuilds the
+	// image); an absolute path is refused.
 	// Default: docker/Dockerfile when it exists, else the Dockerfile
 	// embedded in Gantry. Env: GANTRY_DOCKERFILE.
 	Dockerfile string
@@ -83,9 +92,11 @@ type Config struct {
 	// Default: 7. Env: GANTRY_SHORT_SHA_LENGTH.
 	ShortSHALength int
 
-	// BuildArgs are extra Dockerfile build arguments (KEY -> VALUE).
-	// Default: none. Env: GANTRY_BUILD_ARGS (comma-separated KEY=VALUE,
-	// added to those set in code, replacing equal keys).
+	// BuildArgs are extra Dockerfile build arguments (KEY -> VALUE). A key
+	// is an ARG name; MAIN_PACKAGE, GO_LDFLAGS and SOURCE_DATE_EPOCH are
+	// Gantry's own. Default: none. Env: GANTRY_BUILD_ARGS (comma-separated
+	// KEY=VALUE, added to those set in code, replacing equal keys; a value
+	// there cannot hold a comma: set such a value here).
 	BuildArgs map[string]string
 
 	// Attestations adds SBOM and provenance attestations (mode=max) to
@@ -105,6 +116,14 @@ type Config struct {
 	// Stamp names the string variables that receive version information
 	// through -ldflags -X.
 	Stamp Stamp
+
+	// GOOS and GOARCH are the target platform of Build and BuildDev, which
+	// add -<os>-<arch> to the binary's name when it is not this machine's.
+	// They are Gantry's own variables because GOOS and GOARCH in mage's
+	// environment also retarget the mage binary that `go tool mage` builds.
+	// Default: this machine's. Env: GANTRY_GOOS, GANTRY_GOARCH.
+	GOOS   string
+	GOARCH string
 }
 
 // Stamp names package-qualified string variables (e.g. "main.version").
@@ -168,7 +187,18 @@ type Facts struct {
 	// OwnerRepo is "owner/repo" from GITHUB_REPOSITORY, the origin remote
 	// or a github.com module path; empty when none is known.
 	OwnerRepo string
+	// OwnerRepoTried says where OwnerRepo was looked for and why each
+	// place gave nothing, for the error when it is empty.
+	OwnerRepoTried string
+	// RepoRoot is the top of the git checkout that holds Dir: the
+	// Dockerfile must lie inside it. Empty when unknown; Dir bounds it then.
+	RepoRoot string
 }
+
+// ErrNoImage is wrapped by Resolve's error when nothing names the image
+// repository. The Config returned with it is resolved and valid apart from
+// Image, so that a target that needs no image (check) can go on.
+var ErrNoImage = errors.New("cannot tell the image repository")
 
 // Resolve returns a copy of c with the environment applied over it and
 // every remaining default filled in, or an error naming the bad setting and
@@ -192,10 +222,10 @@ func (c Config) Resolve(env Lookup, facts Facts) (Config, error) {
 		r.Service = module.ServiceName(r.MainPackage, facts.ModulePath)
 	}
 	setDefault(&r.Registry, DefaultRegistry)
-	if r.Image == "" {
-		if facts.OwnerRepo == "" {
-			return Config{}, fmt.Errorf("cannot tell the image repository: GITHUB_REPOSITORY is not set, the git remote \"origin\" is not a GitHub-style URL and the module path is not on github.com; set GANTRY_IMAGE (e.g. ghcr.io/acme/svc) or Config.Image in the magefile")
-		}
+	if err := reference.CheckDomain(r.Registry); err != nil {
+		return Config{}, fmt.Errorf("%w (GANTRY_REGISTRY, Config.Registry)", err)
+	}
+	if r.Image == "" && facts.OwnerRepo != "" {
 		r.Image = r.Registry + "/" + facts.OwnerRepo
 	}
 	r.Image = strings.ToLower(r.Image)
@@ -222,7 +252,19 @@ func (c Config) Resolve(env Lookup, facts Facts) (Config, error) {
 			*field = ""
 		}
 	}
-	return r, r.validate()
+	setDefault(&r.GOOS, runtime.GOOS)
+	setDefault(&r.GOARCH, runtime.GOARCH)
+	if err := r.validate(facts); err != nil {
+		return Config{}, err
+	}
+	if r.Image == "" {
+		tried := facts.OwnerRepoTried
+		if tried == "" {
+			tried = "nothing names the GitHub repository"
+		}
+		return r, fmt.Errorf("%w: %s; set GANTRY_IMAGE (e.g. ghcr.io/acme/svc) or Config.Image in the magefile", ErrNoImage, tried)
+	}
+	return r, nil
 }
 
 func (r *Config) applyEnv(env Lookup) error {
@@ -240,6 +282,8 @@ func (r *Config) applyEnv(env Lookup) error {
 		"GANTRY_STAMP_VERSION":  &r.Stamp.Version,
 		"GANTRY_STAMP_COMMIT":   &r.Stamp.Commit,
 		"GANTRY_STAMP_DATE":     &r.Stamp.Date,
+		"GANTRY_GOOS":           &r.GOOS,
+		"GANTRY_GOARCH":         &r.GOARCH,
 	}
 	for key, field := range strs {
 		if v, ok := env(key); ok && v != "" {
@@ -280,7 +324,7 @@ func (r *Config) applyEnv(env Lookup) error {
 		for _, kv := range splitList(v) {
 			key, value, found := strings.Cut(kv, "=")
 			if !found || key == "" {
-				return fmt.Errorf("GANTRY_BUILD_ARGS entry %q is not KEY=VALUE; write e.g. GANTRY_BUILD_ARGS=GO_IMAGE=golang:1.26,CGO=0", kv)
+				return fmt.Errorf("GANTRY_BUILD_ARGS entry %q is not KEY=VALUE; write e.g. GANTRY_BUILD_ARGS=GO_IMAGE=golang:1.26,CGO=0 (entries are separated by commas, so a value there cannot hold one: set such a value in Config.BuildArgs in the magefile's init())", kv)
 			}
 			r.BuildArgs[key] = value
 		}
@@ -288,22 +332,166 @@ func (r *Config) applyEnv(env Lookup) error {
 	return nil
 }
 
-func (r Config) validate() error {
+// validate refuses every setting that is not what it claims to be, before
+// anything reaches a command line: most of these become arguments of go or
+// docker, where a value starting with '-' is a flag and a space another
+// argument.
+func (r Config) validate(facts Facts) error {
 	if r.ShortSHALength < 4 || r.ShortSHALength > 40 {
 		return fmt.Errorf("short SHA length %d is out of range; set GANTRY_SHORT_SHA_LENGTH or Config.ShortSHALength to a value from 4 to 40", r.ShortSHALength)
 	}
-	for _, set := range [][]string{r.Platforms, r.PullRequestPlatforms} {
-		for _, p := range set {
+	for _, set := range []struct {
+		platforms []string
+		names     string
+	}{{r.Platforms, "GANTRY_PLATFORMS, Config.Platforms"}, {r.PullRequestPlatforms, "GANTRY_PR_PLATFORMS, Config.PullRequestPlatforms"}} {
+		for i, p := range set.platforms {
 			if err := checkPlatform(p); err != nil {
 				return err
 			}
+			if slices.Contains(set.platforms[:i], p) {
+				return fmt.Errorf("platform %q is listed twice (%s); list each platform once", p, set.names)
+			}
 		}
+	}
+	// The main package first: the default service name comes from it.
+	if err := module.CheckMainPackage(r.MainPackage); err != nil {
+		return fmt.Errorf("%w (GANTRY_MAIN, Config.MainPackage)", err)
 	}
 	if err := module.CheckServiceName(r.Service); err != nil {
 		return fmt.Errorf("%w (GANTRY_SERVICE, Config.Service)", err)
 	}
-	if r.ProdStage == r.DevStage {
+	if strings.HasPrefix(r.Dir, "-") {
+		return fmt.Errorf("service directory %q starts with '-', which docker reads as a flag; write ./%s (GANTRY_DIR, Config.Dir)", r.Dir, r.Dir)
+	}
+	if r.Image != "" {
+		if err := reference.CheckRepository(r.Image); err != nil {
+			return fmt.Errorf("%w; set GANTRY_IMAGE or Config.Image to a repository such as ghcr.io/acme/svc, without a tag", err)
+		}
+	}
+	if err := checkPublishBranch(r.PublishBranch); err != nil {
+		return err
+	}
+	for _, stage := range []struct{ name, vars string }{{r.ProdStage, "GANTRY_PROD_STAGE, Config.ProdStage"}, {r.DevStage, "GANTRY_DEV_STAGE, Config.DevStage"}} {
+		if !stageName.MatchString(stage.name) {
+			return fmt.Errorf("stage name %q is not a Dockerfile stage name: a letter, then letters, digits, '_', '.' or '-' (%s)", stage.name, stage.vars)
+		}
+	}
+	if strings.EqualFold(r.ProdStage, r.DevStage) {
 		return fmt.Errorf("the prod and dev stages are both %q; give them different names (GANTRY_PROD_STAGE, GANTRY_DEV_STAGE)", r.ProdStage)
+	}
+	for _, v := range []struct{ name, vars string }{
+		{r.Stamp.Version, "GANTRY_STAMP_VERSION, Config.Stamp.Version"},
+		{r.Stamp.Commit, "GANTRY_STAMP_COMMIT, Config.Stamp.Commit"},
+		{r.Stamp.Date, "GANTRY_STAMP_DATE, Config.Stamp.Date"},
+	} {
+		if v.name != "" && !stampVariable.MatchString(v.name) {
+			return fmt.Errorf("stamp variable %q is not a package-qualified variable name such as main.version or example.com/svc/internal/build.Version (%s; \"-\" switches the stamp off)", v.name, v.vars)
+		}
+	}
+	for key := range r.BuildArgs {
+		if err := checkBuildArg(key); err != nil {
+			return err
+		}
+	}
+	for _, v := range []struct{ value, vars string }{{r.Description, "GANTRY_DESCRIPTION, Config.Description"}, {r.License, "GANTRY_LICENSE, Config.License"}} {
+		if strings.ContainsFunc(v.value, unicode.IsControl) {
+			return fmt.Errorf("%q holds a control character (a new line?); write it on one line (%s)", v.value, v.vars)
+		}
+	}
+	if err := checkGoPlatform(r.GOOS, r.GOARCH); err != nil {
+		return err
+	}
+	return checkDockerfile(r.Dockerfile, facts)
+}
+
+var (
+	// stageName is what BuildKit accepts as a stage name (it compares
+	// them lower-cased).
+	stageName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]*$`)
+	// stampVariable is an import path, a dot and a Go identifier: what
+	// `go build -ldflags "-X name=value"` takes, and nothing that could
+	// end the flag or start another.
+	stampVariable = regexp.MustCompile(`^[A-Za-z0-9_~][A-Za-z0-9_.~/-]*\.[A-Za-z_][A-Za-z0-9_]*$`)
+	// buildArgName is a Dockerfile ARG name.
+	buildArgName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// gantryBuildArgs are the build arguments Gantry sets itself, from
+// settings that are validated on their own (GANTRY_MAIN, Stamp, the commit).
+var gantryBuildArgs = []string{"MAIN_PACKAGE", "GO_LDFLAGS", "SOURCE_DATE_EPOCH"}
+
+func checkBuildArg(key string) error {
+	if !buildArgName.MatchString(key) {
+		return fmt.Errorf("build argument name %q is not an ARG name: a letter or '_', then letters, digits or '_' (Config.BuildArgs, GANTRY_BUILD_ARGS)", key)
+	}
+	if slices.Contains(gantryBuildArgs, key) {
+		return fmt.Errorf("build argument %s is set by Gantry (from GANTRY_MAIN, Config.Stamp and the commit); remove it from Config.BuildArgs and GANTRY_BUILD_ARGS and change those settings instead", key)
+	}
+	return nil
+}
+
+// checkPublishBranch refuses a publishing branch that is no branch name,
+// or whose moving tag would be "latest".
+func checkPublishBranch(branch string) error {
+	if err := event.CheckRefName("refs/heads/" + branch); err != nil {
+		return fmt.Errorf("publishing branch %q is not a branch name (%v); set GANTRY_PUBLISH_BRANCH or Config.PublishBranch to the branch that publishes, e.g. main", branch, err)
+	}
+	if reference.IsLatest(branch) {
+		return fmt.Errorf("publishing branch %q would push the tag %q, and Gantry never pushes latest (every reference names an explicit version); publish from another branch, e.g. main (GANTRY_PUBLISH_BRANCH, Config.PublishBranch)", branch, branch)
+	}
+	return nil
+}
+
+// checkDockerfile refuses a Dockerfile path that is absolute or leads out
+// of the repository: the image must be rebuildable from the commit alone.
+func checkDockerfile(dockerfile string, facts Facts) error {
+	if dockerfile == "" {
+		return nil
+	}
+	if filepath.IsAbs(dockerfile) {
+		return fmt.Errorf("Dockerfile %q is an absolute path; give it relative to the service directory %s, inside the repository (GANTRY_DOCKERFILE, Config.Dockerfile), e.g. docker/Dockerfile", dockerfile, facts.Dir)
+	}
+	root := facts.RepoRoot
+	if root == "" {
+		root = facts.Dir
+	}
+	path := filepath.Join(facts.Dir, dockerfile)
+	if !within(root, path) {
+		return fmt.Errorf("Dockerfile %q lies outside the repository %s, so the image could not be rebuilt from the commit; move it into the repository and give its path relative to %s (GANTRY_DOCKERFILE, Config.Dockerfile)", dockerfile, root, facts.Dir)
+	}
+	// A symbolic link inside may still point outside.
+	realRoot, errRoot := filepath.EvalSymlinks(root)
+	realPath, errPath := filepath.EvalSymlinks(path)
+	if errRoot == nil && errPath == nil && !within(realRoot, realPath) {
+		return fmt.Errorf("Dockerfile %q is a link to %s, outside the repository %s, so the image could not be rebuilt from the commit; commit the Dockerfile itself (GANTRY_DOCKERFILE, Config.Dockerfile)", dockerfile, realPath, root)
+	}
+	return nil
+}
+
+// within reports whether path is root or below it.
+func within(root, path string) bool {
+	absRoot, err1 := filepath.Abs(root)
+	absPath, err2 := filepath.Abs(path)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	rel, err := filepath.Rel(absRoot, absPath)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// goOS and goArch are the values of GOOS and GOARCH that Go knows
+// (`go tool dist list`).
+var (
+	goOS   = []string{"aix", "android", "darwin", "dragonfly", "freebsd", "illumos", "ios", "js", "linux", "netbsd", "openbsd", "plan9", "solaris", "wasip1", "windows"}
+	goArch = []string{"386", "amd64", "arm", "arm64", "loong64", "mips", "mips64", "mips64le", "mipsle", "ppc64", "ppc64le", "riscv64", "s390x", "wasm"}
+)
+
+func checkGoPlatform(goos, goarch string) error {
+	if !slices.Contains(goOS, goos) {
+		return fmt.Errorf("GOOS %q is not an operating system Go builds for; set GANTRY_GOOS or Config.GOOS to one of %s", goos, strings.Join(goOS, ", "))
+	}
+	if !slices.Contains(goArch, goarch) {
+		return fmt.Errorf("GOARCH %q is not an architecture Go builds for; set GANTRY_GOARCH or Config.GOARCH to one of %s", goarch, strings.Join(goArch, ", "))
 	}
 	return nil
 }

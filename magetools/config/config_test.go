@@ -1,9 +1,11 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -67,6 +69,8 @@ func TestResolveDefaults(t *testing.T) {
 		BuildArgs:            nil,
 		Attestations:         false,
 		Stamp:                Stamp{Version: "main.version", Commit: "main.commit", Date: "main.date"},
+		GOOS:                 runtime.GOOS,
+		GOARCH:               runtime.GOARCH,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Resolve defaults:\n got  %+v\n want %+v", got, want)
@@ -639,8 +643,71 @@ func TestResolveErrors(t *testing.T) {
 			errHas: []string{`"final"`, "different names"}},
 		{name: "prod set to the default dev name", cfg: Config{ProdStage: "dev"},
 			errHas: []string{`"dev"`, "GANTRY_PROD_STAGE"}},
-		{name: "no OwnerRepo and no Image", facts: func(f *Facts) { f.OwnerRepo = "" },
-			errHas: []string{"GANTRY_IMAGE", "Config.Image", "GITHUB_REPOSITORY"}},
+		{name: "no OwnerRepo and no Image", facts: func(f *Facts) { f.OwnerRepo, f.OwnerRepoTried = "", "GITHUB_REPOSITORY is empty" },
+			errHas: []string{"GANTRY_IMAGE", "Config.Image", "GITHUB_REPOSITORY is empty"}},
+		{name: "publishing branch latest", env: map[string]string{"GANTRY_PUBLISH_BRANCH": "latest"},
+			errHas: []string{`publishing branch "latest"`, "never pushes latest", "GANTRY_PUBLISH_BRANCH"}},
+		{name: "publishing branch Latest", cfg: Config{PublishBranch: "Latest"},
+			errHas: []string{"never pushes latest", "Config.PublishBranch"}},
+		{name: "publishing branch git refuses", env: map[string]string{"GANTRY_PUBLISH_BRANCH": "a b"},
+			errHas: []string{`publishing branch "a b" is not a branch name`}},
+		{name: "main package read as a flag", env: map[string]string{"GANTRY_MAIN": "-toolexec=x"},
+			errHas: []string{`main package "-toolexec=x" starts with '-'`, "GANTRY_MAIN", "./cmd/<name>"}},
+		{name: "main package outside the module", cfg: Config{MainPackage: "./../other"},
+			errHas: []string{"lies outside the module", "Config.MainPackage"}},
+		{name: "main package pattern", env: map[string]string{"GANTRY_MAIN": "./cmd/..."},
+			errHas: []string{"pattern of several packages"}},
+		{name: "main package with a space", env: map[string]string{"GANTRY_MAIN": "./cmd/a -race"},
+			errHas: []string{"holds a space"}},
+		{name: "stamp variable injecting a flag", env: map[string]string{"GANTRY_STAMP_VERSION": "main.version=x -X main.commit"},
+			errHas: []string{`stamp variable "main.version=x -X main.commit"`, "GANTRY_STAMP_VERSION", "main.version"}},
+		{name: "stamp variable without package", cfg: Config{Stamp: Stamp{Commit: "commit"}},
+			errHas: []string{`stamp variable "commit"`, "Config.Stamp.Commit"}},
+		{name: "stamp variable read as a flag", env: map[string]string{"GANTRY_STAMP_DATE": "-s.x"},
+			errHas: []string{`stamp variable "-s.x"`, "GANTRY_STAMP_DATE"}},
+		{name: "empty build argument name in code", cfg: Config{BuildArgs: map[string]string{"": "x"}},
+			errHas: []string{`build argument name ""`, "Config.BuildArgs"}},
+		{name: "build argument name with a space", cfg: Config{BuildArgs: map[string]string{"A B": "x"}},
+			errHas: []string{`build argument name "A B"`}},
+		{name: "build argument Gantry sets", env: map[string]string{"GANTRY_BUILD_ARGS": "GO_LDFLAGS=-X main.version=PWNED"},
+			errHas: []string{"build argument GO_LDFLAGS is set by Gantry", "GANTRY_BUILD_ARGS"}},
+		{name: "comma in a build argument value", env: map[string]string{"GANTRY_BUILD_ARGS": "A=1,2"},
+			errHas: []string{`GANTRY_BUILD_ARGS entry "2" is not KEY=VALUE`, "cannot hold one", "Config.BuildArgs"}},
+		{name: "stage name with a space", env: map[string]string{"GANTRY_PROD_STAGE": "my prod"},
+			errHas: []string{`stage name "my prod"`, "GANTRY_PROD_STAGE"}},
+		{name: "stage name read as a flag", cfg: Config{DevStage: "--dev"},
+			errHas: []string{`stage name "--dev"`, "Config.DevStage"}},
+		{name: "prod and dev stages differing only in case", cfg: Config{ProdStage: "Final", DevStage: "final"},
+			errHas: []string{"different names"}},
+		{name: "duplicate platform", env: map[string]string{"GANTRY_PLATFORMS": "linux/amd64,linux/arm64,linux/amd64"},
+			errHas: []string{`platform "linux/amd64" is listed twice`, "GANTRY_PLATFORMS"}},
+		{name: "duplicate pull request platform", cfg: Config{PullRequestPlatforms: []string{"linux/arm64", "linux/arm64"}},
+			errHas: []string{"listed twice", "Config.PullRequestPlatforms"}},
+		{name: "registry with a scheme", env: map[string]string{"GANTRY_REGISTRY": "https://ghcr.io"},
+			errHas: []string{`registry "https://ghcr.io" has a URL scheme`, "host name only", "GANTRY_REGISTRY"}},
+		{name: "registry with a path", cfg: Config{Registry: "ghcr.io/acme"},
+			errHas: []string{"not a host name", "Config.Registry"}},
+		{name: "image with an empty component", env: map[string]string{"GANTRY_IMAGE": "ghcr.io/acme//widget"},
+			errHas: []string{`path component "" is not a valid image name component`, "GANTRY_IMAGE"}},
+		{name: "image with a leading dash", env: map[string]string{"GANTRY_IMAGE": "ghcr.io/acme/-widget-"},
+			errHas: []string{`"-widget-" is not a valid image name component`}},
+		{name: "image from a repository going up", facts: func(f *Facts) { f.OwnerRepo = "../../x" },
+			errHas: []string{`".." is not a valid image name component`, "GANTRY_IMAGE"}},
+		{name: "description on two lines", cfg: Config{Description: "a\nb"},
+			errHas: []string{"control character", "Config.Description"}},
+		{name: "unknown GOOS", env: map[string]string{"GANTRY_GOOS": "linux -x"},
+			errHas: []string{`GOOS "linux -x"`, "GANTRY_GOOS", "darwin"}},
+		{name: "unknown GOARCH", cfg: Config{GOARCH: "amd65"},
+			errHas: []string{`GOARCH "amd65"`, "Config.GOARCH", "arm64"}},
+		{name: "service directory read as a flag", env: map[string]string{"GANTRY_DIR": "-svc"},
+			errHas: []string{`service directory "-svc" starts with '-'`, "./-svc"}},
+		{name: "absolute Dockerfile", env: map[string]string{"GANTRY_DOCKERFILE": "/etc/Dockerfile"},
+			errHas: []string{`Dockerfile "/etc/Dockerfile" is an absolute path`, "relative to the service directory", "GANTRY_DOCKERFILE"}},
+		{name: "Dockerfile outside the service directory with no repository known", env: map[string]string{"GANTRY_DOCKERFILE": "../Dockerfile"},
+			errHas: []string{`Dockerfile "../Dockerfile" lies outside the repository`, "could not be rebuilt from the commit"}},
+		{name: "Dockerfile outside the repository", cfg: Config{Dockerfile: "../../../Dockerfile"},
+			facts:  func(f *Facts) { f.RepoRoot = filepath.Dir(f.Dir); f.Dir = filepath.Join(f.Dir, "svc") },
+			errHas: []string{"lies outside the repository", "Config.Dockerfile"}},
 		{name: "no main package", facts: func(f *Facts) { f.MainCandidates = nil },
 			errHas: []string{"GANTRY_MAIN"}},
 		{name: "several main packages", facts: func(f *Facts) { f.MainCandidates = []string{"./cmd/a", "./cmd/b"} },
@@ -662,5 +729,66 @@ func TestResolveErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestResolveDockerfileInRepository: a Dockerfile outside the service's
+// directory but inside its repository (a monorepo's shared one) is fine;
+// a link inside the repository to a file outside is not.
+func TestResolveDockerfileInRepository(t *testing.T) {
+	root := t.TempDir()
+	svc := filepath.Join(root, "services", "api")
+	writeFile(t, filepath.Join(root, "docker", "Dockerfile"), "FROM scratch AS prod\n")
+	f := facts(t)
+	f.Dir, f.RepoRoot = svc, root
+	got := mustResolve(t, Config{Dockerfile: "../../docker/Dockerfile"}, nil, f)
+	if got.Dockerfile != "../../docker/Dockerfile" {
+		t.Errorf("Dockerfile = %q", got.Dockerfile)
+	}
+
+	outside := filepath.Join(t.TempDir(), "Dockerfile")
+	writeFile(t, outside, "FROM scratch AS prod\n")
+	if err := os.MkdirAll(svc, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(svc, "Dockerfile.link")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Config{Dockerfile: "Dockerfile.link"}.Resolve(envOf(nil), f)
+	if err == nil || !strings.Contains(err.Error(), "is a link to") || !strings.Contains(err.Error(), "commit the Dockerfile itself") {
+		t.Errorf("a link out of the repository: err = %v", err)
+	}
+}
+
+// TestResolveWithoutImage: when nothing names the image, the rest of the
+// configuration is still resolved and valid, for targets that need no
+// image (check), and the error wraps ErrNoImage.
+func TestResolveWithoutImage(t *testing.T) {
+	f := facts(t)
+	f.OwnerRepo, f.OwnerRepoTried = "", `the origin remote "https://gitlab.com/a/b" is not on github.com`
+	got, err := Config{}.Resolve(envOf(nil), f)
+	if !errors.Is(err, ErrNoImage) {
+		t.Fatalf("err = %v, want ErrNoImage", err)
+	}
+	if !strings.Contains(err.Error(), "gitlab.com") || !strings.Contains(err.Error(), "set GANTRY_IMAGE") {
+		t.Errorf("err = %v, want where it looked and the fix", err)
+	}
+	if got.Image != "" || got.Service != "api" || got.ProdStage != "prod" {
+		t.Errorf("config with ErrNoImage = %+v, want the rest resolved", got)
+	}
+	// Any other error wins over ErrNoImage.
+	if _, err := (Config{ProdStage: "a b"}).Resolve(envOf(nil), f); errors.Is(err, ErrNoImage) {
+		t.Errorf("an invalid setting must not be hidden behind ErrNoImage: %v", err)
+	}
+}
+
+func TestResolveGoPlatform(t *testing.T) {
+	got := mustResolve(t, Config{GOOS: "darwin"}, map[string]string{"GANTRY_GOARCH": "arm64"}, facts(t))
+	if got.GOOS != "darwin" || got.GOARCH != "arm64" {
+		t.Errorf("GOOS/GOARCH = %s/%s, want darwin/arm64", got.GOOS, got.GOARCH)
+	}
+	got = mustResolve(t, Config{}, map[string]string{"GANTRY_GOOS": "windows"}, facts(t))
+	if got.GOOS != "windows" || got.GOARCH != runtime.GOARCH {
+		t.Errorf("GOOS/GOARCH = %s/%s, want windows/%s", got.GOOS, got.GOARCH, runtime.GOARCH)
 	}
 }

@@ -1,0 +1,89 @@
+package magetools
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gantry-build/gantry/docker"
+	"github.com/gantry-build/gantry/internal/gittest"
+	"github.com/gantry-build/gantry/magetools/config"
+)
+
+// TestIgnoreOutputsKeepsTheTreeClean: after a build writes into bin/, git
+// sees no change, so a following plan is not -dirty and publish can run.
+func TestIgnoreOutputsKeepsTheTreeClean(t *testing.T) {
+	dir := gittest.NewRepo(t)
+	gittest.Commit(t, dir, "main.go", "package main\n", "2024-01-02T03:04:05+00:00")
+	for range 2 { // a second build finds bin/ and its .gitignore in place
+		if err := ignoreOutputs(dir); err != nil {
+			t.Fatal(err)
+		}
+		for _, out := range []string{"svc", "svc-dev", "svc-linux-arm64"} {
+			if err := os.WriteFile(filepath.Join(dir, "bin", out), []byte("binary"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if status := gittest.Run(t, dir, nil, "status", "--porcelain", "--untracked-files=all"); status != "" {
+			t.Fatalf("the build outputs make the tree dirty:\n%s", status)
+		}
+	}
+}
+
+func TestIgnoreOutputsLeavesTheServicesOwnIgnore(t *testing.T) {
+	dir := t.TempDir()
+	own := "# the service's\n!keep\n*\n"
+	if err := os.MkdirAll(filepath.Join(dir, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bin", ".gitignore"), []byte(own), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := ignoreOutputs(dir); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "bin", ".gitignore")); string(got) != own {
+		t.Errorf("bin/.gitignore rewritten to %q", got)
+	}
+}
+
+func TestBinaryPath(t *testing.T) {
+	other := "arm64"
+	if runtime.GOARCH == "arm64" {
+		other = "amd64"
+	}
+	tests := []struct {
+		goos, goarch string
+		debug        bool
+		want         string
+	}{
+		{runtime.GOOS, runtime.GOARCH, false, "bin/svc"},
+		{runtime.GOOS, runtime.GOARCH, true, "bin/svc-dev"},
+		{"linux", other, false, "bin/svc-linux-" + other},
+		{"linux", other, true, "bin/svc-dev-linux-" + other},
+		{"windows", "amd64", false, "bin/svc-windows-amd64.exe"},
+	}
+	for _, tt := range tests {
+		s := session{cfg: config.Config{Service: "svc", GOOS: tt.goos, GOARCH: tt.goarch}}
+		if got := s.binaryPath(tt.debug); got != filepath.FromSlash(tt.want) {
+			t.Errorf("binaryPath(%s/%s, debug %v) = %q, want %q", tt.goos, tt.goarch, tt.debug, got, tt.want)
+		}
+	}
+}
+
+// TestDockerignoreKeepsOutputsOut: bin/ never enters a build context,
+// through Gantry's template or the example service's copy of it.
+func TestDockerignoreKeepsOutputsOut(t *testing.T) {
+	example, err := os.ReadFile(filepath.Join("..", "examples", "hello", ".dockerignore"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{"docker/dockerignore": string(docker.Dockerignore), "examples/hello/.dockerignore": string(example)} {
+		if !slices.Contains(strings.Split(content, "\n"), binDir+"/") {
+			t.Errorf("%s does not ignore %s/", name, binDir)
+		}
+	}
+}
