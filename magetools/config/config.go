@@ -152,7 +152,7 @@ const (
 )
 
 // DefaultPlatforms and DefaultPullRequestPlatforms are the platform sets of
-// the tag table in SPEC.md.
+// README's tag table (Tag rules).
 var (
 	DefaultPlatforms            = []string{"linux/amd64", "linux/arm64"}
 	DefaultPullRequestPlatforms = []string{"linux/amd64"}

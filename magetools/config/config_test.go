@@ -78,7 +78,7 @@ func TestResolveDefaults(t *testing.T) {
 }
 
 func TestResolveDefaultConstants(t *testing.T) {
-	// The exported defaults are the values of SPEC.md; a change here is a
+	// The exported defaults are the README's (Tag rules); a change here is a
 	// change of the product rules.
 	checks := []struct {
 		name      string
