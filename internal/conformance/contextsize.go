@@ -37,16 +37,20 @@ func CheckContextSize(path string, sent []sentFile) []Finding {
 	})
 	const shown = 3
 	var big, ignore []string
-	for _, e := range entries[:min(shown, len(entries))] {
-		big = append(big, fmt.Sprintf("%s %s", e, megabytes(byEntry[e])))
-		// Only what weighs: the sources themselves are worth sending.
-		if byEntry[e]*20 >= total {
+	// Only what weighs (a twentieth of the whole, at least the biggest):
+	// the sources themselves are worth sending.
+	weighs := func(i int, size int64) bool { return i == 0 || size*20 >= total }
+	for i, e := range entries[:min(shown, len(entries))] {
+		if weighs(i, byEntry[e]) {
+			big = append(big, fmt.Sprintf("%s %s", e, megabytes(byEntry[e])))
 			ignore = append(ignore, "`"+e+"`")
 		}
 	}
 	var biggest []string
-	for _, f := range files[:min(shown, len(files))] {
-		biggest = append(biggest, fmt.Sprintf("%s %s", f.path, megabytes(f.size)))
+	for i, f := range files[:min(shown, len(files))] {
+		if weighs(i, f.size) {
+			biggest = append(biggest, fmt.Sprintf("%s %s", f.path, megabytes(f.size)))
+		}
 	}
 	fix := fmt.Sprintf("add to .dockerignore what the image does not need to build, e.g. %s", strings.Join(ignore, ", "))
 	if _, ok := byEntry["bin/"]; ok {
