@@ -26,13 +26,13 @@ func Check(ctx context.Context) error {
 	if err != nil {
 		return done(err)
 	}
-	return done(checkConformance(s))
+	return done(checkConformance(ctx, s))
 }
 
 // checkConformance reports every finding of the conformance check and
 // fails on errors; warnings alone pass, so that CI can run it first.
-func checkConformance(s session) error {
-	return reportFindings(conformance.Check(s.cfg.Dir, s.cfg), actions.Runner{Getenv: os.Getenv, Out: os.Stdout}, s.log)
+func checkConformance(ctx context.Context, s session) error {
+	return reportFindings(conformance.Check(ctx, s.cfg.Dir, s.cfg, s.log), actions.Runner{Getenv: os.Getenv, Out: os.Stdout}, s.log)
 }
 
 // reportFindings logs each finding once, one line with its rule, file,

@@ -172,7 +172,7 @@ func ci(ctx context.Context, s session) error {
 	if err := r.Plan.Err(); err != nil {
 		return err
 	}
-	if err := checkConformance(s); err != nil {
+	if err := checkConformance(ctx, s); err != nil {
 		return err
 	}
 	var results []pipeline.Result

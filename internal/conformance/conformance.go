@@ -1,14 +1,19 @@
 // Package conformance checks a service against the release process (see
 // README.md, "Checking a service: mage check"): its Dockerfile stages, its
-// .dockerignore and its Container workflow. Each finding names the problem and the fix. Check reads the
-// files; the rules themselves are pure functions of their contents.
+// .dockerignore and build context, its main package's version stamps and
+// cgo needs, and its Container workflow. Each finding names the problem
+// and the fix. Check reads the files and lists the packages; the rules
+// themselves are pure functions of what it read.
 package conformance
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/gantry-build/gantry/docker"
 	"github.com/gantry-build/gantry/magetools/config"
@@ -49,6 +54,12 @@ const (
 	RuleWorkflowPermission  = "workflow-permission"  // packages: write reaches pull requests
 	RuleWorkflowConcurrency = "workflow-concurrency" // publishing runs of one ref may overlap
 	RuleWorkflowQEMU        = "workflow-qemu"        // QEMU set up that no target needs, or needed and not set up
+	RuleWorkflowBranch      = "workflow-branch"      // pushes to PublishBranch or of v* tags do not run the workflow
+	RuleStamp               = "stamp"                // a -X target that is no string variable the binary links
+	RuleCgo                 = "cgo"                  // a package works only with cgo, and Gantry builds with cgo off
+	RulePackages            = "packages"             // the main package's graph cannot be listed
+	RuleDockerfileUnused    = "dockerfile-unused"    // a root Dockerfile that Gantry does not build
+	RuleContextSize         = "context-size"         // the build context is over ContextSizeLimit
 )
 
 // Finding is one departure from the release process.
@@ -77,9 +88,11 @@ func (f Finding) String() string {
 const EmbeddedDockerfile = "(embedded) docker/Dockerfile"
 
 // Check reads the service at dir (its module root and build context) with
-// its resolved configuration and returns every finding: the Dockerfile's,
-// the .dockerignore's and the workflows' of the repository holding dir.
-func Check(dir string, cfg config.Config) []Finding {
+// its resolved configuration and returns every finding: the Dockerfile's
+// and the unused Dockerfiles', the .dockerignore's and the build
+// context's, the main package's graph's (listed once with go list, logged
+// on log) and the workflows' of the repository holding dir.
+func Check(ctx context.Context, dir string, cfg config.Config, log *logrus.Entry) []Finding {
 	var findings []Finding
 	var emulation Emulation
 	if cfg.Dockerfile == "" {
@@ -94,12 +107,17 @@ func Check(dir string, cfg config.Config) []Finding {
 			findings, emulation = checkDockerfile(path, content, cfg)
 		}
 	}
+	findings = append(findings, unusedDockerfiles(dir, cfg.Dockerfile)...)
 
 	ignorePath := filepath.Join(dir, ".dockerignore")
 	ignore, err := os.ReadFile(ignorePath)
-	findings = append(findings, CheckDockerignore(ignorePath, ignore, err == nil, cfg.Dockerfile == "", os.DirFS(dir))...)
+	ignoreFindings, sent := checkDockerignore(ignorePath, ignore, err == nil, cfg.Dockerfile == "", os.DirFS(dir))
+	findings = append(findings, ignoreFindings...)
+	findings = append(findings, CheckContextSize(ignorePath, sent)...)
 
-	return append(findings, checkWorkflows(repoRoot(dir), emulation)...)
+	findings = append(findings, checkPackages(ctx, dir, cfg, log)...)
+
+	return append(findings, checkWorkflows(repoRoot(dir), emulation, cfg.PublishBranch)...)
 }
 
 // Emulation tells which RUN instructions building the targets executes on
@@ -116,7 +134,7 @@ type Emulation struct {
 
 // checkWorkflows checks the Container workflow and looks for another
 // workflow doing its job under another name.
-func checkWorkflows(root string, emulation Emulation) []Finding {
+func checkWorkflows(root string, emulation Emulation, publishBranch string) []Finding {
 	dir := filepath.Join(root, filepath.Dir(workflow.Path))
 	want := filepath.Join(root, workflow.Path)
 	var findings []Finding
@@ -129,7 +147,7 @@ func checkWorkflows(root string, emulation Emulation) []Finding {
 		findings = append(findings, Finding{Severity: Error, Rule: RuleWorkflowParse, Path: want,
 			Message: fmt.Sprintf("cannot read the workflow: %v", err), Fix: "make the file readable"})
 	default:
-		findings = append(findings, CheckWorkflow(want, content, emulation)...)
+		findings = append(findings, CheckWorkflow(want, content, emulation, publishBranch)...)
 	}
 
 	entries, err := os.ReadDir(dir)

@@ -1,13 +1,18 @@
 package conformance
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/gantry-build/gantry/docker"
 	"github.com/gantry-build/gantry/internal/testsvc"
+	"github.com/gantry-build/gantry/magetools/config"
 	"github.com/gantry-build/gantry/workflow"
 )
 
@@ -16,16 +21,21 @@ import (
 // repository's magefile configures it; both with the repository workflow.
 func TestRepositoryConforms(t *testing.T) {
 	root := testsvc.Root(t)
+	offline(t)
 	for _, tt := range []struct {
-		name, dir, dockerfile string
+		name, dir, dockerfile, main string
 	}{
-		{"embedded Dockerfile", root, ""},
-		{"example service", filepath.Join(root, "examples/hello"), "../../docker/Dockerfile"},
+		{"embedded Dockerfile", root, "", "./cmd/gantry"},
+		{"example service", filepath.Join(root, "examples/hello"), "../../docker/Dockerfile", "."},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := defaults()
-			cfg.Dockerfile = tt.dockerfile
-			for _, f := range Check(tt.dir, cfg) {
+			cfg.Dockerfile, cfg.MainPackage = tt.dockerfile, tt.main
+			cfg.Stamp = config.Stamp{Version: "main.version", Commit: "main.commit", Date: "main.date"}
+			if tt.main != "." {
+				cfg.Stamp = config.Stamp{} // gantry itself stamps nothing
+			}
+			for _, f := range Check(context.Background(), tt.dir, cfg, testLog()) {
 				t.Errorf("%s %s", f.Severity, f)
 			}
 		})
@@ -40,7 +50,24 @@ type found struct {
 	path     string
 }
 
+// offline keeps the go list of the package rules from the network and
+// from a newer toolchain.
+func offline(t *testing.T) {
+	t.Setenv("GOFLAGS", "")
+	t.Setenv("GOTOOLCHAIN", "local")
+	t.Setenv("GOPROXY", "off")
+}
+
+func testLog() *logrus.Entry { return logrus.NewEntry(logrus.New()) }
+
+// service is a main package the package rules can list.
+var service = map[string]string{
+	"go.mod":  "module example.com/svc\n\ngo 1.22\n",
+	"main.go": "package main\n\nvar version, commit, date string\n\nfunc main() {}\n",
+}
+
 func TestCheck(t *testing.T) {
+	offline(t)
 	// good's dev stage runs apt-get on the target platform, which the
 	// template's lack of QEMU does not allow for.
 	goodDockerfile := strings.Replace(good, "RUN apt-get update\n", "", 1)
@@ -49,6 +76,8 @@ func TestCheck(t *testing.T) {
 	complete := map[string]string{
 		".dockerignore": string(docker.Dockerignore),
 		workflow.Path:   string(workflow.PublishGHCR),
+		"go.mod":        service["go.mod"],
+		"main.go":       service["main.go"],
 	}
 	with := func(files map[string]string, changes map[string]string) map[string]string {
 		out := map[string]string{}
@@ -64,12 +93,17 @@ func TestCheck(t *testing.T) {
 		}
 		return out
 	}
+	const mb = 1_000_000
 	tests := []struct {
 		name       string
 		files      map[string]string
 		dir        string // the service, relative to the repository
 		dockerfile string
-		want       []found
+		// sized are files of the given size (sparse: no disk used).
+		sized         map[string]int64
+		stamp         config.Stamp
+		publishBranch string
+		want          []found
 	}{
 		{name: "adopted with the default Dockerfile", files: complete},
 		{name: "with its own Dockerfile", files: with(complete, map[string]string{"docker/Dockerfile": goodDockerfile}), dockerfile: "docker/Dockerfile"},
@@ -98,11 +132,36 @@ func TestCheck(t *testing.T) {
 		{name: "a RUN on the target platform with QEMU", files: with(complete, map[string]string{"docker/Dockerfile": good, workflow.Path: withQEMU}), dockerfile: "docker/Dockerfile"},
 		{name: "an .env file on disk", files: with(complete, map[string]string{"config/.env": "TOKEN=x"}),
 			want: []found{{RuleDockerignore, Error, ".dockerignore"}}},
+		{name: "the stamps name the service's variables", files: complete, stamp: config.Stamp{Version: "main.version", Commit: "main.commit", Date: "main.date"}},
+		{name: "a stamp naming no variable", files: complete, stamp: config.Stamp{Version: "main.Version"},
+			want: []found{{RuleStamp, Error, "."}}},
+		{name: "a package that needs cgo", files: with(complete, map[string]string{
+			"main.go": "package main\n\nimport _ \"example.com/svc/db\"\n\nfunc main() {}\n", "db/db.go": "package db\n\nimport \"C\"\n"}),
+			want: []found{{RuleCgo, Error, "go.mod"}}},
+		{name: "no main package", files: with(complete, map[string]string{"main.go": ""}),
+			want: []found{{RulePackages, Error, "go.mod"}}},
+		{name: "a root Dockerfile Gantry does not build", files: with(complete, map[string]string{"Dockerfile": "FROM scratch\nEXPOSE 8080\n", "Dockerfile.dockerignore": "*"}),
+			want: []found{{RuleDockerfileUnused, Error, "Dockerfile"}}},
+		{name: "a root Dockerfile Gantry builds", files: with(complete, map[string]string{"Dockerfile": goodDockerfile}), dockerfile: "Dockerfile"},
+		{name: "a Dockerfile variant Gantry does not build", files: with(complete, map[string]string{"Dockerfile.dev": "FROM scratch\n"}),
+			want: []found{{RuleDockerfileUnused, Warning, "Dockerfile.dev"}}},
+		{name: "a built binary, ignored", files: complete, sized: map[string]int64{"bin/svc": 73 * mb}},
+		{name: "a built binary sent with the context", files: with(complete, map[string]string{".dockerignore": ".git\n.env*\n"}), sized: map[string]int64{"bin/svc": 73 * mb},
+			want: []found{{RuleContextSize, Warning, ".dockerignore"}}},
+		{name: "no .dockerignore: the template keeps bin/ out of the default Dockerfile's context", files: with(complete, map[string]string{".dockerignore": ""}), sized: map[string]int64{"bin/svc": 73 * mb},
+			want: []found{{RuleDockerignore, Warning, ".dockerignore"}}},
+		{name: "no .dockerignore: everything is sent beside its own Dockerfile", files: with(complete, map[string]string{".dockerignore": "", "docker/Dockerfile": goodDockerfile}),
+			dockerfile: "docker/Dockerfile", sized: map[string]int64{"bin/svc": 73 * mb},
+			want: []found{{RuleDockerignore, Error, ".dockerignore"}, {RuleContextSize, Warning, ".dockerignore"}}},
+		{name: "the workflow does not publish the publishing branch", files: complete, publishBranch: "master",
+			want: []found{{RuleWorkflowBranch, Error, workflow.Path}}},
 		{name: "a service in a sub-folder uses the repository's workflow", dir: "services/api",
-			files: map[string]string{"services/api/.dockerignore": string(docker.Dockerignore), workflow.Path: string(workflow.PublishGHCR)}},
+			files: map[string]string{"services/api/.dockerignore": string(docker.Dockerignore), workflow.Path: string(workflow.PublishGHCR),
+				"services/api/go.mod": service["go.mod"], "services/api/main.go": service["main.go"]}},
 		{name: "a service in a sub-folder without the workflow", dir: "services/api",
-			files: map[string]string{"services/api/.dockerignore": string(docker.Dockerignore), "services/api/" + workflow.Path: string(workflow.PublishGHCR)},
-			want:  []found{{RuleWorkflowMissing, Error, workflow.Path}}},
+			files: map[string]string{"services/api/.dockerignore": string(docker.Dockerignore), "services/api/" + workflow.Path: string(workflow.PublishGHCR),
+				"services/api/go.mod": service["go.mod"], "services/api/main.go": service["main.go"]},
+			want: []found{{RuleWorkflowMissing, Error, workflow.Path}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -119,10 +178,26 @@ func TestCheck(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			for rel, size := range tt.sized {
+				path := filepath.Join(repo, tt.dir, rel)
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				f, err := os.Create(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := errors.Join(f.Truncate(size), f.Close()); err != nil {
+					t.Fatal(err)
+				}
+			}
 			cfg := defaults()
-			cfg.Dockerfile = tt.dockerfile
+			cfg.Dockerfile, cfg.Stamp = tt.dockerfile, tt.stamp
+			if tt.publishBranch != "" {
+				cfg.PublishBranch = tt.publishBranch
+			}
 			dir := filepath.Join(repo, tt.dir)
-			got := Check(dir, cfg)
+			got := Check(context.Background(), dir, cfg, testLog())
 			used := make([]bool, len(got))
 			for _, w := range tt.want {
 				ok := false

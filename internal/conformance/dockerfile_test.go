@@ -49,7 +49,7 @@ func assertFindings(t *testing.T, got []Finding, wants []want) {
 }
 
 func defaults() config.Config {
-	return config.Config{ProdStage: config.DefaultProdStage, DevStage: config.DefaultDevStage}
+	return config.Config{ProdStage: config.DefaultProdStage, DevStage: config.DefaultDevStage, MainPackage: ".", PublishBranch: config.DefaultPublishBranch}
 }
 
 // good follows every rule; the cases below break one at a time.

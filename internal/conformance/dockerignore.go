@@ -11,6 +11,8 @@ import (
 
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
+
+	"github.com/gantry-build/gantry/docker"
 )
 
 // checkoutPaths are paths that a checkout by actions/checkout holds and
@@ -59,42 +61,58 @@ func secretKindOf(rel string) (secretKind, bool) {
 // template is used beside its embedded Dockerfile, so a missing file is
 // only a warning then.
 func CheckDockerignore(path string, content []byte, exists, embeddedDockerfile bool, buildContext fs.FS) []Finding {
+	findings, _ := checkDockerignore(path, content, exists, embeddedDockerfile, buildContext)
+	return findings
+}
+
+// checkDockerignore is CheckDockerignore that also returns the files
+// BuildKit would send (walking buildContext once for every rule that needs
+// them), or nil when they cannot be told: no buildContext, or patterns
+// that do not parse. Without a .dockerignore they are sent as BuildKit
+// would send them: through Gantry's template beside its embedded
+// Dockerfile, else all.
+func checkDockerignore(path string, content []byte, exists, embeddedDockerfile bool, buildContext fs.FS) ([]Finding, []sentFile) {
 	if !exists {
 		f := Finding{Severity: Error, Rule: RuleDockerignore, Path: path,
 			Message: "there is no .dockerignore, so the build context carries .git, .env files and everything else",
 			Fix:     "copy Gantry's docker/dockerignore to .dockerignore (gantry init writes it)"}
+		content = nil
 		if embeddedDockerfile {
 			f.Severity = Warning
 			f.Message = "there is no .dockerignore; Gantry's template applies while the service uses the default Dockerfile, but not once it has its own"
+			content = docker.Dockerignore
 		}
-		return []Finding{f}
+		sent, _ := sentFiles(content, buildContext)
+		return []Finding{f}, sent
 	}
 	patterns, err := ignorefile.ReadAll(bytes.NewReader(content))
 	if err != nil {
 		return []Finding{{Severity: Error, Rule: RuleDockerignore, Path: path,
-			Message: fmt.Sprintf("cannot read the patterns: %v", err), Fix: "fix the file, one pattern a line"}}
+			Message: fmt.Sprintf("cannot read the patterns: %v", err), Fix: "fix the file, one pattern a line"}}, nil
 	}
 	filter, err := newContextFilter(patterns)
 	if err != nil {
-		return []Finding{invalidPattern(path, err)}
+		return []Finding{invalidPattern(path, err)}, nil
 	}
 	leaked := map[secretKind][]string{}
 	for _, p := range checkoutPaths {
 		sent, err := filter.sends(p)
 		if err != nil {
-			return []Finding{invalidPattern(path, err)}
+			return []Finding{invalidPattern(path, err)}, nil
 		}
 		if kind, _ := secretKindOf(p); sent {
 			leaked[kind] = append(leaked[kind], p)
 		}
 	}
+	var sent []sentFile
 	if buildContext != nil {
-		if err := filter.walk(buildContext, func(p string) {
-			if kind, secret := secretKindOf(p); secret && !slices.Contains(leaked[kind], p) {
-				leaked[kind] = append(leaked[kind], p)
+		if err := filter.walk(buildContext, func(f sentFile) {
+			sent = append(sent, f)
+			if kind, secret := secretKindOf(f.path); secret && !slices.Contains(leaked[kind], f.path) {
+				leaked[kind] = append(leaked[kind], f.path)
 			}
 		}); err != nil {
-			return []Finding{invalidPattern(path, err)}
+			return []Finding{invalidPattern(path, err)}, nil
 		}
 	}
 	var findings []Finding
@@ -105,7 +123,31 @@ func CheckDockerignore(path string, content []byte, exists, embeddedDockerfile b
 				Fix:     filter.fix(kind, paths)})
 		}
 	}
-	return findings
+	return findings, sent
+}
+
+// sentFiles walks buildContext through the patterns of a .dockerignore
+// (content), when there is one to walk and the patterns parse.
+func sentFiles(content []byte, buildContext fs.FS) ([]sentFile, error) {
+	if buildContext == nil {
+		return nil, nil
+	}
+	patterns, err := ignorefile.ReadAll(bytes.NewReader(content))
+	if err != nil {
+		return nil, err
+	}
+	filter, err := newContextFilter(patterns)
+	if err != nil {
+		return nil, err
+	}
+	var sent []sentFile
+	return sent, filter.walk(buildContext, func(f sentFile) { sent = append(sent, f) })
+}
+
+// sentFile is a file BuildKit sends with the build context.
+type sentFile struct {
+	path string // slash-separated, relative to the context
+	size int64
 }
 
 func invalidPattern(path string, err error) Finding {
@@ -195,9 +237,10 @@ func (f contextFilter) sends(rel string) (bool, error) {
 }
 
 // walk calls sent with every file (anything but a directory) of
-// buildContext that BuildKit would send, skipping what BuildKit skips. Directories that
-// cannot be read are left out: the build will say so.
-func (f contextFilter) walk(buildContext fs.FS, sent func(string)) error {
+// buildContext that BuildKit would send, and its size, skipping what
+// BuildKit skips. Directories and files that cannot be read are left out:
+// the build will say so.
+func (f contextFilter) walk(buildContext fs.FS, sent func(sentFile)) error {
 	infos := map[string]patternmatcher.MatchInfo{}
 	return fs.WalkDir(buildContext, ".", func(p string, d fs.DirEntry, err error) error {
 		if p == "." {
@@ -215,7 +258,9 @@ func (f contextFilter) walk(buildContext fs.FS, sent func(string)) error {
 		case d.IsDir():
 			infos[p] = info
 		case !excluded:
-			sent(p)
+			if info, err := d.Info(); err == nil {
+				sent(sentFile{path: p, size: info.Size()})
+			}
 		}
 		return nil
 	})

@@ -3,6 +3,7 @@ package conformance
 import (
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -17,10 +18,11 @@ const workflowName = "Container"
 var pullRequestEvents = []string{"pull_request", "pull_request_target"}
 
 // CheckWorkflow applies the rules to the Container workflow (content, read
-// from path): named Container, running mage ci, no packages: write for
-// pull requests, publishing runs serialised, QEMU set up only when the
-// Dockerfile's emulation needs it, no latest tag.
-func CheckWorkflow(path string, content []byte, emulation Emulation) []Finding {
+// from path): named Container, running mage ci on pushes to publishBranch
+// and of v* tags, no packages: write for pull requests, publishing runs
+// serialised, QEMU set up only when the Dockerfile's emulation needs it,
+// no latest tag.
+func CheckWorkflow(path string, content []byte, emulation Emulation, publishBranch string) []Finding {
 	wf, findings := parseWorkflow(path, content)
 	if wf == nil {
 		return findings
@@ -37,6 +39,8 @@ func CheckWorkflow(path string, content []byte, emulation Emulation) []Finding {
 		findings = append(findings, Finding{Severity: Error, Rule: RuleWorkflowMageCI, Path: path,
 			Message: "no step runs `mage ci`, so the workflow does not follow the release process",
 			Fix:     "make the job's last step `run: go tool mage ci`; decide nothing about tags in YAML"})
+	} else {
+		findings = append(findings, pushTriggers(path, wf, publishBranch)...)
 	}
 	findings = append(findings, packagesWriteOnPullRequests(path, wf)...)
 	findings = append(findings, unserialisedPublishing(path, wf)...)
@@ -434,4 +438,133 @@ func qemu(path string, wf *actionlint.Workflow, emulation Emulation) []Finding {
 			Fix:     "move the work to a build stage FROM --platform=$BUILDPLATFORM and COPY --from it the result; or add `- uses: " + qemuAction + "@v3` before the mage ci step"})
 	}
 	return findings
+}
+
+// releaseTag stands for the v* tags that release: the push filters must let it through.
+const releaseTag = "v1.2.3"
+
+// pushTriggers applies the workflow-branch rule: a push to the publishing
+// branch and a push of a release tag must each run the workflow, or
+// nothing is ever published or released. GitHub runs a push workflow for
+// a branch when its branch filters let the branch through, or when it has
+// no branch filters and no tag filters either; tags likewise.
+func pushTriggers(path string, wf *actionlint.Workflow, publishBranch string) []Finding {
+	var push *actionlint.WebhookEvent
+	for _, ev := range wf.On {
+		if hook, ok := ev.(*actionlint.WebhookEvent); ok && hook.EventName() == "push" {
+			push = hook
+		}
+	}
+	if push == nil {
+		return []Finding{{Severity: Error, Rule: RuleWorkflowBranch, Path: path, Line: 1,
+			Message: "the workflow does not run on push, so it never publishes or releases",
+			Fix:     fmt.Sprintf("add under `on:` `push: {branches: [%s], tags: [\"v*\"]}`", publishBranch)}}
+	}
+	branchFiltered := push.Branches != nil || push.BranchesIgnore != nil
+	tagFiltered := push.Tags != nil || push.TagsIgnore != nil
+	var findings []Finding
+	if !refRuns(push.Branches, push.BranchesIgnore, tagFiltered, publishBranch) {
+		findings = append(findings, Finding{Severity: Error, Rule: RuleWorkflowBranch, Path: path, Line: filterLine(push, push.Branches, push.BranchesIgnore),
+			Message: fmt.Sprintf("pushes to the publishing branch %q do not run the workflow (its push filters: %s), so nothing is ever published", publishBranch, describeFilters(push.Branches, push.BranchesIgnore, "branches")),
+			Fix:     fmt.Sprintf("write `branches: [%s]` under `on: push:` (or set GANTRY_PUBLISH_BRANCH or Config.PublishBranch to the branch that publishes)", publishBranch)})
+	}
+	if !refRuns(push.Tags, push.TagsIgnore, branchFiltered, releaseTag) {
+		findings = append(findings, Finding{Severity: Error, Rule: RuleWorkflowBranch, Path: path, Line: filterLine(push, push.Tags, push.TagsIgnore),
+			Message: fmt.Sprintf("pushes of release tags (%s) do not run the workflow (its push filters: %s), so nothing is ever released", releaseTag, describeFilters(push.Tags, push.TagsIgnore, "tags")),
+			Fix:     "write `tags: [\"v*\"]` under `on: push:`"})
+	}
+	return findings
+}
+
+// refRuns reports whether a push of ref runs the workflow, given the
+// filters of its kind (branches or tags) and whether the other kind is
+// filtered: a workflow filtering only tags runs for no branch.
+func refRuns(filter, ignore *actionlint.WebhookEventFilter, otherFiltered bool, ref string) bool {
+	switch {
+	case filter != nil:
+		// Later patterns override earlier ones; a leading ! excludes.
+		runs := false
+		for _, p := range filter.Values {
+			if negated, ok := strings.CutPrefix(p.Value, "!"); ok {
+				if refGlobMatches(negated, ref) {
+					runs = false
+				}
+			} else if refGlobMatches(p.Value, ref) {
+				runs = true
+			}
+		}
+		return runs
+	case ignore != nil:
+		return !slices.ContainsFunc(ignore.Values, func(p *actionlint.String) bool { return refGlobMatches(p.Value, ref) })
+	}
+	return !otherFiltered
+}
+
+// refGlobMatches matches a ref name against a GitHub filter pattern: *
+// matches within one path segment, ** across them, ? and + repeat the
+// character before them, [...] is a class, and \ escapes.
+func refGlobMatches(pattern, ref string) bool {
+	var re strings.Builder
+	re.WriteString("^")
+	for i := 0; i < len(pattern); i++ {
+		switch c := pattern[i]; {
+		case c == '*' && i+1 < len(pattern) && pattern[i+1] == '*':
+			re.WriteString(".*")
+			i++
+		case c == '*':
+			re.WriteString("[^/]*")
+		case c == '?' || c == '+':
+			re.WriteByte(c)
+		case c == '[':
+			end := strings.IndexByte(pattern[i:], ']')
+			if end < 0 {
+				return false // actionlint reports the pattern
+			}
+			re.WriteString(pattern[i : i+end+1])
+			i += end
+		case c == '\\' && i+1 < len(pattern):
+			re.WriteString(regexp.QuoteMeta(pattern[i+1 : i+2]))
+			i++
+		default:
+			re.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	re.WriteString("$")
+	matched, err := regexp.MatchString(re.String(), ref)
+	return err == nil && matched
+}
+
+// describeFilters says what the push filters of one kind are, for a message.
+func describeFilters(filter, ignore *actionlint.WebhookEventFilter, kind string) string {
+	list := func(f *actionlint.WebhookEventFilter) string {
+		var values []string
+		for _, v := range f.Values {
+			values = append(values, v.Value)
+		}
+		return "[" + strings.Join(values, ", ") + "]"
+	}
+	switch {
+	case filter != nil:
+		return kind + ": " + list(filter)
+	case ignore != nil:
+		return kind + "-ignore: " + list(ignore)
+	}
+	other, one := "tags", "branch"
+	if kind == "tags" {
+		other, one = "branches", "tag"
+	}
+	return fmt.Sprintf("no %s filter, only %s, so no %s runs it", kind, other, one)
+}
+
+// filterLine is the line of the filter that decides, else of push.
+func filterLine(push *actionlint.WebhookEvent, filter, ignore *actionlint.WebhookEventFilter) int {
+	for _, f := range []*actionlint.WebhookEventFilter{filter, ignore} {
+		if f != nil && f.Name != nil && f.Name.Pos != nil {
+			return f.Name.Pos.Line
+		}
+	}
+	if push.Pos != nil {
+		return push.Pos.Line
+	}
+	return 1
 }

@@ -21,9 +21,10 @@ func unserialised(on, top, jobs string) string {
 
 const serialised = "concurrency:\n  group: container-${{ github.ref }}\n  cancel-in-progress: true\n"
 
+// The triggers take two lines, as the lines the tests name expect.
 const (
-	onAll  = "  push:\n    branches: [main]\n  pull_request:\n"
-	onPush = "  push:\n    branches: [main]\n"
+	onPush = "  # pushes to main publish, v* tags release\n  push: {branches: [main], tags: [\"v*\"]}\n"
+	onAll  = onPush + "  pull_request:\n"
 	read   = "permissions:\n  contents: read\n"
 )
 
@@ -35,10 +36,11 @@ func job(id, extra string) string {
 func TestCheckWorkflow(t *testing.T) {
 	writePackages := "    permissions:\n      contents: read\n      packages: write\n"
 	tests := []struct {
-		name      string
-		workflow  string
-		emulation Emulation
-		want      []want
+		name          string
+		workflow      string
+		emulation     Emulation
+		publishBranch string // main when empty
+		want          []want
 	}{
 		{name: "the template", workflow: string(workflow.PublishGHCR), emulation: Emulation{Known: true, Path: "Dockerfile"}},
 		{name: "minimal", workflow: wf(onAll, read, job("build", ""))},
@@ -117,12 +119,53 @@ func TestCheckWorkflow(t *testing.T) {
 		{name: "a RUN that needs QEMU, and none", workflow: wf(onAll, read, job("build", "")),
 			emulation: Emulation{Known: true, Path: "Dockerfile", RunLines: []int{8, 12}},
 			want:      []want{{RuleWorkflowQEMU, Warning, 13, "FROM --platform=$BUILDPLATFORM"}}},
+
+		{name: "the template on another publishing branch", workflow: string(workflow.PublishGHCR), publishBranch: "master",
+			want: []want{{RuleWorkflowBranch, Error, 8, "`branches: [master]`"}}},
+		{name: "the publishing branch among others", workflow: wf("  push:\n    branches: [develop, master]\n    tags: [\"v*\"]\n", read, job("build", "")), publishBranch: "master"},
+		{name: "the publishing branch by a glob", workflow: wf("  push:\n    branches: [\"release/**\"]\n    tags: [\"v[0-9]+.*\"]\n", read, job("build", "")), publishBranch: "release/v2/main"},
+		{name: "a single * stops at a slash", workflow: wf("  push:\n    branches: [\"release/*\"]\n    tags: [\"v*\"]\n", read, job("build", "")), publishBranch: "release/v2/main",
+			want: []want{{RuleWorkflowBranch, Error, 4, "`branches: [release/v2/main]`"}}},
+		{name: "the publishing branch excluded by a later !", workflow: wf("  push:\n    branches: [\"*\", \"!master\"]\n    tags: [\"v*\"]\n", read, job("build", "")), publishBranch: "master",
+			want: []want{{RuleWorkflowBranch, Error, 4, "`branches: [master]`"}}},
+		{name: "the publishing branch ignored", workflow: wf("  push:\n    branches-ignore: [master]\n    tags: [\"v*\"]\n", read, job("build", "")), publishBranch: "master",
+			want: []want{{RuleWorkflowBranch, Error, 4, "`branches: [master]`"}}},
+		{name: "every branch but others ignored", workflow: wf("  push:\n    branches-ignore: [\"dependabot/**\"]\n", read, job("build", "")), publishBranch: "master",
+			want: []want{{RuleWorkflowBranch, Error, 3, "`tags: [\"v*\"]`"}}},
+		{name: "push without filters runs for every branch and tag", workflow: wf("  push:\n  pull_request:\n", read, job("build", "")), publishBranch: "master"},
+		{name: "no tag filter: tags do not run it", workflow: wf("  push:\n    branches: [main]\n", read, job("build", "")),
+			want: []want{{RuleWorkflowBranch, Error, 3, "`tags: [\"v*\"]`"}}},
+		{name: "tags not v*", workflow: wf("  push:\n    branches: [main]\n    tags: [\"release-*\"]\n", read, job("build", "")),
+			want: []want{{RuleWorkflowBranch, Error, 5, "`tags: [\"v*\"]`"}}},
+		{name: "only tags: no branch runs it", workflow: wf("  push:\n    tags: [\"v*\"]\n", read, job("build", "")),
+			want: []want{{RuleWorkflowBranch, Error, 3, "`branches: [main]`"}}},
+		{name: "no push at all", workflow: wf("  pull_request:\n", read, job("build", "")),
+			want: []want{{RuleWorkflowBranch, Error, 1, "`push: {branches: [main], tags: [\"v*\"]}`"}}},
 		{name: "QEMU and an unreadable Dockerfile", workflow: strings.Replace(wf(onAll, read, job("build", "")), "      - run: go tool mage ci", "      - uses: docker/setup-qemu-action@v3\n      - run: go tool mage ci", 1)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assertFindings(t, CheckWorkflow("publish-ghcr.yml", []byte(tt.workflow), tt.emulation), tt.want)
+			branch := tt.publishBranch
+			if branch == "" {
+				branch = "main"
+			}
+			assertFindings(t, CheckWorkflow("publish-ghcr.yml", []byte(tt.workflow), tt.emulation, branch), tt.want)
 		})
+	}
+}
+
+// TestWorkflowBranchMessage: the message names the filters found.
+func TestWorkflowBranchMessage(t *testing.T) {
+	tests := []struct{ on, want string }{
+		{"  push:\n    branches: [main, develop]\n    tags: [\"v*\"]\n", "pushes to the publishing branch \"master\" do not run the workflow (its push filters: branches: [main, develop])"},
+		{"  push:\n    branches-ignore: [master]\n    tags: [\"v*\"]\n", "(its push filters: branches-ignore: [master])"},
+		{"  push:\n    tags: [\"v*\"]\n", "(its push filters: no branches filter, only tags, so no branch runs it)"},
+	}
+	for _, tt := range tests {
+		got := CheckWorkflow("publish-ghcr.yml", []byte(wf(tt.on, read, job("build", ""))), Emulation{}, "master")
+		if len(got) != 1 || !strings.Contains(got[0].Message, tt.want) {
+			t.Errorf("on:\n%s: findings %v, want one whose message holds %q", tt.on, got, tt.want)
+		}
 	}
 }
 

@@ -4,13 +4,11 @@
 package gobuild
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"slices"
 	"strings"
 	"time"
 
+	"github.com/gantry-build/gantry/internal/golist"
 	"github.com/gantry-build/gantry/internal/run"
 	"github.com/gantry-build/gantry/magetools/config"
 )
@@ -70,41 +68,18 @@ func env(goos, goarch, cgo string) []string {
 	return []string{"CGO_ENABLED=" + cgo, "GOWORK=off", "GOOS=" + goos, "GOARCH=" + goarch}
 }
 
-// NeedsCgo lists the packages that mainPackage (in dir) imports, itself
-// included, that build only with cgo: with CGO_ENABLED=0 build constraints
-// exclude all their files, with cgo they have some. It explains a failed
-// `go build`, whose own message says only that files were excluded.
+// NeedsCgo lists the packages that mainPackage (in dir) links, itself
+// included, that work only with cgo, as `mage check`'s cgo rule decides
+// (golist.NeedCgo). It explains a failed `go build`, whose own message
+// says only that files were excluded.
 func NeedsCgo(ctx context.Context, dir, mainPackage, goos, goarch string) ([]string, error) {
-	list := func(cgo string) (map[string]string, error) {
-		var out bytes.Buffer
-		cmd := run.Cmd{Name: "go", Dir: dir, Env: env(goos, goarch, cgo), Stdout: &out,
-			Args: []string{"list", "-e", "-deps", "-f", "{{.ImportPath}}\t{{len .CgoFiles}}\t{{if .Error}}{{.Error.Err}}{{end}}", mainPackage}}
-		if err := run.Run(ctx, cmd); err != nil {
-			return nil, fmt.Errorf("list the packages of %s: %w", mainPackage, err)
-		}
-		pkgs := map[string]string{}
-		for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-			if path, rest, ok := strings.Cut(line, "\t"); ok {
-				pkgs[path] = rest
-			}
-		}
-		return pkgs, nil
-	}
-	without, err := list("0")
-	if err != nil {
-		return nil, err
-	}
-	with, err := list("1")
+	g, err := golist.List(ctx, dir, mainPackage, goos, goarch, nil)
 	if err != nil {
 		return nil, err
 	}
 	var need []string
-	for path, rest := range without {
-		cgoFiles, _, _ := strings.Cut(with[path], "\t")
-		if strings.Contains(rest, "build constraints exclude all Go files") && cgoFiles != "" && cgoFiles != "0" {
-			need = append(need, path)
-		}
+	for _, n := range g.NeedCgo() {
+		need = append(need, n.ImportPath)
 	}
-	slices.Sort(need)
 	return need, nil
 }

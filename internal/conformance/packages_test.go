@@ -1,0 +1,119 @@
+package conformance
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gantry-build/gantry/magetools/config"
+)
+
+// packageFinding is a finding the package rules must return: its rule,
+// and words its message and fix must hold.
+type packageFinding struct {
+	rule, message, fix string
+}
+
+func writeFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for rel, content := range files {
+		path := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestCheckPackages(t *testing.T) {
+	offline(t)
+	const (
+		goMod = "module github.com/acme/svc\n\ngo 1.22\n"
+		// The issue's services: stamps in pkg/build, imported by the main package.
+		mainUsingBuild = "package main\n\nimport \"github.com/acme/svc/pkg/build\"\n\nfunc main() { println(build.Version()) }\n"
+		buildPkg       = "package build\n\nvar (\n\tversion = \"v0.0.0-unknown\"\n\tcommit  string\n\tbuildDate string\n)\n\nfunc Version() string { return version }\n"
+		plainMain      = "package main\n\nfunc main() {}\n"
+		cgoPkg         = "package db\n\n// int one(void) { return 1; }\nimport \"C\"\n\nfunc One() int { return int(C.one()) }\n"
+	)
+	defaultStamps := config.Stamp{Version: "main.version", Commit: "main.commit", Date: "main.date"}
+	tests := []struct {
+		name  string
+		files map[string]string
+		main  string
+		stamp config.Stamp
+		want  []packageFinding
+	}{
+		{name: "stamps in the main package", files: map[string]string{"main.go": "package main\n\nvar (\n\tversion = \"dev\"\n\tcommit, date string\n)\n\nfunc main() {}\n"}, stamp: defaultStamps},
+		{name: "typed, initialised, concatenated", files: map[string]string{"main.go": "package main\n\nvar version string = \"v\" + \"0\"\nvar commit = (\"none\")\nvar date string\n\nfunc main() {}\n"}, stamp: defaultStamps},
+		{name: "the default stamps where the service keeps them in pkg/build", stamp: defaultStamps,
+			files: map[string]string{"main.go": mainUsingBuild, "pkg/build/build.go": buildPkg},
+			want: []packageFinding{
+				{RuleStamp, "-X main.version (Config.Stamp.Version or GANTRY_STAMP_VERSION) sets nothing, so the binary will not know its version: package main has no package-level variable version", "found github.com/acme/svc/pkg/build.version; set Config.Stamp.Version or GANTRY_STAMP_VERSION to it"},
+				{RuleStamp, "package main has no package-level variable commit", "found github.com/acme/svc/pkg/build.commit; set Config.Stamp.Commit or GANTRY_STAMP_COMMIT to it"},
+				{RuleStamp, "package main has no package-level variable date", "found github.com/acme/svc/pkg/build.buildDate; set Config.Stamp.Date"},
+			}},
+		{name: "stamps pointed at pkg/build", files: map[string]string{"main.go": mainUsingBuild, "pkg/build/build.go": buildPkg},
+			stamp: config.Stamp{Version: "github.com/acme/svc/pkg/build.version", Commit: "github.com/acme/svc/pkg/build.commit", Date: "github.com/acme/svc/pkg/build.buildDate"}},
+		{name: "stamps switched off are not checked", files: map[string]string{"main.go": plainMain}},
+		{name: "a package the binary does not link", files: map[string]string{"main.go": plainMain, "pkg/build/build.go": buildPkg},
+			stamp: config.Stamp{Version: "github.com/acme/svc/pkg/build.version"},
+			want:  []packageFinding{{RuleStamp, "package github.com/acme/svc/pkg/build is not linked into github.com/acme/svc", "declare `var version string`"}}},
+		{name: "the main package by its import path", files: map[string]string{"main.go": "package main\n\nvar version string\n\nfunc main() {}\n"},
+			stamp: config.Stamp{Version: "github.com/acme/svc.version"},
+			want:  []packageFinding{{RuleStamp, "the linker names the main package main", "to main.version"}}},
+		{name: "a constant", files: map[string]string{"main.go": "package main\n\nconst version = \"dev\"\n\nfunc main() {}\n"},
+			stamp: config.Stamp{Version: "main.version"},
+			want:  []packageFinding{{RuleStamp, "version is a constant", "declare `var version string`"}}},
+		{name: "not a string", files: map[string]string{"main.go": "package main\n\nimport \"time\"\n\nvar date time.Time\nvar buildTime string\n\nfunc main() {}\n"},
+			stamp: config.Stamp{Date: "main.date"},
+			want:  []packageFinding{{RuleStamp, "date has type time.Time", "found main.buildTime"}}},
+		{name: "initialised by a call", files: map[string]string{"main.go": "package main\n\nimport \"os\"\n\nvar version = os.Getenv(\"VERSION\")\n\nfunc main() {}\n"},
+			stamp: config.Stamp{Version: "main.version"},
+			want:  []packageFinding{{RuleStamp, "initialised by a function call", "declare `var version string`"}}},
+		{name: "untyped from an identifier", files: map[string]string{"main.go": "package main\n\nconst dev = \"dev\"\n\nvar version = dev\n\nfunc main() {}\n"},
+			stamp: config.Stamp{Version: "main.version"},
+			want:  []packageFinding{{RuleStamp, "its type is not plainly string", "declare `var version string`"}}},
+		{name: "a variable declared in a function", files: map[string]string{"main.go": "package main\n\nfunc main() { var version string; _ = version }\n"},
+			stamp: config.Stamp{Version: "main.version"},
+			want:  []packageFinding{{RuleStamp, "no package-level variable version", "declare `var version string`"}}},
+
+		{name: "a dependency with only cgo files", files: map[string]string{"main.go": "package main\n\nimport _ \"github.com/acme/svc/db\"\n\nfunc main() {}\n", "db/db.go": cgoPkg},
+			want: []packageFinding{{RuleCgo, "package github.com/acme/svc/db works only with cgo (files importing \"C\": db.go), and Gantry builds with CGO_ENABLED=0: with cgo off no Go file of it is left", "replace it with a pure-Go package (`go mod why github.com/acme/svc/db`"}}},
+		{name: "a dependency with a stub for cgo off", files: map[string]string{"main.go": "package main\n\nimport _ \"github.com/acme/svc/db\"\n\nfunc main() {}\n", "db/db.go": cgoPkg,
+			"db/static_mock.go": "//go:build !cgo\n\npackage db\n\nfunc One() int { panic(\"db requires cgo; this is a stub\") }\n"},
+			want: []packageFinding{{RuleCgo, "with cgo off it builds static_mock.go instead, a stub that says \"db requires cgo; this is a stub\", so the binary builds and fails when it runs", "pure-Go package"}}},
+		{name: "a dependency with a pure-Go fallback", files: map[string]string{"main.go": "package main\n\nimport _ \"github.com/acme/svc/db\"\n\nfunc main() {}\n", "db/db.go": cgoPkg,
+			"db/db_purego.go": "//go:build !cgo\n\npackage db\n\nfunc One() int { return 1 }\n"}},
+
+		{name: "a main package that does not exist", files: map[string]string{"main.go": plainMain}, main: "./cmd/nothing",
+			want: []packageFinding{{RulePackages, "./cmd/nothing", "GANTRY_MAIN"}}},
+		{name: "not a main package", files: map[string]string{"main.go": plainMain, "lib/lib.go": "package lib\n"}, main: "./lib",
+			want: []packageFinding{{RulePackages, "./lib is package lib, not a main package", "GANTRY_MAIN"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.files["go.mod"] = goMod
+			dir := writeFiles(t, tt.files)
+			cfg := defaults()
+			cfg.Stamp = tt.stamp
+			if tt.main != "" {
+				cfg.MainPackage = tt.main
+			}
+			got := checkPackages(context.Background(), dir, cfg, testLog())
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d findings, want %d: %v", len(got), len(tt.want), got)
+			}
+			for i, w := range tt.want {
+				if f := got[i]; f.Rule != w.rule || f.Severity != Error || !strings.Contains(f.Message, w.message) || !strings.Contains(f.Fix, w.fix) {
+					t.Errorf("finding %d = %s %s: %s (fix: %s); want an error %s whose message holds %q and fix %q", i, f.Severity, f.Rule, f.Message, f.Fix, w.rule, w.message, w.fix)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,220 @@
+// Package golist reads the package graph of a service's main package as
+// Gantry builds it (CGO_ENABLED=0, GOWORK=off, for a target platform), with
+// one `go list -deps` and no compilation, so that `mage check` can tell
+// what the binary will link before anything is built: which variables a
+// -X stamp can set, and which packages work only with cgo.
+package golist
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/build"
+	"go/parser"
+	"go/token"
+	"io"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/gantry-build/gantry/internal/run"
+)
+
+// Package is one package of the graph, as `go list -json` describes it
+// with cgo off.
+type Package struct {
+	Dir        string
+	ImportPath string
+	Name       string
+	// Standard is true for the standard library.
+	Standard bool
+	// DepOnly is false only for the main package itself.
+	DepOnly bool
+	Module  *struct {
+		Path string
+		Main bool
+	}
+	// GoFiles are the files compiled with cgo off; IgnoredGoFiles those
+	// build constraints (cgo's among them) leave out.
+	GoFiles        []string
+	IgnoredGoFiles []string
+	Error          *struct{ Err string }
+}
+
+// InMainModule reports whether the package belongs to the service's own module.
+func (p Package) InMainModule() bool { return p.Module != nil && p.Module.Main }
+
+// Graph is the main package and every package it links, as Gantry builds it.
+type Graph struct {
+	// Packages are in go list's order: dependencies first, the main package last.
+	Packages []Package
+	// GOOS and GOARCH are the platform the graph was listed for.
+	GOOS, GOARCH string
+}
+
+// listFields are the fields List asks go list for: fewer fields, less work.
+var listFields = "Dir,ImportPath,Name,Standard,DepOnly,Module,GoFiles,IgnoredGoFiles,Error"
+
+// Command is the go list command of List: the graph of mainPackage (in
+// dir) as Gantry's build compiles it, cgo off and the service's go.mod
+// alone (GOWORK=off), for goos/goarch.
+func Command(dir, mainPackage, goos, goarch string) run.Cmd {
+	return run.Cmd{Name: "go", Dir: dir,
+		Env:  []string{"CGO_ENABLED=0", "GOWORK=off", "GOOS=" + goos, "GOARCH=" + goarch},
+		Args: []string{"list", "-e", "-deps", "-json=" + listFields, "--", mainPackage}}
+}
+
+// List runs Command and decodes its output. Package errors (a missing
+// import, files all excluded) are in each Package, not in the error.
+func List(ctx context.Context, dir, mainPackage, goos, goarch string, log *logrus.Entry) (Graph, error) {
+	cmd := Command(dir, mainPackage, goos, goarch)
+	cmd.Log = log
+	out, err := run.Output(ctx, cmd)
+	if err != nil {
+		return Graph{}, fmt.Errorf("list the packages of %s: %w", mainPackage, err)
+	}
+	pkgs, err := Decode(strings.NewReader(out))
+	if err != nil {
+		return Graph{}, fmt.Errorf("list the packages of %s: %w", mainPackage, err)
+	}
+	return Graph{Packages: pkgs, GOOS: goos, GOARCH: goarch}, nil
+}
+
+// Decode reads the stream of JSON objects that go list -json writes.
+func Decode(r io.Reader) ([]Package, error) {
+	var pkgs []Package
+	dec := json.NewDecoder(r)
+	for {
+		var p Package
+		err := dec.Decode(&p)
+		if errors.Is(err, io.EOF) {
+			return pkgs, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read go list's output: %w", err)
+		}
+		pkgs = append(pkgs, p)
+	}
+}
+
+// Main returns the main package: the one listed not only as a dependency.
+func (g Graph) Main() (Package, bool) {
+	i := slices.IndexFunc(g.Packages, func(p Package) bool { return !p.DepOnly })
+	if i < 0 {
+		return Package{}, false
+	}
+	return g.Packages[i], true
+}
+
+// Lookup returns the package with the import path path.
+func (g Graph) Lookup(path string) (Package, bool) {
+	i := slices.IndexFunc(g.Packages, func(p Package) bool { return p.ImportPath == path })
+	if i < 0 {
+		return Package{}, false
+	}
+	return g.Packages[i], true
+}
+
+// ParseFiles parses the files p compiles with cgo off.
+func ParseFiles(fset *token.FileSet, p Package) ([]*ast.File, error) {
+	var files []*ast.File
+	for _, name := range p.GoFiles {
+		f, err := parser.ParseFile(fset, filepath.Join(p.Dir, name), nil, parser.SkipObjectResolution)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f)
+	}
+	return files, nil
+}
+
+// CgoNeed is a package that works only with cgo, and why.
+type CgoNeed struct {
+	ImportPath string
+	// CgoFiles are the files that import "C", left out with cgo off.
+	CgoFiles []string
+	// Stub is set when the package builds with cgo off, but only from
+	// files built for that case (a `!cgo` constraint) that say it needs
+	// cgo: the file and the string that says so, as go-sqlite3's
+	// static_mock.go fails every call with "Binary was compiled with
+	// 'CGO_ENABLED=0', go-sqlite3 requires cgo to work".
+	StubFile, Stub string
+}
+
+// NeedCgo lists the packages of g, outside the standard library (whose
+// fallbacks are real), that work only with cgo: they have files importing
+// "C" for this platform, and with cgo off either no Go file is left (the
+// build fails: "build constraints exclude all Go files") or the files
+// built instead are a stub saying it needs cgo (the build succeeds and the
+// program fails when it runs). A package whose cgo-off files are a real
+// fallback is not listed.
+func (g Graph) NeedCgo() []CgoNeed {
+	withCgo := build.Default
+	withCgo.GOOS, withCgo.GOARCH, withCgo.CgoEnabled = g.GOOS, g.GOARCH, true
+	var needs []CgoNeed
+	for _, p := range g.Packages {
+		if p.Standard {
+			continue
+		}
+		need := CgoNeed{ImportPath: p.ImportPath}
+		for _, name := range p.IgnoredGoFiles {
+			if match, err := withCgo.MatchFile(p.Dir, name); err == nil && match && importsC(filepath.Join(p.Dir, name)) {
+				need.CgoFiles = append(need.CgoFiles, name)
+			}
+		}
+		if len(need.CgoFiles) == 0 {
+			continue
+		}
+		if len(p.GoFiles) == 0 {
+			needs = append(needs, need)
+			continue
+		}
+		for _, name := range p.GoFiles {
+			if match, err := withCgo.MatchFile(p.Dir, name); err != nil || match {
+				continue // built with cgo on too: not a replacement for the cgo files
+			}
+			if s := saysNeedsCgo(filepath.Join(p.Dir, name)); s != "" {
+				need.StubFile, need.Stub = name, s
+				needs = append(needs, need)
+				break
+			}
+		}
+	}
+	return needs
+}
+
+// importsC reports whether the Go file at path imports "C".
+func importsC(path string) bool {
+	f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+	if err != nil {
+		return false
+	}
+	return slices.ContainsFunc(f.Imports, func(s *ast.ImportSpec) bool { return s.Path.Value == `"C"` })
+}
+
+// saysNeedsCgo returns the first string literal of the Go file at path that
+// mentions cgo (CGO_ENABLED, "requires cgo"), or "": a file built only
+// without cgo has no reason to mention it unless it is a stub.
+func saysNeedsCgo(path string) string {
+	f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
+	if err != nil {
+		return ""
+	}
+	found := ""
+	ast.Inspect(f, func(n ast.Node) bool {
+		lit, ok := n.(*ast.BasicLit)
+		if found != "" || !ok || lit.Kind != token.STRING {
+			return found == ""
+		}
+		if s, err := strconv.Unquote(lit.Value); err == nil && strings.Contains(strings.ToLower(s), "cgo") {
+			found = s
+		}
+		return false
+	})
+	return found
+}

@@ -1,0 +1,114 @@
+package golist
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"testing"
+
+	"github.com/sirupsen/logrus"
+)
+
+// Write writes files (path relative to a new temporary directory: content)
+// and returns the directory.
+func write(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// offline keeps go list from the network and from a newer toolchain.
+func offline(t *testing.T) {
+	t.Setenv("GOFLAGS", "")
+	t.Setenv("GOTOOLCHAIN", "local")
+	t.Setenv("GOPROXY", "off")
+}
+
+const (
+	goMod    = "module example.com/svc\n\ngo 1.22\n"
+	mainFile = "package main\n\nimport _ \"example.com/svc/db\"\n\nfunc main() {}\n"
+	cgoFile  = "package db\n\n// int one(void) { return 1; }\nimport \"C\"\n\nfunc One() int { return int(C.one()) }\n"
+)
+
+func TestNeedCgo(t *testing.T) {
+	offline(t)
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  []CgoNeed
+	}{
+		{name: "a package with only cgo files", files: map[string]string{"db/db.go": cgoFile},
+			want: []CgoNeed{{ImportPath: "example.com/svc/db", CgoFiles: []string{"db.go"}}}},
+		{name: "cgo files beside plain ones that do not replace them", files: map[string]string{"db/db.go": cgoFile, "db/doc.go": "// Package db.\npackage db\n"}},
+		{name: "a pure-Go fallback", files: map[string]string{"db/db.go": cgoFile,
+			"db/fallback.go": "//go:build !cgo\n\npackage db\n\nfunc One() int { return 1 }\n"}},
+		// go-sqlite3's static_mock.go: it builds, and fails when called.
+		{name: "a stub saying it needs cgo", files: map[string]string{"db/db.go": cgoFile,
+			"db/static_mock.go": "//go:build !cgo\n\npackage db\n\nimport \"errors\"\n\nvar errMsg = errors.New(\"Binary was compiled with 'CGO_ENABLED=0', db requires cgo to work. This is a stub\")\n\nfunc One() int { panic(errMsg) }\n"},
+			want: []CgoNeed{{ImportPath: "example.com/svc/db", CgoFiles: []string{"db.go"}, StubFile: "static_mock.go",
+				Stub: "Binary was compiled with 'CGO_ENABLED=0', db requires cgo to work. This is a stub"}}},
+		{name: "cgo files for another platform", files: map[string]string{"db/db.go": "//go:build windows\n\n" + cgoFile, "db/db_other.go": "//go:build !windows\n\npackage db\n"}},
+		{name: "the standard library's fallbacks are real", files: map[string]string{"db/db.go": "package db\n\nimport _ \"net\"\nimport _ \"os/user\"\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.files["go.mod"], tt.files["main.go"] = goMod, mainFile
+			dir := write(t, tt.files)
+			g, err := List(context.Background(), dir, ".", "linux", runtime.GOARCH, logrus.NewEntry(logrus.New()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := g.NeedCgo(); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("NeedCgo = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestList(t *testing.T) {
+	offline(t)
+	dir := write(t, map[string]string{"go.mod": goMod, "main.go": mainFile, "db/db.go": "package db\n\nimport _ \"strings\"\n"})
+	g, err := List(context.Background(), dir, ".", "linux", "arm64", logrus.NewEntry(logrus.New()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	main, ok := g.Main()
+	if !ok || main.ImportPath != "example.com/svc" || main.Name != "main" || !main.InMainModule() {
+		t.Errorf("Main() = %+v, %v; want example.com/svc, package main, in the main module", main, ok)
+	}
+	if db, ok := g.Lookup("example.com/svc/db"); !ok || !db.DepOnly || !db.InMainModule() || !reflect.DeepEqual(db.GoFiles, []string{"db.go"}) {
+		t.Errorf("Lookup(db) = %+v, %v", db, ok)
+	}
+	if s, ok := g.Lookup("strings"); !ok || !s.Standard || s.InMainModule() {
+		t.Errorf("Lookup(strings) = %+v, %v; want a standard package", s, ok)
+	}
+	if g.GOOS != "linux" || g.GOARCH != "arm64" {
+		t.Errorf("platform %s/%s, want linux/arm64", g.GOOS, g.GOARCH)
+	}
+
+	if _, err := List(context.Background(), t.TempDir(), ".", "linux", "amd64", logrus.NewEntry(logrus.New())); err == nil {
+		t.Error("List outside a module: no error")
+	}
+}
+
+func TestCommand(t *testing.T) {
+	c := Command("svc", "./cmd/api", "linux", "arm64")
+	want := []string{"list", "-e", "-deps", "-json=" + listFields, "--", "./cmd/api"}
+	if c.Name != "go" || c.Dir != "svc" || !reflect.DeepEqual(c.Args, want) {
+		t.Errorf("Command = %s %q in %s, want go %q in svc", c.Name, c.Args, c.Dir, want)
+	}
+	if wantEnv := []string{"CGO_ENABLED=0", "GOWORK=off", "GOOS=linux", "GOARCH=arm64"}; !reflect.DeepEqual(c.Env, wantEnv) {
+		t.Errorf("Env = %q, want %q", c.Env, wantEnv)
+	}
+}
