@@ -142,9 +142,13 @@ func TestInit(t *testing.T) {
 
 func TestInitRefusesWhatItCannotDecide(t *testing.T) {
 	svc := newService(t)
+	svc.Write(t, "cmd/api/main.go", readFile(t, svc.Dir, "main.go"))
+	if err := os.Remove(filepath.Join(svc.Dir, "main.go")); err != nil {
+		t.Fatal(err)
+	}
 	svc.Write(t, "cmd/worker/main.go", "package main\n\nfunc main() {}\n")
 	_, err := Init(context.Background(), Options{Dir: svc.Dir, GantryVersion: "v1.0.0"})
-	if err == nil || !strings.Contains(err.Error(), "several main packages found (., ./cmd/worker); pass -main") {
+	if err == nil || !strings.Contains(err.Error(), "several main packages found (./cmd/api, ./cmd/worker)") || !strings.Contains(err.Error(), "pass -main") {
 		t.Fatalf("err %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(svc.Dir, "magefiles")); !os.IsNotExist(err) {

@@ -45,7 +45,8 @@ type Layout struct {
 // with the flag to pass when it cannot decide.
 func NewLayout(mod module.Module, mainFlag, serviceFlag string) (Layout, error) {
 	l := Layout{ModulePath: mod.Path, MainPackage: mainFlag}
-	defaultMain, err := module.PickMain(mod.MainCandidates)
+	decided, err := module.DecideMain(nil, mod.MainCandidates)
+	defaultMain := decided.Package
 	switch {
 	case mainFlag != "":
 		l.SetMain = mainFlag != defaultMain
