@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = werr
 	}
 	if err == nil {
-		fmt.Fprintln(stdout, "next: go tool mage check; go tool mage plan; then commit everything, go.work and go.work.sum included")
+		fmt.Fprintln(stdout, "next: go tool mage check; go tool mage plan; then commit everything it wrote, go.work included (go.work.sum is ignored)")
 	}
 	return err
 }
