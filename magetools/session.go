@@ -12,6 +12,7 @@ import (
 	"github.com/magefile/mage/mg"
 	"github.com/sirupsen/logrus"
 
+	"github.com/gantry-build/gantry/internal/discover"
 	"github.com/gantry-build/gantry/internal/event"
 	"github.com/gantry-build/gantry/internal/git"
 	"github.com/gantry-build/gantry/internal/module"
@@ -42,11 +43,21 @@ func load(ctx context.Context) (session, error) {
 	if err != nil {
 		return session{}, err
 	}
-	mod, err := module.Read(dir)
+	// The main package is decided as gantry init decides it: from what
+	// .goreleaser.yaml, a Dockerfile or the Makefile name, else the layout.
+	repo, err := discover.Read(dir)
 	if err != nil {
 		return session{}, err
 	}
-	facts := config.Facts{Dir: dir, ModulePath: mod.Path, MainCandidates: mod.MainCandidates, OwnerRepo: ev.Repository, OwnerRepoTried: ev.RepositoryTried}
+	for _, u := range repo.Unreadable {
+		log.Debugf("not read for the defaults: %s", u)
+	}
+	mod := repo.Module
+	named, ignored := repo.NamedMains()
+	for _, i := range ignored {
+		log.Debugf("main package: %s", i)
+	}
+	facts := config.Facts{Dir: dir, ModulePath: mod.Path, MainCandidates: mod.MainCandidates, NamedMains: named, OwnerRepo: ev.Repository, OwnerRepoTried: ev.RepositoryTried}
 	if facts.OwnerRepo == "" {
 		if facts.OwnerRepo = module.GitHubRepo(mod.Path); facts.OwnerRepo == "" {
 			facts.OwnerRepoTried += fmt.Sprintf("; the module path %q is not on github.com", mod.Path)

@@ -61,3 +61,24 @@ func newLinter(t *testing.T, out *bytes.Buffer) *actionlint.Linter {
 	}
 	return l
 }
+
+func TestForBranch(t *testing.T) {
+	same, err := ForBranch("main")
+	if err != nil || !bytes.Equal(same, PublishGHCR) {
+		t.Errorf("ForBranch(main) is not the template: %v", err)
+	}
+	master, err := ForBranch("master")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.Replace(string(PublishGHCR), "branches: [main]", `branches: ["master"]`, 1); string(master) != want {
+		t.Errorf("ForBranch(master):\n%s", master)
+	}
+	errs, err := newLinter(t, &bytes.Buffer{}).Lint("master.yml", master, nil)
+	if err != nil || len(errs) > 0 {
+		t.Errorf("actionlint: %v %v", err, errs)
+	}
+	if _, err := ForBranch("a\nb"); err == nil {
+		t.Error("a branch with a newline: want an error")
+	}
+}

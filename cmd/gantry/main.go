@@ -3,9 +3,13 @@
 //
 //	go run github.com/gantry-build/gantry/cmd/gantry@<version> init [-force] [-dockerfile] [-dir DIR]
 //
-// writes the magefile, the magefiles module, .dockerignore and the
-// Container workflow, adds Mage as a tool and joins both modules in
-// go.work. It never overwrites a file without -force.
+// reads what the repository says (.goreleaser.yaml, Dockerfile, Makefile,
+// origin/HEAD, the Go source), prints what it decided and where from, and
+// writes the magefile, the magefiles module, .dockerignore (merged) and
+// the Container workflow, adds Mage as a tool and joins both modules in
+// go.work. It never overwrites a file without -force; with -main or
+// -service it updates an existing magefile in place. From a Gantry
+// checkout: go -C <checkout> run ./cmd/gantry init -dir "$PWD" -replace <checkout>.
 package main
 
 import (
@@ -16,11 +20,14 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
+	"sort"
+	"strings"
 
 	"github.com/gantry-build/gantry/internal/adopt"
 )
 
-const usage = "usage: gantry init [-force] [-dockerfile] [-dir DIR] [-main PKG] [-service NAME] [-gantry-version vX.Y.Z] [-replace PATH]"
+const usage = "usage: gantry init [-force[=magefile,gomod,workflow,dockerfile]] [-dockerfile] [-dir DIR] [-main PKG] [-service NAME] [-gantry-version vX.Y.Z] [-replace PATH]"
 
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
@@ -38,7 +45,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var opts adopt.Options
 	var version string
 	fs.StringVar(&opts.Dir, "dir", ".", "the service's Go module root")
-	fs.BoolVar(&opts.Force, "force", false, "overwrite files that exist")
+	opts.Force = adopt.Force{}
+	fs.Var(forceFlag(opts.Force), "force", "overwrite files that exist: -force for all, or -force=magefile,workflow (also gomod, dockerfile; may repeat); .dockerignore and .gitignore are always merged")
 	fs.BoolVar(&opts.Dockerfile, "dockerfile", false, "also write Gantry's default Dockerfile to docker/Dockerfile, to change it")
 	fs.StringVar(&opts.MainPackage, "main", "", "the main package to build, when it is not . or the only ./cmd/<name>")
 	fs.StringVar(&opts.Service, "service", "", "the service's name, when not the main package's (or module's) name")
@@ -59,9 +67,42 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = werr
 	}
 	if err == nil {
-		fmt.Fprintln(stdout, "next: go tool mage check; go tool mage plan; then commit everything, go.work and go.work.sum included")
+		fmt.Fprintln(stdout, "next: go tool mage check; go tool mage plan; then commit everything it wrote, go.work included (go.work.sum is ignored)")
 	}
 	return err
+}
+
+// forceFlag is -force: bare, every file; -force=magefile,workflow (or
+// repeated), those files.
+type forceFlag adopt.Force
+
+func (f forceFlag) IsBoolFlag() bool { return true }
+
+func (f forceFlag) String() string {
+	var keys []string
+	for k := range f {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return strings.Join(keys, ",")
+}
+
+func (f forceFlag) Set(value string) error {
+	switch value {
+	case "true":
+		f["all"] = true
+		return nil
+	case "false":
+		clear(f)
+		return nil
+	}
+	for _, key := range strings.Split(value, ",") {
+		if !slices.Contains(adopt.ForceKeys, key) {
+			return fmt.Errorf("-force=%s: %q is not a file init writes; name some of %s, or give -force alone for all", value, key, strings.Join(adopt.ForceKeys, ", "))
+		}
+		f[key] = true
+	}
+	return nil
 }
 
 // buildVersion is the version of Gantry this command was built from:

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,5 +38,35 @@ func TestRunRefuses(t *testing.T) {
 				t.Errorf("wrote %s", filepath.Join(dir, entries[0].Name()))
 			}
 		})
+	}
+}
+
+func TestForceFlag(t *testing.T) {
+	tests := []struct {
+		args    []string
+		want    string
+		wantErr string
+	}{
+		{[]string{"-force"}, "all", ""},
+		{[]string{"-force=magefile,workflow"}, "magefile,workflow", ""},
+		{[]string{"-force=magefile", "-force=gomod"}, "gomod,magefile", ""},
+		{[]string{}, "", ""},
+		{[]string{"-force=dockerignore"}, "", `"dockerignore" is not a file init writes`},
+	}
+	for _, tt := range tests {
+		f := forceFlag{}
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		fs.Var(f, "force", "")
+		err := fs.Parse(tt.args)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%v: err %v, want %q", tt.args, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || f.String() != tt.want {
+			t.Errorf("%v: %q, %v; want %q", tt.args, f.String(), err, tt.want)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/version"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,7 +18,7 @@ import (
 
 	"golang.org/x/mod/modfile"
 
-	"github.com/gantry-build/gantry/internal/module"
+	"github.com/gantry-build/gantry/internal/discover"
 	"github.com/gantry-build/gantry/internal/run"
 )
 
@@ -28,11 +29,13 @@ const MageVersion = "v1.17.2"
 type Options struct {
 	// Dir is the service's module root.
 	Dir string
-	// Force overwrites files that exist.
-	Force bool
+	// Force names the files overwritten when they exist (see ForceKeys);
+	// .dockerignore and .gitignore are merged, never overwritten.
+	Force Force
 	// Dockerfile also writes Gantry's default Dockerfile to docker/Dockerfile.
 	Dockerfile bool
-	// MainPackage and Service override what the module suggests.
+	// MainPackage and Service override what the repository says; with an
+	// existing magefile, they are updated in it.
 	MainPackage, Service string
 	// GantryVersion is required in magefiles/go.mod (see Version).
 	GantryVersion string
@@ -40,10 +43,21 @@ type Options struct {
 	Replace string
 }
 
-// Report is what init did.
+// Force is the set of files -force overwrites, by ForceKeys name; "all"
+// is every one.
+type Force map[string]bool
+
+// Has reports whether the file named key is forced.
+func (f Force) Has(key string) bool { return key != "" && (f["all"] || f[key]) }
+
+// Report is what init decided and did.
 type Report struct {
-	Wrote   []string
-	Skipped []Skip
+	Decisions []Decision
+	// Found are settings found in the repository that Gantry has no
+	// setting for yet; Notes are evidence passed over, and warnings.
+	Found, Notes []string
+	Wrote        []string
+	Skipped      []Skip
 	// Ran lists the commands run, as typed in a shell.
 	Ran []string
 }
@@ -53,9 +67,23 @@ type Skip struct {
 	Path, Reason string
 }
 
-// Write prints the report, one line per file and command.
+// Write prints the report: every decision with its source, then one line
+// per file and command.
 func (r Report) Write(w io.Writer) error {
 	var b strings.Builder
+	for _, d := range r.Decisions {
+		where := "the targets decide the same"
+		if d.Written {
+			where = "set in the magefile's init()"
+		}
+		fmt.Fprintf(&b, "decided %s %s (from %s; %s)\n", d.What, d.Value, d.Source, where)
+	}
+	for _, f := range r.Found {
+		fmt.Fprintf(&b, "found   %s: not yet applied, Gantry has no setting for it yet\n", f)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "note    %s\n", n)
+	}
 	for _, p := range r.Wrote {
 		fmt.Fprintf(&b, "wrote   %s\n", p)
 	}
@@ -78,14 +106,19 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 	if err != nil {
 		return r, err
 	}
-	mod, err := module.Read(dir)
+	repo, err := discover.Read(dir)
 	if err != nil {
 		return r, err
 	}
-	layout, err := NewLayout(mod, opts.MainPackage, opts.Service)
+	branch, err := discover.ReadPublishBranch(ctx, dir)
 	if err != nil {
 		return r, err
 	}
+	layout, err := NewLayout(repo, Flags{MainPackage: opts.MainPackage, Service: opts.Service}, branch)
+	if err != nil {
+		return r, err
+	}
+	r.Decisions, r.Found, r.Notes = layout.Decisions, layout.Found, layout.Notes
 	layout.GantryVersion, layout.Dockerfile = opts.GantryVersion, opts.Dockerfile
 	if layout.Replace = opts.Replace; layout.Replace != "" {
 		// magefiles/go.mod is one directory down: a relative path would
@@ -104,21 +137,35 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 
 	magefilesChanged := false
 	for _, f := range files {
-		wrote, err := writeFile(filepath.Join(dir, f.Path), f.Content, opts.Force)
+		path := filepath.Join(dir, f.Path)
+		var wrote bool
+		switch {
+		case f.Key == "":
+			err = r.mergeLines(path, f.Path, f.Content)
+		case f.Key == "magefile" && (opts.MainPackage != "" || opts.Service != "") && !opts.Force.Has(f.Key) && exists(path):
+			wrote, err = r.updateMagefile(path, f.Path, layout, opts)
+		default:
+			wrote, err = writeFile(path, f.Content, opts.Force.Has(f.Key))
+			if err == nil && !wrote {
+				r.Skipped = append(r.Skipped, Skip{f.Path, fmt.Sprintf("it exists; -force=%s overwrites it", f.Key)})
+			}
+		}
 		if err != nil {
 			return r, err
 		}
-		if !wrote {
-			r.Skipped = append(r.Skipped, Skip{f.Path, "it exists; -force overwrites it"})
-			continue
+		if wrote {
+			r.Wrote = append(r.Wrote, f.Path)
+			magefilesChanged = magefilesChanged || strings.HasPrefix(f.Path, "magefiles/go.mod")
 		}
-		r.Wrote = append(r.Wrote, f.Path)
-		magefilesChanged = magefilesChanged || strings.HasPrefix(f.Path, "magefiles/")
+	}
+	// Gantry's own outputs never make the tree dirty: go.work.sum is
+	// rewritten by go commands in the workspace (mage builds its magefile
+	// there), so it is ignored rather than committed.
+	if err := r.mergeLines(filepath.Join(dir, ".gitignore"), ".gitignore", []byte("# Written by go commands in Gantry's workspace (go.work): not committed.\ngo.work.sum\n")); err != nil {
+		return r, err
 	}
 
-	if hasTool(gomod, "github.com/magefile/mage") {
-		r.Skipped = append(r.Skipped, Skip{"go.mod", "Mage is a tool already"})
-	} else if err := r.run(ctx, dir, nil, "go", "get", "-tool", "github.com/magefile/mage@"+MageVersion); err != nil {
+	if err := r.addMage(ctx, dir, gomod); err != nil {
 		return r, err
 	}
 
@@ -129,35 +176,173 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 			return r, err
 		}
 	} else {
-		r.Skipped = append(r.Skipped, Skip{"magefiles/go.sum", "magefiles/ is unchanged, so not tidied"})
+		r.Skipped = append(r.Skipped, Skip{"magefiles/go.sum", "magefiles/go.mod is unchanged, so not tidied"})
 	}
 
-	return r, r.joinWorkspace(ctx, dir)
+	return r, r.joinWorkspace(dir, layout.GoVersion)
 }
 
-// joinWorkspace makes go.work list the service and the magefiles module:
-// go work init, or go work use when there is a go.work already.
-func (r *Report) joinWorkspace(ctx context.Context, dir string) error {
-	data, err := os.ReadFile(filepath.Join(dir, "go.work"))
+// addMage makes Mage a tool of the service without raising any of its
+// requirements: a service that requires github.com/magefile/mage already
+// gets the tool line at that version (go.mod edited, nothing fetched);
+// otherwise go get -tool adds MageVersion.
+func (r *Report) addMage(ctx context.Context, dir string, gomod *modfile.File) error {
+	const mage = "github.com/magefile/mage"
+	if hasTool(gomod, mage) {
+		r.Skipped = append(r.Skipped, Skip{"go.mod", "Mage is a tool already"})
+		return nil
+	}
+	for _, req := range gomod.Require {
+		if req.Mod.Path != mage {
+			continue
+		}
+		if err := gomod.AddTool(mage); err != nil {
+			return err
+		}
+		gomod.Cleanup()
+		data, err := gomod.Format()
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "go.mod"), data, 0o644); err != nil {
+			return fmt.Errorf("write go.mod: %w; check its permissions", err)
+		}
+		r.Wrote = append(r.Wrote, fmt.Sprintf("go.mod (tool %s, at the %s it requires already)", mage, req.Mod.Version))
+		return nil
+	}
+	return r.run(ctx, dir, nil, "go", "get", "-tool", mage+"@"+MageVersion)
+}
+
+// updateMagefile sets the flags' settings in the existing magefile, in
+// place (UpdateMagefile); it reports whether the file changed.
+func (r *Report) updateMagefile(path, rel string, l Layout, opts Options) (bool, error) {
+	content, err := os.ReadFile(path)
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", rel, err)
+	}
+	var settings []Setting
+	for _, s := range l.Settings {
+		if (s.Field == "MainPackage" && opts.MainPackage != "") || (s.Field == "Service" && opts.Service != "") {
+			settings = append(settings, s)
+		}
+	}
+	// A flag that gives the default still replaces an older value set.
+	if opts.MainPackage != "" && !slices.ContainsFunc(settings, func(s Setting) bool { return s.Field == "MainPackage" }) {
+		settings = append(settings, Setting{"MainPackage", l.MainPackage, "-main"})
+	}
+	if opts.Service != "" && !slices.ContainsFunc(settings, func(s Setting) bool { return s.Field == "Service" }) {
+		settings = append(settings, Setting{"Service", l.Service, "-service"})
+	}
+	updated, err := UpdateMagefile(content, settings, l.header())
+	if err != nil {
+		return false, err
+	}
+	if bytes.Equal(updated, content) {
+		r.Skipped = append(r.Skipped, Skip{rel, "it sets these already"})
+		return false, nil
+	}
+	if err := os.WriteFile(path, updated, 0o644); err != nil {
+		return false, fmt.Errorf("write %s: %w; check its permissions", rel, err)
+	}
+	return true, nil
+}
+
+// mergeLines adds to the file at path the lines of want it lacks
+// (comments and blank lines aside), keeping every line it has; it creates
+// the file when there is none.
+func (r *Report) mergeLines(path, rel string, want []byte) error {
+	have, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		if _, err := writeFile(path, want, true); err != nil {
+			return err
+		}
+		r.Wrote = append(r.Wrote, rel)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", rel, err)
+	}
+	present := map[string]bool{}
+	for _, l := range strings.Split(string(have), "\n") {
+		present[strings.TrimSpace(l)] = true
+	}
+	var missing []string
+	for _, l := range strings.Split(string(want), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") && !present[l] {
+			missing = append(missing, l)
+		}
+	}
+	if len(missing) == 0 {
+		r.Skipped = append(r.Skipped, Skip{rel, "it has every entry Gantry needs"})
+		return nil
+	}
+	var b bytes.Buffer
+	b.Write(have)
+	if len(have) > 0 && !bytes.HasSuffix(have, []byte("\n")) {
+		b.WriteByte('\n')
+	}
+	b.WriteString("# Added by gantry init:\n" + strings.Join(missing, "\n") + "\n")
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w; check its permissions", rel, err)
+	}
+	r.Wrote = append(r.Wrote, fmt.Sprintf("%s (added %s)", rel, strings.Join(missing, ", ")))
+	return nil
+}
+
+// joinWorkspace makes go.work list the service and the magefiles module,
+// writing it with modfile rather than go work init, which would write the
+// running toolchain's version: its go directive is the service's, raised
+// only to what the magefiles module needs (a go.work must not be older
+// than its modules).
+func (r *Report) joinWorkspace(dir, serviceGo string) error {
+	need := serviceGo
+	if data, err := os.ReadFile(filepath.Join(dir, "magefiles", "go.mod")); err == nil {
+		if f, err := modfile.ParseLax("go.mod", data, nil); err == nil && f.Go != nil && (need == "" || version.Compare("go"+f.Go.Version, "go"+need) > 0) {
+			need = f.Go.Version
+		}
+	}
+	path := filepath.Join(dir, "go.work")
+	data, err := os.ReadFile(path)
+	work := new(modfile.WorkFile)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return r.run(ctx, dir, nil, "go", "work", "init", ".", "./magefiles")
+		work.Syntax = new(modfile.FileSyntax)
 	case err != nil:
 		return fmt.Errorf("read go.work: %w; make it readable", err)
-	}
-	work, err := modfile.ParseWork("go.work", data, nil)
-	if err != nil {
-		return fmt.Errorf("parse go.work: %w; fix it, or remove it and run gantry init again", err)
+	default:
+		if work, err = modfile.ParseWork("go.work", data, nil); err != nil {
+			return fmt.Errorf("parse go.work: %w; fix it, or remove it and run gantry init again", err)
+		}
 	}
 	var uses []string
 	for _, u := range work.Use {
 		uses = append(uses, filepath.Clean(u.Path))
 	}
-	if slices.Contains(uses, ".") && slices.Contains(uses, "magefiles") {
+	changed := false
+	for _, u := range []string{".", "./magefiles"} {
+		if !slices.Contains(uses, filepath.Clean(u)) {
+			if err := work.AddUse(u, ""); err != nil {
+				return err
+			}
+			changed = true
+		}
+	}
+	if need != "" && (work.Go == nil || version.Compare("go"+work.Go.Version, "go"+need) < 0) {
+		if err := work.AddGoStmt(need); err != nil {
+			return err
+		}
+		changed = true
+	}
+	if !changed {
 		r.Skipped = append(r.Skipped, Skip{"go.work", "it uses . and ./magefiles already"})
 		return nil
 	}
-	return r.run(ctx, dir, nil, "go", "work", "use", ".", "./magefiles")
+	work.Cleanup()
+	if err := os.WriteFile(path, modfile.Format(work.Syntax), 0o644); err != nil {
+		return fmt.Errorf("write go.work: %w; check the permissions of the service directory", err)
+	}
+	r.Wrote = append(r.Wrote, "go.work")
+	return nil
 }
 
 func readGoMod(dir string) (*modfile.File, error) {
@@ -171,6 +356,11 @@ func readGoMod(dir string) (*modfile.File, error) {
 		return nil, fmt.Errorf("parse go.mod: %w; fix it (go mod tidy names the problem)", err)
 	}
 	return f, nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func hasTool(f *modfile.File, path string) bool {

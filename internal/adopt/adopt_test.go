@@ -46,10 +46,11 @@ func TestInit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(report.Wrote, files) || len(report.Skipped) != 0 {
-		t.Fatalf("wrote %v, skipped %v; want %v written", report.Wrote, report.Skipped, files)
+	wantWrote := append(slices.Clone(files), ".gitignore (added go.work.sum)", "go.work")
+	if !slices.Equal(report.Wrote, wantWrote) || len(report.Skipped) != 0 {
+		t.Fatalf("wrote %v, skipped %v; want %v written", report.Wrote, report.Skipped, wantWrote)
 	}
-	wantRan := []string{"go get -tool github.com/magefile/mage@" + MageVersion, "GOWORK=off go mod tidy", "go work init . ./magefiles"}
+	wantRan := []string{"go get -tool github.com/magefile/mage@" + MageVersion, "GOWORK=off go mod tidy"}
 	if !slices.Equal(report.Ran, wantRan) {
 		t.Errorf("ran %q, want %q", report.Ran, wantRan)
 	}
@@ -63,7 +64,8 @@ func TestInit(t *testing.T) {
 		t.Errorf("the service's go.mod should have Mage as a tool and no Gantry:\n%s", gomod)
 	}
 	var out bytes.Buffer
-	if err := report.Write(&out); err != nil || !strings.Contains(out.String(), "wrote   "+workflow.Path+"\n") {
+	if err := report.Write(&out); err != nil || !strings.Contains(out.String(), "wrote   "+workflow.Path+"\n") ||
+		!strings.Contains(out.String(), "decided main package . (from the module root is package main; the targets decide the same)\n") {
 		t.Errorf("report %q, %v", out.String(), err)
 	}
 
@@ -93,10 +95,34 @@ func TestInit(t *testing.T) {
 		}
 	})
 
-	t.Run("again, it overwrites nothing and says so", func(t *testing.T) {
-		svc.Write(t, ".dockerignore", ".git\n.env*\n# the service's own\n")
-		before := snapshot(t, svc.Dir, append(files, "go.mod", "go.work", "magefiles/go.sum"))
+	t.Run("mage build leaves the tree clean", func(t *testing.T) {
+		svc.Commit(t, "after plan")
+		if res := svc.Mage(t, nil, "build"); res.Code != 0 {
+			t.Fatalf("exit %d", res.Code)
+		}
+		if status := svc.Git(t, "status", "--porcelain", "--untracked-files=all"); status != "" {
+			t.Errorf("mage build made the tree dirty:\n%s", status)
+		}
+	})
+
+	t.Run("again, it overwrites nothing and merges .dockerignore", func(t *testing.T) {
+		svc.Write(t, ".dockerignore", ".git\n.env*\n# the service's own\nnode_modules\n")
 		report, err := Init(context.Background(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(report.Wrote) != 1 || !strings.HasPrefix(report.Wrote[0], ".dockerignore (added .github, *.md,") || len(report.Ran) != 0 {
+			t.Errorf("wrote %v, ran %v; want only .dockerignore merged", report.Wrote, report.Ran)
+		}
+		got := readFile(t, svc.Dir, ".dockerignore")
+		for _, line := range []string{"node_modules\n", "# the service's own\n", "bin/\n", "go.work.sum\n"} {
+			if !strings.Contains(got, line) {
+				t.Errorf(".dockerignore lacks %q:\n%s", line, got)
+			}
+		}
+
+		before := snapshot(t, svc.Dir, append(files, "go.mod", "go.work", "magefiles/go.sum", ".gitignore"))
+		report, err = Init(context.Background(), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,41 +136,57 @@ func TestInit(t *testing.T) {
 				t.Errorf("%s skipped without a reason", s.Path)
 			}
 		}
-		if want := append(slices.Clone(files), "go.mod", "magefiles/go.sum", "go.work"); !slices.Equal(skipped, want) {
+		if want := append(slices.Clone(files), ".gitignore", "go.mod", "magefiles/go.sum", "go.work"); !slices.Equal(skipped, want) {
 			t.Errorf("skipped %v, want %v", skipped, want)
 		}
-		if report.Skipped[0].Reason != "it exists; -force overwrites it" {
+		if report.Skipped[0].Reason != "it exists; -force=magefile overwrites it" {
 			t.Errorf("reason %q", report.Skipped[0].Reason)
 		}
-		if after := snapshot(t, svc.Dir, append(files, "go.mod", "go.work", "magefiles/go.sum")); !maps.Equal(before, after) {
+		if after := snapshot(t, svc.Dir, append(files, "go.mod", "go.work", "magefiles/go.sum", ".gitignore")); !maps.Equal(before, after) {
 			t.Error("a second init changed files")
 		}
 	})
 
-	t.Run("-force rewrites the files", func(t *testing.T) {
+	t.Run("-force rewrites the files it names, never the team's .dockerignore entries", func(t *testing.T) {
+		svc.Write(t, workflow.Path, "# the team's\n")
+		svc.Write(t, "magefiles/magefile.go", "//go:build mage\n\npackage main\n")
 		opts := opts
-		opts.Force, opts.Dockerfile = true, true
+		opts.Force, opts.Dockerfile = Force{"workflow": true, "dockerfile": true}, true
 		report, err := Init(context.Background(), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := append(slices.Clone(files), "docker/Dockerfile"); !slices.Equal(report.Wrote, want) {
+		if want := []string{workflow.Path, "docker/Dockerfile"}; !slices.Equal(report.Wrote, want) {
 			t.Errorf("wrote %v, want %v", report.Wrote, want)
 		}
-		if got := readFile(t, svc.Dir, ".dockerignore"); got != string(docker.Dockerignore) {
-			t.Errorf(".dockerignore not rewritten:\n%s", got)
+		if got := readFile(t, svc.Dir, "magefiles/magefile.go"); got != "//go:build mage\n\npackage main\n" {
+			t.Error("-force=workflow,dockerfile rewrote the magefile")
+		}
+		opts.Force = Force{"all": true}
+		if _, err := Init(context.Background(), opts); err != nil {
+			t.Fatal(err)
+		}
+		if got := readFile(t, svc.Dir, ".dockerignore"); !strings.Contains(got, "node_modules\n") {
+			t.Errorf("-force dropped the team's .dockerignore entries:\n%s", got)
 		}
 		if got := readFile(t, svc.Dir, "docker/Dockerfile"); got != string(docker.Dockerfile) {
 			t.Error("docker/Dockerfile is not Gantry's")
+		}
+		if got := readFile(t, svc.Dir, "magefiles/magefile.go"); !strings.Contains(got, "github.com/gantry-build/gantry/magetools") {
+			t.Errorf("-force did not rewrite the magefile:\n%s", got)
 		}
 	})
 }
 
 func TestInitRefusesWhatItCannotDecide(t *testing.T) {
 	svc := newService(t)
+	svc.Write(t, "cmd/api/main.go", readFile(t, svc.Dir, "main.go"))
+	if err := os.Remove(filepath.Join(svc.Dir, "main.go")); err != nil {
+		t.Fatal(err)
+	}
 	svc.Write(t, "cmd/worker/main.go", "package main\n\nfunc main() {}\n")
 	_, err := Init(context.Background(), Options{Dir: svc.Dir, GantryVersion: "v1.0.0"})
-	if err == nil || !strings.Contains(err.Error(), "several main packages found (., ./cmd/worker); pass -main") {
+	if err == nil || !strings.Contains(err.Error(), "several main packages found (./cmd/api, ./cmd/worker)") || !strings.Contains(err.Error(), "pass -main") {
 		t.Fatalf("err %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(svc.Dir, "magefiles")); !os.IsNotExist(err) {

@@ -3,12 +3,14 @@ package adopt
 import (
 	"fmt"
 	"go/format"
+	"slices"
 	"strings"
 
 	"golang.org/x/mod/modfile"
 	"golang.org/x/mod/semver"
 
 	"github.com/gantry-build/gantry/docker"
+	"github.com/gantry-build/gantry/internal/discover"
 	"github.com/gantry-build/gantry/internal/module"
 	"github.com/gantry-build/gantry/magetools/config"
 	"github.com/gantry-build/gantry/workflow"
@@ -21,10 +23,30 @@ const Module = "github.com/gantry-build/gantry"
 type File struct {
 	Path    string
 	Content []byte
+	// Key names the file for -force (ForceKeys); "" for a file that is
+	// merged, never overwritten.
+	Key string
 }
 
-// Layout is what init decided about the service, from its module and the
-// flags: everything the files depend on.
+// Setting is a Config field init writes into the magefile's init(),
+// with where its value comes from.
+type Setting struct {
+	// Field is the field of magetools.Config: "MainPackage", "Stamp.Version".
+	Field  string
+	Value  string
+	Source string
+}
+
+// Decision is one thing init decided and reports: what, the value, where
+// from, and whether the magefile sets it (it does when the targets'
+// default would differ).
+type Decision struct {
+	What, Value, Source string
+	Written             bool
+}
+
+// Layout is what init decided about the service, from its repository and
+// the flags: everything the files depend on.
 type Layout struct {
 	ModulePath string
 	// GoVersion is the go directive of the service's go.mod; "" if none.
@@ -34,34 +56,94 @@ type Layout struct {
 	Replace string
 	// MainPackage and Service are what the targets will build and name.
 	MainPackage, Service string
-	// SetMain and SetService say that the magefile must set them, because
-	// the defaults would not give them.
-	SetMain, SetService bool
-	Dockerfile          bool
+	// PublishBranch is the branch the workflow publishes on.
+	PublishBranch string
+	// Settings are the fields the magefile's init() sets, because the
+	// targets' defaults would not give them.
+	Settings []Setting
+	// Decisions, Found (settings found that Gantry cannot apply yet) and
+	// Notes (evidence passed over) are for the report.
+	Decisions []Decision
+	Found     []string
+	Notes     []string
+	// Dockerfile also writes Gantry's Dockerfile to docker/Dockerfile.
+	Dockerfile bool
 }
 
-// NewLayout decides the main package and the service name as the targets'
-// configuration does, honouring the -main and -service flags, and fails
-// with the flag to pass when it cannot decide.
-func NewLayout(mod module.Module, mainFlag, serviceFlag string) (Layout, error) {
-	l := Layout{ModulePath: mod.Path, MainPackage: mainFlag}
-	defaultMain, err := module.PickMain(mod.MainCandidates)
+// Flags are the settings given on init's command line, which win over
+// what the repository says.
+type Flags struct {
+	MainPackage, Service string
+}
+
+// NewLayout decides the main package, the service name, the version
+// stamps and the publishing branch from what the repository says
+// (internal/discover), as the targets' configuration would where it
+// decides too, honouring the flags; it fails with the flag to pass when
+// it cannot decide.
+func NewLayout(repo discover.Repo, flags Flags, branch discover.Fact) (Layout, error) {
+	l := Layout{ModulePath: repo.Module.Path}
+	decided, ignored, err := repo.Main()
+	l.Notes = append(l.Notes, ignored...)
+	for _, u := range repo.Unreadable {
+		l.Notes = append(l.Notes, "not read: "+u)
+	}
 	switch {
-	case mainFlag != "":
-		l.SetMain = mainFlag != defaultMain
+	case flags.MainPackage != "":
+		if err := module.CheckMainPackage(flags.MainPackage); err != nil {
+			return Layout{}, fmt.Errorf("-main: %w", err)
+		}
+		l.MainPackage = flags.MainPackage
+		l.decide("main package", "MainPackage", flags.MainPackage, "-main", err != nil || flags.MainPackage != decided.Package)
 	case err != nil:
 		return Layout{}, fmt.Errorf("%w; pass -main with the package to build (e.g. -main ./server)", err)
 	default:
-		l.MainPackage = defaultMain
+		l.MainPackage = decided.Package
+		l.decide("main package", "MainPackage", decided.Package, decided.Source, false)
 	}
-	l.Service = module.ServiceName(l.MainPackage, l.ModulePath)
-	if serviceFlag != "" && serviceFlag != l.Service {
-		l.Service, l.SetService = serviceFlag, true
+
+	service := repo.ServiceName(l.MainPackage)
+	if flags.Service != "" {
+		service = discover.Fact{Value: flags.Service, Source: "-service"}
 	}
-	if err := module.CheckServiceName(l.Service); err != nil {
+	if err := module.CheckServiceName(service.Value); err != nil {
 		return Layout{}, fmt.Errorf("%w; pass -service with a valid name", err)
 	}
+	l.Service = service.Value
+	l.decide("service", "Service", service.Value, service.Source, service.Value != module.ServiceName(l.MainPackage, l.ModulePath))
+
+	stamps, declared, err := repo.Stamps(l.MainPackage)
+	if err != nil {
+		l.Notes = append(l.Notes, fmt.Sprintf("version stamps not looked for in the Go source: %v", err))
+	}
+	for _, k := range discover.StampKinds {
+		def := "main." + k.String()
+		field := "Stamp." + strings.ToUpper(k.String()[:1]) + k.String()[1:]
+		if s, ok := stamps[k]; ok {
+			l.decide("stamp "+k.String(), field, s.Value, s.Source, s.Value != def)
+			continue
+		}
+		l.decide("stamp "+k.String(), field, def, "the default", false)
+		if err == nil && !slices.Contains(declared, def) {
+			l.Notes = append(l.Notes, fmt.Sprintf("no string variable %s is declared, so the %s stamp does nothing: declare `var %s string` in package main, or set magetools.Config.%s to <import path>.<name>", def, k, k, field))
+		}
+	}
+
+	l.PublishBranch = branch.Value
+	l.decide("publishing branch", "PublishBranch", branch.Value, branch.Source, branch.Value != config.DefaultPublishBranch)
+
+	for _, s := range repo.Runtime() {
+		l.Found = append(l.Found, fmt.Sprintf("%s %s (from %s)", s.Name, strings.Join(s.Values, " "), s.Source))
+	}
 	return l, nil
+}
+
+// decide records a decision, and the setting when the magefile must write it.
+func (l *Layout) decide(what, field, value, source string, write bool) {
+	l.Decisions = append(l.Decisions, Decision{What: what, Value: value, Source: source, Written: write})
+	if write {
+		l.Settings = append(l.Settings, Setting{Field: field, Value: value, Source: source})
+	}
 }
 
 // Version picks the Gantry version magefiles/go.mod requires: the -gantry-version
@@ -79,9 +161,17 @@ func Version(flagVersion, buildVersion, replace string) (string, error) {
 	case replace != "":
 		return "v0.0.0", nil
 	default:
-		return "", fmt.Errorf("cannot tell which Gantry version to require: this gantry was built from a checkout, not run as `go run %s/cmd/gantry@<version>`; run it that way, or pass -gantry-version v1.2.3, or -replace PATH for a local checkout", Module)
+		return "", fmt.Errorf("cannot tell which Gantry version to require: this gantry was built from a checkout, not run as `go run %s/cmd/gantry@<version>`; run it that way, or pass -gantry-version v1.2.3, or -replace PATH for a local checkout (%s)", Module, CheckoutHint)
 	}
 }
+
+// CheckoutHint says how to run a Gantry checkout's gantry in a service:
+// `go run <checkout>/cmd/gantry` from the service fails, as the checkout
+// is outside the service's main module.
+const CheckoutHint = `from a checkout, run it from the checkout: go -C <checkout> run ./cmd/gantry init -dir "$PWD" -replace <checkout>`
+
+// ForceKeys are the files -force can name.
+var ForceKeys = []string{"magefile", "gomod", "workflow", "dockerfile"}
 
 // Files returns what init writes, in the order it reports them.
 func (l Layout) Files() ([]File, error) {
@@ -93,42 +183,60 @@ func (l Layout) Files() ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
+	wf, err := workflow.ForBranch(l.PublishBranch)
+	if err != nil {
+		return nil, err
+	}
 	files := []File{
-		{"magefiles/magefile.go", magefile},
-		{"magefiles/go.mod", gomod},
-		{".dockerignore", docker.Dockerignore},
-		{workflow.Path, workflow.PublishGHCR},
+		{"magefiles/magefile.go", magefile, "magefile"},
+		{"magefiles/go.mod", gomod, "gomod"},
+		{".dockerignore", docker.Dockerignore, ""},
+		{workflow.Path, wf, "workflow"},
 	}
 	if l.Dockerfile {
-		files = append(files, File{config.DefaultDockerfile, docker.Dockerfile})
+		files = append(files, File{config.DefaultDockerfile, docker.Dockerfile, "dockerfile"})
 	}
 	return files, nil
 }
 
+// header is the magefile's doc comment, which `mage -l` prints.
+func (l Layout) header() string {
+	return fmt.Sprintf("// Gantry's release targets for the service %q, built from the main package\n// %q; to change either, set magetools.Config.Service or .MainPackage in init().\n", l.Service, l.MainPackage)
+}
+
+// headerPrefix recognises the header init writes.
+const headerPrefix = "Gantry's release targets for the service "
+
 // magefile imports Gantry's targets; an init() sets what the defaults
-// would get wrong.
+// would get wrong, each with where its value comes from.
 func (l Layout) magefile() ([]byte, error) {
 	var b strings.Builder
 	b.WriteString("//go:build mage\n\n")
-	fmt.Fprintf(&b, "// Gantry's release targets for the service %q, built from the main package\n// %q; to change either, set magetools.Config.Service or .MainPackage in init().\n", l.Service, l.MainPackage)
+	b.WriteString(l.header())
 	b.WriteString("package main\n\nimport (\n\t//mage:import\n")
-	if !l.SetMain && !l.SetService {
+	if len(l.Settings) == 0 {
 		fmt.Fprintf(&b, "\t_ %q\n)\n", Module+"/magetools")
 		return format.Source([]byte(b.String()))
 	}
 	fmt.Fprintf(&b, "\t%q\n)\n\nfunc init() {\n", Module+"/magetools")
-	if l.SetMain {
-		fmt.Fprintf(&b, "\tmagetools.Config.MainPackage = %q\n", l.MainPackage)
-	}
-	if l.SetService {
-		fmt.Fprintf(&b, "\tmagetools.Config.Service = %q\n", l.Service)
+	for _, s := range l.Settings {
+		b.WriteString("\t" + s.statement("magetools") + "\n")
 	}
 	b.WriteString("}\n")
 	return format.Source([]byte(b.String()))
 }
 
+// statement is the assignment of the setting, with its source.
+func (s Setting) statement(pkg string) string {
+	return fmt.Sprintf("%s.Config.%s = %q %s", pkg, s.Field, s.Value, s.comment())
+}
+
+func (s Setting) comment() string { return "// from " + s.Source }
+
 // magefilesGoMod is the go.mod of the magefiles module, which keeps
-// Gantry's dependencies out of the service's go.mod and images.
+// Gantry's dependencies out of the service's go.mod and images. Its go
+// directive is the service's (go mod tidy raises it only if Gantry needs
+// a newer Go).
 func (l Layout) magefilesGoMod() ([]byte, error) {
 	f := new(modfile.File)
 	if err := f.AddModuleStmt(l.ModulePath + "/magefiles"); err != nil {

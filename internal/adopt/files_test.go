@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"go/parser"
 	"go/token"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/gantry-build/gantry/docker"
+	"github.com/gantry-build/gantry/internal/discover"
 	"github.com/gantry-build/gantry/internal/module"
 	"github.com/gantry-build/gantry/workflow"
 )
@@ -39,9 +41,9 @@ func TestNewLayout(t *testing.T) {
 		{name: "service named as the default", module: "github.com/acme/widget", candidates: []string{"."}, serviceFlag: "widget",
 			wantMain: ".", wantService: "widget"},
 		{name: "several", module: "github.com/acme/widget", candidates: []string{"./cmd/api", "./cmd/worker"},
-			wantErr: "several main packages found (./cmd/api, ./cmd/worker); pass -main"},
+			wantErr: "several main packages found (./cmd/api, ./cmd/worker) and no .goreleaser.yaml, Dockerfile or Makefile names one; pass -main"},
 		{name: "none", module: "github.com/acme/widget",
-			wantErr: "no main package found: the module root is not package main and there is no ./cmd/<name> with one; pass -main"},
+			wantErr: "no main package found: neither the module root nor ./cmd is package main, there is no ./cmd/<name> with one, and no .goreleaser.yaml, Dockerfile or Makefile names one; pass -main"},
 		{name: "a name that cannot name an image", module: "github.com/acme/widget", candidates: []string{"."}, serviceFlag: "My Service",
 			wantErr: "pass -service with a valid name"},
 		{name: "a module name that cannot", module: "github.com/acme/-widget-", candidates: []string{"."},
@@ -49,7 +51,8 @@ func TestNewLayout(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			l, err := NewLayout(module.Module{Path: tt.module, MainCandidates: tt.candidates}, tt.mainFlag, tt.serviceFlag)
+			repo := discover.Repo{Dir: t.TempDir(), Module: module.Module{Path: tt.module, MainCandidates: tt.candidates}}
+			l, err := NewLayout(repo, Flags{MainPackage: tt.mainFlag, Service: tt.serviceFlag}, discover.PublishBranch("", "main"))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err %v, want %q", err, tt.wantErr)
@@ -59,8 +62,10 @@ func TestNewLayout(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if l.MainPackage != tt.wantMain || l.Service != tt.wantService || l.SetMain != tt.wantSetMain || l.SetService != tt.wantSetSvc {
-				t.Errorf("got main %q service %q set %t %t; want %q %q %t %t", l.MainPackage, l.Service, l.SetMain, l.SetService,
+			setMain := slices.ContainsFunc(l.Settings, func(s Setting) bool { return s.Field == "MainPackage" })
+			setService := slices.ContainsFunc(l.Settings, func(s Setting) bool { return s.Field == "Service" })
+			if l.MainPackage != tt.wantMain || l.Service != tt.wantService || setMain != tt.wantSetMain || setService != tt.wantSetSvc {
+				t.Errorf("got main %q service %q set %t %t; want %q %q %t %t", l.MainPackage, l.Service, setMain, setService,
 					tt.wantMain, tt.wantService, tt.wantSetMain, tt.wantSetSvc)
 			}
 		})
@@ -97,7 +102,7 @@ func TestVersion(t *testing.T) {
 }
 
 func TestFiles(t *testing.T) {
-	base := Layout{ModulePath: "github.com/acme/widget", GoVersion: "1.26", GantryVersion: "v1.4.0", MainPackage: ".", Service: "widget"}
+	base := Layout{ModulePath: "github.com/acme/widget", GoVersion: "1.26", GantryVersion: "v1.4.0", MainPackage: ".", Service: "widget", PublishBranch: "main"}
 	tests := []struct {
 		name   string
 		change func(*Layout)
@@ -113,12 +118,21 @@ func TestFiles(t *testing.T) {
 			},
 			absent: map[string][]string{"magefiles/magefile.go": {"func init()"}, "magefiles/go.mod": {"replace"}}},
 		{name: "main package and service set", change: func(l *Layout) {
-			l.MainPackage, l.Service, l.SetMain, l.SetService = "./cmd/worker", "widget", true, true
+			l.MainPackage, l.Service = "./cmd/worker", "widget"
+			l.Settings = []Setting{{"MainPackage", "./cmd/worker", "-main"}, {"Service", "widget", ".goreleaser.yaml project_name"}}
 		},
 			paths: []string{"magefiles/magefile.go", "magefiles/go.mod", ".dockerignore", workflow.Path},
 			want: map[string][]string{"magefiles/magefile.go": {
 				"//mage:import\n\t\"github.com/gantry-build/gantry/magetools\"\n",
-				"func init() {\n\tmagetools.Config.MainPackage = \"./cmd/worker\"\n\tmagetools.Config.Service = \"widget\"\n}\n"}}},
+				"func init() {\n\tmagetools.Config.MainPackage = \"./cmd/worker\" // from -main\n\tmagetools.Config.Service = \"widget\"           // from .goreleaser.yaml project_name\n}\n"}}},
+		{name: "publishing from master", change: func(l *Layout) {
+			l.PublishBranch = "master"
+			l.Settings = []Setting{{"PublishBranch", "master", "origin/HEAD"}}
+		},
+			paths: []string{"magefiles/magefile.go", "magefiles/go.mod", ".dockerignore", workflow.Path},
+			want: map[string][]string{"magefiles/magefile.go": {"\tmagetools.Config.PublishBranch = \"master\" // from origin/HEAD\n"},
+				workflow.Path: {"    branches: [\"master\"]\n"}},
+			absent: map[string][]string{workflow.Path: {"branches: [main]"}}},
 		{name: "replace and Dockerfile", change: func(l *Layout) { l.Replace, l.GantryVersion, l.Dockerfile = "/src/gantry", "v0.0.0", true },
 			paths: []string{"magefiles/magefile.go", "magefiles/go.mod", ".dockerignore", workflow.Path, "docker/Dockerfile"},
 			want:  map[string][]string{"magefiles/go.mod": {"require github.com/gantry-build/gantry v0.0.0\n", "replace github.com/gantry-build/gantry => /src/gantry\n"}}},
@@ -157,7 +171,11 @@ func TestFiles(t *testing.T) {
 			if _, err := parser.ParseFile(token.NewFileSet(), "magefile.go", got["magefiles/magefile.go"], parser.ParseComments); err != nil {
 				t.Errorf("magefile does not parse: %v\n%s", err, got["magefiles/magefile.go"])
 			}
-			for path, want := range map[string][]byte{".dockerignore": docker.Dockerignore, workflow.Path: workflow.PublishGHCR, "docker/Dockerfile": docker.Dockerfile} {
+			wf, err := workflow.ForBranch(l.PublishBranch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for path, want := range map[string][]byte{".dockerignore": docker.Dockerignore, workflow.Path: wf, "docker/Dockerfile": docker.Dockerfile} {
 				if content, ok := got[path]; ok && !bytes.Equal([]byte(content), want) {
 					t.Errorf("%s is not Gantry's template", path)
 				}

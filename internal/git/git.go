@@ -165,3 +165,17 @@ func OwnerRepo(url string) string {
 	}
 	return parts[len(parts)-2] + "/" + parts[len(parts)-1]
 }
+
+// OriginHead returns the branch origin/HEAD names: the remote's default
+// branch, as the clone recorded it (git clone sets it; `git remote set-head
+// origin --auto` refreshes it). It is "" when the clone records none.
+func (r Repo) OriginHead(ctx context.Context) (string, error) {
+	out, err := r.output(ctx, "symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD")
+	if err != nil {
+		if exitedWith(err, 1) {
+			return "", nil // no origin/HEAD, or not a symbolic ref
+		}
+		return "", err
+	}
+	return strings.TrimPrefix(out, "origin/"), nil
+}

@@ -369,3 +369,20 @@ func TestRemoteURL(t *testing.T) {
 		t.Errorf("RemoteURL outside a repository = %q, want \"\"", got)
 	}
 }
+
+func TestOriginHead(t *testing.T) {
+	origin := newRepo(t)
+	gitCmd(t, origin, nil, "commit", "-q", "--allow-empty", "-m", "first")
+	gitCmd(t, origin, nil, "branch", "-m", "master")
+	if got, err := (Repo{Dir: origin}).OriginHead(t.Context()); got != "" || err != nil {
+		t.Errorf("OriginHead without origin = %q, %v; want \"\", nil", got, err)
+	}
+	clone := filepath.Join(t.TempDir(), "clone")
+	gitCmd(t, filepath.Dir(clone), nil, "clone", "-q", origin, clone)
+	if got, err := (Repo{Dir: clone}).OriginHead(t.Context()); got != "master" || err != nil {
+		t.Errorf("OriginHead of a clone of master = %q, %v; want master", got, err)
+	}
+	if _, err := (Repo{Dir: t.TempDir()}).OriginHead(t.Context()); err == nil {
+		t.Error("OriginHead outside a repository: want an error")
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -25,8 +26,8 @@ import (
 type Module struct {
 	// Path is the module path from go.mod.
 	Path string
-	// MainCandidates lists the module's main packages among "." and
-	// ./cmd/*, as "./cmd/x" or ".".
+	// MainCandidates lists the module's main packages among ".", ./cmd
+	// and ./cmd/*, as ".", "./cmd" or "./cmd/x".
 	MainCandidates []string
 }
 
@@ -43,25 +44,51 @@ func Read(dir string) (Module, error) {
 	return Module{Path: path, MainCandidates: mains}, nil
 }
 
-// PickMain returns the one main package among candidates. The error says
-// what was found; callers add how their user chooses (a variable, a flag).
-func PickMain(candidates []string) (string, error) {
-	switch len(candidates) {
+// Named is a main package and where it was learnt: a build file naming
+// it, or the module's layout.
+type Named struct {
+	Package string
+	// Source says where it comes from, for the reports of gantry init and
+	// mage -v: ".goreleaser.yaml builds[0].main", "the module root is
+	// package main".
+	Source string
+}
+
+// DecideMain picks the service's main package: the first of named (what
+// the repository's build files name, in the order the caller trusts
+// them), else from the layout: "." when the module root is package main,
+// else ./cmd when it is, else the single ./cmd/<name>. The targets'
+// configuration and gantry init both decide with it. The error says what
+// was found; callers add how their user chooses (a variable, a flag).
+func DecideMain(named []Named, candidates []string) (Named, error) {
+	if len(named) > 0 {
+		return named[0], nil
+	}
+	switch {
+	case slices.Contains(candidates, "."):
+		return Named{".", "the module root is package main"}, nil
+	case slices.Contains(candidates, "./cmd"):
+		return Named{"./cmd", "./cmd is package main"}, nil
+	}
+	// What is left are the ./cmd/<name> (MainPackages finds no others).
+	cmds := candidates
+	switch len(cmds) {
 	case 1:
-		return candidates[0], nil
+		return Named{cmds[0], "the only main package under ./cmd"}, nil
 	case 0:
-		return "", errors.New("no main package found: the module root is not package main and there is no ./cmd/<name> with one")
+		return Named{}, errors.New("no main package found: neither the module root nor ./cmd is package main, there is no ./cmd/<name> with one, and no .goreleaser.yaml, Dockerfile or Makefile names one")
 	default:
-		return "", fmt.Errorf("several main packages found (%s)", strings.Join(candidates, ", "))
+		return Named{}, fmt.Errorf("several main packages found (%s) and no .goreleaser.yaml, Dockerfile or Makefile names one", strings.Join(cmds, ", "))
 	}
 }
 
 // ServiceName is the default service name: named like the binary `go
 // build` makes (the main package's base name, or the module's last element
-// without a /vN suffix for the root), lower-cased, since it names a local
-// image.
+// without a /vN suffix for the root and for ./cmd, whose name "cmd" names
+// nothing), lower-cased, since it names a local image.
 func ServiceName(mainPackage, modulePath string) string {
-	if base := filepath.Base(filepath.Clean(mainPackage)); base != "." && base != "/" {
+	clean := path.Clean(filepath.ToSlash(mainPackage))
+	if base := path.Base(clean); base != "." && base != "/" && clean != "cmd" && clean != modulePath+"/cmd" {
 		return strings.ToLower(base)
 	}
 	prefix, _, _ := modpath.SplitPathVersion(modulePath)
@@ -115,12 +142,15 @@ func Path(dir string) (string, error) {
 	return path, nil
 }
 
-// MainPackages lists "." when the module root is package main, and every
-// ./cmd/<name> that is, honouring build constraints.
+// MainPackages lists "." when the module root is package main, ./cmd when
+// it is, and every ./cmd/<name> that is, honouring build constraints.
 func MainPackages(dir string) ([]string, error) {
 	var mains []string
 	if isMain(dir) {
 		mains = append(mains, ".")
+	}
+	if isMain(filepath.Join(dir, "cmd")) {
+		mains = append(mains, "./cmd")
 	}
 	entries, err := os.ReadDir(filepath.Join(dir, "cmd"))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -133,6 +163,12 @@ func MainPackages(dir string) ([]string, error) {
 	}
 	sort.Strings(mains)
 	return mains, nil
+}
+
+// IsMain reports whether pkg ("." or "./<dir>") in the module at dir is
+// package main, honouring build constraints.
+func IsMain(dir, pkg string) bool {
+	return isMain(filepath.Join(dir, filepath.FromSlash(pkg)))
 }
 
 func isMain(dir string) bool {

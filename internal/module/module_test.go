@@ -118,6 +118,8 @@ func TestMainPackages(t *testing.T) {
 			want: nil},
 		{name: "mixed packages in one directory", files: map[string]string{"cmd/bad/main.go": mainGo, "cmd/bad/lib.go": "package bad\n", "main.go": mainGo},
 			want: []string{"."}},
+		{name: "./cmd main with a ./cmd/<tool> helper", files: map[string]string{"cmd/main.go": mainGo, "cmd/ucangen/main.go": mainGo, "pkg/build/build.go": "package build\n"},
+			want: []string{"./cmd", "./cmd/ucangen"}},
 		{name: "library only", files: map[string]string{"svc.go": libGo}, want: nil},
 		{name: "empty module", files: map[string]string{}, want: nil},
 	}
@@ -176,6 +178,9 @@ func TestServiceName(t *testing.T) {
 		{".", "example.com/widget/v2", "widget"},
 		{".", "gopkg.in/yaml.v3", "yaml"},
 		{".", "widget", "widget"},
+		{"./cmd", "github.com/acme/widget/v2", "widget"},
+		{"github.com/acme/widget/cmd", "github.com/acme/widget", "widget"},
+		{"./cmd/server", "github.com/acme/widget/v2", "server"},
 	}
 	for _, tt := range tests {
 		if got := ServiceName(tt.main, tt.module); got != tt.want {
@@ -184,15 +189,36 @@ func TestServiceName(t *testing.T) {
 	}
 }
 
-func TestPickMain(t *testing.T) {
-	if got, err := PickMain([]string{"./cmd/api"}); got != "./cmd/api" || err != nil {
-		t.Errorf("one candidate: %q, %v", got, err)
+func TestDecideMain(t *testing.T) {
+	goreleaser := Named{"./cmd", ".goreleaser.yaml builds[0].main"}
+	tests := []struct {
+		name       string
+		named      []Named
+		candidates []string
+		want       Named
+		wantErr    string
+	}{
+		{name: "a build file wins over the layout", named: []Named{goreleaser, {"./cmd/x", "Makefile line 3"}}, candidates: []string{".", "./cmd/ucangen"},
+			want: goreleaser},
+		{name: "the root", candidates: []string{".", "./cmd", "./cmd/worker"}, want: Named{".", "the module root is package main"}},
+		{name: "./cmd before its helpers", candidates: []string{"./cmd", "./cmd/ucangen"}, want: Named{"./cmd", "./cmd is package main"}},
+		{name: "the only ./cmd/<name>", candidates: []string{"./cmd/api"}, want: Named{"./cmd/api", "the only main package under ./cmd"}},
+		{name: "none", wantErr: "no main package found"},
+		{name: "several", candidates: []string{"./cmd/a", "./cmd/b"}, wantErr: "several main packages found (./cmd/a, ./cmd/b)"},
 	}
-	if _, err := PickMain(nil); err == nil || !strings.Contains(err.Error(), "no main package found") {
-		t.Errorf("none: %v", err)
-	}
-	if _, err := PickMain([]string{".", "./cmd/a"}); err == nil || !strings.Contains(err.Error(), "several main packages found (., ./cmd/a)") {
-		t.Errorf("several: %v", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := DecideMain(tt.named, tt.candidates)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("got %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
 	}
 }
 

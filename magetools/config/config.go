@@ -27,8 +27,10 @@ import (
 type Config struct {
 	// Service is the service's name: the binary under bin/, the image title
 	// label and the local image name of `mage image`.
-	// Default: the base name of MainPackage, or of the module path when the
-	// main package is the module root, lower-cased. Env: GANTRY_SERVICE.
+	// Default: the base name of MainPackage, or of the module path (without
+	// a /vN suffix) when the main package is the module root or ./cmd,
+	// lower-cased. gantry init sets it from .goreleaser.yaml's binary or
+	// project_name when there is one. Env: GANTRY_SERVICE.
 	Service string
 
 	// Description goes into org.opencontainers.image.description.
@@ -45,8 +47,10 @@ type Config struct {
 	Dir string
 
 	// MainPackage is the Go package to build, relative to the module root.
-	// Default: "." when the root is a main package, else the single
-	// ./cmd/<name>; several candidates are an error. Env: GANTRY_MAIN.
+	// Default: the one .goreleaser.yaml's builds[0].main names, else a
+	// Dockerfile's go build, else the Makefile's; else "." when the root
+	// is a main package, else ./cmd when it is, else the single
+	// ./cmd/<name>; several are an error. Env: GANTRY_MAIN.
 	MainPackage string
 
 	// Registry is the registry host of the default Image.
@@ -181,9 +185,14 @@ type Facts struct {
 	Dir string
 	// ModulePath is the module path from go.mod.
 	ModulePath string
-	// MainCandidates lists the module's main packages among "." and
-	// ./cmd/*, as "./cmd/x" or ".".
+	// MainCandidates lists the module's main packages among ".", ./cmd
+	// and ./cmd/*, as ".", "./cmd" or "./cmd/x".
 	MainCandidates []string
+	// NamedMains are the main packages the repository's build files name
+	// (.goreleaser.yaml, a Dockerfile's or the Makefile's go build), most
+	// trusted first; internal/discover reads them. The first wins over
+	// MainCandidates.
+	NamedMains []module.Named
 	// OwnerRepo is "owner/repo" from GITHUB_REPOSITORY, the origin remote
 	// or a github.com module path; empty when none is known.
 	OwnerRepo string
@@ -212,11 +221,11 @@ func (c Config) Resolve(env Lookup, facts Facts) (Config, error) {
 	}
 
 	if r.MainPackage == "" {
-		main, err := module.PickMain(facts.MainCandidates)
+		main, err := module.DecideMain(facts.NamedMains, facts.MainCandidates)
 		if err != nil {
 			return Config{}, fmt.Errorf("%w; set GANTRY_MAIN or Config.MainPackage (e.g. ./cmd/server)", err)
 		}
-		r.MainPackage = main
+		r.MainPackage = main.Package
 	}
 	if r.Service == "" {
 		r.Service = module.ServiceName(r.MainPackage, facts.ModulePath)

@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/gantry-build/gantry/internal/module"
 )
 
 // envOf returns a Lookup backed by m; a key absent from m is unset.
@@ -196,6 +198,7 @@ func TestResolveMainPackage(t *testing.T) {
 	tests := []struct {
 		name       string
 		candidates []string
+		named      []module.Named
 		cfg        Config
 		env        map[string]string
 		want       string
@@ -205,8 +208,14 @@ func TestResolveMainPackage(t *testing.T) {
 		{name: "one candidate: cmd", candidates: []string{"./cmd/api"}, want: "./cmd/api"},
 		{name: "none", candidates: nil, errHas: []string{"no main package", "GANTRY_MAIN", "Config.MainPackage"}},
 		{name: "none, empty slice", candidates: []string{}, errHas: []string{"no main package", "GANTRY_MAIN"}},
-		{name: "several", candidates: []string{".", "./cmd/a", "./cmd/b"},
-			errHas: []string{"several main packages", ".", "./cmd/a", "./cmd/b", "GANTRY_MAIN"}},
+		{name: "several", candidates: []string{"./cmd/a", "./cmd/b"},
+			errHas: []string{"several main packages", "./cmd/a", "./cmd/b", "GANTRY_MAIN"}},
+		{name: "the root before ./cmd/<name>", candidates: []string{".", "./cmd/a", "./cmd/b"}, want: "."},
+		{name: "./cmd before its helpers", candidates: []string{"./cmd", "./cmd/ucangen"}, want: "./cmd"},
+		{name: "a build file names it", candidates: []string{".", "./cmd/a"},
+			named: []module.Named{{Package: "./cmd/a", Source: ".goreleaser.yaml builds[0].main"}}, want: "./cmd/a"},
+		{name: "GANTRY_MAIN wins over a build file", named: []module.Named{{Package: "./cmd/a", Source: "Makefile line 2"}},
+			env: map[string]string{"GANTRY_MAIN": "./cmd/b"}, want: "./cmd/b"},
 		{name: "several, Config.MainPackage chooses", candidates: []string{"./cmd/a", "./cmd/b"},
 			cfg: Config{MainPackage: "./cmd/b"}, want: "./cmd/b"},
 		{name: "several, GANTRY_MAIN chooses", candidates: []string{"./cmd/a", "./cmd/b"},
@@ -221,7 +230,7 @@ func TestResolveMainPackage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := facts(t)
-			f.MainCandidates = tt.candidates
+			f.MainCandidates, f.NamedMains = tt.candidates, tt.named
 			got, err := tt.cfg.Resolve(envOf(tt.env), f)
 			if tt.errHas != nil {
 				if err == nil {

@@ -1,0 +1,139 @@
+package discover
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/gantry-build/gantry/internal/module"
+)
+
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+const (
+	mainGo      = "package main\n\nfunc main() {}\n"
+	buildPkgGo  = "package build\n\nvar (\n\tversion = \"v0.0.0-unknown\"\n\tcommit  string\n\tdate    string\n\tother   = 3\n)\n\nvar BuiltBy = fmt()\n\nfunc fmt() string { return \"\" }\n"
+	cmdMainGo   = "package main\n\nimport (\n\t\"fmt\"\n\n\t\"github.com/acme/svc/pkg/build\"\n)\n\nfunc main() { fmt.Println(build.Version()) }\n"
+	goreleaserA = "builds:\n  - main: ./cmd\n    binary: ucan\n    ldflags: -X github.com/acme/svc/pkg/build.version={{.Version}}\n"
+)
+
+func TestRead(t *testing.T) {
+	tests := []struct {
+		name        string
+		files       map[string]string
+		wantMain    module.Named
+		wantIgnored []string
+		wantService Fact
+		wantStamps  map[StampKind]Fact
+		wantRuntime []Setting
+		wantUnread  string
+		wantErr     string
+	}{
+		{name: "./cmd main with a helper, stamps in pkg/build declared in .goreleaser.yaml", files: map[string]string{
+			"go.mod": "module github.com/acme/svc\n\ngo 1.25\n", ".goreleaser.yaml": goreleaserA,
+			"cmd/main.go": cmdMainGo, "cmd/ucangen/main.go": mainGo, "pkg/build/build.go": buildPkgGo},
+			wantMain:    module.Named{Package: "./cmd", Source: ".goreleaser.yaml builds[0].main"},
+			wantService: Fact{"ucan", ".goreleaser.yaml builds[0].binary"},
+			wantStamps: map[StampKind]Fact{
+				StampVersion: {"github.com/acme/svc/pkg/build.version", ".goreleaser.yaml builds[0].ldflags"},
+				StampCommit:  {"github.com/acme/svc/pkg/build.commit", "the Go source declares it"},
+				StampDate:    {"github.com/acme/svc/pkg/build.date", "the Go source declares it"}}},
+		{name: "the same without goreleaser: ./cmd from the layout, stamps from the source", files: map[string]string{
+			"go.mod": "module github.com/acme/svc\n", "cmd/main.go": cmdMainGo, "cmd/ucangen/main.go": mainGo, "pkg/build/build.go": buildPkgGo},
+			wantMain:    module.Named{Package: "./cmd", Source: "./cmd is package main"},
+			wantService: Fact{"svc", "the module path's last element"},
+			wantStamps: map[StampKind]Fact{
+				StampVersion: {"github.com/acme/svc/pkg/build.version", "the Go source declares it"},
+				StampCommit:  {"github.com/acme/svc/pkg/build.commit", "the Go source declares it"},
+				StampDate:    {"github.com/acme/svc/pkg/build.date", "the Go source declares it"}}},
+		{name: "a root Dockerfile names the package; CMD and EXPOSE found", files: map[string]string{
+			"go.mod": "module github.com/acme/gw\n", "cmd/gw/main.go": "package main\n\nvar Version string\n\nfunc main() {}\n", "cmd/keygen/main.go": mainGo,
+			"Dockerfile": "FROM golang AS b\nRUN go build -o /gw ./cmd/gw\nFROM scratch\nEXPOSE 8080\nCMD [\"aws\",\"--port\",\"8080\"]\n"},
+			wantMain:    module.Named{Package: "./cmd/gw", Source: "Dockerfile line 2"},
+			wantService: Fact{"gw", "the main package's directory name"},
+			wantStamps:  map[StampKind]Fact{StampVersion: {"main.Version", "the Go source declares it"}},
+			wantRuntime: []Setting{{"CMD", []string{"aws", "--port", "8080"}, "Dockerfile line 5"}, {"EXPOSE", []string{"8080"}, "Dockerfile line 4"}}},
+		{name: "a Makefile names a package that is not main; cgo and tags found", files: map[string]string{
+			"go.mod": "module example.com/server/v2\n", "main.go": mainGo, "lib/lib.go": "package lib\n",
+			"Makefile": "build:\n\tCGO_ENABLED=1 go build -tags sqlite ./lib\n"},
+			wantMain:    module.Named{Package: ".", Source: "the module root is package main"},
+			wantIgnored: []string{"Makefile line 2 names ./lib, which is not a main package here"},
+			wantService: Fact{"server", "the module path's last element"},
+			wantStamps:  map[StampKind]Fact{},
+			wantRuntime: []Setting{{"build tags", []string{"sqlite"}, "Makefile line 2"}, {"CGO_ENABLED", []string{"1"}, "Makefile line 2"}}},
+		{name: "goreleaser's project_name names a /v2 server", files: map[string]string{
+			"go.mod": "module github.com/acme/server/v2\n", "main.go": mainGo, ".goreleaser.yml": "project_name: Quokka\nbuilds:\n  - binary: '{{ .ProjectName }}'\n"},
+			wantMain:    module.Named{Package: ".", Source: "the module root is package main"},
+			wantService: Fact{"quokka", ".goreleaser.yml project_name"}, wantStamps: map[StampKind]Fact{}},
+		{name: "a broken goreleaser file is named, not fatal", files: map[string]string{
+			"go.mod": "module github.com/acme/svc\n", "main.go": mainGo, ".goreleaser.yaml": "builds: [\n"},
+			wantMain:    module.Named{Package: ".", Source: "the module root is package main"},
+			wantService: Fact{"svc", "the module path's last element"}, wantStamps: map[StampKind]Fact{}, wantUnread: ".goreleaser.yaml: yaml"},
+		{name: "no go.mod", files: map[string]string{"main.go": mainGo}, wantErr: "go.mod"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := Read(writeTree(t, tt.files))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(r.Unreadable, "; "); (tt.wantUnread == "") != (got == "") || !strings.Contains(got, tt.wantUnread) {
+				t.Errorf("unreadable %q, want %q", got, tt.wantUnread)
+			}
+			main, ignored, err := r.Main()
+			if err != nil || main != tt.wantMain || !reflect.DeepEqual(ignored, tt.wantIgnored) {
+				t.Errorf("main %+v %q %v, want %+v %q", main, ignored, err, tt.wantMain, tt.wantIgnored)
+			}
+			if got := r.ServiceName(main.Package); got != tt.wantService {
+				t.Errorf("service %+v, want %+v", got, tt.wantService)
+			}
+			stamps, _, err := r.Stamps(main.Package)
+			if err != nil || !reflect.DeepEqual(stamps, tt.wantStamps) {
+				t.Errorf("stamps %+v %v, want %+v", stamps, err, tt.wantStamps)
+			}
+			if got := r.Runtime(); !reflect.DeepEqual(got, tt.wantRuntime) {
+				t.Errorf("runtime %+v, want %+v", got, tt.wantRuntime)
+			}
+		})
+	}
+}
+
+func TestSourceStamps(t *testing.T) {
+	dir := writeTree(t, map[string]string{
+		"go.mod":                "module github.com/acme/svc\n",
+		"cmd/main.go":           "package main\n\nimport (\n\t\"github.com/acme/svc/internal/version\"\n\t\"github.com/acme/svc/internal/util\"\n)\n\nvar Commit, date string\n\nvar version int\n\nfunc main() { _ = version; util.X(); _ = version2 }\n",
+		"cmd/other_test.go":     "package main\n\nvar buildDate string\n",
+		"cmd/windows.go":        "//go:build windows\n\npackage main\n\nvar revision string\n",
+		"internal/version/v.go": "package version\n\nvar Version = \"dev\"\nvar Date = time()\n",
+		"internal/util/u.go":    "package util\n\nvar version string\n\nfunc X() {}\n",
+	})
+	got, err := SourceStamps(dir, "github.com/acme/svc", "./cmd")
+	want := []string{"main.Commit", "main.date", "github.com/acme/svc/internal/version.Version"}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("SourceStamps = %q, %v; want %q", got, err, want)
+	}
+	if _, err := SourceStamps(dir, "github.com/acme/svc", "./nope"); err == nil {
+		t.Error("a missing main package: want an error")
+	}
+}

@@ -1,0 +1,194 @@
+package discover
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+
+	"github.com/mattn/go-shellwords"
+)
+
+// GoBuild is what one build of the service's binary says: a goreleaser
+// build, or a `go build` command in a Dockerfile or a Makefile.
+type GoBuild struct {
+	// Source is where it is written: ".goreleaser.yaml builds[0]",
+	// "Dockerfile line 12", "Makefile line 7".
+	Source string
+	// Package is the package built, as written ("./cmd/api", "." or an
+	// import path); "" when none is named.
+	Package string
+	// Binary is the name of the binary it writes (goreleaser's binary, go
+	// build's -o); "" when not said.
+	Binary string
+	// Stamps are the -X targets of its -ldflags, as <import path>.<name>.
+	Stamps []string
+	// Tags are its build tags (-tags, goreleaser's tags).
+	Tags []string
+	// Env are the KEY=VALUE its command is run with (CGO_ENABLED=1).
+	Env []string
+	// fields: Source names a YAML node, so a field's source is
+	// Source + "." + field.
+	fields bool
+}
+
+// From says where a field of the build is written: for goreleaser the
+// field itself (".goreleaser.yaml builds[0].main"), else the line.
+func (b GoBuild) From(field string) string {
+	if b.fields {
+		return b.Source + "." + field
+	}
+	return b.Source
+}
+
+// CGO returns the CGO_ENABLED the build sets, "" when it sets none.
+func (b GoBuild) CGO() string {
+	for _, kv := range b.Env {
+		if v, ok := strings.CutPrefix(kv, "CGO_ENABLED="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// goBuildValueFlags are the flags of `go build` that take the next
+// argument as their value when not written -flag=value.
+var goBuildValueFlags = map[string]bool{
+	"-o": true, "-ldflags": true, "-tags": true, "-gcflags": true, "-asmflags": true, "-gccgoflags": true,
+	"-mod": true, "-modfile": true, "-p": true, "-pkgdir": true, "-buildmode": true, "-compiler": true,
+	"-installsuffix": true, "-overlay": true, "-pgo": true, "-toolexec": true, "-C": true, "-covermode": true,
+	"-coverpkg": true, "-exec": true,
+}
+
+// shellCommands splits a shell line into its simple commands (split at
+// ;, &&, ||, | and redirections), each as words with quotes removed.
+// Variables are left as written ($VERSION).
+func shellCommands(line string) ([][]string, error) {
+	var cmds [][]string
+	rest := []rune(line)
+	for len(rest) > 0 {
+		p := shellwords.NewParser()
+		words, err := p.Parse(string(rest))
+		if err != nil {
+			return nil, err
+		}
+		if len(words) > 0 {
+			cmds = append(cmds, words)
+		}
+		if p.Position < 0 {
+			break
+		}
+		rest = rest[p.Position+1:]
+	}
+	return cmds, nil
+}
+
+// goBuildCommand reads a simple command: when it runs `go build`
+// (after VAR=value assignments, or as `$(GO) build`), the GoBuild it
+// describes; ok is false for any other command.
+func goBuildCommand(words []string, source string) (b GoBuild, ok bool, err error) {
+	b.Source = source
+	i := 0
+	for ; i < len(words) && isAssignment(words[i]); i++ {
+		b.Env = append(b.Env, words[i])
+	}
+	if i+1 >= len(words) || !isGoCommand(words[i]) || words[i+1] != "build" {
+		return GoBuild{}, false, nil
+	}
+	args := words[i+2:]
+	var pkgs []string
+	for j := 0; j < len(args); j++ {
+		arg := args[j]
+		if !strings.HasPrefix(arg, "-") || arg == "-" {
+			pkgs = append(pkgs, arg)
+			continue
+		}
+		if strings.HasPrefix(arg, "--") {
+			arg = arg[1:]
+		}
+		name, value, hasValue := strings.Cut(arg, "=")
+		if !hasValue && goBuildValueFlags[name] && j+1 < len(args) {
+			j++
+			value, hasValue = args[j], true
+		}
+		if !hasValue {
+			continue
+		}
+		switch name {
+		case "-o":
+			b.Binary = path.Base(value)
+		case "-tags":
+			b.Tags = append(b.Tags, splitTags(value)...)
+		case "-ldflags":
+			stamps, err := ldflagStamps(value)
+			if err != nil {
+				return GoBuild{}, false, fmt.Errorf("%s: -ldflags: %w", source, err)
+			}
+			b.Stamps = append(b.Stamps, stamps...)
+		}
+	}
+	// go build file.go builds the package of the file's directory.
+	for _, p := range pkgs {
+		if strings.HasSuffix(p, ".go") {
+			p = path.Dir(p)
+			if p != "." && !strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "./") && !strings.HasPrefix(p, "../") {
+				p = "./" + p
+			}
+		}
+		if b.Package == "" {
+			b.Package = p
+		}
+	}
+	return b, true, nil
+}
+
+var variableName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func isAssignment(word string) bool {
+	name, _, ok := strings.Cut(word, "=")
+	return ok && variableName.MatchString(name)
+}
+
+// isGoCommand: go, /usr/local/go/bin/go, or a make variable for it.
+func isGoCommand(word string) bool {
+	switch word {
+	case "$(GO)", "${GO}", "$(GOCMD)", "${GOCMD}", "$GO":
+		return true
+	}
+	return path.Base(word) == "go"
+}
+
+func splitTags(value string) []string {
+	return strings.FieldsFunc(value, func(r rune) bool { return r == ',' || r == ' ' })
+}
+
+// ldflagStamps returns the targets of the -X flags in an -ldflags value:
+// "-s -w -X github.com/acme/svc/pkg/build.version=1.2" gives
+// "github.com/acme/svc/pkg/build.version".
+func ldflagStamps(ldflags string) ([]string, error) {
+	words, err := shellwords.Parse(ldflags)
+	if err != nil {
+		return nil, err
+	}
+	var stamps []string
+	for i := 0; i < len(words); i++ {
+		var def string
+		switch {
+		case words[i] == "-X" || words[i] == "--X":
+			if i+1 == len(words) {
+				continue
+			}
+			i++
+			def = words[i]
+		case strings.HasPrefix(words[i], "-X="):
+			def = strings.TrimPrefix(words[i], "-X=")
+		default:
+			continue
+		}
+		target, _, ok := strings.Cut(def, "=")
+		if ok && strings.Contains(target, ".") {
+			stamps = append(stamps, target)
+		}
+	}
+	return stamps, nil
+}

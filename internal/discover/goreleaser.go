@@ -1,0 +1,115 @@
+package discover
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+
+	"go.yaml.in/yaml/v4"
+)
+
+// GoreleaserFiles are the names goreleaser reads, in its order.
+var GoreleaserFiles = []string{".goreleaser.yaml", ".goreleaser.yml"}
+
+// Goreleaser is what a .goreleaser.yaml says about the service's builds.
+type Goreleaser struct {
+	File string
+	// ProjectName is project_name; "" when unset or a template.
+	ProjectName string
+	Builds      []GoBuild
+}
+
+// goreleaserYAML is the part of goreleaser's configuration Gantry reads.
+type goreleaserYAML struct {
+	ProjectName string `yaml:"project_name"`
+	Builds      []struct {
+		Dir     string    `yaml:"dir"`
+		Main    string    `yaml:"main"`
+		Binary  string    `yaml:"binary"`
+		Ldflags stringish `yaml:"ldflags"`
+		Flags   stringish `yaml:"flags"`
+		Tags    stringish `yaml:"tags"`
+		Env     []string  `yaml:"env"`
+	} `yaml:"builds"`
+}
+
+// stringish is a goreleaser field written as one string or a list.
+type stringish []string
+
+func (s *stringish) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*s = []string{n.Value}
+		return nil
+	}
+	var list []string
+	if err := n.Decode(&list); err != nil {
+		return err
+	}
+	*s = list
+	return nil
+}
+
+// template matches goreleaser's {{ ... }} templates, whose insides
+// (pipes, quotes) are not shell words.
+var template = regexp.MustCompile(`\{\{.*?\}\}`)
+
+// ParseGoreleaser reads a goreleaser configuration; file names it in the
+// sources.
+func ParseGoreleaser(file string, content []byte) (Goreleaser, error) {
+	var y goreleaserYAML
+	if err := yaml.Unmarshal(content, &y); err != nil {
+		return Goreleaser{}, err
+	}
+	g := Goreleaser{File: file}
+	if !isTemplate(y.ProjectName) {
+		g.ProjectName = y.ProjectName
+	}
+	for i, yb := range y.Builds {
+		b := GoBuild{Source: fmt.Sprintf("%s builds[%d]", file, i), fields: true, Env: yb.Env}
+		if yb.Main != "" && !isTemplate(yb.Main) {
+			main := yb.Main
+			if strings.HasSuffix(main, ".go") {
+				main = path.Dir(main)
+			}
+			if yb.Dir != "" {
+				main = path.Join(yb.Dir, main)
+			}
+			b.Package = relative(main)
+		}
+		if yb.Binary != "" && !isTemplate(yb.Binary) {
+			b.Binary = path.Base(yb.Binary)
+		}
+		ldflags := strings.Join(yb.Ldflags, " ")
+		for _, f := range yb.Flags {
+			if tags, ok := strings.CutPrefix(f, "-tags="); ok {
+				b.Tags = append(b.Tags, splitTags(tags)...)
+			}
+			if v, ok := strings.CutPrefix(f, "-ldflags="); ok {
+				ldflags += " " + v
+			}
+		}
+		for _, t := range yb.Tags {
+			b.Tags = append(b.Tags, splitTags(t)...)
+		}
+		stamps, err := ldflagStamps(template.ReplaceAllString(ldflags, "T"))
+		if err != nil {
+			return Goreleaser{}, fmt.Errorf("%s.ldflags: %w", b.Source, err)
+		}
+		b.Stamps = stamps
+		g.Builds = append(g.Builds, b)
+	}
+	return g, nil
+}
+
+func isTemplate(s string) bool { return strings.Contains(s, "{{") }
+
+// relative writes a goreleaser path (relative to the project) as go build
+// takes it: "cmd/api" and "./cmd/api/" become "./cmd/api".
+func relative(p string) string {
+	p = path.Clean(p)
+	if p == "." || strings.HasPrefix(p, "../") || strings.HasPrefix(p, "/") {
+		return p
+	}
+	return "./" + p
+}
