@@ -163,7 +163,7 @@ func TestBadInput(t *testing.T) {
 				svc.Write(t, "cmd/worker/main.go", "package main\n\nfunc main() {}\n")
 				svc.Commit(t, "two commands")
 			},
-			run: ciFor(main, nil), problem: "several main packages found (./cmd/api, ./cmd/worker)", fixIs: "choose one with GANTRY_MAIN"},
+			run: ciFor(main, nil), problem: "several main packages found (./cmd/api, ./cmd/worker)", fixIs: "set GANTRY_MAIN or Config.MainPackage"},
 		{name: "a shallow clone where history is needed",
 			prepare: func(t *testing.T, svc *testsvc.Service) {
 				// main already names the first commit; the clone cannot see it.

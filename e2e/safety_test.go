@@ -59,7 +59,7 @@ func TestRegistrySafety(t *testing.T) {
 		if second := digests(t, repo); !maps.Equal(first, second) {
 			t.Errorf("digests changed on a re-run:\n%v\n%v", first, second)
 		}
-		if strings.Count(res.Stderr, "a re-run, not rebuilt") != 2 || strings.Contains(res.Stderr, "building prod") {
+		if strings.Count(res.Stderr, "a re-run, not rebuilt") != 2 || logged(res.Stderr, "building") {
 			t.Errorf("the re-run rebuilt instead of reusing")
 		}
 	}) {
@@ -77,7 +77,7 @@ func TestRegistrySafety(t *testing.T) {
 		}
 		_, sha := index(t, repo+":"+a[:7])
 		_, release := index(t, repo+":2.0.0")
-		if release != sha || !strings.Contains(res.Stderr, "promoted") || strings.Contains(res.Stderr, "building prod") {
+		if release != sha || !strings.Contains(res.Stderr, "promoted") || logged(res.Stderr, "building") {
 			t.Errorf("2.0.0 = %s, %s = %s; want the same digest, promoted without a build", release, a[:7], sha)
 		}
 	})
@@ -166,7 +166,7 @@ func TestRegistrySafety(t *testing.T) {
 			t.Errorf("tags %v: want %s (prod pushed) and no %s-dev", tags(t, repo), c[:7], c[:7])
 		}
 		res = ci(t, svc, pushMain(c), base)
-		if res.Code != 0 || !strings.Contains(res.Stderr, repo+":"+c[:7]+" already holds commit") {
+		if res.Code != 0 || !logged(res.Stderr, "the tag holds this commit already: a re-run, not rebuilt", "target=prod", "tag="+repo+":"+c[:7]) {
 			t.Fatalf("re-run: exit %d; want prod reused", res.Code)
 		}
 		_, prod := index(t, repo+":"+c[:7])
@@ -284,7 +284,7 @@ func TestFaults(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		for deadline := time.Now().Add(2 * time.Minute); !strings.Contains(stderr.String(), "building prod") && time.Now().Before(deadline); {
+		for deadline := time.Now().Add(2 * time.Minute); !logged(stderr.String(), "building", "target=prod") && time.Now().Before(deadline); {
 			time.Sleep(100 * time.Millisecond)
 		}
 		time.Sleep(2 * time.Second)
