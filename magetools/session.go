@@ -144,7 +144,10 @@ func ignoreOutputs(dir string) error {
 // so that stdout carries only a target's output (plan -json).
 func setupLogging() {
 	logrus.SetOutput(os.Stderr)
-	logrus.SetFormatter(&logrus.TextFormatter{DisableTimestamp: true, PadLevelText: true})
+	// DisableQuote: in a CI log (no terminal) a line reads
+	// `level=error msg=there is no stage "prod" ... rule=stages`, the message
+	// as written, not escaped into a quoted string.
+	logrus.SetFormatter(&logrus.TextFormatter{DisableTimestamp: true, PadLevelText: true, DisableQuote: true})
 	logrus.SetLevel(logrus.InfoLevel)
 	if mg.Verbose() {
 		logrus.SetLevel(logrus.DebugLevel)

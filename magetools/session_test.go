@@ -1,12 +1,15 @@
 package magetools
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/gantry-build/gantry/docker"
 	"github.com/gantry-build/gantry/internal/gittest"
@@ -85,5 +88,20 @@ func TestDockerignoreKeepsOutputsOut(t *testing.T) {
 		if !slices.Contains(strings.Split(content, "\n"), binDir+"/") {
 			t.Errorf("%s does not ignore %s/", name, binDir)
 		}
+	}
+}
+
+// TestLogLinesReadAsWritten: in CI (no terminal) a log line is key=value,
+// one line per event, with the message and its fields as written: a
+// finding's quotes are not escaped into a Go string.
+func TestLogLinesReadAsWritten(t *testing.T) {
+	setupLogging()
+	var buf bytes.Buffer
+	logrus.SetOutput(&buf)
+	t.Cleanup(func() { logrus.SetOutput(os.Stderr) })
+	logrus.WithFields(logrus.Fields{"rule": "stages", "tag": "ghcr.io/acme/svc:main"}).Error(`there is no stage "prod" (fix: add FROM <image> AS prod)`)
+	want := `level=error msg=there is no stage "prod" (fix: add FROM <image> AS prod) rule=stages tag=ghcr.io/acme/svc:main` + "\n"
+	if got := buf.String(); got != want {
+		t.Errorf("log line\n  %q\nwant\n  %q", got, want)
 	}
 }
