@@ -4,6 +4,12 @@
 package gobuild
 
 import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -56,3 +62,76 @@ func Command(mainPackage, output string, debug bool, xflags []string) run.Cmd {
 	// not joined with its magefiles module.
 	return run.Cmd{Name: "go", Args: args, Env: []string{"CGO_ENABLED=0", "GOWORK=off"}}
 }
+
+// Binary is the file name of the service in a binaries directory
+// (<dir>/<os>_<arch>/service), the layout the Dockerfile's `binaries` and
+// `debug-binaries` stages produce and Gantry's fast path hands over.
+const Binary = "service"
+
+// PlatformDir returns the directory of a platform's binaries in that
+// layout, as the Dockerfile spells it: /${TARGETOS}_${TARGETARCH}/. A
+// variant (linux/arm/v7) has no place in it, so platforms differing only
+// in their variant share a directory; see Layout.
+func PlatformDir(platform string) (string, error) {
+	parts := strings.Split(platform, "/")
+	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+		return "", fmt.Errorf("platform %q is not os/arch[/variant]; use e.g. linux/amd64", platform)
+	}
+	return parts[0] + "_" + parts[1], nil
+}
+
+// Layout returns the directory of each platform (in order), or an error
+// when two platforms would share one (linux/arm/v6 and linux/arm/v7).
+func Layout(platforms []string) ([]string, error) {
+	var dirs []string
+	for _, p := range platforms {
+		dir, err := PlatformDir(p)
+		if err != nil {
+			return nil, err
+		}
+		if slices.Contains(dirs, dir) {
+			return nil, fmt.Errorf("platforms %s share the binaries directory %s", strings.Join(platforms, ", "), dir)
+		}
+		dirs = append(dirs, dir)
+	}
+	return dirs, nil
+}
+
+// CrossCommand is Command for another platform, written to
+// <outDir>/<os>_<arch>/service and run in the service's directory. It
+// builds as the Dockerfile's binaries stages do (-buildvcs=false, as their
+// GOFLAGS), so that a binary is the same whichever side compiled it.
+func CrossCommand(dir, mainPackage, outDir, platform string, debug bool, xflags []string) (run.Cmd, error) {
+	pdir, err := PlatformDir(platform)
+	if err != nil {
+		return run.Cmd{}, err
+	}
+	parts := strings.Split(platform, "/")
+	cmd := Command(mainPackage, filepath.Join(outDir, pdir, Binary), debug, xflags)
+	cmd.Args = slices.Insert(cmd.Args, 1, "-buildvcs=false")
+	cmd.Env = append(cmd.Env, "GOOS="+parts[0], "GOARCH="+parts[1])
+	if len(parts) == 3 && parts[1] == "arm" {
+		cmd.Env = append(cmd.Env, "GOARM="+strings.TrimPrefix(parts[2], "v"))
+	}
+	cmd.Dir = dir
+	return cmd, nil
+}
+
+// Host runs the go command of this machine: the toolchain that the
+// service's go.mod selects (GOTOOLCHAIN), as `mage build` uses.
+type Host struct{}
+
+// Version is the Go version that builds the module in dir.
+func (Host) Version(ctx context.Context, dir string) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", "env", "GOVERSION")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go env GOVERSION in %s: %v: %s; install Go (https://go.dev/dl/) or, in Actions, actions/setup-go with go-version-file: go.mod", dir, err, strings.TrimSpace(string(out)))
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// Build runs one go build.
+func (Host) Build(ctx context.Context, cmd run.Cmd) error { return run.Run(ctx, cmd) }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gantry-build/gantry/internal/buildx"
 	"github.com/gantry-build/gantry/internal/module"
 )
 
@@ -97,6 +98,14 @@ type Config struct {
 	// already names an image of another commit. Default: false: a release
 	// version is immutable. Env: GANTRY_ALLOW_RELEASE_OVERWRITE.
 	AllowReleaseOverwrite bool
+
+	// Cache is where builds import and export BuildKit's cache, one scope
+	// per target (<service>-prod, <service>-dev): "gha", "registry:<repo>"
+	// (a tag per scope), "local:<dir>" (a directory per scope) or "none".
+	// Main and tag builds write it; pull requests only read it.
+	// Default: gha in GitHub Actions with the cache token, else none (the
+	// builder's own cache). Env: GANTRY_CACHE.
+	Cache string
 
 	// NoCache builds without BuildKit's cache (buildx --no-cache).
 	// Default: false. Env: GANTRY_NO_CACHE.
@@ -235,6 +244,7 @@ func (r *Config) applyEnv(env Lookup) error {
 		"GANTRY_IMAGE":          &r.Image,
 		"GANTRY_PUBLISH_BRANCH": &r.PublishBranch,
 		"GANTRY_DOCKERFILE":     &r.Dockerfile,
+		"GANTRY_CACHE":          &r.Cache,
 		"GANTRY_PROD_STAGE":     &r.ProdStage,
 		"GANTRY_DEV_STAGE":      &r.DevStage,
 		"GANTRY_STAMP_VERSION":  &r.Stamp.Version,
@@ -301,6 +311,9 @@ func (r Config) validate() error {
 	}
 	if err := module.CheckServiceName(r.Service); err != nil {
 		return fmt.Errorf("%w (GANTRY_SERVICE, Config.Service)", err)
+	}
+	if _, err := buildx.ParseCache(r.Cache); err != nil {
+		return err
 	}
 	if r.ProdStage == r.DevStage {
 		return fmt.Errorf("the prod and dev stages are both %q; give them different names (GANTRY_PROD_STAGE, GANTRY_DEV_STAGE)", r.ProdStage)
