@@ -82,6 +82,7 @@ func Check(dir string, cfg config.Config) []Finding {
 	var findings []Finding
 	if embedded {
 		findings = append(findings, CheckDockerfile(EmbeddedDockerfile, docker.Dockerfile, cfg)...)
+		findings = append(findings, CheckFastPath(EmbeddedDockerfile, docker.Dockerfile)...)
 	} else {
 		path := filepath.Join(dir, cfg.Dockerfile)
 		content, err := os.ReadFile(path)
@@ -91,6 +92,7 @@ func Check(dir string, cfg config.Config) []Finding {
 				Fix:     "fix GANTRY_DOCKERFILE or Config.Dockerfile (relative to the service directory), or remove it to use Gantry's default"})
 		} else {
 			findings = append(findings, CheckDockerfile(path, content, cfg)...)
+			findings = append(findings, CheckFastPath(path, content)...)
 		}
 	}
 

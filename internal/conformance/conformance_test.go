@@ -42,6 +42,8 @@ type found struct {
 
 func TestCheck(t *testing.T) {
 	goodDockerfile := good
+	// A service's own Dockerfile without the fast path's stages.
+	slowPath := []found{{RuleFastPath, Warning, "docker/Dockerfile"}, {RuleFastPath, Warning, "docker/Dockerfile"}}
 	mageCI := wf(onAll, read, job("build", ""))
 	complete := map[string]string{
 		".dockerignore": string(docker.Dockerignore),
@@ -69,15 +71,15 @@ func TestCheck(t *testing.T) {
 		want       []found
 	}{
 		{name: "adopted with the default Dockerfile", files: complete},
-		{name: "with its own Dockerfile", files: with(complete, map[string]string{"docker/Dockerfile": goodDockerfile}), dockerfile: "docker/Dockerfile"},
+		{name: "with its own Dockerfile", files: with(complete, map[string]string{"docker/Dockerfile": goodDockerfile}), dockerfile: "docker/Dockerfile", want: slowPath},
 		{name: "a problem in its own Dockerfile", files: with(complete, map[string]string{"docker/Dockerfile": strings.Replace(goodDockerfile, "USER 65532:65532", "USER root", 1)}),
-			dockerfile: "docker/Dockerfile", want: []found{{RuleProdUser, Error, "docker/Dockerfile"}}},
+			dockerfile: "docker/Dockerfile", want: append([]found{{RuleProdUser, Error, "docker/Dockerfile"}}, slowPath...)},
 		{name: "the configured Dockerfile is missing", files: complete, dockerfile: "docker/Dockerfile",
 			want: []found{{RuleDockerfile, Error, "docker/Dockerfile"}}},
 		{name: "no .dockerignore with the default Dockerfile", files: with(complete, map[string]string{".dockerignore": ""}),
 			want: []found{{RuleDockerignore, Warning, ".dockerignore"}}},
 		{name: "no .dockerignore with its own Dockerfile", files: with(complete, map[string]string{".dockerignore": "", "docker/Dockerfile": goodDockerfile}),
-			dockerfile: "docker/Dockerfile", want: []found{{RuleDockerignore, Error, ".dockerignore"}}},
+			dockerfile: "docker/Dockerfile", want: append([]found{{RuleDockerignore, Error, ".dockerignore"}}, slowPath...)},
 		{name: "no workflow", files: with(complete, map[string]string{workflow.Path: ""}),
 			want: []found{{RuleWorkflowMissing, Error, workflow.Path}}},
 		{name: "the workflow under another name", files: with(complete, map[string]string{workflow.Path: "", ".github/workflows/docker.yaml": mageCI}),

@@ -63,6 +63,23 @@ func Command(mainPackage, output string, debug bool, xflags []string) run.Cmd {
 	return run.Cmd{Name: "go", Args: args, Env: []string{"CGO_ENABLED=0", "GOWORK=off"}}
 }
 
+// The Dockerfile stages that hold the binaries, and that Gantry's fast
+// path replaces with a directory of binaries compiled on the host: the
+// prod binary of each platform in BinariesStage, the debug binary in
+// DebugBinariesStage.
+const (
+	BinariesStage      = "binaries"
+	DebugBinariesStage = "debug-binaries"
+)
+
+// Stage is the stage holding the prod or the debug binary.
+func Stage(debug bool) string {
+	if debug {
+		return DebugBinariesStage
+	}
+	return BinariesStage
+}
+
 // Binary is the file name of the service in a binaries directory
 // (<dir>/<os>_<arch>/service), the layout the Dockerfile's `binaries` and
 // `debug-binaries` stages produce and Gantry's fast path hands over.

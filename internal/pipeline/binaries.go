@@ -25,22 +25,6 @@ type Compiler interface {
 	Build(ctx context.Context, cmd run.Cmd) error
 }
 
-// The stages the fast path replaces with binaries compiled on the host:
-// the prod binary of each platform in BinariesStage, the debug binary in
-// DebugBinariesStage, laid out as /<os>_<arch>/service (gobuild.Layout).
-const (
-	BinariesStage      = "binaries"
-	DebugBinariesStage = "debug-binaries"
-)
-
-// BinariesStageOf is the stage that holds the binary of target.
-func BinariesStageOf(target string) string {
-	if target == plan.Dev {
-		return DebugBinariesStage
-	}
-	return BinariesStage
-}
-
 // HostBinaries is the fast path: when the Dockerfile has the stage that
 // holds img's binaries, it compiles them on the host into tmp (with the
 // Go module and build caches of this machine, which CI restores) and
@@ -49,7 +33,7 @@ func BinariesStageOf(target string) string {
 // and the Dockerfile compiles. The binaries' times are the commit time, as
 // the image's.
 func (r Run) HostBinaries(ctx context.Context, tmp string, img plan.Image, b buildx.Build) (buildx.Build, error) {
-	stage := BinariesStageOf(img.Target)
+	stage := gobuild.Stage(img.Target == plan.Dev)
 	log := r.log(img).WithField("stage", stage)
 	if r.Compiler == nil {
 		return b, nil

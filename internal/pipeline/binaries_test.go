@@ -69,9 +69,9 @@ func TestHostBinaries(t *testing.T) {
 		wantErr   string
 	}{
 		{name: "prod: both platforms compiled, binaries stage replaced", dockerfile: docker.Dockerfile,
-			wantStage: BinariesStage, wantLog: "fast path"},
+			wantStage: gobuild.BinariesStage, wantLog: "fast path"},
 		{name: "dev: debug binaries", dockerfile: docker.Dockerfile, image: 1,
-			wantStage: DebugBinariesStage, wantDebug: true, wantLog: "fast path"},
+			wantStage: gobuild.DebugBinariesStage, wantDebug: true, wantLog: "fast path"},
 		{name: "a Dockerfile without the stage compiles itself", dockerfile: withoutStages,
 			wantLog: `no "binaries" stage`},
 		{name: "platforms sharing a directory compile in the Dockerfile", dockerfile: docker.Dockerfile,
