@@ -117,7 +117,9 @@ func Layout(platforms []string) ([]string, error) {
 // CrossCommand is Command for another platform, written to
 // <outDir>/<os>_<arch>/service and run in the service's directory. It
 // builds as the Dockerfile's binaries stages do (-buildvcs=false, as their
-// GOFLAGS), so that a binary is the same whichever side compiled it.
+// GOFLAGS), so that a binary is the same whichever side compiled it. -v
+// lists the packages compiled, not those the build cache had: the log
+// shows what a change cost.
 func CrossCommand(dir, mainPackage, outDir, platform string, debug bool, xflags []string) (run.Cmd, error) {
 	pdir, err := PlatformDir(platform)
 	if err != nil {
@@ -125,7 +127,7 @@ func CrossCommand(dir, mainPackage, outDir, platform string, debug bool, xflags 
 	}
 	parts := strings.Split(platform, "/")
 	cmd := Command(mainPackage, filepath.Join(outDir, pdir, Binary), debug, xflags)
-	cmd.Args = slices.Insert(cmd.Args, 1, "-buildvcs=false")
+	cmd.Args = slices.Insert(cmd.Args, 1, "-v", "-buildvcs=false")
 	cmd.Env = append(cmd.Env, "GOOS="+parts[0], "GOARCH="+parts[1])
 	if len(parts) == 3 && parts[1] == "arm" {
 		cmd.Env = append(cmd.Env, "GOARM="+strings.TrimPrefix(parts[2], "v"))
