@@ -590,14 +590,14 @@ func (b *bench) fastPath(t *testing.T) {
 	stamp := time.Now().UnixNano()
 	repo := fmt.Sprintf("%s/bench/realsvc-%d", env.Registry, stamp)
 	cacheRepo := fmt.Sprintf("%s/bench/realsvc-cache-%d", env.Registry, stamp)
-	// The Go caches of the CI runner: empty for the cold run, then kept,
-	// as actions/setup-go restores them (keyed on go.sum).
-	goEnv := map[string]string{"GOCACHE": t.TempDir(), "GOMODCACHE": t.TempDir(), "GOFLAGS": "-modcacherw"}
+	// The Go caches are this machine's, kept from run to run as
+	// actions/setup-go restores them (keyed on go.sum); warm them first,
+	// so that every row starts from the same Go caches.
 	builder := ""
 	ci := func() error {
 		head := svc.Git(t, "rev-parse", "HEAD")
 		ev := testsvc.Event{Name: "push", Ref: "refs/heads/main", SHA: head, Repository: "acme/realsvc"}
-		vars := testsvc.Merge(env.GantryEnv(repo), ev.Env(t), goEnv, map[string]string{"BUILDX_BUILDER": builder, "GANTRY_CACHE": "registry:" + cacheRepo})
+		vars := testsvc.Merge(env.GantryEnv(repo), ev.Env(t), map[string]string{"BUILDX_BUILDER": builder, "GANTRY_CACHE": "registry:" + cacheRepo})
 		if res := svc.Mage(t, vars, "ci"); res.Code != 0 {
 			return fmt.Errorf("mage ci: exit %d", res.Code)
 		}
@@ -607,16 +607,6 @@ func (b *bench) fastPath(t *testing.T) {
 		svc.Write(t, "version.go", fmt.Sprintf("package main\n\nconst change = %d\n", time.Now().UnixNano()))
 		svc.Commit(t, fmt.Sprintf("change %d", i))
 	}
-	// The magefile is compiled before the clock starts, as Mage's cache
-	// would have it on a runner that restores Go's caches.
-	svc.Mage(t, goEnv, "plan")
-	builder = fresh()
-	cold := measure(t, 1, change, ci)
-	goCache, modCache := dirSize(t, goEnv["GOCACHE"]), dirSize(t, goEnv["GOMODCACHE"])
-	warm := measure(t, runs, change, ci)
-	freshRuns := measure(t, runs, func(i int) { change(i); builder = fresh() }, ci)
-	prodCache, devCache := manifestSize(t, cacheRepo+":realsvc-prod"), manifestSize(t, cacheRepo+":realsvc-dev")
-
 	hostBuild := func() error {
 		for _, platform := range both {
 			for _, debug := range []bool{false, true} {
@@ -624,23 +614,31 @@ func (b *bench) fastPath(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				if err := command(svc.Dir, append(cmd.Env, "GOCACHE="+goEnv["GOCACHE"], "GOMODCACHE="+goEnv["GOMODCACHE"], "GOFLAGS=-modcacherw"), "go", cmd.Args...); err != nil {
+				if err := command(svc.Dir, cmd.Env, "go", cmd.Args...); err != nil {
 					return err
 				}
 			}
 		}
 		return nil
 	}
+	if err := hostBuild(); err != nil {
+		t.Fatal(err)
+	}
+	builder = fresh()
+	cold := measure(t, 1, change, ci)
+	warm := measure(t, runs, change, ci)
+	freshRuns := measure(t, runs, func(i int) { change(i); builder = fresh() }, ci)
+	prodCache, devCache := manifestSize(t, cacheRepo+":realsvc-prod"), manifestSize(t, cacheRepo+":realsvc-dev")
 	host := measure(t, runs, change, hostBuild)
 
 	b.printf("## 8. Fast path: a realistic service on a fresh CI runner\n\n")
-	b.printf("A service assembled from the Go module proxy ([internal/bench/testdata/realsvc](internal/bench/testdata/realsvc): %d modules in go.sum; AWS SDK v2, gRPC, Prometheus, OpenTelemetry, Google Cloud Storage, pgx, Redis, gin, viper, zap), published with `go tool mage ci` for a push to main: prod and dev for linux/amd64 and linux/arm64, built, pushed, verified, moving tags set. Gantry compiles the binaries on the host with the runner's Go caches and hands them to the Dockerfile (`--build-context binaries=...`); BuildKit's cache goes to the loopback registry (`GANTRY_CACHE=registry:...`, mode=max). A fresh builder is a buildkitd started on an empty state directory (`scripts/testenv fresh`), as a new Actions runner is; the Go caches are kept between runs, as `actions/setup-go` restores them.\n\n", len(modules))
+	b.printf("A service assembled from the Go module proxy ([internal/bench/testdata/realsvc](internal/bench/testdata/realsvc): %d modules in go.sum; AWS SDK v2, gRPC, Prometheus, OpenTelemetry, Google Cloud Storage, pgx, Redis, gin, viper, zap), published with `go tool mage ci` for a push to main: prod and dev for linux/amd64 and linux/arm64, built, pushed, verified, moving tags set. Gantry compiles the binaries on the host with the runner's Go caches and hands them to the Dockerfile (`--build-context binaries=...`); BuildKit's cache goes to the loopback registry (`GANTRY_CACHE=registry:...`, mode=max). A fresh builder is a buildkitd started on an empty state directory (`scripts/testenv fresh`), as a new Actions runner is. The Go caches are this machine's, warmed before the first row and kept between runs, as `actions/setup-go` restores them; a first run with empty Go caches also compiles every dependency for both platforms, twice (prod and debug).\n\n", len(modules))
 	b.printf("| publish | time | ÷ host reference |\n|---|---|---|\n")
 	for _, row := range []struct {
 		label string
 		s     stats
 	}{
-		{"cold: empty builder, empty Go caches (modules downloaded, everything compiled)", cold},
+		{"first run: empty builder, nothing in the registry cache (Delve, dev tools built; Go caches warm)", cold},
 		{"one-line change, same builder (warm)", warm},
 		{"one-line change, **fresh builder**, previous run's cache imported from the registry", freshRuns},
 		{"host reference: `go build` of the prod and debug binaries for both platforms after the same change, Go caches warm", host},
@@ -652,22 +650,8 @@ func (b *bench) fastPath(t *testing.T) {
 		verdict = "missed"
 	}
 	b.printf("\nGoal: the fresh-builder row at most 2× the host reference: **%s** (%s).\n\n", verdict, ratio(freshRuns, host))
-	b.printf("Exported build cache (the registry cache's layers, compressed, both platforms): prod %s, dev %s, together **%s** per branch that writes it (main). With the gha backend (10 GB per repository) that is room for about %d such services or scopes. The runner's Go caches, which `actions/setup-go` saves in the same 10 GB: build cache %s, module cache %s (uncompressed, after the cold run).\n\n",
-		mib(prodCache), mib(devCache), mib(prodCache+devCache), int64(10<<30)/max(1, prodCache+devCache), mib(goCache), mib(modCache))
-}
-
-// dirSize sums the sizes of the files under dir.
-func dirSize(t *testing.T, dir string) int64 {
-	var n int64
-	filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			if info, err := d.Info(); err == nil {
-				n += info.Size()
-			}
-		}
-		return nil
-	})
-	return n
+	b.printf("Exported build cache (the registry cache's blobs, compressed, both platforms): prod %s, dev %s, together **%s**, written by main only (pull requests read it). The gha backend's 10 GB per repository holds about %d such sets. `actions/setup-go` saves the Go module and build caches in the same 10 GB, once per go.sum.\n\n",
+		mib(prodCache), mib(devCache), mib(prodCache+devCache), int64(10<<30)/max(1, prodCache+devCache))
 }
 
 // manifestSize sums the blobs an image manifest (a registry cache with
