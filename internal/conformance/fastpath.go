@@ -40,7 +40,7 @@ func CheckFastPath(path string, content []byte) []Finding {
 		}
 		findings = append(findings, Finding{Severity: Warning, Rule: RuleFastPath, Path: path,
 			Message: fmt.Sprintf("there is no stage %q, so Gantry compiles %s in the image build, without the Go module and build caches CI restores (slow on a fresh runner)", s.stage, s.binary),
-			Fix: fmt.Sprintf("name that stage %q, write the binary to /${TARGETOS}_${TARGETARCH}/service, and COPY --from=%s /${TARGETOS}_${TARGETARCH}/service, as Gantry's docker/Dockerfile does (README, Fast path); a cgo service keeps its own names",
+			Fix: fmt.Sprintf("name that stage %q, write the binary to /${TARGETOS}_${TARGETARCH}/usr/local/bin/service, and COPY --from=%s /${TARGETOS}_${TARGETARCH}/ /, as Gantry's docker/Dockerfile does (README, Fast path); a cgo service keeps its own names",
 				s.stage, s.stage)})
 	}
 	return findings

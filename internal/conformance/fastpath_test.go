@@ -29,7 +29,7 @@ func TestCheckFastPath(t *testing.T) {
 			}
 			for i, f := range got {
 				if f.Severity != Warning || f.Rule != RuleFastPath || !strings.Contains(f.Message, tt.want[i]) ||
-					!strings.Contains(f.Fix, "/${TARGETOS}_${TARGETARCH}/service") || !strings.Contains(f.Fix, "README") {
+					!strings.Contains(f.Fix, "/${TARGETOS}_${TARGETARCH}/usr/local/bin/service") || !strings.Contains(f.Fix, "README") {
 					t.Errorf("finding %d = %+v; want a fast-path warning about %s with the layout and the README in its fix", i, f, tt.want[i])
 				}
 			}

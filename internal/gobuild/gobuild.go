@@ -80,10 +80,11 @@ func Stage(debug bool) string {
 	return BinariesStage
 }
 
-// Binary is the file name of the service in a binaries directory
-// (<dir>/<os>_<arch>/service), the layout the Dockerfile's `binaries` and
-// `debug-binaries` stages produce and Gantry's fast path hands over.
-const Binary = "service"
+// Binary is the service's path in a platform's tree of a binaries
+// directory (<dir>/<os>_<arch>/usr/local/bin/service): the layout the
+// Dockerfile's `binaries` and `debug-binaries` stages produce and Gantry's
+// fast path hands over; the images copy the tree to /.
+const Binary = "usr/local/bin/service"
 
 // PlatformDir returns the directory of a platform's binaries in that
 // layout, as the Dockerfile spells it: /${TARGETOS}_${TARGETARCH}/. A
@@ -115,7 +116,8 @@ func Layout(platforms []string) ([]string, error) {
 }
 
 // CrossCommand is Command for another platform, written to
-// <outDir>/<os>_<arch>/service and run in the service's directory. It
+// <outDir>/<os>_<arch>/usr/local/bin/service and run in the service's
+// directory. It
 // builds as the Dockerfile's binaries stages do (-buildvcs=false, as their
 // GOFLAGS), so that a binary is the same whichever side compiled it. -v
 // lists the packages compiled, not those the build cache had: the log

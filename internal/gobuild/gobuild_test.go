@@ -260,13 +260,13 @@ func TestCrossCommand(t *testing.T) {
 		env      []string
 	}{
 		{name: "prod arm64", platform: "linux/arm64",
-			want: []string{"build", "-v", "-buildvcs=false", "-trimpath", "-ldflags=-s -w -X main.version=1.2.3", "-o", "/tmp/b/binaries/linux_arm64/service", "./cmd/api"},
+			want: []string{"build", "-v", "-buildvcs=false", "-trimpath", "-ldflags=-s -w -X main.version=1.2.3", "-o", "/tmp/b/binaries/linux_arm64/usr/local/bin/service", "./cmd/api"},
 			env:  []string{"CGO_ENABLED=0", "GOWORK=off", "GOOS=linux", "GOARCH=arm64"}},
 		{name: "debug amd64", platform: "linux/amd64", debug: true,
-			want: []string{"build", "-v", "-buildvcs=false", "-trimpath", "-gcflags=all=-N -l", "-ldflags=-X main.version=1.2.3", "-o", "/tmp/b/binaries/linux_amd64/service", "./cmd/api"},
+			want: []string{"build", "-v", "-buildvcs=false", "-trimpath", "-gcflags=all=-N -l", "-ldflags=-X main.version=1.2.3", "-o", "/tmp/b/binaries/linux_amd64/usr/local/bin/service", "./cmd/api"},
 			env:  []string{"CGO_ENABLED=0", "GOWORK=off", "GOOS=linux", "GOARCH=amd64"}},
 		{name: "arm v7 sets GOARM", platform: "linux/arm/v7",
-			want: []string{"build", "-v", "-buildvcs=false", "-trimpath", "-ldflags=-s -w -X main.version=1.2.3", "-o", "/tmp/b/binaries/linux_arm/service", "./cmd/api"},
+			want: []string{"build", "-v", "-buildvcs=false", "-trimpath", "-ldflags=-s -w -X main.version=1.2.3", "-o", "/tmp/b/binaries/linux_arm/usr/local/bin/service", "./cmd/api"},
 			env:  []string{"CGO_ENABLED=0", "GOWORK=off", "GOOS=linux", "GOARCH=arm", "GOARM=7"}},
 	}
 	for _, tt := range tests {

@@ -30,8 +30,12 @@ type Compiler interface {
 // Go module and build caches of this machine, which CI restores) and
 // returns b reading that stage from the directory (--build-context), so
 // that the image build only copies them. Otherwise it returns b as it is,
-// and the Dockerfile compiles. The binaries' times are the commit time, as
-// the image's.
+// and the Dockerfile compiles.
+//
+// Every file and directory of the tree takes the commit time, so the
+// layer that copies it is the same in every build of the commit without
+// BuildKit rewriting its timestamps (which re-reads and re-compresses
+// every layer on every export): b keeps its layer times.
 func (r Run) HostBinaries(ctx context.Context, tmp string, img plan.Image, b buildx.Build) (buildx.Build, error) {
 	stage := gobuild.Stage(img.Target == plan.Dev)
 	log := r.log(img).WithField("stage", stage)
@@ -65,6 +69,7 @@ func (r Run) HostBinaries(ctx context.Context, tmp string, img plan.Image, b bui
 		if err := setTimes(out, r.Event.CommitTime); err != nil {
 			return b, err
 		}
+		b.KeepLayerTimes = true
 	}
 	log.WithFields(map[string]any{"go": version, "seconds": fmt.Sprintf("%.1f", time.Since(start).Seconds())}).
 		Infof("compiled on the host for %s: the image build copies them (fast path)", strings.Join(img.Platforms, ", "))

@@ -130,6 +130,9 @@ func TestHostBinaries(t *testing.T) {
 			if want := map[string]string{tt.wantStage: out}; !reflect.DeepEqual(got.Contexts, want) {
 				t.Errorf("Contexts = %v, want %v", got.Contexts, want)
 			}
+			if !got.KeepLayerTimes {
+				t.Error("the fast path's build rewrites layer times; its tree carries the commit time already")
+			}
 			if spec.Contexts != nil {
 				t.Errorf("HostBinaries changed its argument's Contexts: %v", spec.Contexts)
 			}
@@ -143,12 +146,14 @@ func TestHostBinaries(t *testing.T) {
 				t.Errorf("go builds:\n%v\nwant\n%v", compiler.cmds, want)
 			}
 			for _, dir := range []string{"linux_amd64", "linux_arm64"} {
-				info, err := os.Stat(filepath.Join(out, dir, gobuild.Binary))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !info.ModTime().Equal(specTime) {
-					t.Errorf("%s/service mtime %s, want the commit time %s", dir, info.ModTime(), specTime)
+				for _, path := range []string{gobuild.Binary, "usr/local/bin", "usr/local", "usr", "."} {
+					info, err := os.Stat(filepath.Join(out, dir, path))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !info.ModTime().Equal(specTime) {
+						t.Errorf("%s/%s mtime %s, want the commit time %s", dir, path, info.ModTime(), specTime)
+					}
 				}
 			}
 		})
