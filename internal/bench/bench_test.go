@@ -550,12 +550,26 @@ func kib(n int64) string { return fmt.Sprintf("%.1f KiB", float64(n)/1024) }
 // the same binaries.
 func (b *bench) fastPath(t *testing.T) {
 	svc := testsvc.New(t, "example.com/realsvc")
+	// gantry init's go.mod and go.sum hold the Mage tool; the service's
+	// requirements join them.
 	for _, f := range []string{"main.go", "go.mod", "go.sum"} {
 		data, err := os.ReadFile(filepath.Join(b.root, "internal/bench/testdata/realsvc", f+".txt"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		svc.Write(t, f, string(data))
+		content := string(data)
+		if f != "main.go" {
+			adopted, err := os.ReadFile(filepath.Join(svc.Dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range strings.Split(string(adopted), "\n") {
+				if f == "go.sum" || strings.HasPrefix(line, "tool ") || strings.HasPrefix(line, "require github.com/magefile/mage ") {
+					content += line + "\n"
+				}
+			}
+		}
+		svc.Write(t, f, content)
 	}
 	svc.Commit(t, "the realistic service")
 	svc.Mage(t, nil, "plan") // writes go.work.sum, which a publish wants committed
