@@ -46,6 +46,15 @@ type Build struct {
 	// timestamps, and rewrites layer timestamps to it, so that two builds of
 	// one commit give the same image.
 	SourceDateEpoch int64
+	// KeepLayerTimes leaves layer timestamps as built instead of
+	// rewriting them to SourceDateEpoch. The rewrite re-reads and
+	// re-compresses every layer of the image on every export, unchanged
+	// ones included; dev, which is not promised reproducible from cold,
+	// skips it (see README, Fast path).
+	KeepLayerTimes bool
+	// Contexts are named build contexts (name -> local directory): a
+	// stage of that name, or a COPY --from of it, reads the directory.
+	Contexts map[string]string
 	// Attestations adds provenance and SBOM attestations; off, the index
 	// holds only the platform images and its digest is reproducible.
 	Attestations bool
@@ -63,7 +72,7 @@ type Build struct {
 // when its Output is not one of CacheOnly, Push and Load.
 func (b Build) Args() ([]string, error) {
 	rewrite := ""
-	if b.SourceDateEpoch > 0 {
+	if b.SourceDateEpoch > 0 && !b.KeepLayerTimes {
 		rewrite = ",rewrite-timestamp=true"
 	}
 	var output string
@@ -97,6 +106,9 @@ func (b Build) Args() ([]string, error) {
 	}
 	for _, k := range slices.Sorted(maps.Keys(buildArgs)) {
 		args = append(args, "--build-arg", k+"="+buildArgs[k])
+	}
+	for _, k := range slices.Sorted(maps.Keys(b.Contexts)) {
+		args = append(args, "--build-context", k+"="+b.Contexts[k])
 	}
 	for _, k := range slices.Sorted(maps.Keys(b.Labels)) {
 		args = append(args, "--label", k+"="+b.Labels[k])

@@ -170,6 +170,30 @@ func TestArgs(t *testing.T) {
 				"./svc"},
 		},
 		{
+			name: "dev push keeps its layer times, named contexts sorted",
+			build: func() Build {
+				b := base()
+				b.Target = "dev"
+				b.Output = Push
+				b.Tags = []string{"r/s:t-dev"}
+				b.SourceDateEpoch = epoch
+				b.KeepLayerTimes = true
+				b.Contexts = map[string]string{"debug-binaries": "/tmp/gantry-1/debug-binaries", "binaries": "/tmp/gantry-1/binaries"}
+				return b
+			},
+			want: []string{"buildx", "build",
+				"--file", "/tmp/gantry-1/Dockerfile",
+				"--target", "dev",
+				"--platform", "linux/amd64,linux/arm64",
+				"--tag", "r/s:t-dev",
+				"--build-arg", "SOURCE_DATE_EPOCH=1714000000",
+				"--build-context", "binaries=/tmp/gantry-1/binaries",
+				"--build-context", "debug-binaries=/tmp/gantry-1/debug-binaries",
+				"--provenance=false", "--sbom=false",
+				"--output", "type=image,push=true,oci-mediatypes=true",
+				"./svc"},
+		},
+		{
 			name: "negative epoch is ignored",
 			build: func() Build {
 				b := base()

@@ -97,6 +97,7 @@ func Check(ctx context.Context, dir string, cfg config.Config, log *logrus.Entry
 	var emulation Emulation
 	if cfg.Dockerfile == "" {
 		findings, emulation = checkDockerfile(EmbeddedDockerfile, docker.Dockerfile, cfg)
+		findings = append(findings, CheckFastPath(EmbeddedDockerfile, docker.Dockerfile)...)
 	} else {
 		path := filepath.Join(dir, cfg.Dockerfile)
 		if content, err := os.ReadFile(path); err != nil {
@@ -105,6 +106,7 @@ func Check(ctx context.Context, dir string, cfg config.Config, log *logrus.Entry
 				Fix:     "fix GANTRY_DOCKERFILE or Config.Dockerfile (relative to the service directory), or remove it to use Gantry's default"})
 		} else {
 			findings, emulation = checkDockerfile(path, content, cfg)
+			findings = append(findings, CheckFastPath(path, content)...)
 		}
 	}
 	findings = append(findings, unusedDockerfiles(dir, cfg.Dockerfile)...)

@@ -72,6 +72,8 @@ func TestCheck(t *testing.T) {
 	// template's lack of QEMU does not allow for.
 	goodDockerfile := strings.Replace(good, "RUN apt-get update\n", "", 1)
 	withQEMU := strings.Replace(string(workflow.PublishGHCR), "      - uses: docker/setup-buildx-action@v3\n", "      - uses: docker/setup-qemu-action@v3\n      - uses: docker/setup-buildx-action@v3\n", 1)
+	// A service's own Dockerfile without the fast path's stages.
+	slowPath := []found{{RuleFastPath, Warning, "docker/Dockerfile"}, {RuleFastPath, Warning, "docker/Dockerfile"}}
 	mageCI := wf(onAll, read, job("build", ""))
 	complete := map[string]string{
 		".dockerignore": string(docker.Dockerignore),
@@ -106,15 +108,15 @@ func TestCheck(t *testing.T) {
 		want          []found
 	}{
 		{name: "adopted with the default Dockerfile", files: complete},
-		{name: "with its own Dockerfile", files: with(complete, map[string]string{"docker/Dockerfile": goodDockerfile}), dockerfile: "docker/Dockerfile"},
+		{name: "with its own Dockerfile", files: with(complete, map[string]string{"docker/Dockerfile": goodDockerfile}), dockerfile: "docker/Dockerfile", want: slowPath},
 		{name: "a problem in its own Dockerfile", files: with(complete, map[string]string{"docker/Dockerfile": strings.Replace(goodDockerfile, "USER 65532:65532", "USER root", 1)}),
-			dockerfile: "docker/Dockerfile", want: []found{{RuleProdUser, Error, "docker/Dockerfile"}}},
+			dockerfile: "docker/Dockerfile", want: append([]found{{RuleProdUser, Error, "docker/Dockerfile"}}, slowPath...)},
 		{name: "the configured Dockerfile is missing", files: complete, dockerfile: "docker/Dockerfile",
 			want: []found{{RuleDockerfile, Error, "docker/Dockerfile"}}},
 		{name: "no .dockerignore with the default Dockerfile", files: with(complete, map[string]string{".dockerignore": ""}),
 			want: []found{{RuleDockerignore, Warning, ".dockerignore"}}},
 		{name: "no .dockerignore with its own Dockerfile", files: with(complete, map[string]string{".dockerignore": "", "docker/Dockerfile": goodDockerfile}),
-			dockerfile: "docker/Dockerfile", want: []found{{RuleDockerignore, Error, ".dockerignore"}}},
+			dockerfile: "docker/Dockerfile", want: append([]found{{RuleDockerignore, Error, ".dockerignore"}}, slowPath...)},
 		{name: "no workflow", files: with(complete, map[string]string{workflow.Path: ""}),
 			want: []found{{RuleWorkflowMissing, Error, workflow.Path}}},
 		{name: "the workflow under another name", files: with(complete, map[string]string{workflow.Path: "", ".github/workflows/docker.yaml": mageCI}),
@@ -128,8 +130,9 @@ func TestCheck(t *testing.T) {
 		{name: "QEMU that no target needs", files: with(complete, map[string]string{workflow.Path: withQEMU}),
 			want: []found{{RuleWorkflowQEMU, Warning, workflow.Path}}},
 		{name: "a RUN on the target platform without QEMU", files: with(complete, map[string]string{"docker/Dockerfile": good}), dockerfile: "docker/Dockerfile",
-			want: []found{{RuleWorkflowQEMU, Warning, workflow.Path}}},
-		{name: "a RUN on the target platform with QEMU", files: with(complete, map[string]string{"docker/Dockerfile": good, workflow.Path: withQEMU}), dockerfile: "docker/Dockerfile"},
+			want: append([]found{{RuleWorkflowQEMU, Warning, workflow.Path}}, slowPath...)},
+		{name: "a RUN on the target platform with QEMU", files: with(complete, map[string]string{"docker/Dockerfile": good, workflow.Path: withQEMU}), dockerfile: "docker/Dockerfile",
+			want: slowPath},
 		{name: "an .env file on disk", files: with(complete, map[string]string{"config/.env": "TOKEN=x"}),
 			want: []found{{RuleDockerignore, Error, ".dockerignore"}}},
 		{name: "the stamps name the service's variables", files: complete, stamp: config.Stamp{Version: "main.version", Commit: "main.commit", Date: "main.date"}},
@@ -142,7 +145,8 @@ func TestCheck(t *testing.T) {
 			want: []found{{RulePackages, Error, "go.mod"}}},
 		{name: "a root Dockerfile Gantry does not build", files: with(complete, map[string]string{"Dockerfile": "FROM scratch\nEXPOSE 8080\n", "Dockerfile.dockerignore": "*"}),
 			want: []found{{RuleDockerfileUnused, Error, "Dockerfile"}}},
-		{name: "a root Dockerfile Gantry builds", files: with(complete, map[string]string{"Dockerfile": goodDockerfile}), dockerfile: "Dockerfile"},
+		{name: "a root Dockerfile Gantry builds", files: with(complete, map[string]string{"Dockerfile": goodDockerfile}), dockerfile: "Dockerfile",
+			want: []found{{RuleFastPath, Warning, "Dockerfile"}, {RuleFastPath, Warning, "Dockerfile"}}},
 		{name: "a Dockerfile variant Gantry does not build", files: with(complete, map[string]string{"Dockerfile.dev": "FROM scratch\n"}),
 			want: []found{{RuleDockerfileUnused, Warning, "Dockerfile.dev"}}},
 		{name: "a built binary, ignored", files: complete, sized: map[string]int64{"bin/svc": 73 * mb}},
@@ -152,7 +156,7 @@ func TestCheck(t *testing.T) {
 			want: []found{{RuleDockerignore, Warning, ".dockerignore"}}},
 		{name: "no .dockerignore: everything is sent beside its own Dockerfile", files: with(complete, map[string]string{".dockerignore": "", "docker/Dockerfile": goodDockerfile}),
 			dockerfile: "docker/Dockerfile", sized: map[string]int64{"bin/svc": 73 * mb},
-			want: []found{{RuleDockerignore, Error, ".dockerignore"}, {RuleContextSize, Warning, ".dockerignore"}}},
+			want: append([]found{{RuleDockerignore, Error, ".dockerignore"}, {RuleContextSize, Warning, ".dockerignore"}}, slowPath...)},
 		{name: "the workflow does not publish the publishing branch", files: complete, publishBranch: "master",
 			want: []found{{RuleWorkflowBranch, Error, workflow.Path}}},
 		{name: "a service in a sub-folder uses the repository's workflow", dir: "services/api",

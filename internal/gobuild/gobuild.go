@@ -5,6 +5,9 @@ package gobuild
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -83,3 +86,93 @@ func NeedsCgo(ctx context.Context, dir, mainPackage, goos, goarch string) ([]str
 	}
 	return need, nil
 }
+
+// The Dockerfile stages that hold the binaries, and that Gantry's fast
+// path replaces with a directory of binaries compiled on the host: the
+// prod binary of each platform in BinariesStage, the debug binary in
+// DebugBinariesStage.
+const (
+	BinariesStage      = "binaries"
+	DebugBinariesStage = "debug-binaries"
+)
+
+// Stage is the stage holding the prod or the debug binary.
+func Stage(debug bool) string {
+	if debug {
+		return DebugBinariesStage
+	}
+	return BinariesStage
+}
+
+// Binary is the service's path in a platform's tree of a binaries
+// directory (<dir>/<os>_<arch>/usr/local/bin/service): the layout the
+// Dockerfile's `binaries` and `debug-binaries` stages produce and Gantry's
+// fast path hands over; the images copy the tree to /.
+const Binary = "usr/local/bin/service"
+
+// PlatformDir returns the directory of a platform's binaries in that
+// layout, as the Dockerfile spells it: /${TARGETOS}_${TARGETARCH}/. A
+// variant (linux/arm/v7) has no place in it, so platforms differing only
+// in their variant share a directory; see Layout.
+func PlatformDir(platform string) (string, error) {
+	parts := strings.Split(platform, "/")
+	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+		return "", fmt.Errorf("platform %q is not os/arch[/variant]; use e.g. linux/amd64", platform)
+	}
+	return parts[0] + "_" + parts[1], nil
+}
+
+// Layout returns the directory of each platform (in order), or an error
+// when two platforms would share one (linux/arm/v6 and linux/arm/v7).
+func Layout(platforms []string) ([]string, error) {
+	var dirs []string
+	for _, p := range platforms {
+		dir, err := PlatformDir(p)
+		if err != nil {
+			return nil, err
+		}
+		if slices.Contains(dirs, dir) {
+			return nil, fmt.Errorf("platforms %s share the binaries directory %s", strings.Join(platforms, ", "), dir)
+		}
+		dirs = append(dirs, dir)
+	}
+	return dirs, nil
+}
+
+// CrossCommand is Command for another platform, written to
+// <outDir>/<os>_<arch>/usr/local/bin/service and run in the service's
+// directory. It
+// builds as the Dockerfile's binaries stages do (-buildvcs=false, as their
+// GOFLAGS), so that a binary is the same whichever side compiled it. -v
+// lists the packages compiled, not those the build cache had: the log
+// shows what a change cost.
+func CrossCommand(dir, mainPackage, outDir, platform string, debug bool, xflags []string) (run.Cmd, error) {
+	pdir, err := PlatformDir(platform)
+	if err != nil {
+		return run.Cmd{}, err
+	}
+	parts := strings.Split(platform, "/")
+	cmd := Command(mainPackage, filepath.Join(outDir, pdir, Binary), parts[0], parts[1], debug, xflags)
+	cmd.Args = slices.Insert(cmd.Args, 1, "-v", "-buildvcs=false")
+	if len(parts) == 3 && parts[1] == "arm" {
+		cmd.Env = append(cmd.Env, "GOARM="+strings.TrimPrefix(parts[2], "v"))
+	}
+	cmd.Dir = dir
+	return cmd, nil
+}
+
+// Host runs the go command of this machine: the toolchain that the
+// service's go.mod selects (GOTOOLCHAIN), as `mage build` uses.
+type Host struct{}
+
+// Version is the Go version that builds the module in dir.
+func (Host) Version(ctx context.Context, dir string) (string, error) {
+	out, err := run.Output(ctx, run.Cmd{Name: "go", Args: []string{"env", "GOVERSION"}, Dir: dir, Env: []string{"GOWORK=off"}})
+	if err != nil {
+		return "", fmt.Errorf("go env GOVERSION in %s: %w; install Go (https://go.dev/dl/) or, in Actions, actions/setup-go with go-version-file: go.mod", dir, err)
+	}
+	return out, nil
+}
+
+// Build runs one go build.
+func (Host) Build(ctx context.Context, cmd run.Cmd) error { return run.Run(ctx, cmd) }

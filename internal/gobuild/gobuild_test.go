@@ -262,3 +262,68 @@ func TestNeedsCgo(t *testing.T) {
 		t.Errorf("NeedsCgo = %q for a program without cgo, want none", got)
 	}
 }
+
+func TestPlatformDir(t *testing.T) {
+	for _, tt := range []struct{ platform, want, err string }{
+		{platform: "linux/amd64", want: "linux_amd64"},
+		{platform: "linux/arm64", want: "linux_arm64"},
+		{platform: "linux/arm/v7", want: "linux_arm"},
+		{platform: "amd64", err: "os/arch"},
+		{platform: "linux/", err: "os/arch"},
+		{platform: "linux/arm/v7/x", err: "os/arch"},
+	} {
+		got, err := PlatformDir(tt.platform)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("PlatformDir(%q) error %v, want one mentioning %q", tt.platform, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("PlatformDir(%q) = %q, %v; want %q", tt.platform, got, err, tt.want)
+		}
+	}
+}
+
+func TestLayout(t *testing.T) {
+	got, err := Layout([]string{"linux/amd64", "linux/arm64", "linux/arm/v7"})
+	if want := []string{"linux_amd64", "linux_arm64", "linux_arm"}; err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("Layout = %q, %v; want %q", got, err, want)
+	}
+	if _, err := Layout([]string{"linux/arm/v6", "linux/arm/v7"}); err == nil || !strings.Contains(err.Error(), "share the binaries directory linux_arm") {
+		t.Errorf("Layout of arm v6 and v7: %v, want an error naming the shared directory", err)
+	}
+}
+
+func TestCrossCommand(t *testing.T) {
+	xflags := []string{"-X", "main.version=1.2.3"}
+	tests := []struct {
+		name     string
+		platform string
+		debug    bool
+		want     []string
+		env      []string
+	}{
+		{name: "prod arm64", platform: "linux/arm64",
+			want: []string{"build", "-v", "-buildvcs=false", "-trimpath", "-ldflags=-s -w -X main.version=1.2.3", "-o", "/tmp/b/binaries/linux_arm64/usr/local/bin/service", "./cmd/api"},
+			env:  []string{"CGO_ENABLED=0", "GOWORK=off", "GOOS=linux", "GOARCH=arm64"}},
+		{name: "debug amd64", platform: "linux/amd64", debug: true,
+			want: []string{"build", "-v", "-buildvcs=false", "-trimpath", "-gcflags=all=-N -l", "-ldflags=-X main.version=1.2.3", "-o", "/tmp/b/binaries/linux_amd64/usr/local/bin/service", "./cmd/api"},
+			env:  []string{"CGO_ENABLED=0", "GOWORK=off", "GOOS=linux", "GOARCH=amd64"}},
+		{name: "arm v7 sets GOARM", platform: "linux/arm/v7",
+			want: []string{"build", "-v", "-buildvcs=false", "-trimpath", "-ldflags=-s -w -X main.version=1.2.3", "-o", "/tmp/b/binaries/linux_arm/usr/local/bin/service", "./cmd/api"},
+			env:  []string{"CGO_ENABLED=0", "GOWORK=off", "GOOS=linux", "GOARCH=arm", "GOARM=7"}},
+	}
+	for _, tt := range tests {
+		got, err := CrossCommand("svc", "./cmd/api", "/tmp/b/binaries", tt.platform, tt.debug, xflags)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got.Name != "go" || got.Dir != "svc" || !reflect.DeepEqual(got.Args, tt.want) || !reflect.DeepEqual(got.Env, tt.env) {
+			t.Errorf("%s: CrossCommand = %s %q in %q env %q\nwant args %q env %q", tt.name, got.Name, got.Args, got.Dir, got.Env, tt.want, tt.env)
+		}
+	}
+	if _, err := CrossCommand("svc", ".", "/o", "amd64", false, nil); err == nil {
+		t.Error("CrossCommand accepted a platform without an os")
+	}
+}

@@ -1,6 +1,7 @@
-// Package pipeline carries out a plan. Run coordinates two effects behind
-// small interfaces, a Builder (buildx) and a Registry
-// (go-containerregistry): it checks the Dockerfile and the builder, runs
+// Package pipeline carries out a plan. Run coordinates three effects
+// behind small interfaces, a Builder (buildx), a Registry
+// (go-containerregistry) and a Compiler (the host's go command, for the
+// fast path; binaries.go): it checks the Dockerfile and the builder, runs
 // the builds, verifies what was pushed and moves the moving tags, in the
 // order that keeps the registry consistent. docs/architecture.md has the
 // whole flow.
@@ -20,6 +21,7 @@ import (
 	"github.com/gantry-build/gantry/internal/actions"
 	"github.com/gantry-build/gantry/internal/buildx"
 	"github.com/gantry-build/gantry/internal/event"
+	"github.com/gantry-build/gantry/internal/gobuild"
 	"github.com/gantry-build/gantry/internal/plan"
 	"github.com/gantry-build/gantry/internal/registry"
 	"github.com/gantry-build/gantry/magetools/config"
@@ -53,6 +55,9 @@ type Run struct {
 
 	Builder  Builder
 	Registry Registry
+	// Compiler compiles the binaries on the host (the fast path); nil
+	// leaves compiling to the Dockerfile.
+	Compiler Compiler
 	// Log carries the run's fields (commit); each step adds its own
 	// (target, platforms, tag, digest).
 	Log *logrus.Entry
@@ -64,7 +69,7 @@ type Run struct {
 // New returns the run of a plan with the real builder and registry.
 func New(cfg config.Config, ev event.Context, p plan.Plan, log *logrus.Entry) Run {
 	return Run{Config: cfg, Event: ev, Plan: p, Getenv: os.Getenv,
-		Builder: buildx.CLI{Log: log}, Registry: registry.New(), Log: log}
+		Builder: buildx.CLI{Log: log}, Registry: registry.New(), Compiler: gobuild.Host{}, Log: log}
 }
 
 // DefaultSettle outlasts the check-then-tag step of a concurrent run.
@@ -146,7 +151,7 @@ func (r Run) BuildOnly(ctx context.Context) ([]Result, error) {
 			return err
 		}
 		for _, img := range r.Plan.Images {
-			if _, err := r.build(ctx, img, r.Spec(img, path, buildx.CacheOnly, nil)); err != nil {
+			if _, err := r.build(ctx, tmp, img, r.Spec(img, path, buildx.CacheOnly, nil)); err != nil {
 				return fmt.Errorf("build %s: %w", img.Target, err)
 			}
 			r.log(img).Info("built; nothing pushed")
@@ -170,16 +175,21 @@ func (r Run) Load(ctx context.Context, target string) (string, error) {
 		if err != nil {
 			return err
 		}
-		_, err = r.build(ctx, img, r.Spec(img, path, buildx.Load, []string{tag}))
+		_, err = r.build(ctx, tmp, img, r.Spec(img, path, buildx.Load, []string{tag}))
 		return err
 	})
 }
 
-// build runs one build in its own log group.
-func (r Run) build(ctx context.Context, img plan.Image, b buildx.Build) (string, error) {
+// build runs one build in its own log group, with its binaries compiled
+// on the host into tmp when the Dockerfile allows it (HostBinaries).
+func (r Run) build(ctx context.Context, tmp string, img plan.Image, b buildx.Build) (string, error) {
 	r.log(img).Info("building")
 	r.Actions().StartGroup(fmt.Sprintf("build %s for %s", img.Target, strings.Join(img.Platforms, ", ")))
 	defer r.Actions().EndGroup()
+	b, err := r.HostBinaries(ctx, tmp, img, b)
+	if err != nil {
+		return "", err
+	}
 	return r.Builder.Build(ctx, b)
 }
 

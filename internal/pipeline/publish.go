@@ -58,7 +58,7 @@ func (r Run) Publish(ctx context.Context) ([]Result, error) {
 						return err
 					}
 				}
-				if res.Digest, err = r.build(ctx, img, r.Spec(img, dockerfilePath, buildx.Push, img.Immutable())); err != nil {
+				if res.Digest, err = r.build(ctx, tmp, img, r.Spec(img, dockerfilePath, buildx.Push, img.Immutable())); err != nil {
 					return fmt.Errorf("build and push %s: %w", img.Target, err)
 				}
 				res.How = Built

@@ -43,17 +43,29 @@ func (r Run) Spec(img plan.Image, dockerfilePath string, out buildx.Output, tags
 	if r.inActions() || r.Getenv("CI") == "true" {
 		b.Progress = "plain"
 	}
-	// GitHub's cache service is reachable only with the runner's token
-	// (exposed to steps by crazy-max/ghaction-github-runtime). Main and tag
-	// builds write it; pull requests only read, so they cannot poison it.
-	if r.inActions() && r.Getenv("ACTIONS_RUNTIME_TOKEN") != "" {
-		scope := "scope=" + cfg.Service + "-" + img.Target
-		b.CacheFrom = []string{"type=gha," + scope}
-		if r.Plan.Push {
-			b.CacheTo = []string{"type=gha,mode=max," + scope}
+	// Layer times are rewritten to the commit time for prod, which is
+	// promised reproducible; dev keeps them, so that its unchanged tool
+	// layers are not re-processed on every publish (README, Fast path).
+	b.KeepLayerTimes = img.Target == plan.Dev
+	// Main and tag builds write the cache; pull requests only read, so
+	// they cannot poison it.
+	b.CacheFrom, b.CacheTo = r.cache().Flags(cfg.Service+"-"+img.Target, r.Plan.Push)
+	return b
+}
+
+// cache is the configured cache (Config.Cache, validated by Resolve). By
+// default: GitHub's cache service in Actions, reachable only with the
+// runner's token (exposed to steps by crazy-max/ghaction-github-runtime);
+// elsewhere none but the builder's own.
+func (r Run) cache() buildx.Cache {
+	c, err := buildx.ParseCache(r.Config.Cache)
+	if err != nil || c.Kind == "" {
+		c = buildx.Cache{Kind: "none"}
+		if r.inActions() && r.Getenv("ACTIONS_RUNTIME_TOKEN") != "" {
+			c.Kind = "gha"
 		}
 	}
-	return b
+	return c
 }
 
 // Stamp is the version information of this commit, for binary and image.

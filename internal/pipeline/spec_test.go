@@ -117,6 +117,7 @@ func TestSpec(t *testing.T) {
 				b.Target = "dev"
 				b.Tags = []string{specImage + ":0123456-dev"}
 				b.Progress = "plain"
+				b.KeepLayerTimes = true
 				b.CacheFrom = []string{"type=gha,scope=svc-dev"}
 				b.CacheTo = []string{"type=gha,mode=max,scope=svc-dev"}
 			},
@@ -148,9 +149,46 @@ func TestSpec(t *testing.T) {
 				b.Platforms = []string{"linux/amd64"}
 				b.Tags = []string{}
 				b.Output = buildx.CacheOnly
+				b.KeepLayerTimes = true
 				b.Labels["org.opencontainers.image.version"] = "pr-42-0123456"
 				b.BuildArgs["GO_LDFLAGS"] = "-X main.version=pr-42-0123456 -X main.commit=" + specSHA + " -X main.date=" + specCreated
 			},
+		},
+		{
+			name:   "registry cache from the environment, outside Actions: read and written on main",
+			cfgEnv: map[string]string{"GANTRY_CACHE": "registry:localhost:5000/cache"},
+			ev:     mainPush,
+			out:    buildx.Push,
+			want: func(b *buildx.Build) {
+				b.CacheFrom = []string{"type=registry,ref=localhost:5000/cache:svc-prod"}
+				b.CacheTo = []string{"type=registry,mode=max,image-manifest=true,oci-mediatypes=true,ref=localhost:5000/cache:svc-prod"}
+			},
+		},
+		{
+			name:   "local cache, pull request dev: only read",
+			cfgEnv: map[string]string{"GANTRY_CACHE": "local:/var/cache/gantry"},
+			ev:     pullRequest,
+			image:  1,
+			out:    buildx.CacheOnly,
+			tags:   []string{},
+			want: func(b *buildx.Build) {
+				b.Target = "dev"
+				b.Platforms = []string{"linux/amd64"}
+				b.Tags = []string{}
+				b.Output = buildx.CacheOnly
+				b.KeepLayerTimes = true
+				b.CacheFrom = []string{"type=local,src=/var/cache/gantry/svc-dev"}
+				b.Labels["org.opencontainers.image.version"] = "pr-42-0123456"
+				b.BuildArgs["GO_LDFLAGS"] = "-X main.version=pr-42-0123456 -X main.commit=" + specSHA + " -X main.date=" + specCreated
+			},
+		},
+		{
+			name:   "cache none in Actions with token: no cache flags",
+			cfgEnv: map[string]string{"GANTRY_CACHE": "none"},
+			ev:     mainPush,
+			env:    actionsToken,
+			out:    buildx.Push,
+			want:   func(b *buildx.Build) { b.Progress = "plain" },
 		},
 		{
 			name: "release in Actions",

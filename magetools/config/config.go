@@ -17,6 +17,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/gantry-build/gantry/internal/buildx"
 	"github.com/gantry-build/gantry/internal/event"
 	"github.com/gantry-build/gantry/internal/module"
 	"github.com/gantry-build/gantry/internal/reference"
@@ -112,6 +113,14 @@ type Config struct {
 	// already names an image of another commit. Default: false: a release
 	// version is immutable. Env: GANTRY_ALLOW_RELEASE_OVERWRITE.
 	AllowReleaseOverwrite bool
+
+	// Cache is where builds import and export BuildKit's cache, one scope
+	// per target (<service>-prod, <service>-dev): "gha", "registry:<repo>"
+	// (a tag per scope), "local:<dir>" (a directory per scope) or "none".
+	// Main and tag builds write it; pull requests only read it.
+	// Default: gha in GitHub Actions with the cache token, else none (the
+	// builder's own cache). Env: GANTRY_CACHE.
+	Cache string
 
 	// NoCache builds without BuildKit's cache (buildx --no-cache).
 	// Default: false. Env: GANTRY_NO_CACHE.
@@ -286,6 +295,7 @@ func (r *Config) applyEnv(env Lookup) error {
 		"GANTRY_IMAGE":          &r.Image,
 		"GANTRY_PUBLISH_BRANCH": &r.PublishBranch,
 		"GANTRY_DOCKERFILE":     &r.Dockerfile,
+		"GANTRY_CACHE":          &r.Cache,
 		"GANTRY_PROD_STAGE":     &r.ProdStage,
 		"GANTRY_DEV_STAGE":      &r.DevStage,
 		"GANTRY_STAMP_VERSION":  &r.Stamp.Version,
@@ -384,6 +394,9 @@ func (r Config) validate(facts Facts) error {
 		if !stageName.MatchString(stage.name) {
 			return fmt.Errorf("stage name %q is not a Dockerfile stage name: a letter, then letters, digits, '_', '.' or '-' (%s)", stage.name, stage.vars)
 		}
+	}
+	if _, err := buildx.ParseCache(r.Cache); err != nil {
+		return err
 	}
 	if strings.EqualFold(r.ProdStage, r.DevStage) {
 		return fmt.Errorf("the prod and dev stages are both %q; give them different names (GANTRY_PROD_STAGE, GANTRY_DEV_STAGE)", r.ProdStage)

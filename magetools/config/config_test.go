@@ -277,6 +277,7 @@ func TestResolveStringPrecedence(t *testing.T) {
 		{"GANTRY_DOCKERFILE", func(c *Config, v string) { c.Dockerfile = v }, func(c Config) string { return c.Dockerfile }, "", "build/Dockerfile", "ci/Dockerfile", "ci/Dockerfile"},
 		{"GANTRY_PROD_STAGE", func(c *Config, v string) { c.ProdStage = v }, func(c Config) string { return c.ProdStage }, "prod", "runtime", "final", "final"},
 		{"GANTRY_DEV_STAGE", func(c *Config, v string) { c.DevStage = v }, func(c Config) string { return c.DevStage }, "dev", "debug", "devel", "devel"},
+		{"GANTRY_CACHE", func(c *Config, v string) { c.Cache = v }, func(c Config) string { return c.Cache }, "", "local:/var/cache/gantry", "registry:ghcr.io/acme/cache", "registry:ghcr.io/acme/cache"},
 	}
 	for _, f := range fields {
 		t.Run(f.env, func(t *testing.T) {
@@ -634,6 +635,8 @@ func TestResolveErrors(t *testing.T) {
 			errHas: []string{"GANTRY_BUILD_OTHER_REFS", `"yes"`, "true or false"}},
 		{name: "attestations not a bool", env: map[string]string{"GANTRY_ATTESTATIONS": "on"},
 			errHas: []string{"GANTRY_ATTESTATIONS", `"on"`, "true or false"}},
+		{name: "cache of an unknown kind", env: map[string]string{"GANTRY_CACHE": "s3:bucket"},
+			errHas: []string{`"s3:bucket"`, "GANTRY_CACHE", "registry:"}},
 		{name: "platform linux/amd65", env: map[string]string{"GANTRY_PLATFORMS": "linux/amd64,linux/amd65"},
 			errHas: []string{"unknown platform", `"linux/amd65"`, "GANTRY_PLATFORMS", "linux/amd64"}},
 		{name: "platform windows/amd64", env: map[string]string{"GANTRY_PLATFORMS": "windows/amd64"},

@@ -1,0 +1,113 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gantry-build/gantry/internal/buildx"
+	"github.com/gantry-build/gantry/internal/dockerfile"
+	"github.com/gantry-build/gantry/internal/gobuild"
+	"github.com/gantry-build/gantry/internal/plan"
+	"github.com/gantry-build/gantry/internal/run"
+)
+
+// Compiler runs the host's go command for the fast path: gobuild.Host, or
+// a fake in tests.
+type Compiler interface {
+	// Version is the Go version that builds the module in dir.
+	Version(ctx context.Context, dir string) (string, error)
+	// Build runs one go build.
+	Build(ctx context.Context, cmd run.Cmd) error
+}
+
+// HostBinaries is the fast path: when the Dockerfile has the stage that
+// holds img's binaries, it compiles them on the host into tmp (with the
+// Go module and build caches of this machine, which CI restores) and
+// returns b reading that stage from the directory (--build-context), so
+// that the image build only copies them. Otherwise it returns b as it is,
+// and the Dockerfile compiles.
+//
+// Every file and directory of the tree takes the commit time, so the
+// layer that copies it is the same in every build of the commit without
+// BuildKit rewriting its timestamps (which re-reads and re-compresses
+// every layer on every export): b keeps its layer times.
+func (r Run) HostBinaries(ctx context.Context, tmp string, img plan.Image, b buildx.Build) (buildx.Build, error) {
+	stage := gobuild.Stage(img.Target == plan.Dev)
+	log := r.log(img).WithField("stage", stage)
+	if r.Compiler == nil {
+		return b, nil
+	}
+	content, err := os.ReadFile(b.Dockerfile)
+	if err != nil {
+		return b, fmt.Errorf("read %s: %w", b.Dockerfile, err)
+	}
+	if !hasStage(content, stage) {
+		log.Infof("the Dockerfile has no %q stage: compiling in the image build, without the host's Go caches (mage check explains the fast path)", stage)
+		return b, nil
+	}
+	if _, err := gobuild.Layout(img.Platforms); err != nil {
+		log.Warnf("%v: compiling in the image build", err)
+		return b, nil
+	}
+	version, err := r.Compiler.Version(ctx, r.Config.Dir)
+	if err != nil {
+		return b, err
+	}
+	out := filepath.Join(tmp, stage)
+	start := time.Now()
+	for _, cmd := range r.binaryCommands(out, img) {
+		if err := r.Compiler.Build(ctx, cmd); err != nil {
+			return b, fmt.Errorf("compile %s on the host: %w; `go tool mage build` shows the same error", img.Target, err)
+		}
+	}
+	if !r.Event.CommitTime.IsZero() {
+		if err := setTimes(out, r.Event.CommitTime); err != nil {
+			return b, err
+		}
+		b.KeepLayerTimes = true
+	}
+	log.WithFields(map[string]any{"go": version, "seconds": fmt.Sprintf("%.1f", time.Since(start).Seconds())}).
+		Infof("compiled on the host for %s: the image build copies them (fast path)", strings.Join(img.Platforms, ", "))
+	b.Contexts = maps.Clone(b.Contexts)
+	if b.Contexts == nil {
+		b.Contexts = map[string]string{}
+	}
+	b.Contexts[stage] = out
+	return b, nil
+}
+
+// binaryCommands are the go builds of img's binaries into out, one per
+// platform, stamped as the Dockerfile stamps them (Spec's GO_LDFLAGS).
+func (r Run) binaryCommands(out string, img plan.Image) []run.Cmd {
+	xflags := gobuild.XFlags(r.Config.Stamp, r.Stamp())
+	var cmds []run.Cmd
+	for _, p := range img.Platforms {
+		// Layout has accepted every platform.
+		cmd, _ := gobuild.CrossCommand(r.Config.Dir, r.Config.MainPackage, out, p, img.Target == plan.Dev, xflags)
+		cmds = append(cmds, cmd)
+	}
+	return cmds
+}
+
+// hasStage reports whether the Dockerfile has a stage of that name; one
+// that does not parse has none (CheckTargets has refused it already).
+func hasStage(content []byte, name string) bool {
+	f, err := dockerfile.Parse(content)
+	return err == nil && f.Stage(name) >= 0
+}
+
+// setTimes sets the times of everything under dir to t, so that the
+// files the image copies carry the commit time, not the build's.
+func setTimes(dir string, t time.Time) error {
+	return filepath.WalkDir(dir, func(path string, _ os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Chtimes(path, t, t)
+	})
+}

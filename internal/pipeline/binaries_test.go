@@ -1,0 +1,161 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
+
+	"github.com/gantry-build/gantry/docker"
+	"github.com/gantry-build/gantry/internal/buildx"
+	"github.com/gantry-build/gantry/internal/event"
+	"github.com/gantry-build/gantry/internal/gobuild"
+	"github.com/gantry-build/gantry/internal/plan"
+	"github.com/gantry-build/gantry/internal/run"
+	"github.com/gantry-build/gantry/magetools/config"
+)
+
+// fakeCompiler records the go builds of the fast path and writes each
+// binary where -o says.
+type fakeCompiler struct {
+	t    *testing.T
+	cmds []run.Cmd
+	fail error
+}
+
+func (c *fakeCompiler) Version(context.Context, string) (string, error) { return "go1.26.8", nil }
+
+func (c *fakeCompiler) Build(_ context.Context, cmd run.Cmd) error {
+	c.cmds = append(c.cmds, cmd)
+	if c.fail != nil {
+		return c.fail
+	}
+	for i, a := range cmd.Args {
+		if a == "-o" {
+			out := cmd.Args[i+1]
+			if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+				c.t.Fatal(err)
+			}
+			if err := os.WriteFile(out, []byte("binary"), 0o755); err != nil {
+				c.t.Fatal(err)
+			}
+		}
+	}
+	return nil
+}
+
+func TestHostBinaries(t *testing.T) {
+	ev := event.Context{Kind: event.BranchPush, Name: "push",
+		Ref: "refs/heads/main", Branch: "main", Commit: specSHA, CommitTime: specTime, Repository: "Acme/Svc"}
+	withoutStages := bytes.ReplaceAll(bytes.ReplaceAll(docker.Dockerfile, []byte("AS binaries"), []byte("AS build-prod")), []byte("AS debug-binaries"), []byte("AS build-dev"))
+	tests := []struct {
+		name       string
+		dockerfile []byte
+		image      int // 0 prod, 1 dev
+		platforms  []string
+		noCompiler bool
+		fail       error
+		// wantStage is the context set ("" for none); wantCmds the builds.
+		wantStage string
+		wantDebug bool
+		wantLog   string
+		wantErr   string
+	}{
+		{name: "prod: both platforms compiled, binaries stage replaced", dockerfile: docker.Dockerfile,
+			wantStage: gobuild.BinariesStage, wantLog: "fast path"},
+		{name: "dev: debug binaries", dockerfile: docker.Dockerfile, image: 1,
+			wantStage: gobuild.DebugBinariesStage, wantDebug: true, wantLog: "fast path"},
+		{name: "a Dockerfile without the stage compiles itself", dockerfile: withoutStages,
+			wantLog: `no "binaries" stage`},
+		{name: "platforms sharing a directory compile in the Dockerfile", dockerfile: docker.Dockerfile,
+			platforms: []string{"linux/arm/v6", "linux/arm/v7"}, wantLog: "share the binaries directory"},
+		{name: "no compiler (a test's run): the Dockerfile compiles", dockerfile: docker.Dockerfile, noCompiler: true},
+		{name: "a failed compile fails the build, naming mage build", dockerfile: docker.Dockerfile,
+			fail: errors.New("exit status 1"), wantErr: "go tool mage build"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			df := filepath.Join(tmp, "Dockerfile")
+			if err := os.WriteFile(df, tt.dockerfile, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cfg := resolve(t, config.Config{Image: specImage, Dir: "svc", MainPackage: "./cmd/svc"}, nil)
+			p, err := plan.Make(ev, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			logger, hook := logtest.NewNullLogger()
+			r := Run{Config: cfg, Event: ev, Plan: p, Getenv: getenv(nil), Log: logrus.NewEntry(logger)}
+			compiler := &fakeCompiler{t: t, fail: tt.fail}
+			if !tt.noCompiler {
+				r.Compiler = compiler
+			}
+			img := p.Images[tt.image]
+			if tt.platforms != nil {
+				img.Platforms = tt.platforms
+			}
+			spec := r.Spec(img, df, buildx.Push, img.Immutable())
+			got, err := r.HostBinaries(context.Background(), tmp, img, spec)
+			if tt.wantErr != "" {
+				wantErr(t, err, tt.wantErr)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.wantLog != "" {
+				var lines []string
+				for _, e := range hook.AllEntries() {
+					lines = append(lines, e.Message)
+				}
+				if !strings.Contains(strings.Join(lines, "\n"), tt.wantLog) {
+					t.Errorf("log %q lacks %q", lines, tt.wantLog)
+				}
+			}
+			if tt.wantStage == "" {
+				if !reflect.DeepEqual(got, spec) || len(compiler.cmds) != 0 {
+					t.Errorf("build changed (%v) or compiled %d binaries; want the Dockerfile to compile", got.Contexts, len(compiler.cmds))
+				}
+				return
+			}
+			out := filepath.Join(tmp, tt.wantStage)
+			if want := map[string]string{tt.wantStage: out}; !reflect.DeepEqual(got.Contexts, want) {
+				t.Errorf("Contexts = %v, want %v", got.Contexts, want)
+			}
+			if !got.KeepLayerTimes {
+				t.Error("the fast path's build rewrites layer times; its tree carries the commit time already")
+			}
+			if spec.Contexts != nil {
+				t.Errorf("HostBinaries changed its argument's Contexts: %v", spec.Contexts)
+			}
+			xflags := gobuild.XFlags(cfg.Stamp, r.Stamp())
+			var want []run.Cmd
+			for _, platform := range img.Platforms {
+				cmd, _ := gobuild.CrossCommand("svc", "./cmd/svc", out, platform, tt.wantDebug, xflags)
+				want = append(want, cmd)
+			}
+			if !reflect.DeepEqual(compiler.cmds, want) {
+				t.Errorf("go builds:\n%v\nwant\n%v", compiler.cmds, want)
+			}
+			for _, dir := range []string{"linux_amd64", "linux_arm64"} {
+				for _, path := range []string{gobuild.Binary, "usr/local/bin", "usr/local", "usr", "."} {
+					info, err := os.Stat(filepath.Join(out, dir, path))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !info.ModTime().Equal(specTime) {
+						t.Errorf("%s/%s mtime %s, want the commit time %s", dir, path, info.ModTime(), specTime)
+					}
+				}
+			}
+		})
+	}
+}
