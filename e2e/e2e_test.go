@@ -209,9 +209,22 @@ func TestService(t *testing.T) {
 		prHead := svc.Git(t, "rev-parse", "HEAD")
 		ev := testsvc.Event{Name: "pull_request", Ref: "refs/pull/5/merge", SHA: strings.Repeat("e", 40), Repository: "acme/widget",
 			Payload: testsvc.PullRequestPayload(5, prHead, "feature/x", "acme/widget", "acme/widget")}
-		res := svc.Mage(t, testsvc.Merge(base, ev.Env(t)), "ci")
+		// With -v and a token and a secret build argument in the
+		// environment: neither may appear anywhere in the output.
+		const token, secret = "ghs_e2eTokenThatMustNotLeak", "e2e-secret-value-that-must-not-leak"
+		res := svc.Mage(t, testsvc.Merge(base, ev.Env(t), map[string]string{
+			"GITHUB_TOKEN":      token,
+			"GANTRY_BUILD_ARGS": base["GANTRY_BUILD_ARGS"] + ",E2E_SECRET=" + secret,
+		}), "-v", "ci")
 		if res.Code != 0 {
 			t.Fatalf("mage ci: exit %d", res.Code)
+		}
+		all := res.Stdout + res.Stderr
+		if strings.Contains(all, token) || strings.Contains(all, secret) {
+			t.Error("the output of `mage -v ci` holds the token or a build argument's value")
+		}
+		if !strings.Contains(all, "run: docker buildx build") || !strings.Contains(all, "E2E_SECRET=***") {
+			t.Error("the debug log lacks the redacted buildx command line: the check above proved nothing")
 		}
 		for _, target := range []string{"prod", "dev"} {
 			if !logged(res.Stderr, "built; nothing pushed", "target="+target, "platforms=linux/amd64") {
