@@ -7,6 +7,7 @@ import (
 	"go/format"
 	"go/parser"
 	"go/token"
+	"go/types"
 	"slices"
 	"strconv"
 	"strings"
@@ -109,20 +110,10 @@ func findAssignment(inits []*ast.FuncDecl, pkg, field string) *ast.AssignStmt {
 	for _, fn := range inits {
 		for _, stmt := range fn.Body.List {
 			a, ok := stmt.(*ast.AssignStmt)
-			if ok && len(a.Lhs) == 1 && len(a.Rhs) == 1 && exprString(a.Lhs[0]) == want {
+			if ok && len(a.Lhs) == 1 && len(a.Rhs) == 1 && types.ExprString(a.Lhs[0]) == want {
 				return a
 			}
 		}
 	}
 	return nil
-}
-
-func exprString(e ast.Expr) string {
-	switch e := e.(type) {
-	case *ast.Ident:
-		return e.Name
-	case *ast.SelectorExpr:
-		return exprString(e.X) + "." + e.Sel.Name
-	}
-	return ""
 }

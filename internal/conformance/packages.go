@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"go/ast"
 	"go/token"
+	"go/types"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -244,7 +245,7 @@ func stampProblem(tok token.Token, typ, init ast.Expr) string {
 	case tok == token.CONST:
 		return "is a constant; -X sets only variables: declare it with var"
 	case typ != nil && !isIdent(typ, "string"):
-		return fmt.Sprintf("has type %s; -X sets only variables of type string", exprString(typ))
+		return fmt.Sprintf("has type %s; -X sets only variables of type string", types.ExprString(typ))
 	case init != nil && hasCall(init):
 		return "is initialised by a function call, which -X cannot replace: initialise it to a string constant or not at all"
 	case typ == nil && !isStringConstant(init):
@@ -280,21 +281,6 @@ func hasCall(e ast.Expr) bool {
 		return !found
 	})
 	return found
-}
-
-// exprString renders a type expression for a message.
-func exprString(e ast.Expr) string {
-	switch e := e.(type) {
-	case *ast.Ident:
-		return e.Name
-	case *ast.SelectorExpr:
-		return exprString(e.X) + "." + e.Sel.Name
-	case *ast.StarExpr:
-		return "*" + exprString(e.X)
-	case *ast.ArrayType:
-		return "[]" + exprString(e.Elt)
-	}
-	return fmt.Sprintf("%T", e)
 }
 
 // pureGoAlternatives are well-known pure-Go replacements of cgo packages.

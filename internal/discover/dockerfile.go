@@ -82,17 +82,7 @@ func shellGoBuilds(cmdLine []string, shell bool, source string) ([]GoBuild, erro
 			return nil, fmt.Errorf("%s: %w", source, err)
 		}
 	}
-	var builds []GoBuild
-	for _, words := range commands {
-		b, ok, err := goBuildCommand(words, source)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			builds = append(builds, b)
-		}
-	}
-	return builds, nil
+	return goBuilds(commands, source)
 }
 
 func shellForm(c instructions.ShellDependantCmdLine) []string {

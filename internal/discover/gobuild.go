@@ -192,3 +192,19 @@ func ldflagStamps(ldflags string) ([]string, error) {
 	}
 	return stamps, nil
 }
+
+// goBuilds returns the go build commands among commands, each with its
+// source.
+func goBuilds(commands [][]string, source string) ([]GoBuild, error) {
+	var builds []GoBuild
+	for _, words := range commands {
+		b, ok, err := goBuildCommand(words, source)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			builds = append(builds, b)
+		}
+	}
+	return builds, nil
+}

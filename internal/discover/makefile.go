@@ -72,15 +72,11 @@ func ParseMakefile(file string, content []byte) ([]GoBuild, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", source, err)
 		}
-		for _, words := range commands {
-			b, ok, err := goBuildCommand(words, source)
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				builds = append(builds, b)
-			}
+		found, err := goBuilds(commands, source)
+		if err != nil {
+			return nil, err
 		}
+		builds = append(builds, found...)
 	}
 	return builds, nil
 }
