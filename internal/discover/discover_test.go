@@ -1,29 +1,13 @@
 package discover
 
 import (
-	"os"
-	"path/filepath"
+	"github.com/gantry-build/gantry/internal/testtree"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/gantry-build/gantry/internal/module"
 )
-
-func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
 
 const (
 	mainGo      = "package main\n\nfunc main() {}\n"
@@ -88,7 +72,7 @@ func TestRead(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := Read(writeTree(t, tt.files))
+			r, err := Read(testtree.New(t, tt.files))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err %v, want %q", err, tt.wantErr)
@@ -120,7 +104,7 @@ func TestRead(t *testing.T) {
 }
 
 func TestSourceStamps(t *testing.T) {
-	dir := writeTree(t, map[string]string{
+	dir := testtree.New(t, map[string]string{
 		"go.mod":                "module github.com/acme/svc\n",
 		"cmd/main.go":           "package main\n\nimport (\n\t\"github.com/acme/svc/internal/version\"\n\t\"github.com/acme/svc/internal/util\"\n)\n\nvar Commit, date string\n\nvar version int\n\nfunc main() { _ = version; util.X(); _ = version2 }\n",
 		"cmd/other_test.go":     "package main\n\nvar buildDate string\n",

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"debug/elf"
+	"github.com/gantry-build/gantry/internal/testtree"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -221,22 +222,9 @@ func TestBuildStamped(t *testing.T) {
 // TestNeedsCgo names the package that builds only with cgo, and nothing
 // for a program that builds without it.
 func TestNeedsCgo(t *testing.T) {
-	write := func(t *testing.T, files map[string]string) string {
-		dir := t.TempDir()
-		for name, content := range files {
-			path := filepath.Join(dir, name)
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return dir
-	}
 	t.Setenv("GOFLAGS", "")
 	t.Setenv("GOTOOLCHAIN", "local")
-	cgoOnly := write(t, map[string]string{
+	cgoOnly := testtree.New(t, map[string]string{
 		"go.mod":        "module example.com/cgo\n\ngo 1.22\n",
 		"main.go":       "package main\n\nimport _ \"example.com/cgo/native\"\n\nfunc main() {}\n",
 		"native/c.go":   "package native\n\n// int one(void) { return 1; }\nimport \"C\"\n\nvar One = C.one\n",
@@ -250,7 +238,7 @@ func TestNeedsCgo(t *testing.T) {
 		t.Errorf("NeedsCgo = %q, want [example.com/cgo/native]", got)
 	}
 	// net has cgo files but builds without them: not reported.
-	pure := write(t, map[string]string{
+	pure := testtree.New(t, map[string]string{
 		"go.mod":  "module example.com/pure\n\ngo 1.22\n",
 		"main.go": "package main\n\nimport _ \"net\"\n\nfunc main() {}\n",
 	})

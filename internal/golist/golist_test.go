@@ -2,31 +2,13 @@ package golist
 
 import (
 	"context"
-	"os"
-	"path/filepath"
+	"github.com/gantry-build/gantry/internal/testtree"
 	"reflect"
 	"runtime"
 	"testing"
 
 	"github.com/sirupsen/logrus"
 )
-
-// Write writes files (path relative to a new temporary directory: content)
-// and returns the directory.
-func write(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
 
 // offline keeps go list from the network and from a newer toolchain.
 func offline(t *testing.T) {
@@ -64,7 +46,7 @@ func TestNeedCgo(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.files["go.mod"], tt.files["main.go"] = goMod, mainFile
-			dir := write(t, tt.files)
+			dir := testtree.New(t, tt.files)
 			g, err := List(context.Background(), dir, ".", "linux", runtime.GOARCH, logrus.NewEntry(logrus.New()))
 			if err != nil {
 				t.Fatal(err)
@@ -78,7 +60,7 @@ func TestNeedCgo(t *testing.T) {
 
 func TestList(t *testing.T) {
 	offline(t)
-	dir := write(t, map[string]string{"go.mod": goMod, "main.go": mainFile, "db/db.go": "package db\n\nimport _ \"strings\"\n"})
+	dir := testtree.New(t, map[string]string{"go.mod": goMod, "main.go": mainFile, "db/db.go": "package db\n\nimport _ \"strings\"\n"})
 	g, err := List(context.Background(), dir, ".", "linux", "arm64", logrus.NewEntry(logrus.New()))
 	if err != nil {
 		t.Fatal(err)

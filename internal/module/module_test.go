@@ -1,26 +1,12 @@
 package module
 
 import (
-	"os"
+	"github.com/gantry-build/gantry/internal/testtree"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 )
-
-// writeTree writes files (path relative to dir -> content) under dir.
-func writeTree(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 const (
 	goMod   = "module example.com/svc\n\ngo 1.22\n"
@@ -53,7 +39,7 @@ func TestPath(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			writeTree(t, dir, tt.files)
+			testtree.Write(t, dir, tt.files)
 			got, err := Path(dir)
 			if tt.errHas != nil {
 				if err == nil {
@@ -130,7 +116,7 @@ func TestMainPackages(t *testing.T) {
 			for k, v := range tt.files {
 				files[k] = v
 			}
-			writeTree(t, dir, files)
+			testtree.Write(t, dir, files)
 			got, err := MainPackages(dir)
 			if err != nil {
 				t.Fatalf("MainPackages: %v", err)
