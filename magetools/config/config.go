@@ -83,7 +83,9 @@ type Config struct {
 
 	// Dockerfile is the path of the service's Dockerfile, relative to Dir
 	// and inside the git repository (so that the commit rebuilds the
-	// image); an absolute path is refused.
+	// image); an absolute path is refused. "embedded" (EmbeddedDockerfile)
+	// chooses Gantry's own even when docker/Dockerfile exists (a
+	// Dockerfile of the service's that is not written for Gantry).
 	// Default: docker/Dockerfile when it exists, else the Dockerfile
 	// embedded in Gantry. Env: GANTRY_DOCKERFILE.
 	Dockerfile string
@@ -130,6 +132,44 @@ type Config struct {
 	// through -ldflags -X.
 	Stamp Stamp
 
+	// Tags are Go build tags, for every build of the service (go build
+	// -tags). Default: none. Env: GANTRY_TAGS (comma-separated).
+	Tags []string
+
+	// LDFlags are linker flags added after Gantry's own (-s -w, the
+	// stamps), one flag per element, e.g. "-extldflags=-static".
+	// Default: none. Env: GANTRY_LDFLAGS (space-separated).
+	LDFlags []string
+
+	// CGO builds with cgo. The binaries are linked statically (with the
+	// netgo and osusergo tags, so that no C library is needed at run
+	// time), so the static runtime image still fits them. In the image
+	// build, Debian's C cross-compiler for each target platform runs on
+	// the build platform: no emulation. Default: false (CGO_ENABLED=0).
+	// Env: GANTRY_CGO.
+	CGO bool
+
+	// Args are the images' default arguments (CMD): what `docker run
+	// <image>` passes to the service. Only for Gantry's embedded
+	// Dockerfile: a service's own Dockerfile writes its own CMD.
+	// Default: none. Env: GANTRY_ARGS (space-separated: an argument with
+	// a space in it is set here).
+	Args []string
+
+	// Ports are the ports the images expose (EXPOSE), as PORT or
+	// PORT/PROTOCOL: "8080", "53/udp". Only for Gantry's embedded
+	// Dockerfile, as Args. Default: none. Env: GANTRY_PORTS
+	// (comma-separated).
+	Ports []string
+
+	// Prepare is a command (program and arguments; no shell) run in Dir
+	// before any build, to generate inputs that are not committed, such
+	// as a web UI the binary embeds: {"go", "generate", "./web"} or
+	// {"make", "ui"}. What it writes must be ignored by git (publishing
+	// refuses a dirty tree) and not by .dockerignore (the image build
+	// needs it). Default: none. Env: GANTRY_PREPARE (space-separated).
+	Prepare []string
+
 	// GOOS and GOARCH are the target platform of Build and BuildDev, which
 	// add -<os>-<arch> to the binary's name when it is not this machine's.
 	// They are Gantry's own variables because GOOS and GOARCH in mage's
@@ -162,6 +202,9 @@ const (
 	DefaultDevStage       = "dev"
 	DefaultShortSHALength = 7
 	DefaultDockerfile     = "docker/Dockerfile"
+	// EmbeddedDockerfile as Config.Dockerfile chooses Gantry's embedded
+	// Dockerfile whatever files the service has.
+	EmbeddedDockerfile = "embedded"
 )
 
 // DefaultPlatforms and DefaultPullRequestPlatforms are the platform sets of
@@ -259,7 +302,10 @@ func (c Config) Resolve(env Lookup, facts Facts) (Config, error) {
 	if r.ShortSHALength == 0 {
 		r.ShortSHALength = DefaultShortSHALength
 	}
-	if r.Dockerfile == "" && fileExists(filepath.Join(facts.Dir, DefaultDockerfile)) {
+	switch {
+	case r.Dockerfile == EmbeddedDockerfile:
+		r.Dockerfile = ""
+	case r.Dockerfile == "" && fileExists(filepath.Join(facts.Dir, DefaultDockerfile)):
 		r.Dockerfile = DefaultDockerfile
 	}
 	for field, def := range map[*string]string{&r.Stamp.Version: "main.version", &r.Stamp.Commit: "main.commit", &r.Stamp.Date: "main.date"} {
@@ -315,11 +361,22 @@ func (r *Config) applyEnv(env Lookup) error {
 	if v, ok := env("GANTRY_PR_PLATFORMS"); ok && v != "" {
 		r.PullRequestPlatforms = splitList(v)
 	}
+	for key, field := range map[string]*[]string{"GANTRY_TAGS": &r.Tags, "GANTRY_PORTS": &r.Ports} {
+		if v, ok := env(key); ok && v != "" {
+			*field = splitList(v)
+		}
+	}
+	for key, field := range map[string]*[]string{"GANTRY_LDFLAGS": &r.LDFlags, "GANTRY_ARGS": &r.Args, "GANTRY_PREPARE": &r.Prepare} {
+		if v, ok := env(key); ok && v != "" {
+			*field = strings.Fields(v)
+		}
+	}
 	for key, field := range map[string]*bool{
 		"GANTRY_BUILD_OTHER_REFS":        &r.BuildOtherRefs,
 		"GANTRY_ATTESTATIONS":            &r.Attestations,
 		"GANTRY_ALLOW_RELEASE_OVERWRITE": &r.AllowReleaseOverwrite,
 		"GANTRY_NO_CACHE":                &r.NoCache,
+		"GANTRY_CGO":                     &r.CGO,
 	} {
 		if v, ok := env(key); ok && v != "" {
 			b, err := strconv.ParseBool(v)
@@ -423,7 +480,45 @@ func (r Config) validate(facts Facts) error {
 	if err := checkGoPlatform(r.GOOS, r.GOARCH); err != nil {
 		return err
 	}
+	if err := r.checkBuildOptions(); err != nil {
+		return err
+	}
 	return checkDockerfile(r.Dockerfile, facts)
+}
+
+// checkBuildOptions refuses tags, linker flags, ports and arguments that
+// would not reach go or the Dockerfile as the one word each claims to be.
+func (r Config) checkBuildOptions() error {
+	for _, tag := range r.Tags {
+		if !buildTag.MatchString(tag) {
+			return fmt.Errorf("build tag %q is not a Go build tag: letters, digits, '_' and '.' (GANTRY_TAGS, Config.Tags)", tag)
+		}
+	}
+	for _, flag := range r.LDFlags {
+		if !strings.HasPrefix(flag, "-") || strings.ContainsFunc(flag, func(c rune) bool { return unicode.IsSpace(c) || strings.ContainsRune(`"'\$`+"`", c) }) {
+			return fmt.Errorf("linker flag %q is not one flag: write each as one word starting with '-', without spaces or quotes, e.g. -extldflags=-static (GANTRY_LDFLAGS, Config.LDFlags)", flag)
+		}
+	}
+	for _, port := range r.Ports {
+		if !exposedPort.MatchString(port) {
+			return fmt.Errorf("port %q is not PORT or PORT/PROTOCOL, e.g. 8080 or 53/udp (GANTRY_PORTS, Config.Ports)", port)
+		}
+		if n, _ := strconv.Atoi(strings.SplitN(port, "/", 2)[0]); n < 1 || n > 65535 {
+			return fmt.Errorf("port %q is out of range; use 1 to 65535 (GANTRY_PORTS, Config.Ports)", port)
+		}
+	}
+	for _, arg := range r.Args {
+		if strings.ContainsFunc(arg, unicode.IsControl) {
+			return fmt.Errorf("argument %q holds a control character (a new line?) (GANTRY_ARGS, Config.Args)", arg)
+		}
+	}
+	if (len(r.Args) > 0 || len(r.Ports) > 0) && r.Dockerfile != "" {
+		return fmt.Errorf("Config.Args and Config.Ports (GANTRY_ARGS, GANTRY_PORTS) set the CMD and EXPOSE of Gantry's embedded Dockerfile, but the service builds with %s: write CMD and EXPOSE in its prod and dev stages and unset them, or set Config.Dockerfile = %q to use Gantry's", r.Dockerfile, EmbeddedDockerfile)
+	}
+	if len(r.Prepare) > 0 && strings.HasPrefix(r.Prepare[0], "-") {
+		return fmt.Errorf("prepare command %q starts with '-'; its first word is the program to run, e.g. go generate ./web (GANTRY_PREPARE, Config.Prepare)", strings.Join(r.Prepare, " "))
+	}
+	return nil
 }
 
 var (
@@ -436,18 +531,22 @@ var (
 	stampVariable = regexp.MustCompile(`^[A-Za-z0-9_~][A-Za-z0-9_.~/-]*\.[A-Za-z_][A-Za-z0-9_]*$`)
 	// buildArgName is a Dockerfile ARG name.
 	buildArgName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	// buildTag is a word of go build -tags.
+	buildTag = regexp.MustCompile(`^[A-Za-z0-9_.]+$`)
+	// exposedPort is what EXPOSE takes for one port.
+	exposedPort = regexp.MustCompile(`^[0-9]{1,5}(/(tcp|udp|sctp))?$`)
 )
 
 // gantryBuildArgs are the build arguments Gantry sets itself, from
 // settings that are validated on their own (GANTRY_MAIN, Stamp, the commit).
-var gantryBuildArgs = []string{"MAIN_PACKAGE", "GO_LDFLAGS", "SOURCE_DATE_EPOCH"}
+var gantryBuildArgs = []string{"MAIN_PACKAGE", "GO_LDFLAGS", "GO_TAGS", "CGO_ENABLED", "SOURCE_DATE_EPOCH"}
 
 func checkBuildArg(key string) error {
 	if !buildArgName.MatchString(key) {
 		return fmt.Errorf("build argument name %q is not an ARG name: a letter or '_', then letters, digits or '_' (Config.BuildArgs, GANTRY_BUILD_ARGS)", key)
 	}
 	if slices.Contains(gantryBuildArgs, key) {
-		return fmt.Errorf("build argument %s is set by Gantry (from GANTRY_MAIN, Config.Stamp and the commit); remove it from Config.BuildArgs and GANTRY_BUILD_ARGS and change those settings instead", key)
+		return fmt.Errorf("build argument %s is set by Gantry (from Config.MainPackage, Stamp, LDFlags, Tags, CGO and the commit); remove it from Config.BuildArgs and GANTRY_BUILD_ARGS and change those settings instead", key)
 	}
 	return nil
 }
