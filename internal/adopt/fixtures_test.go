@@ -3,8 +3,6 @@ package adopt
 import (
 	"bytes"
 	"context"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -181,17 +179,12 @@ func vet(t *testing.T, svc *testsvc.Service) {
 	}
 }
 
-// cloneAsMaster pushes the service to a bare origin whose default branch is
-// master and returns a clone of it.
+// cloneAsMaster moves the service to master and returns a clone of it,
+// whose origin/HEAD names master.
 func cloneAsMaster(t *testing.T, svc *testsvc.Service) *testsvc.Service {
 	t.Helper()
-	bare := filepath.Join(t.TempDir(), "origin.git")
 	svc.Git(t, "branch", "-m", "master")
-	svc.Git(t, "clone", "-q", "--bare", svc.Dir, bare)
-	clone := &testsvc.Service{Dir: filepath.Join(t.TempDir(), "clone")}
-	if out, err := exec.Command("git", "clone", "-q", bare, clone.Dir).CombinedOutput(); err != nil {
-		t.Fatalf("git clone: %v\n%s", err, out)
-	}
+	clone := svc.Clone(t)
 	if head := clone.Git(t, "symbolic-ref", "refs/remotes/origin/HEAD"); head != "refs/remotes/origin/master" {
 		t.Fatalf("origin/HEAD is %s", head)
 	}

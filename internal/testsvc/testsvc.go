@@ -45,9 +45,8 @@ type Service struct {
 // checkout, with a replace directive to it).
 func New(t testing.TB, modulePath string) *Service {
 	t.Helper()
-	root := Root(t)
 	s := &Service{Dir: t.TempDir()}
-	main, err := os.ReadFile(filepath.Join(root, "examples/hello/main.go"))
+	main, err := os.ReadFile(filepath.Join(Root(t), "examples/hello/main.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,13 +54,36 @@ func New(t testing.TB, modulePath string) *Service {
 	s.Write(t, ".gitignore", "bin/\n")
 	s.Write(t, "go.mod", "module "+modulePath+"\n\ngo 1.26\n")
 	s.Git(t, "init", "-q", "-b", "main")
-	cmd := exec.Command("go", "run", "./cmd/gantry", "init", "-dir", s.Dir, "-replace", root)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("gantry init: %v\n%s", err, out)
-	}
+	s.Init(t)
 	s.Commit(t, "initial commit")
 	return s
+}
+
+// Init adopts Gantry in the service with the one command the README gives
+// (gantry init, run from this checkout with a replace directive to it, no
+// other flag) and returns its report.
+func (s *Service) Init(t testing.TB) string {
+	t.Helper()
+	root := Root(t)
+	cmd := exec.Command("go", "run", "./cmd/gantry", "init", "-dir", s.Dir, "-replace", root)
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("gantry init: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
+// Clone pushes the repository to a bare origin and returns a clone of it
+// in a directory of the same name, so that origin/HEAD names the branch s
+// is on: how a checkout of a real service knows its default branch.
+func (s *Service) Clone(t testing.TB) *Service {
+	t.Helper()
+	bare := filepath.Join(t.TempDir(), "origin.git")
+	s.Git(t, "clone", "-q", "--bare", s.Dir, bare)
+	clone := &Service{Dir: filepath.Join(t.TempDir(), filepath.Base(s.Dir))}
+	s.Git(t, "clone", "-q", bare, clone.Dir)
+	return clone
 }
 
 // Write writes a file of the service, creating its directory.
