@@ -85,23 +85,78 @@ func platformImages(t *testing.T, idx v1.ImageIndex) map[string]v1.Image {
 	return out
 }
 
-// files lists the paths in an image's flattened filesystem.
-func files(t *testing.T, img v1.Image) map[string]bool {
+// walk calls fn with each entry of an image's flattened filesystem (its
+// path without "./") and a reader of its content.
+func walk(t *testing.T, img v1.Image, fn func(path string, r io.Reader)) {
 	t.Helper()
 	rc := mutate.Extract(img)
 	defer rc.Close()
-	out := map[string]bool{}
 	tr := tar.NewReader(rc)
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
-			return out
+			return
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[strings.TrimPrefix(h.Name, "./")] = true
+		fn(strings.TrimPrefix(h.Name, "./"), tr)
 	}
+}
+
+// files lists the paths in an image's flattened filesystem.
+func files(t *testing.T, img v1.Image) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	walk(t, img, func(path string, _ io.Reader) { out[path] = true })
+	return out
+}
+
+// readFile returns the content of a file of an image's flattened
+// filesystem.
+func readFile(t *testing.T, img v1.Image, path string) []byte {
+	t.Helper()
+	var data []byte
+	found := false
+	walk(t, img, func(p string, r io.Reader) {
+		if p != path {
+			return
+		}
+		var err error
+		if data, err = io.ReadAll(r); err != nil {
+			t.Fatal(err)
+		}
+		found = true
+	})
+	if !found {
+		t.Fatalf("the image has no %s", path)
+	}
+	return data
+}
+
+// bothPlatforms reads the index ref names, which must hold exactly the
+// linux/amd64 and linux/arm64 images (attestations are off by default),
+// each running as a user that is not root; it returns them by "os/arch".
+func bothPlatforms(t *testing.T, ref string) map[string]v1.Image {
+	t.Helper()
+	idx, _ := index(t, ref)
+	if idx == nil {
+		t.Fatalf("%s is a single image, want an index of linux/amd64 and linux/arm64", ref)
+	}
+	images := platformImages(t, idx)
+	if len(images) != 2 || images["linux/amd64"] == nil || images["linux/arm64"] == nil {
+		t.Fatalf("%s: platforms = %v, want exactly linux/amd64 and linux/arm64", ref, keys(images))
+	}
+	for platform, img := range images {
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u := cfg.Config.User; u == "" || u == "root" || strings.HasPrefix(u, "0") {
+			t.Errorf("%s (%s) runs as %q", ref, platform, u)
+		}
+	}
+	return images
 }
 
 // freePort returns a loopback port nobody listens on now.
@@ -123,13 +178,23 @@ func (e testEnv) docker(t *testing.T, args ...string) (string, error) {
 }
 
 // serve runs image on the test engine (host network) listening on a free
-// loopback port and returns the answer of GET path; the container is
+// loopback port (ADDR) and returns the answer of GET path; the container is
 // removed afterwards.
 func (e testEnv) serve(t *testing.T, image, platform, path string) string {
 	t.Helper()
-	port := freePort(t)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	args := []string{"run", "-d", "--rm", "--network", "host", "--platform", platform, "-e", "ADDR=" + addr}
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	id := e.start(t, image, platform, "-e", "ADDR="+addr)
+	defer e.docker(t, "rm", "-f", id)
+	return e.get(t, id, "http://"+addr+path)
+}
+
+// start runs image detached on the test engine, on the host network, with
+// the docker run options opts, and returns the container's id. It is
+// removed at the end of the test, not when it stops, so that get can show
+// the logs of one that exited.
+func (e testEnv) start(t *testing.T, image, platform string, opts ...string) string {
+	t.Helper()
+	args := append([]string{"run", "-d", "--network", "host", "--platform", platform}, opts...)
 	if strings.Contains(image, "/") {
 		args = append(args, "--pull", "always") // the engine may hold an older image of that tag
 	}
@@ -138,19 +203,30 @@ func (e testEnv) serve(t *testing.T, image, platform, path string) string {
 		t.Fatalf("docker run %s: %v: %s", image, err, id)
 	}
 	id = id[strings.LastIndex(id, "\n")+1:]
-	defer e.docker(t, "rm", "-f", id)
+	t.Cleanup(func() { e.docker(t, "rm", "-f", id) })
+	return id
+}
+
+// get returns the answer of GET url from the container id, waiting up to a
+// minute for it to listen; it fails with the container's logs.
+func (e testEnv) get(t *testing.T, id, url string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for ctx.Err() == nil {
-		resp, err := http.Get("http://" + addr + path)
+		resp, err := http.Get(url)
 		if err == nil {
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			return string(body)
 		}
+		if running, _ := e.docker(t, "inspect", "-f", "{{.State.Running}}", id); running == "false" {
+			break // it exited: no use waiting
+		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	state, _ := e.docker(t, "inspect", "-f", "{{.State.Status}} (exit {{.State.ExitCode}})", id)
 	logs, _ := e.docker(t, "logs", id)
-	t.Fatalf("%s (%s) did not answer on %s: logs:\n%s", image, platform, addr, logs)
+	t.Fatalf("container %s, %s, did not answer %s: logs:\n%s", id, state, url, logs)
 	return ""
 }
