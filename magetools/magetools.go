@@ -74,7 +74,7 @@ func buildBinary(ctx context.Context, debug bool) error {
 		return err
 	}
 	out := s.binaryPath(debug)
-	cmd := gobuild.Command(s.cfg.MainPackage, out, s.cfg.GOOS, s.cfg.GOARCH, debug, gobuild.XFlags(s.cfg.Stamp, s.run().Stamp()))
+	cmd := gobuild.Command(s.run().BuildOptions(), out, s.cfg.GOOS, s.cfg.GOARCH, debug)
 	cmd.Dir = s.cfg.Dir
 	if err := run.Run(ctx, cmd); err != nil {
 		if pkgs, lerr := gobuild.NeedsCgo(ctx, s.cfg.Dir, s.cfg.MainPackage, s.cfg.GOOS, s.cfg.GOARCH); lerr == nil && len(pkgs) > 0 {

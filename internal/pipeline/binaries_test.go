@@ -136,10 +136,10 @@ func TestHostBinaries(t *testing.T) {
 			if spec.Contexts != nil {
 				t.Errorf("HostBinaries changed its argument's Contexts: %v", spec.Contexts)
 			}
-			xflags := gobuild.XFlags(cfg.Stamp, r.Stamp())
+			opts := gobuild.Options{MainPackage: "./cmd/svc", XFlags: gobuild.XFlags(cfg.Stamp, r.Stamp())}
 			var want []run.Cmd
 			for _, platform := range img.Platforms {
-				cmd, _ := gobuild.CrossCommand("svc", "./cmd/svc", out, platform, tt.wantDebug, xflags)
+				cmd, _ := gobuild.CrossCommand("svc", opts, out, platform, tt.wantDebug)
 				want = append(want, cmd)
 			}
 			if !reflect.DeepEqual(compiler.cmds, want) {

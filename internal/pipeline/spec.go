@@ -5,7 +5,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/gantry-build/gantry/docker"
@@ -19,10 +18,7 @@ import (
 // the Dockerfile to use (see Dockerfile).
 func (r Run) Spec(img plan.Image, dockerfilePath string, out buildx.Output, tags []string) buildx.Build {
 	cfg, ev := r.Config, r.Event
-	args := map[string]string{
-		"MAIN_PACKAGE": cfg.MainPackage,
-		"GO_LDFLAGS":   strings.Join(gobuild.XFlags(cfg.Stamp, r.Stamp()), " "),
-	}
+	args := r.BuildOptions().BuildArgs()
 	maps.Copy(args, cfg.BuildArgs)
 	b := buildx.Build{
 		Context:      cfg.Dir,
@@ -66,6 +62,12 @@ func (r Run) cache() buildx.Cache {
 		}
 	}
 	return c
+}
+
+// BuildOptions are the go build settings of this commit's binaries,
+// wherever they are compiled.
+func (r Run) BuildOptions() gobuild.Options {
+	return gobuild.NewOptions(r.Config, r.Stamp())
 }
 
 // Stamp is the version information of this commit, for binary and image.
