@@ -166,5 +166,5 @@ func done(err error) error {
 
 // cgoHint names the packages that need cgo when a build failed for them.
 func cgoHint(pkgs []string) string {
-	return fmt.Sprintf("%s build only with cgo, and Gantry builds with CGO_ENABLED=0 (a static binary, as the distroless prod image needs): replace them with pure-Go packages, or give them a file with a !cgo build constraint", strings.Join(pkgs, ", "))
+	return fmt.Sprintf("%s build only with cgo, and this service builds with CGO_ENABLED=0: set magetools.Config.CGO = true (GANTRY_CGO=true), or replace them with pure-Go packages", strings.Join(pkgs, ", "))
 }

@@ -42,6 +42,10 @@ func (r Run) HostBinaries(ctx context.Context, tmp string, img plan.Image, b bui
 	if r.Compiler == nil {
 		return b, nil
 	}
+	if r.Config.CGO {
+		log.Info("cgo: compiling in the image build, with the Dockerfile's C cross-compilers (the host has none for the other platforms)")
+		return b, nil
+	}
 	content, err := os.ReadFile(b.Dockerfile)
 	if err != nil {
 		return b, fmt.Errorf("read %s: %w", b.Dockerfile, err)

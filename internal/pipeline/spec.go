@@ -101,8 +101,9 @@ func (r Run) labels() map[string]string {
 
 // Dockerfile returns the path of the Dockerfile to build and checks that it
 // has the prod and dev stages. With no Dockerfile configured, the embedded
-// default is written to tmp, with the .dockerignore template beside it when
-// the service has none (buildx reads <Dockerfile>.dockerignore first).
+// default, with the service's Args and Ports, is written to tmp, with the
+// .dockerignore template beside it when the service has none (buildx
+// reads <Dockerfile>.dockerignore first).
 func (r Run) Dockerfile(tmp string) (string, error) {
 	cfg := r.Config
 	var path string
@@ -114,7 +115,7 @@ func (r Run) Dockerfile(tmp string) (string, error) {
 			return "", fmt.Errorf("read Dockerfile: %w; fix GANTRY_DOCKERFILE/Config.Dockerfile, or remove it to use Gantry's default", err)
 		}
 	} else {
-		path, content = filepath.Join(tmp, "Dockerfile"), docker.Dockerfile
+		path, content = filepath.Join(tmp, "Dockerfile"), docker.Render(cfg.Args, cfg.Ports)
 		if err := os.WriteFile(path, content, 0o644); err != nil {
 			return "", err
 		}
