@@ -73,6 +73,9 @@ func buildBinary(ctx context.Context, debug bool) error {
 	if err := ignoreOutputs(s.cfg.Dir); err != nil {
 		return err
 	}
+	if err := s.run().Prepare(ctx); err != nil {
+		return err
+	}
 	out := s.binaryPath(debug)
 	cmd := gobuild.Command(s.run().BuildOptions(), out, s.cfg.GOOS, s.cfg.GOARCH, debug)
 	cmd.Dir = s.cfg.Dir

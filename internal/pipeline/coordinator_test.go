@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -256,6 +258,30 @@ func TestPublishCoordinates(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("prepare runs once before the builds; a failed prepare builds and moves nothing", func(t *testing.T) {
+		f := newFixture(t)
+		ran := filepath.Join(t.TempDir(), "ran")
+		r := f.run(t, false, f.dir, nil)
+		r.Config.Prepare = []string{"/bin/sh", "-c", "echo >> " + ran}
+		b, _, _ := withFakes(t, &r)
+		if _, err := r.Publish(context.Background()); err != nil {
+			t.Fatalf("Publish: %v", err)
+		}
+		if out, err := os.ReadFile(ran); err != nil || len(out) != 1 || len(b.builds) != 2 {
+			t.Errorf("prepare ran %d times (%v) for %d builds, want once", len(out), err, len(b.builds))
+		}
+
+		f = newFixture(t)
+		r = f.run(t, false, f.dir, nil)
+		r.Config.Prepare = []string{"/bin/sh", "-c", "exit 4"}
+		b, _, _ = withFakes(t, &r)
+		_, err := r.Publish(context.Background())
+		wantErr(t, err, "Config.Prepare")
+		if len(b.builds) != 0 || digestOf(t, f.tag("main")) != "" {
+			t.Errorf("after a failed prepare: %d builds, main = %q", len(b.builds), digestOf(t, f.tag("main")))
+		}
+	})
 
 	t.Run("a failed build keeps its exit code and moves nothing", func(t *testing.T) {
 		f := newFixture(t)
