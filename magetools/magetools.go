@@ -73,6 +73,9 @@ func buildBinary(ctx context.Context, debug bool) error {
 	if err := ignoreOutputs(s.cfg.Dir); err != nil {
 		return err
 	}
+	if err := checkCrossCgo(s.cfg); err != nil {
+		return err
+	}
 	if err := s.run().Prepare(ctx); err != nil {
 		return err
 	}
