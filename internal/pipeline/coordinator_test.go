@@ -337,6 +337,24 @@ func TestPublishCoordinates(t *testing.T) {
 		}
 	})
 
+	t.Run("release of a main build with ReleaseRebuild: built with the version stamped", func(t *testing.T) {
+		f := newFixture(t)
+		prod := pushIndex(t, f.tag(f.short(f.c2)), f.c2)
+		r := f.run(t, true, f.dir, nil)
+		r.Config.ReleaseRebuild = true
+		b, _, _ := withFakes(t, &r)
+		res, err := r.Release(context.Background())
+		if err != nil {
+			t.Fatalf("Release: %v", err)
+		}
+		if len(b.builds) != 1 || res[0].How != Built || res[0].Digest == prod {
+			t.Fatalf("builds %d, results %+v; want 1.2.3 built, not promoted from %s", len(b.builds), res, prod)
+		}
+		if got := b.builds[0].BuildArgs["GO_LDFLAGS"]; !strings.Contains(got, "main.version=1.2.3") {
+			t.Errorf("GO_LDFLAGS %q does not stamp 1.2.3", got)
+		}
+	})
+
 	t.Run("pull request: both built to the cache, nothing pushed", func(t *testing.T) {
 		f := newFixture(t)
 		r := f.run(t, false, f.dir, nil)

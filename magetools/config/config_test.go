@@ -396,6 +396,7 @@ func TestResolveBools(t *testing.T) {
 		{"GANTRY_BUILD_OTHER_REFS", func(c *Config, v bool) { c.BuildOtherRefs = v }, func(c Config) bool { return c.BuildOtherRefs }},
 		{"GANTRY_ATTESTATIONS", func(c *Config, v bool) { c.Attestations = v }, func(c Config) bool { return c.Attestations }},
 		{"GANTRY_CGO", func(c *Config, v bool) { c.CGO = v }, func(c Config) bool { return c.CGO }},
+		{"GANTRY_RELEASE_REBUILD", func(c *Config, v bool) { c.ReleaseRebuild = v }, func(c Config) bool { return c.ReleaseRebuild }},
 	}
 	for _, f := range fields {
 		t.Run(f.env, func(t *testing.T) {
