@@ -73,8 +73,14 @@ func buildBinary(ctx context.Context, debug bool) error {
 	if err := ignoreOutputs(s.cfg.Dir); err != nil {
 		return err
 	}
+	if err := checkCrossCgo(s.cfg); err != nil {
+		return err
+	}
+	if err := s.run().Prepare(ctx); err != nil {
+		return err
+	}
 	out := s.binaryPath(debug)
-	cmd := gobuild.Command(s.cfg.MainPackage, out, s.cfg.GOOS, s.cfg.GOARCH, debug, gobuild.XFlags(s.cfg.Stamp, s.run().Stamp()))
+	cmd := gobuild.Command(s.run().BuildOptions(), out, s.cfg.GOOS, s.cfg.GOARCH, debug)
 	cmd.Dir = s.cfg.Dir
 	if err := run.Run(ctx, cmd); err != nil {
 		if pkgs, lerr := gobuild.NeedsCgo(ctx, s.cfg.Dir, s.cfg.MainPackage, s.cfg.GOOS, s.cfg.GOARCH); lerr == nil && len(pkgs) > 0 {

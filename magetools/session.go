@@ -164,7 +164,17 @@ func done(err error) error {
 	return mg.Fatal(mg.ExitStatus(err), err)
 }
 
+// checkCrossCgo refuses a cgo build for another platform on a machine
+// whose C compiler cannot target it: go build would fail deep in the C
+// compiler. CC, when set, is taken to be the right cross-compiler.
+func checkCrossCgo(cfg config.Config) error {
+	if !cfg.CGO || (cfg.GOOS == runtime.GOOS && cfg.GOARCH == runtime.GOARCH) || os.Getenv("CC") != "" {
+		return nil
+	}
+	return fmt.Errorf("cgo for %s/%s on this %s/%s machine needs a C cross-compiler: set CC (e.g. CC=aarch64-linux-gnu-gcc, from Debian's gcc-aarch64-linux-gnu), or build the image (go tool mage image), whose Dockerfile brings one", cfg.GOOS, cfg.GOARCH, runtime.GOOS, runtime.GOARCH)
+}
+
 // cgoHint names the packages that need cgo when a build failed for them.
 func cgoHint(pkgs []string) string {
-	return fmt.Sprintf("%s build only with cgo, and Gantry builds with CGO_ENABLED=0 (a static binary, as the distroless prod image needs): replace them with pure-Go packages, or give them a file with a !cgo build constraint", strings.Join(pkgs, ", "))
+	return fmt.Sprintf("%s build only with cgo, and this service builds with CGO_ENABLED=0: set magetools.Config.CGO = true (GANTRY_CGO=true), or replace them with pure-Go packages", strings.Join(pkgs, ", "))
 }

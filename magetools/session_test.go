@@ -105,3 +105,33 @@ func TestLogLinesReadAsWritten(t *testing.T) {
 		t.Errorf("log line\n  %q\nwant\n  %q", got, want)
 	}
 }
+
+func TestCheckCrossCgo(t *testing.T) {
+	other := "arm64"
+	if runtime.GOARCH == "arm64" {
+		other = "amd64"
+	}
+	tests := []struct {
+		name    string
+		cfg     config.Config
+		cc      string
+		wantErr bool
+	}{
+		{name: "no cgo, another platform", cfg: config.Config{GOOS: "linux", GOARCH: other}},
+		{name: "cgo for this machine", cfg: config.Config{CGO: true, GOOS: runtime.GOOS, GOARCH: runtime.GOARCH}},
+		{name: "cgo for another platform without CC", cfg: config.Config{CGO: true, GOOS: "linux", GOARCH: other}, wantErr: true},
+		{name: "cgo for another platform with CC", cfg: config.Config{CGO: true, GOOS: "linux", GOARCH: other}, cc: "aarch64-linux-gnu-gcc"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("CC", tt.cc)
+			err := checkCrossCgo(tt.cfg)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("checkCrossCgo = %v, want error %v", err, tt.wantErr)
+			}
+			if err != nil && (!strings.Contains(err.Error(), "set CC") || !strings.Contains(err.Error(), "mage image")) {
+				t.Errorf("error %q does not name the fixes", err)
+			}
+		})
+	}
+}

@@ -634,7 +634,7 @@ func (b *bench) fastPath(t *testing.T) {
 	hostBuild := func() error {
 		for _, platform := range both {
 			for _, debug := range []bool{false, true} {
-				cmd, err := gobuild.CrossCommand(svc.Dir, ".", t.TempDir(), platform, debug, nil)
+				cmd, err := gobuild.CrossCommand(svc.Dir, gobuild.Options{MainPackage: "."}, t.TempDir(), platform, debug)
 				if err != nil {
 					return err
 				}

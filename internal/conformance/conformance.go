@@ -109,7 +109,7 @@ func Check(ctx context.Context, dir string, cfg config.Config, log *logrus.Entry
 			findings = append(findings, CheckFastPath(path, content)...)
 		}
 	}
-	findings = append(findings, unusedDockerfiles(dir, cfg.Dockerfile)...)
+	findings = append(findings, unusedDockerfiles(dir, cfg)...)
 
 	ignorePath := filepath.Join(dir, ".dockerignore")
 	ignore, err := os.ReadFile(ignorePath)

@@ -105,6 +105,7 @@ func TestCheck(t *testing.T) {
 		sized         map[string]int64
 		stamp         config.Stamp
 		publishBranch string
+		cgo           bool
 		want          []found
 	}{
 		{name: "adopted with the default Dockerfile", files: complete},
@@ -141,6 +142,9 @@ func TestCheck(t *testing.T) {
 		{name: "a package that needs cgo", files: with(complete, map[string]string{
 			"main.go": "package main\n\nimport _ \"example.com/svc/db\"\n\nfunc main() {}\n", "db/db.go": "package db\n\nimport \"C\"\n"}),
 			want: []found{{RuleCgo, Error, "go.mod"}}},
+		{name: "a package that needs cgo, built with cgo: the embedded Dockerfile cross-compiles it", files: with(complete, map[string]string{
+			"main.go": "package main\n\nimport _ \"example.com/svc/db\"\n\nfunc main() {}\n", "db/db.go": "package db\n\nimport \"C\"\n"}),
+			cgo: true},
 		{name: "no main package", files: with(complete, map[string]string{"main.go": ""}),
 			want: []found{{RulePackages, Error, "go.mod"}}},
 		{name: "a root Dockerfile Gantry does not build", files: with(complete, map[string]string{"Dockerfile": "FROM scratch\nEXPOSE 8080\n", "Dockerfile.dockerignore": "*"}),
@@ -196,7 +200,7 @@ func TestCheck(t *testing.T) {
 				}
 			}
 			cfg := defaults()
-			cfg.Dockerfile, cfg.Stamp = tt.dockerfile, tt.stamp
+			cfg.Dockerfile, cfg.Stamp, cfg.CGO = tt.dockerfile, tt.stamp, tt.cgo
 			if tt.publishBranch != "" {
 				cfg.PublishBranch = tt.publishBranch
 			}

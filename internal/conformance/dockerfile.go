@@ -13,6 +13,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 
 	"github.com/gantry-build/gantry/internal/dockerfile"
+	"github.com/gantry-build/gantry/internal/gobuild"
 	"github.com/gantry-build/gantry/internal/imageuser"
 	"github.com/gantry-build/gantry/magetools/config"
 )
@@ -25,6 +26,14 @@ func CheckDockerfile(path string, content []byte, cfg config.Config) []Finding {
 	return findings
 }
 
+// imageBuildArgs are the build arguments the image build passes, so that
+// the check follows the stages the build takes (CGO_ENABLED chooses one).
+func imageBuildArgs(cfg config.Config) map[string]string {
+	args := gobuild.NewOptions(cfg, gobuild.Stamp{}).BuildArgs()
+	maps.Copy(args, cfg.BuildArgs)
+	return args
+}
+
 // checkDockerfile is CheckDockerfile that also tells which RUN
 // instructions of the targets run on the target platform, for the
 // workflow's QEMU step.
@@ -33,7 +42,7 @@ func checkDockerfile(path string, content []byte, cfg config.Config) ([]Finding,
 	if err != nil {
 		return []Finding{parseError(path, err)}, Emulation{}
 	}
-	df := newStageGraph(path, file, cfg.BuildArgs)
+	df := newStageGraph(path, file, imageBuildArgs(cfg))
 	findings := df.latestTags()
 	for _, m := range file.Missing(cfg.ProdStage, cfg.DevStage) {
 		findings = append(findings, Finding{Severity: Error, Rule: RuleStages, Path: path, Message: m.Problem(), Fix: m.Fix()})
@@ -70,7 +79,7 @@ type stageGraph struct {
 	sources [][]source
 	// deps[i] are the stages that stage i copies or mounts from.
 	deps [][]int
-	// buildArgs are Gantry's build arguments (Config.BuildArgs).
+	// buildArgs are the build's arguments (imageBuildArgs).
 	buildArgs map[string]string
 }
 

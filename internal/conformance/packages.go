@@ -37,7 +37,8 @@ func checkPackages(ctx context.Context, dir string, cfg config.Config, log *logr
 
 // CheckPackages applies the rules that need the main package's graph g
 // (listed in dir): every -X stamp names a string variable the binary
-// links, and no package works only with cgo.
+// links, and, unless the service builds with cgo, no package works only
+// with cgo.
 func CheckPackages(dir string, g golist.Graph, cfg config.Config) []Finding {
 	main, ok := g.Main()
 	if !ok {
@@ -56,6 +57,9 @@ func CheckPackages(dir string, g golist.Graph, cfg config.Config) []Finding {
 	}
 	s := stampSources{dir: dir, graph: g, main: main, fset: token.NewFileSet(), files: map[string][]*ast.File{}}
 	findings := s.check(cfg.Stamp)
+	if cfg.CGO {
+		return findings
+	}
 	return append(findings, cgoFindings(dir, g)...)
 }
 
@@ -299,7 +303,7 @@ func cgoFindings(dir string, g golist.Graph) []Finding {
 		if need.StubFile != "" {
 			msg = fmt.Sprintf("package %s works only with cgo (files importing \"C\": %s), and Gantry builds with CGO_ENABLED=0: with cgo off it builds %s instead, a stub that says %q, so the binary builds and fails when it runs", need.ImportPath, cgoFiles, need.StubFile, need.Stub)
 		}
-		fix := "replace it with a pure-Go package"
+		fix := "build with cgo: set magetools.Config.CGO = true in the magefile's init() (GANTRY_CGO=true; Gantry links it statically, cross-compiled without emulation); or replace it with a pure-Go package"
 		if alt, ok := pureGoAlternatives[need.ImportPath]; ok {
 			fix += " such as " + alt
 		}

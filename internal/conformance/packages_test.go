@@ -47,6 +47,7 @@ func TestCheckPackages(t *testing.T) {
 		files map[string]string
 		main  string
 		stamp config.Stamp
+		cgo   bool
 		want  []packageFinding
 	}{
 		{name: "stamps in the main package", files: map[string]string{"main.go": "package main\n\nvar (\n\tversion = \"dev\"\n\tcommit, date string\n)\n\nfunc main() {}\n"}, stamp: defaultStamps},
@@ -84,10 +85,13 @@ func TestCheckPackages(t *testing.T) {
 			want:  []packageFinding{{RuleStamp, "no package-level variable version", "declare `var version string`"}}},
 
 		{name: "a dependency with only cgo files", files: map[string]string{"main.go": "package main\n\nimport _ \"github.com/acme/svc/db\"\n\nfunc main() {}\n", "db/db.go": cgoPkg},
-			want: []packageFinding{{RuleCgo, "package github.com/acme/svc/db works only with cgo (files importing \"C\": db.go), and Gantry builds with CGO_ENABLED=0: with cgo off no Go file of it is left", "replace it with a pure-Go package (`go mod why github.com/acme/svc/db`"}}},
+			want: []packageFinding{{RuleCgo, "package github.com/acme/svc/db works only with cgo (files importing \"C\": db.go), and Gantry builds with CGO_ENABLED=0: with cgo off no Go file of it is left", "set magetools.Config.CGO = true"}}},
 		{name: "a dependency with a stub for cgo off", files: map[string]string{"main.go": "package main\n\nimport _ \"github.com/acme/svc/db\"\n\nfunc main() {}\n", "db/db.go": cgoPkg,
 			"db/static_mock.go": "//go:build !cgo\n\npackage db\n\nfunc One() int { panic(\"db requires cgo; this is a stub\") }\n"},
 			want: []packageFinding{{RuleCgo, "with cgo off it builds static_mock.go instead, a stub that says \"db requires cgo; this is a stub\", so the binary builds and fails when it runs", "pure-Go package"}}},
+		{name: "a service that builds with cgo passes the cgo rule", files: map[string]string{"main.go": "package main\n\nimport _ \"github.com/acme/svc/db\"\n\nfunc main() {}\n", "db/db.go": cgoPkg,
+			"db/static_mock.go": "//go:build !cgo\n\npackage db\n\nfunc One() int { panic(\"db requires cgo; this is a stub\") }\n"},
+			cgo: true},
 		{name: "a dependency with a pure-Go fallback", files: map[string]string{"main.go": "package main\n\nimport _ \"github.com/acme/svc/db\"\n\nfunc main() {}\n", "db/db.go": cgoPkg,
 			"db/db_purego.go": "//go:build !cgo\n\npackage db\n\nfunc One() int { return 1 }\n"}},
 
@@ -105,6 +109,7 @@ func TestCheckPackages(t *testing.T) {
 			if tt.main != "" {
 				cfg.MainPackage = tt.main
 			}
+			cfg.CGO = tt.cgo
 			got := checkPackages(context.Background(), dir, cfg, testLog())
 			if len(got) != len(tt.want) {
 				t.Fatalf("got %d findings, want %d: %v", len(got), len(tt.want), got)

@@ -11,12 +11,13 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 
 	"github.com/gantry-build/gantry/internal/dockerfile"
+	"github.com/gantry-build/gantry/magetools/config"
 )
 
 // unusedDockerfiles applies the dockerfile-unused rule to the Dockerfiles
 // at the root of the service directory dir that Gantry does not build
-// (used is Config.Dockerfile, "" for Gantry's embedded one).
-func unusedDockerfiles(dir, used string) []Finding {
+// (cfg.Dockerfile, "" for Gantry's embedded one).
+func unusedDockerfiles(dir string, cfg config.Config) []Finding {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil // the other rules say why the directory cannot be read
@@ -24,7 +25,7 @@ func unusedDockerfiles(dir, used string) []Finding {
 	var findings []Finding
 	for _, e := range entries {
 		name := e.Name()
-		if !e.Type().IsRegular() || !isDockerfileName(name) || (used != "" && filepath.Clean(used) == name) {
+		if !e.Type().IsRegular() || !isDockerfileName(name) || (cfg.Dockerfile != "" && filepath.Clean(cfg.Dockerfile) == name) {
 			continue
 		}
 		path := filepath.Join(dir, name)
@@ -32,7 +33,7 @@ func unusedDockerfiles(dir, used string) []Finding {
 		if err != nil {
 			continue
 		}
-		findings = append(findings, CheckUnusedDockerfile(path, content, used))
+		findings = append(findings, CheckUnusedDockerfile(path, content, cfg))
 	}
 	return findings
 }
@@ -50,11 +51,13 @@ func isDockerfileName(name string) bool {
 // read with BuildKit's parser. A root `Dockerfile` is an error: it is
 // the one `docker build .` uses, so it is the service's image as its team
 // knows it; `Dockerfile.<variant>` is a warning, often kept for another
-// purpose (tests, local development).
-func CheckUnusedDockerfile(path string, content []byte, used string) Finding {
+// purpose (tests, local development). When Gantry's embedded Dockerfile
+// carries the file's settings over (Config.Args and Config.Ports, which
+// gantry init sets from it), the root Dockerfile is only a warning too.
+func CheckUnusedDockerfile(path string, content []byte, cfg config.Config) Finding {
 	built := "Gantry's embedded docker/Dockerfile"
-	if used != "" {
-		built = used
+	if cfg.Dockerfile != "" {
+		built = cfg.Dockerfile
 	}
 	f := Finding{Severity: Error, Rule: RuleDockerfileUnused, Path: path,
 		Fix: fmt.Sprintf("to build it, add the prod and dev stages to it (Gantry's own has them: `gantry init -dockerfile` writes it to docker/Dockerfile) and set GANTRY_DOCKERFILE or Config.Dockerfile to %s; or delete it", filepath.Base(path))}
@@ -62,23 +65,66 @@ func CheckUnusedDockerfile(path string, content []byte, used string) Finding {
 		f.Severity = Warning
 		f.Fix += ", or move it out of the service's root if it serves another purpose"
 	}
-	lost := ""
+	var settings imageSettings
 	if file, err := dockerfile.Parse(content); err == nil {
-		lost = finalImageSettings(file)
+		settings = finalImageSettings(file)
 	}
 	f.Message = fmt.Sprintf("%s is not built: Gantry builds %s", filepath.Base(path), built)
-	if lost != "" {
+	lost := settings.String()
+	switch {
+	case lost != "" && cfg.Dockerfile == "" && settings.carriedBy(cfg):
+		f.Severity = Warning
+		f.Message += fmt.Sprintf(", with this file's %s carried over as CMD %q and EXPOSE %s (Config.Args, Config.Ports)", lost, cfg.Args, strings.Join(cfg.Ports, " "))
+		f.Fix = "delete it when nothing else builds it, so that one Dockerfile defines the image; " + f.Fix
+	case lost != "":
 		f.Message += fmt.Sprintf(", so what this file gives its image is lost: %s", lost)
+		if cfg.Dockerfile == "" {
+			f.Fix = "carry its arguments and ports over with Config.Args and Config.Ports (gantry init does), or " + f.Fix
+		}
 	}
 	return f
 }
 
-// finalImageSettings describes the CMD, ENTRYPOINT and EXPOSE that the
-// image of the Dockerfile's last stage (what `docker build` builds)
-// carries, including those it inherits from the stages it is FROM.
-func finalImageSettings(file dockerfile.File) string {
+// imageSettings are the CMD, ENTRYPOINT and EXPOSE of a Dockerfile's image.
+type imageSettings struct {
+	cmd, entrypoint string
+	// args says whether the image passes its program arguments (a CMD, or
+	// an ENTRYPOINT with more than the program).
+	args  bool
+	ports []string
+}
+
+// carriedBy reports whether cfg gives Gantry's images what s gives the
+// file's: every port exposed, and arguments when the file passes some.
+func (s imageSettings) carriedBy(cfg config.Config) bool {
+	for _, p := range s.ports {
+		if !slices.Contains(cfg.Ports, p) && !slices.Contains(cfg.Ports, strings.TrimSuffix(p, "/tcp")) {
+			return false
+		}
+	}
+	return !s.args || len(cfg.Args) > 0
+}
+
+func (s imageSettings) String() string {
+	var settings []string
+	for _, v := range []string{s.entrypoint, s.cmd} {
+		if v != "" {
+			settings = append(settings, v)
+		}
+	}
+	if len(s.ports) > 0 {
+		settings = append(settings, "EXPOSE "+strings.Join(s.ports, " "))
+	}
+	return strings.Join(settings, ", ")
+}
+
+// finalImageSettings are the CMD, ENTRYPOINT and EXPOSE that the image of
+// the Dockerfile's last stage (what `docker build` builds) carries,
+// including those it inherits from the stages it is FROM.
+func finalImageSettings(file dockerfile.File) imageSettings {
+	var s imageSettings
 	if len(file.Stages) == 0 {
-		return ""
+		return s
 	}
 	// The chain of stages the last one is built FROM, first the oldest.
 	chain := []int{len(file.Stages) - 1}
@@ -89,33 +135,23 @@ func finalImageSettings(file dockerfile.File) string {
 		}
 		chain = append([]int{base}, chain...)
 	}
-	var cmd, entrypoint string
-	var ports []string
+	var entrypointArgs, hasCmd bool
 	for _, i := range chain {
 		for _, c := range file.Stages[i].Commands {
 			switch c := c.(type) {
 			case *instructions.CmdCommand:
-				cmd = "CMD " + commandLine(c.CmdLine, c.PrependShell)
+				s.cmd, hasCmd = "CMD "+commandLine(c.CmdLine, c.PrependShell), true
 			case *instructions.EntrypointCommand:
-				entrypoint = "ENTRYPOINT " + commandLine(c.CmdLine, c.PrependShell)
+				s.entrypoint = "ENTRYPOINT " + commandLine(c.CmdLine, c.PrependShell)
+				entrypointArgs = len(c.CmdLine) > 1
 			case *instructions.ExposeCommand:
-				ports = append(ports, c.Ports...)
+				s.ports = append(s.ports, c.Ports...)
 			}
 		}
 	}
-	var settings []string
-	for _, s := range []string{entrypoint, cmd} {
-		if s != "" {
-			settings = append(settings, s)
-		}
-	}
-	if len(ports) > 0 {
-		settings = append(settings, "EXPOSE "+strings.Join(slices.Compact(ports), " "))
-	}
-	if len(settings) == 0 {
-		return ""
-	}
-	return strings.Join(settings, ", ")
+	s.ports = slices.Compact(s.ports)
+	s.args = hasCmd || entrypointArgs
+	return s
 }
 
 // commandLine renders a CMD or ENTRYPOINT as written: exec form as JSON,

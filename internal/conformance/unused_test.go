@@ -3,13 +3,16 @@ package conformance
 import (
 	"strings"
 	"testing"
+
+	"github.com/gantry-build/gantry/magetools/config"
 )
 
 func TestCheckUnusedDockerfile(t *testing.T) {
 	tests := []struct {
 		name, path, content, used string
+		args, ports               []string
 		severity                  Severity
-		message                   string
+		message, fix              string
 	}{
 		// The service: its own root Dockerfile, ignored silently.
 		{name: "a root Dockerfile with CMD and EXPOSE", path: "Dockerfile",
@@ -21,6 +24,16 @@ func TestCheckUnusedDockerfile(t *testing.T) {
 		{name: "an earlier stage's settings are not the image's", path: "Dockerfile",
 			content:  "FROM alpine:3.20 AS tools\nCMD [\"sh\"]\nFROM scratch\nCOPY --from=tools /bin/true /true\n",
 			severity: Error, message: "Dockerfile is not built: Gantry builds Gantry's embedded docker/Dockerfile"},
+		{name: "its arguments and ports carried over: a warning", path: "Dockerfile",
+			content: "FROM golang:1.26 AS build\nRUN go build -o /aws .\nFROM gcr.io/distroless/static-debian12\nCOPY --from=build /aws /aws\nEXPOSE 8080\nENTRYPOINT [\"/aws\"]\nCMD [\"aws\",\"--port\",\"8080\"]\n",
+			args:    []string{"aws", "--port", "8080"}, ports: []string{"8080"},
+			severity: Warning, message: "carried over as CMD [\"aws\" \"--port\" \"8080\"] and EXPOSE 8080", fix: "delete it when nothing else builds it"},
+		{name: "a port not carried over is still lost", path: "Dockerfile",
+			content: "FROM scratch\nEXPOSE 8080 9090\nCMD [\"serve\"]\n", args: []string{"serve"}, ports: []string{"8080"},
+			severity: Error, message: "lost: CMD [\"serve\"], EXPOSE 8080 9090", fix: "Config.Args and Config.Ports"},
+		{name: "arguments not carried over are still lost", path: "Dockerfile",
+			content:  "FROM scratch\nENTRYPOINT [\"/app\", \"serve\"]\n",
+			severity: Error, message: "lost: ENTRYPOINT [\"/app\",\"serve\"]", fix: "Config.Args and Config.Ports"},
 		{name: "a variant is a warning", path: "Dockerfile.dev", content: "FROM golang:1.26\nCMD [\"go\",\"run\",\".\"]\n",
 			severity: Warning, message: "Dockerfile.dev is not built"},
 		{name: "one that does not parse is still unused", path: "Dockerfile", content: "FROM\n",
@@ -28,12 +41,15 @@ func TestCheckUnusedDockerfile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := CheckUnusedDockerfile(tt.path, []byte(tt.content), tt.used)
+			f := CheckUnusedDockerfile(tt.path, []byte(tt.content), config.Config{Dockerfile: tt.used, Args: tt.args, Ports: tt.ports})
 			if f.Rule != RuleDockerfileUnused || f.Severity != tt.severity || f.Path != tt.path {
 				t.Errorf("got %s %s on %s, want %s %s on %s", f.Severity, f.Rule, f.Path, tt.severity, RuleDockerfileUnused, tt.path)
 			}
 			if !strings.Contains(f.Message, tt.message) {
 				t.Errorf("message %q lacks %q", f.Message, tt.message)
+			}
+			if !strings.Contains(f.Fix, tt.fix) {
+				t.Errorf("fix %q lacks %q", f.Fix, tt.fix)
 			}
 			if tt.message == "Dockerfile is not built: Gantry builds Gantry's embedded docker/Dockerfile" && strings.Contains(f.Message, "lost") {
 				t.Errorf("message %q names something lost; the image's last stage has nothing", f.Message)

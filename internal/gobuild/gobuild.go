@@ -40,35 +40,104 @@ func XFlags(vars config.Stamp, s Stamp) []string {
 	return flags
 }
 
-// Command returns the go build command for mainPackage, for goos/goarch.
-// A prod build is static (CGO_ENABLED=0), stripped and path-free; a debug
-// build keeps symbols and turns off optimisation and inlining for Delve.
-// The platform is set in the command's environment, so that Gantry's own
-// settings (GANTRY_GOOS, GANTRY_GOARCH) choose it, not the GOOS and GOARCH
-// that would also retarget the mage binary.
-func Command(mainPackage, output, goos, goarch string, debug bool, xflags []string) run.Cmd {
-	// Values never hold spaces: the plan refuses a commit that is not hex,
-	// versions are sanitised tags, dates RFC 3339, and the configuration
-	// refuses variable names that are not package.name; so one -ldflags
-	// string is safe.
-	ldflags := strings.Join(xflags, " ")
+// Options are what every build of the service shares, on the host and in
+// the Dockerfile (as its build arguments), so that both sides build the
+// same binary.
+type Options struct {
+	MainPackage string
+	// XFlags are the -X stamps (XFlags).
+	XFlags  []string
+	LDFlags []string
+	Tags    []string
+	CGO     bool
+}
+
+// NewOptions returns the options of cfg, stamped with s.
+func NewOptions(cfg config.Config, s Stamp) Options {
+	return Options{MainPackage: cfg.MainPackage, XFlags: XFlags(cfg.Stamp, s), LDFlags: cfg.LDFlags, Tags: cfg.Tags, CGO: cfg.CGO}
+}
+
+// cgoTags make a cgo binary need no C library at run time for name
+// resolution and user look-ups (Go's own implementations), and cgoLink
+// links it statically: it runs on the same static runtime image as a
+// pure-Go binary.
+var (
+	cgoTags = []string{"netgo", "osusergo"}
+	cgoLink = []string{"-linkmode=external", "-extldflags=-static"}
+)
+
+// GoTags are the build tags: the configured ones, and cgoTags with cgo.
+func (o Options) GoTags() []string {
+	tags := slices.Clone(o.Tags)
+	if o.CGO {
+		for _, t := range cgoTags {
+			if !slices.Contains(tags, t) {
+				tags = append(tags, t)
+			}
+		}
+	}
+	return tags
+}
+
+// LinkFlags are the linker flags besides -s -w: the stamps, the
+// configured flags, and static linking with cgo.
+func (o Options) LinkFlags() []string {
+	flags := slices.Concat(o.XFlags, o.LDFlags)
+	if o.CGO {
+		flags = append(flags, cgoLink...)
+	}
+	return flags
+}
+
+// BuildArgs are the Dockerfile's build arguments for the same build:
+// its binaries stages read them.
+func (o Options) BuildArgs() map[string]string {
+	cgo := "0"
+	if o.CGO {
+		cgo = "1"
+	}
+	return map[string]string{
+		"MAIN_PACKAGE": o.MainPackage,
+		// Values never hold spaces: the plan refuses a commit that is
+		// not hex, versions are sanitised tags, dates RFC 3339, and the
+		// configuration refuses variable names that are not
+		// package.name and linker flags with spaces or quotes; so one
+		// string of words is safe.
+		"GO_LDFLAGS":  strings.Join(o.LinkFlags(), " "),
+		"GO_TAGS":     strings.Join(o.GoTags(), ","),
+		"CGO_ENABLED": cgo,
+	}
+}
+
+// Command returns the go build command for goos/goarch. A prod build is
+// stripped and path-free; a debug build keeps symbols and turns off
+// optimisation and inlining for Delve. Both are static: pure Go, or
+// linked statically with cgo. The platform is set in the command's
+// environment, so that Gantry's own settings (GANTRY_GOOS, GANTRY_GOARCH)
+// choose it, not the GOOS and GOARCH that would also retarget the mage
+// binary.
+func Command(o Options, output, goos, goarch string, debug bool) run.Cmd {
 	args := []string{"build", "-trimpath"}
+	ldflags := o.LinkFlags()
 	if debug {
 		args = append(args, "-gcflags=all=-N -l")
 	} else {
-		ldflags = strings.Join(append([]string{"-s", "-w"}, xflags...), " ")
+		ldflags = append([]string{"-s", "-w"}, ldflags...)
 	}
-	if ldflags != "" {
-		args = append(args, "-ldflags="+ldflags)
+	if tags := o.GoTags(); len(tags) > 0 {
+		args = append(args, "-tags="+strings.Join(tags, ","))
 	}
-	args = append(args, "-o", output, mainPackage)
+	if len(ldflags) > 0 {
+		args = append(args, "-ldflags="+strings.Join(ldflags, " "))
+	}
+	args = append(args, "-o", output, o.MainPackage)
+	cgo := "0"
+	if o.CGO {
+		cgo = "1"
+	}
 	// GOWORK=off builds the service module alone, as the image build does,
 	// not joined with its magefiles module.
-	return run.Cmd{Name: "go", Args: args, Env: env(goos, goarch, "0")}
-}
-
-func env(goos, goarch, cgo string) []string {
-	return []string{"CGO_ENABLED=" + cgo, "GOWORK=off", "GOOS=" + goos, "GOARCH=" + goarch}
+	return run.Cmd{Name: "go", Args: args, Env: []string{"CGO_ENABLED=" + cgo, "GOWORK=off", "GOOS=" + goos, "GOARCH=" + goarch}}
 }
 
 // NeedsCgo lists the packages that mainPackage (in dir) links, itself
@@ -146,13 +215,13 @@ func Layout(platforms []string) ([]string, error) {
 // GOFLAGS), so that a binary is the same whichever side compiled it. -v
 // lists the packages compiled, not those the build cache had: the log
 // shows what a change cost.
-func CrossCommand(dir, mainPackage, outDir, platform string, debug bool, xflags []string) (run.Cmd, error) {
+func CrossCommand(dir string, o Options, outDir, platform string, debug bool) (run.Cmd, error) {
 	pdir, err := PlatformDir(platform)
 	if err != nil {
 		return run.Cmd{}, err
 	}
 	parts := strings.Split(platform, "/")
-	cmd := Command(mainPackage, filepath.Join(outDir, pdir, Binary), parts[0], parts[1], debug, xflags)
+	cmd := Command(o, filepath.Join(outDir, pdir, Binary), parts[0], parts[1], debug)
 	cmd.Args = slices.Insert(cmd.Args, 1, "-v", "-buildvcs=false")
 	if len(parts) == 3 && parts[1] == "arm" {
 		cmd.Env = append(cmd.Env, "GOARM="+strings.TrimPrefix(parts[2], "v"))

@@ -2,19 +2,21 @@ package gobuild
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"debug/elf"
-	"github.com/gantry-build/gantry/internal/testtree"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gantry-build/gantry/internal/run"
+	"github.com/gantry-build/gantry/internal/testtree"
 	"github.com/gantry-build/gantry/magetools/config"
 )
 
@@ -68,55 +70,72 @@ func TestCommand(t *testing.T) {
 	xflags := []string{"-X", "main.version=1.2.3", "-X", "main.commit=" + commitSHA, "-X", "main.date=2024-05-06T12:15:16Z"}
 	xstr := "-X main.version=1.2.3 -X main.commit=" + commitSHA + " -X main.date=2024-05-06T12:15:16Z"
 	tests := []struct {
-		name   string
-		main   string
-		output string
-		debug  bool
-		xflags []string
-		want   []string
+		name    string
+		opts    Options
+		output  string
+		debug   bool
+		want    []string
+		wantCGO string
 	}{
-		{name: "prod", main: "./cmd/api", output: "bin/api", xflags: xflags,
+		{name: "prod", opts: Options{MainPackage: "./cmd/api", XFlags: xflags}, output: "bin/api",
 			want: []string{"build", "-trimpath", "-ldflags=-s -w " + xstr, "-o", "bin/api", "./cmd/api"}},
-		{name: "prod without stamps", main: ".", output: "bin/svc",
+		{name: "prod without stamps", opts: Options{MainPackage: "."}, output: "bin/svc",
 			want: []string{"build", "-trimpath", "-ldflags=-s -w", "-o", "bin/svc", "."}},
-		{name: "debug", main: "./cmd/api", output: "bin/api-dev", debug: true, xflags: xflags,
+		{name: "debug", opts: Options{MainPackage: "./cmd/api", XFlags: xflags}, output: "bin/api-dev", debug: true,
 			want: []string{"build", "-trimpath", "-gcflags=all=-N -l", "-ldflags=" + xstr, "-o", "bin/api-dev", "./cmd/api"}},
-		{name: "debug without stamps", main: ".", output: "/tmp/out/svc-dev", debug: true,
+		{name: "debug without stamps", opts: Options{MainPackage: "."}, output: "/tmp/out/svc-dev", debug: true,
 			want: []string{"build", "-trimpath", "-gcflags=all=-N -l", "-o", "/tmp/out/svc-dev", "."}},
+		{name: "tags and linker flags after the stamps", opts: Options{MainPackage: ".", XFlags: xflags[:2], Tags: []string{"timetzdata", "prod"}, LDFlags: []string{"-buildid="}}, output: "bin/svc",
+			want: []string{"build", "-trimpath", "-tags=timetzdata,prod", "-ldflags=-s -w -X main.version=1.2.3 -buildid=", "-o", "bin/svc", "."}},
+		{name: "cgo: static, with Go's resolver and user look-ups", opts: Options{MainPackage: ".", Tags: []string{"sqlite_fts5", "netgo"}, CGO: true}, output: "bin/svc", wantCGO: "1",
+			want: []string{"build", "-trimpath", "-tags=sqlite_fts5,netgo,osusergo", "-ldflags=-s -w -linkmode=external -extldflags=-static", "-o", "bin/svc", "."}},
+		{name: "cgo debug", opts: Options{MainPackage: ".", CGO: true}, output: "bin/svc-dev", debug: true, wantCGO: "1",
+			want: []string{"build", "-trimpath", "-gcflags=all=-N -l", "-tags=netgo,osusergo", "-ldflags=-linkmode=external -extldflags=-static", "-o", "bin/svc-dev", "."}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var before []string
-			if tt.xflags != nil {
-				before = append([]string(nil), tt.xflags...)
-			}
-			got := Command(tt.main, tt.output, "linux", "arm64", tt.debug, tt.xflags)
+			before := slices.Clone(tt.opts.XFlags)
+			got := Command(tt.opts, tt.output, "linux", "arm64", tt.debug)
 			if got.Name != "go" {
 				t.Errorf("Name = %q, want go", got.Name)
 			}
 			if !reflect.DeepEqual(got.Args, tt.want) {
 				t.Errorf("Args:\n got  %q\n want %q", got.Args, tt.want)
 			}
-			if want := []string{"CGO_ENABLED=0", "GOWORK=off", "GOOS=linux", "GOARCH=arm64"}; !reflect.DeepEqual(got.Env, want) {
+			cgo := cmp.Or(tt.wantCGO, "0")
+			if want := []string{"CGO_ENABLED=" + cgo, "GOWORK=off", "GOOS=linux", "GOARCH=arm64"}; !reflect.DeepEqual(got.Env, want) {
 				t.Errorf("Env = %q, want %q", got.Env, want)
 			}
-			if got.Args[len(got.Args)-1] != tt.main {
-				t.Errorf("the main package is not the last argument: %q", got.Args)
-			}
-			joined := strings.Join(got.Args, " ")
-			if hasStrip := strings.Contains(joined, "-s -w"); hasStrip == tt.debug {
-				t.Errorf("debug=%v but -s -w present=%v: %q", tt.debug, hasStrip, got.Args)
-			}
-			if hasGC := strings.Contains(joined, "-gcflags=all=-N -l"); hasGC != tt.debug {
-				t.Errorf("debug=%v but -gcflags=all=-N -l present=%v: %q", tt.debug, hasGC, got.Args)
-			}
-			if !reflect.DeepEqual(tt.xflags, before) {
-				t.Errorf("Command changed its xflags argument: %q, was %q", tt.xflags, before)
+			if !slices.Equal(tt.opts.XFlags, before) {
+				t.Errorf("Command changed its xflags argument: %q, was %q", tt.opts.XFlags, before)
 			}
 			if got.Stdin != nil || got.Stdout != nil || got.Dir != "" {
 				t.Errorf("Command set Stdin/Stdout/Dir: %+v", got)
 			}
 		})
+	}
+}
+
+// TestBuildArgsMatchCommand checks that the Dockerfile receives the same
+// tags and linker flags as the host's go build.
+func TestBuildArgsMatchCommand(t *testing.T) {
+	opts := Options{MainPackage: "./cmd", XFlags: []string{"-X", "example.com/svc/pkg/build.version=main-abc1234"}, LDFlags: []string{"-buildid="}, Tags: []string{"prod"}, CGO: true}
+	got := opts.BuildArgs()
+	want := map[string]string{
+		"MAIN_PACKAGE": "./cmd",
+		"GO_LDFLAGS":   "-X example.com/svc/pkg/build.version=main-abc1234 -buildid= -linkmode=external -extldflags=-static",
+		"GO_TAGS":      "prod,netgo,osusergo",
+		"CGO_ENABLED":  "1",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("BuildArgs = %q, want %q", got, want)
+	}
+	cmd := strings.Join(Command(opts, "out", "linux", "amd64", false).Args, " ")
+	if !strings.Contains(cmd, "-tags="+want["GO_TAGS"]) || !strings.Contains(cmd, "-ldflags=-s -w "+want["GO_LDFLAGS"]) {
+		t.Errorf("go build %s differs from the build arguments %q", cmd, want)
+	}
+	if got := (Options{MainPackage: "."}).BuildArgs(); got["CGO_ENABLED"] != "0" || got["GO_TAGS"] != "" || got["GO_LDFLAGS"] != "" {
+		t.Errorf("BuildArgs without options = %q", got)
 	}
 }
 
@@ -127,7 +146,7 @@ func TestCommandXFlagsDoNotAlias(t *testing.T) {
 	x[0], x[1] = "-X", "main.version=1"
 	spare := x[:4]
 	spare[2], spare[3] = "keep", "me"
-	Command(".", "out", "linux", "amd64", false, x)
+	Command(Options{MainPackage: ".", XFlags: x, CGO: true}, "out", "linux", "amd64", false)
 	if spare[2] != "keep" || spare[3] != "me" {
 		t.Errorf("Command wrote into the spare capacity of xflags: %q", spare)
 	}
@@ -177,7 +196,7 @@ func TestBuildStamped(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "svc")
-			cmd := Command(".", out, runtime.GOOS, runtime.GOARCH, tt.debug, XFlags(defaultVars, stamp))
+			cmd := Command(Options{MainPackage: ".", XFlags: XFlags(defaultVars, stamp)}, out, runtime.GOOS, runtime.GOARCH, tt.debug)
 			cmd.Dir = dir
 			// Keep the build local and independent of the caller's settings.
 			cmd.Env = append(cmd.Env, "GOFLAGS=", "GOTOOLCHAIN=local")
@@ -303,7 +322,7 @@ func TestCrossCommand(t *testing.T) {
 			env:  []string{"CGO_ENABLED=0", "GOWORK=off", "GOOS=linux", "GOARCH=arm", "GOARM=7"}},
 	}
 	for _, tt := range tests {
-		got, err := CrossCommand("svc", "./cmd/api", "/tmp/b/binaries", tt.platform, tt.debug, xflags)
+		got, err := CrossCommand("svc", Options{MainPackage: "./cmd/api", XFlags: xflags}, "/tmp/b/binaries", tt.platform, tt.debug)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
@@ -311,7 +330,7 @@ func TestCrossCommand(t *testing.T) {
 			t.Errorf("%s: CrossCommand = %s %q in %q env %q\nwant args %q env %q", tt.name, got.Name, got.Args, got.Dir, got.Env, tt.want, tt.env)
 		}
 	}
-	if _, err := CrossCommand("svc", ".", "/o", "amd64", false, nil); err == nil {
+	if _, err := CrossCommand("svc", Options{MainPackage: "."}, "/o", "amd64", false); err == nil {
 		t.Error("CrossCommand accepted a platform without an os")
 	}
 }

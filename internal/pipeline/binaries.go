@@ -42,6 +42,10 @@ func (r Run) HostBinaries(ctx context.Context, tmp string, img plan.Image, b bui
 	if r.Compiler == nil {
 		return b, nil
 	}
+	if r.Config.CGO {
+		log.Info("cgo: compiling in the image build, with the Dockerfile's C cross-compilers (the host has none for the other platforms)")
+		return b, nil
+	}
 	content, err := os.ReadFile(b.Dockerfile)
 	if err != nil {
 		return b, fmt.Errorf("read %s: %w", b.Dockerfile, err)
@@ -84,11 +88,11 @@ func (r Run) HostBinaries(ctx context.Context, tmp string, img plan.Image, b bui
 // binaryCommands are the go builds of img's binaries into out, one per
 // platform, stamped as the Dockerfile stamps them (Spec's GO_LDFLAGS).
 func (r Run) binaryCommands(out string, img plan.Image) []run.Cmd {
-	xflags := gobuild.XFlags(r.Config.Stamp, r.Stamp())
+	opts := r.BuildOptions()
 	var cmds []run.Cmd
 	for _, p := range img.Platforms {
 		// Layout has accepted every platform.
-		cmd, _ := gobuild.CrossCommand(r.Config.Dir, r.Config.MainPackage, out, p, img.Target == plan.Dev, xflags)
+		cmd, _ := gobuild.CrossCommand(r.Config.Dir, opts, out, p, img.Target == plan.Dev)
 		cmds = append(cmds, cmd)
 	}
 	return cmds

@@ -61,6 +61,7 @@ func TestHostBinaries(t *testing.T) {
 		image      int // 0 prod, 1 dev
 		platforms  []string
 		noCompiler bool
+		cgo        bool
 		fail       error
 		// wantStage is the context set ("" for none); wantCmds the builds.
 		wantStage string
@@ -77,6 +78,8 @@ func TestHostBinaries(t *testing.T) {
 		{name: "platforms sharing a directory compile in the Dockerfile", dockerfile: docker.Dockerfile,
 			platforms: []string{"linux/arm/v6", "linux/arm/v7"}, wantLog: "share the binaries directory"},
 		{name: "no compiler (a test's run): the Dockerfile compiles", dockerfile: docker.Dockerfile, noCompiler: true},
+		{name: "cgo compiles in the Dockerfile, with its C cross-compilers", dockerfile: docker.Dockerfile, cgo: true,
+			wantLog: "C cross-compilers"},
 		{name: "a failed compile fails the build, naming mage build", dockerfile: docker.Dockerfile,
 			fail: errors.New("exit status 1"), wantErr: "go tool mage build"},
 	}
@@ -87,7 +90,7 @@ func TestHostBinaries(t *testing.T) {
 			if err := os.WriteFile(df, tt.dockerfile, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			cfg := resolve(t, config.Config{Image: specImage, Dir: "svc", MainPackage: "./cmd/svc"}, nil)
+			cfg := resolve(t, config.Config{Image: specImage, Dir: "svc", MainPackage: "./cmd/svc", CGO: tt.cgo}, nil)
 			p, err := plan.Make(ev, cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -136,10 +139,10 @@ func TestHostBinaries(t *testing.T) {
 			if spec.Contexts != nil {
 				t.Errorf("HostBinaries changed its argument's Contexts: %v", spec.Contexts)
 			}
-			xflags := gobuild.XFlags(cfg.Stamp, r.Stamp())
+			opts := gobuild.Options{MainPackage: "./cmd/svc", XFlags: gobuild.XFlags(cfg.Stamp, r.Stamp())}
 			var want []run.Cmd
 			for _, platform := range img.Platforms {
-				cmd, _ := gobuild.CrossCommand("svc", "./cmd/svc", out, platform, tt.wantDebug, xflags)
+				cmd, _ := gobuild.CrossCommand("svc", opts, out, platform, tt.wantDebug)
 				want = append(want, cmd)
 			}
 			if !reflect.DeepEqual(compiler.cmds, want) {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -257,6 +259,30 @@ func TestPublishCoordinates(t *testing.T) {
 		})
 	}
 
+	t.Run("prepare runs once before the builds; a failed prepare builds and moves nothing", func(t *testing.T) {
+		f := newFixture(t)
+		ran := filepath.Join(t.TempDir(), "ran")
+		r := f.run(t, false, f.dir, nil)
+		r.Config.Prepare = []string{"/bin/sh", "-c", "echo >> " + ran}
+		b, _, _ := withFakes(t, &r)
+		if _, err := r.Publish(context.Background()); err != nil {
+			t.Fatalf("Publish: %v", err)
+		}
+		if out, err := os.ReadFile(ran); err != nil || len(out) != 1 || len(b.builds) != 2 {
+			t.Errorf("prepare ran %d times (%v) for %d builds, want once", len(out), err, len(b.builds))
+		}
+
+		f = newFixture(t)
+		r = f.run(t, false, f.dir, nil)
+		r.Config.Prepare = []string{"/bin/sh", "-c", "exit 4"}
+		b, _, _ = withFakes(t, &r)
+		_, err := r.Publish(context.Background())
+		wantErr(t, err, "Config.Prepare")
+		if len(b.builds) != 0 || digestOf(t, f.tag("main")) != "" {
+			t.Errorf("after a failed prepare: %d builds, main = %q", len(b.builds), digestOf(t, f.tag("main")))
+		}
+	})
+
 	t.Run("a failed build keeps its exit code and moves nothing", func(t *testing.T) {
 		f := newFixture(t)
 		old := pushIndex(t, f.tag("main"), f.c1)
@@ -308,6 +334,24 @@ func TestPublishCoordinates(t *testing.T) {
 		}
 		if len(b.builds) != 0 || res[0].How != Promoted || digestOf(t, f.tag("1.2.3")) != prod {
 			t.Errorf("builds %d, results %+v; want 1.2.3 promoted from %s", len(b.builds), res, prod)
+		}
+	})
+
+	t.Run("release of a main build with ReleaseRebuild: built with the version stamped", func(t *testing.T) {
+		f := newFixture(t)
+		prod := pushIndex(t, f.tag(f.short(f.c2)), f.c2)
+		r := f.run(t, true, f.dir, nil)
+		r.Config.ReleaseRebuild = true
+		b, _, _ := withFakes(t, &r)
+		res, err := r.Release(context.Background())
+		if err != nil {
+			t.Fatalf("Release: %v", err)
+		}
+		if len(b.builds) != 1 || res[0].How != Built || res[0].Digest == prod {
+			t.Fatalf("builds %d, results %+v; want 1.2.3 built, not promoted from %s", len(b.builds), res, prod)
+		}
+		if got := b.builds[0].BuildArgs["GO_LDFLAGS"]; !strings.Contains(got, "main.version=1.2.3") {
+			t.Errorf("GO_LDFLAGS %q does not stamp 1.2.3", got)
 		}
 	})
 

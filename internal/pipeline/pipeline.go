@@ -109,7 +109,8 @@ func (r Run) Report(results []Result) error {
 }
 
 // preflight checks the Dockerfile and the builder before anything is
-// built, and returns the Dockerfile's path.
+// built, runs the service's Prepare command, and returns the
+// Dockerfile's path.
 func (r Run) preflight(ctx context.Context, tmp string, images []plan.Image) (string, error) {
 	path, err := r.Dockerfile(tmp)
 	if err != nil {
@@ -138,7 +139,7 @@ func (r Run) preflight(ctx context.Context, tmp string, images []plan.Image) (st
 		log.WithField("platforms", strings.Join(missing, ",")).Warn("the builder does not list these platforms; stages that RUN on them need QEMU (docker run --privileged tonistiigi/binfmt --install all)")
 	}
 	log.Info("builder ready")
-	return path, nil
+	return path, r.Prepare(ctx)
 }
 
 // BuildOnly builds every image of the plan and keeps nothing but the build

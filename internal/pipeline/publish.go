@@ -91,7 +91,8 @@ func (r Run) verify(ctx context.Context, img plan.Image, digest string) error {
 
 // existing returns the image already in the registry for img, if this run
 // must not build it: its immutable tag holds this commit (a re-run), or,
-// on a release, the push to main already built this commit (promotion).
+// on a release, the push to main already built this commit (promotion,
+// unless Config.ReleaseRebuild).
 // An immutable tag that holds another commit is an error.
 func (r Run) existing(ctx context.Context, img plan.Image) (Result, error) {
 	tag := img.Immutable()[0]
@@ -116,6 +117,10 @@ func (r Run) existing(ctx context.Context, img plan.Image) (Result, error) {
 			tag, current.Revision, r.Event.Commit)
 	}
 	if r.Event.Kind != event.TagPush {
+		return Result{Image: img}, nil
+	}
+	if r.Config.ReleaseRebuild {
+		log.Info("ReleaseRebuild: building the release with its version stamped, instead of promoting main's build")
 		return Result{Image: img}, nil
 	}
 	mainBuild := r.Config.Image + ":" + r.Plan.Short

@@ -5,7 +5,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/gantry-build/gantry/docker"
@@ -19,10 +18,7 @@ import (
 // the Dockerfile to use (see Dockerfile).
 func (r Run) Spec(img plan.Image, dockerfilePath string, out buildx.Output, tags []string) buildx.Build {
 	cfg, ev := r.Config, r.Event
-	args := map[string]string{
-		"MAIN_PACKAGE": cfg.MainPackage,
-		"GO_LDFLAGS":   strings.Join(gobuild.XFlags(cfg.Stamp, r.Stamp()), " "),
-	}
+	args := r.BuildOptions().BuildArgs()
 	maps.Copy(args, cfg.BuildArgs)
 	b := buildx.Build{
 		Context:      cfg.Dir,
@@ -68,6 +64,12 @@ func (r Run) cache() buildx.Cache {
 	return c
 }
 
+// BuildOptions are the go build settings of this commit's binaries,
+// wherever they are compiled.
+func (r Run) BuildOptions() gobuild.Options {
+	return gobuild.NewOptions(r.Config, r.Stamp())
+}
+
 // Stamp is the version information of this commit, for binary and image.
 func (r Run) Stamp() gobuild.Stamp {
 	return gobuild.Stamp{Version: r.Plan.Version, Commit: r.Event.Commit, Date: r.Event.CommitTime}
@@ -99,8 +101,9 @@ func (r Run) labels() map[string]string {
 
 // Dockerfile returns the path of the Dockerfile to build and checks that it
 // has the prod and dev stages. With no Dockerfile configured, the embedded
-// default is written to tmp, with the .dockerignore template beside it when
-// the service has none (buildx reads <Dockerfile>.dockerignore first).
+// default, with the service's Args and Ports, is written to tmp, with the
+// .dockerignore template beside it when the service has none (buildx
+// reads <Dockerfile>.dockerignore first).
 func (r Run) Dockerfile(tmp string) (string, error) {
 	cfg := r.Config
 	var path string
@@ -112,7 +115,7 @@ func (r Run) Dockerfile(tmp string) (string, error) {
 			return "", fmt.Errorf("read Dockerfile: %w; fix GANTRY_DOCKERFILE/Config.Dockerfile, or remove it to use Gantry's default", err)
 		}
 	} else {
-		path, content = filepath.Join(tmp, "Dockerfile"), docker.Dockerfile
+		path, content = filepath.Join(tmp, "Dockerfile"), docker.Render(cfg.Args, cfg.Ports)
 		if err := os.WriteFile(path, content, 0o644); err != nil {
 			return "", err
 		}

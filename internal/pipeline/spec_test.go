@@ -50,6 +50,8 @@ func TestSpec(t *testing.T) {
 			BuildArgs: map[string]string{
 				"MAIN_PACKAGE": "./cmd/svc",
 				"GO_LDFLAGS":   ldflags,
+				"GO_TAGS":      "",
+				"CGO_ENABLED":  "0",
 				"GO_IMAGE":     "mirror.local/golang:1.26",
 			},
 			Labels: map[string]string{
@@ -81,6 +83,17 @@ func TestSpec(t *testing.T) {
 			ev:   mainPush,
 			out:  buildx.Push,
 			want: func(b *buildx.Build) {},
+		},
+		{
+			name:   "tags, linker flags and cgo reach the Dockerfile as the host's go build gets them",
+			ev:     mainPush,
+			cfgEnv: map[string]string{"GANTRY_TAGS": "sqlite_fts5", "GANTRY_LDFLAGS": "-buildid=", "GANTRY_CGO": "true"},
+			out:    buildx.Push,
+			want: func(b *buildx.Build) {
+				b.BuildArgs["GO_TAGS"] = "sqlite_fts5,netgo,osusergo"
+				b.BuildArgs["GO_LDFLAGS"] += " -buildid= -linkmode=external -extldflags=-static"
+				b.BuildArgs["CGO_ENABLED"] = "1"
+			},
 		},
 		{
 			name: "CI=true gives plain progress, no cache",

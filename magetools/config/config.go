@@ -116,6 +116,15 @@ type Config struct {
 	// version is immutable. Env: GANTRY_ALLOW_RELEASE_OVERWRITE.
 	AllowReleaseOverwrite bool
 
+	// ReleaseRebuild makes Release build the prod image of a v* tag, so
+	// that its binary reports the release version, instead of promoting
+	// the image the push to the publishing branch built of the same
+	// commit, whose binary reports <branch>-<short sha>. Promotion ships
+	// the very bytes that ran on that branch, in about a second; a
+	// rebuild takes a build and ships new bytes of the same source.
+	// Default: false (promotion). Env: GANTRY_RELEASE_REBUILD.
+	ReleaseRebuild bool
+
 	// Cache is where builds import and export BuildKit's cache, one scope
 	// per target (<service>-prod, <service>-dev): "gha", "registry:<repo>"
 	// (a tag per scope), "local:<dir>" (a directory per scope) or "none".
@@ -377,6 +386,7 @@ func (r *Config) applyEnv(env Lookup) error {
 		"GANTRY_ALLOW_RELEASE_OVERWRITE": &r.AllowReleaseOverwrite,
 		"GANTRY_NO_CACHE":                &r.NoCache,
 		"GANTRY_CGO":                     &r.CGO,
+		"GANTRY_RELEASE_REBUILD":         &r.ReleaseRebuild,
 	} {
 		if v, ok := env(key); ok && v != "" {
 			b, err := strconv.ParseBool(v)

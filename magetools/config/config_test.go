@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -140,6 +141,12 @@ func TestResolveDockerfileDefault(t *testing.T) {
 		{name: "env wins over code and an existing docker/Dockerfile", setup: func(t *testing.T, dir string) {
 			writeFile(t, filepath.Join(dir, "docker", "Dockerfile"), "FROM scratch\n")
 		}, cfg: Config{Dockerfile: "build/Dockerfile"}, env: map[string]string{"GANTRY_DOCKERFILE": "ci/Dockerfile"}, want: "ci/Dockerfile"},
+		{name: "embedded chooses Gantry's over an existing docker/Dockerfile", setup: func(t *testing.T, dir string) {
+			writeFile(t, filepath.Join(dir, "docker", "Dockerfile"), "FROM scratch AS build\n")
+		}, cfg: Config{Dockerfile: EmbeddedDockerfile}, want: ""},
+		{name: "embedded from the environment", setup: func(t *testing.T, dir string) {
+			writeFile(t, filepath.Join(dir, "docker", "Dockerfile"), "FROM scratch AS build\n")
+		}, env: map[string]string{"GANTRY_DOCKERFILE": "embedded"}, want: ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -388,6 +395,8 @@ func TestResolveBools(t *testing.T) {
 	}{
 		{"GANTRY_BUILD_OTHER_REFS", func(c *Config, v bool) { c.BuildOtherRefs = v }, func(c Config) bool { return c.BuildOtherRefs }},
 		{"GANTRY_ATTESTATIONS", func(c *Config, v bool) { c.Attestations = v }, func(c Config) bool { return c.Attestations }},
+		{"GANTRY_CGO", func(c *Config, v bool) { c.CGO = v }, func(c Config) bool { return c.CGO }},
+		{"GANTRY_RELEASE_REBUILD", func(c *Config, v bool) { c.ReleaseRebuild = v }, func(c Config) bool { return c.ReleaseRebuild }},
 	}
 	for _, f := range fields {
 		t.Run(f.env, func(t *testing.T) {
@@ -724,6 +733,17 @@ func TestResolveErrors(t *testing.T) {
 			errHas: []string{"GANTRY_MAIN"}},
 		{name: "several main packages", facts: func(f *Facts) { f.MainCandidates = []string{"./cmd/a", "./cmd/b"} },
 			errHas: []string{"./cmd/a, ./cmd/b", "GANTRY_MAIN"}},
+		{name: "a build tag with a space", cfg: Config{Tags: []string{"a b"}}, errHas: []string{`"a b"`, "GANTRY_TAGS"}},
+		{name: "a build tag that is a flag", env: map[string]string{"GANTRY_TAGS": "-x"}, errHas: []string{`"-x"`, "Go build tag"}},
+		{name: "a linker flag with a quote", cfg: Config{LDFlags: []string{`-extldflags="-static"`}}, errHas: []string{"not one flag", "-extldflags=-static", "Config.LDFlags"}},
+		{name: "a linker flag that is not a flag", env: map[string]string{"GANTRY_LDFLAGS": "static"}, errHas: []string{`"static"`, "GANTRY_LDFLAGS"}},
+		{name: "a port that is no number", env: map[string]string{"GANTRY_PORTS": "http"}, errHas: []string{`"http"`, "PORT/PROTOCOL"}},
+		{name: "a port out of range", cfg: Config{Ports: []string{"70000"}}, errHas: []string{`"70000"`, "1 to 65535"}},
+		{name: "an argument with a new line", cfg: Config{Args: []string{"serve\n--x"}}, errHas: []string{"control character", "Config.Args"}},
+		{name: "args with the service's own Dockerfile", cfg: Config{Args: []string{"serve"}, Dockerfile: "build/Dockerfile"},
+			errHas: []string{"embedded Dockerfile", "build/Dockerfile", "CMD and EXPOSE", `"embedded"`}},
+		{name: "a prepare command that is a flag", env: map[string]string{"GANTRY_PREPARE": "--generate"}, errHas: []string{"program to run", "GANTRY_PREPARE"}},
+		{name: "a build argument Gantry sets from Config.CGO", cfg: Config{BuildArgs: map[string]string{"CGO_ENABLED": "1"}}, errHas: []string{"CGO_ENABLED is set by Gantry", "CGO"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -802,5 +822,24 @@ func TestResolveGoPlatform(t *testing.T) {
 	got = mustResolve(t, Config{}, map[string]string{"GANTRY_GOOS": "windows"}, facts(t))
 	if got.GOOS != "windows" || got.GOARCH != runtime.GOARCH {
 		t.Errorf("GOOS/GOARCH = %s/%s, want windows/%s", got.GOOS, got.GOARCH, runtime.GOARCH)
+	}
+}
+
+func TestResolveBuildOptions(t *testing.T) {
+	env := map[string]string{"GANTRY_TAGS": "netgo, sqlite_fts5", "GANTRY_LDFLAGS": "-buildid=  -extldflags=-static", "GANTRY_ARGS": "serve --port 8080",
+		"GANTRY_PORTS": "8080,53/udp", "GANTRY_PREPARE": "go generate ./web"}
+	got := mustResolve(t, Config{Tags: []string{"code"}, Args: []string{"from", "code"}}, env, facts(t))
+	want := Config{Tags: []string{"netgo", "sqlite_fts5"}, LDFlags: []string{"-buildid=", "-extldflags=-static"}, Args: []string{"serve", "--port", "8080"},
+		Ports: []string{"8080", "53/udp"}, Prepare: []string{"go", "generate", "./web"}}
+	for _, f := range []struct {
+		name      string
+		got, want []string
+	}{{"Tags", got.Tags, want.Tags}, {"LDFlags", got.LDFlags, want.LDFlags}, {"Args", got.Args, want.Args}, {"Ports", got.Ports, want.Ports}, {"Prepare", got.Prepare, want.Prepare}} {
+		if !slices.Equal(f.got, f.want) {
+			t.Errorf("%s = %q, want %q (the environment wins)", f.name, f.got, f.want)
+		}
+	}
+	if code := mustResolve(t, Config{Args: []string{"serve", "--addr", ":8080 x"}}, nil, facts(t)); !slices.Equal(code.Args, []string{"serve", "--addr", ":8080 x"}) {
+		t.Errorf("Args from code = %q", code.Args)
 	}
 }
