@@ -142,7 +142,7 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 		switch {
 		case f.Key == "":
 			err = r.mergeLines(path, f.Path, f.Content)
-		case f.Key == "magefile" && (opts.MainPackage != "" || opts.Service != "") && !opts.Force.Has(f.Key) && exists(path):
+		case f.Key == "magefile" && !opts.Force.Has(f.Key) && exists(path):
 			wrote, err = r.updateMagefile(path, f.Path, layout, opts)
 		default:
 			wrote, err = writeFile(path, f.Content, opts.Force.Has(f.Key))
@@ -213,38 +213,57 @@ func (r *Report) addMage(ctx context.Context, dir string, gomod *modfile.File) e
 	return r.run(ctx, dir, nil, "go", "get", "-tool", mage+"@"+MageVersion)
 }
 
-// updateMagefile sets the flags' settings in the existing magefile, in
-// place (UpdateMagefile); it reports whether the file changed.
+// updateMagefile sets what init decided in the existing magefile, in
+// place (UpdateMagefile); it reports whether the file changed. A magefile
+// that is not Gantry's is left alone, unless a flag asks for a change.
 func (r *Report) updateMagefile(path, rel string, l Layout, opts Options) (bool, error) {
 	content, err := os.ReadFile(path)
 	if err != nil {
 		return false, fmt.Errorf("read %s: %w", rel, err)
 	}
-	var settings []Setting
-	for _, s := range l.Settings {
-		if (s.Field == "MainPackage" && opts.MainPackage != "") || (s.Field == "Service" && opts.Service != "") {
-			settings = append(settings, s)
-		}
+	updated, kept, err := UpdateMagefile(content, magefileSettings(l, opts), l.header())
+	var foreign foreignMagefileError
+	if errors.As(err, &foreign) && opts.MainPackage == "" && opts.Service == "" {
+		r.Skipped = append(r.Skipped, Skip{rel, foreign.Error()})
+		return false, nil
 	}
-	// A flag that gives the default still replaces an older value set.
-	if opts.MainPackage != "" && !slices.ContainsFunc(settings, func(s Setting) bool { return s.Field == "MainPackage" }) {
-		settings = append(settings, Setting{"MainPackage", l.MainPackage, "-main"})
-	}
-	if opts.Service != "" && !slices.ContainsFunc(settings, func(s Setting) bool { return s.Field == "Service" }) {
-		settings = append(settings, Setting{"Service", l.Service, "-service"})
-	}
-	updated, err := UpdateMagefile(content, settings, l.header())
 	if err != nil {
 		return false, err
 	}
+	for _, field := range kept {
+		r.Notes = append(r.Notes, fmt.Sprintf("%s sets %s itself (no %q comment), so init keeps it; a flag, or -force=magefile, replaces it", rel, field, commentPrefix))
+	}
 	if bytes.Equal(updated, content) {
-		r.Skipped = append(r.Skipped, Skip{rel, "it sets these already"})
+		r.Skipped = append(r.Skipped, Skip{rel, "it sets what init decided already"})
 		return false, nil
 	}
 	if err := os.WriteFile(path, updated, 0o644); err != nil {
 		return false, fmt.Errorf("write %s: %w; check its permissions", rel, err)
 	}
 	return true, nil
+}
+
+// magefileSettings are the settings an existing magefile gets: those init
+// decided, the flags' marked to replace the team's own assignments too,
+// and a flag's value even when it is the targets' default, which still
+// replaces an older value set.
+func magefileSettings(l Layout, opts Options) []Setting {
+	flags := []Setting{
+		{Field: "MainPackage", Value: l.MainPackage, Source: "-main", Flag: opts.MainPackage != ""},
+		{Field: "Service", Value: l.Service, Source: "-service", Flag: opts.Service != ""},
+	}
+	settings := slices.Clone(l.Settings)
+	for _, f := range flags {
+		if !f.Flag {
+			continue
+		}
+		if i := slices.IndexFunc(settings, func(s Setting) bool { return s.Field == f.Field }); i >= 0 {
+			settings[i].Flag = true
+		} else {
+			settings = append(settings, f)
+		}
+	}
+	return settings
 }
 
 // mergeLines adds to the file at path the lines of want it lacks

@@ -139,7 +139,7 @@ func TestInit(t *testing.T) {
 		if want := append(slices.Clone(files), ".gitignore", "go.mod", "magefiles/go.sum", "go.work"); !slices.Equal(skipped, want) {
 			t.Errorf("skipped %v, want %v", skipped, want)
 		}
-		if report.Skipped[0].Reason != "it exists; -force=magefile overwrites it" {
+		if report.Skipped[0].Reason != "it sets what init decided already" {
 			t.Errorf("reason %q", report.Skipped[0].Reason)
 		}
 		if after := snapshot(t, svc.Dir, append(files, "go.mod", "go.work", "magefiles/go.sum", ".gitignore")); !maps.Equal(before, after) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"go/format"
 	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/mod/modfile"
@@ -32,9 +33,13 @@ type File struct {
 // with where its value comes from.
 type Setting struct {
 	// Field is the field of magetools.Config: "MainPackage", "Stamp.Version".
-	Field  string
-	Value  string
+	Field string
+	// Value is a string, a []string or a bool, as the field is.
+	Value  any
 	Source string
+	// Flag is set for a setting given on init's command line: it replaces
+	// an assignment the team wrote too (see UpdateMagefile).
+	Flag bool
 }
 
 // Decision is one thing init decided and reports: what, the value, where
@@ -228,10 +233,29 @@ func (l Layout) magefile() ([]byte, error) {
 
 // statement is the assignment of the setting, with its source.
 func (s Setting) statement(pkg string) string {
-	return fmt.Sprintf("%s.Config.%s = %q %s", pkg, s.Field, s.Value, s.comment())
+	return fmt.Sprintf("%s.Config.%s = %s %s", pkg, s.Field, s.expr(), s.comment())
 }
 
-func (s Setting) comment() string { return "// from " + s.Source }
+// expr writes the value as Go source: "./cmd", []string{"netgo"}, true.
+func (s Setting) expr() string {
+	switch v := s.Value.(type) {
+	case bool:
+		return strconv.FormatBool(v)
+	case []string:
+		quoted := make([]string, len(v))
+		for i, e := range v {
+			quoted[i] = strconv.Quote(e)
+		}
+		return "[]string{" + strings.Join(quoted, ", ") + "}"
+	}
+	return strconv.Quote(fmt.Sprint(s.Value))
+}
+
+// commentPrefix starts the comment init writes after each setting; an
+// assignment without it is the team's own.
+const commentPrefix = "// from "
+
+func (s Setting) comment() string { return commentPrefix + s.Source }
 
 // magefilesGoMod is the go.mod of the magefiles module, which keeps
 // Gantry's dependencies out of the service's go.mod and images. Its go

@@ -119,7 +119,7 @@ func TestFiles(t *testing.T) {
 			absent: map[string][]string{"magefiles/magefile.go": {"func init()"}, "magefiles/go.mod": {"replace"}}},
 		{name: "main package and service set", change: func(l *Layout) {
 			l.MainPackage, l.Service = "./cmd/worker", "widget"
-			l.Settings = []Setting{{"MainPackage", "./cmd/worker", "-main"}, {"Service", "widget", ".goreleaser.yaml project_name"}}
+			l.Settings = []Setting{{Field: "MainPackage", Value: "./cmd/worker", Source: "-main"}, {Field: "Service", Value: "widget", Source: ".goreleaser.yaml project_name"}}
 		},
 			paths: []string{"magefiles/magefile.go", "magefiles/go.mod", ".dockerignore", workflow.Path},
 			want: map[string][]string{"magefiles/magefile.go": {
@@ -127,7 +127,7 @@ func TestFiles(t *testing.T) {
 				"func init() {\n\tmagetools.Config.MainPackage = \"./cmd/worker\" // from -main\n\tmagetools.Config.Service = \"widget\"           // from .goreleaser.yaml project_name\n}\n"}}},
 		{name: "publishing from master", change: func(l *Layout) {
 			l.PublishBranch = "master"
-			l.Settings = []Setting{{"PublishBranch", "master", "origin/HEAD"}}
+			l.Settings = []Setting{{Field: "PublishBranch", Value: "master", Source: "origin/HEAD"}}
 		},
 			paths: []string{"magefiles/magefile.go", "magefiles/go.mod", ".dockerignore", workflow.Path},
 			want: map[string][]string{"magefiles/magefile.go": {"\tmagetools.Config.PublishBranch = \"master\" // from origin/HEAD\n"},
@@ -136,6 +136,12 @@ func TestFiles(t *testing.T) {
 		{name: "replace and Dockerfile", change: func(l *Layout) { l.Replace, l.GantryVersion, l.Dockerfile = "/src/gantry", "v0.0.0", true },
 			paths: []string{"magefiles/magefile.go", "magefiles/go.mod", ".dockerignore", workflow.Path, "docker/Dockerfile"},
 			want:  map[string][]string{"magefiles/go.mod": {"require github.com/gantry-build/gantry v0.0.0\n", "replace github.com/gantry-build/gantry => /src/gantry\n"}}},
+		{name: "settings of every kind", change: func(l *Layout) {
+			l.Settings = []Setting{{Field: "Tags", Value: []string{"netgo", "osusergo"}, Source: "Makefile line 3"}, {Field: "CGO", Value: true, Source: "Dockerfile line 2"}}
+		},
+			paths: []string{"magefiles/magefile.go", "magefiles/go.mod", ".dockerignore", workflow.Path},
+			want: map[string][]string{"magefiles/magefile.go": {
+				"\tmagetools.Config.Tags = []string{\"netgo\", \"osusergo\"} // from Makefile line 3\n\tmagetools.Config.CGO = true                           // from Dockerfile line 2\n"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

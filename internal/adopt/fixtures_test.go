@@ -117,6 +117,16 @@ func TestInitRealServices(t *testing.T) {
 			}
 			vet(t, svc)
 
+			t.Run("re-run without flags leaves the magefile as it is", func(t *testing.T) {
+				report := initService(t, svc.Dir, Options{Dir: svc.Dir, Replace: root, GantryVersion: "v0.0.0"})
+				if got := readFile(t, svc.Dir, "magefiles/magefile.go"); got != magefile {
+					t.Errorf("the magefile changed:\n%s\nwas:\n%s", got, magefile)
+				}
+				if !strings.Contains(report, "skipped magefiles/magefile.go: it sets what init decided already\n") {
+					t.Errorf("the report does not say the magefile is up to date:\n%s", report)
+				}
+			})
+
 			// The go directive: the service's go.mod is untouched, and go.work
 			// is no older than any module it uses, and no newer than needed.
 			if got := readFile(t, svc.Dir, "go.mod"); !strings.Contains(got, "\ngo 1.26\n") {
