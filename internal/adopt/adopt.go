@@ -19,7 +19,9 @@ import (
 	"golang.org/x/mod/modfile"
 
 	"github.com/gantry-build/gantry/internal/discover"
+	"github.com/gantry-build/gantry/internal/golist"
 	"github.com/gantry-build/gantry/internal/run"
+	"github.com/gantry-build/gantry/magetools/config"
 )
 
 // MageVersion is the Mage that init adds to the service's go.mod as a tool.
@@ -53,12 +55,12 @@ func (f Force) Has(key string) bool { return key != "" && (f["all"] || f[key]) }
 // Report is what init decided and did.
 type Report struct {
 	Decisions []Decision
-	// Found are settings found in the repository that Gantry has no
-	// setting for yet; Notes are evidence passed over, and warnings.
-	Found, Notes []string
-	Wrote        []string
-	Skipped      []Skip
-	// Ran lists the commands run, as typed in a shell.
+	// Notes are what was found and not applied, with why, and warnings.
+	Notes   []string
+	Wrote   []string
+	Skipped []Skip
+	// Ran lists the commands run that change the service, as typed in a
+	// shell (not the go list that reads its packages).
 	Ran []string
 }
 
@@ -72,14 +74,11 @@ type Skip struct {
 func (r Report) Write(w io.Writer) error {
 	var b strings.Builder
 	for _, d := range r.Decisions {
-		where := "the targets decide the same"
-		if d.Written {
-			where = "set in the magefile's init()"
+		where := d.Applied
+		if where == "" {
+			where = "the targets decide the same"
 		}
 		fmt.Fprintf(&b, "decided %s %s (from %s; %s)\n", d.What, d.Value, d.Source, where)
-	}
-	for _, f := range r.Found {
-		fmt.Fprintf(&b, "found   %s: not yet applied, Gantry has no setting for it yet\n", f)
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "note    %s\n", n)
@@ -114,11 +113,13 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 	if err != nil {
 		return r, err
 	}
-	layout, err := NewLayout(repo, Flags{MainPackage: opts.MainPackage, Service: opts.Service}, branch)
+	flags := Flags{MainPackage: opts.MainPackage, Service: opts.Service,
+		WritesDockerfile: opts.Dockerfile && (opts.Force.Has("dockerfile") || !exists(filepath.Join(dir, config.DefaultDockerfile)))}
+	layout, err := NewLayout(repo, flags, branch, listPackages(ctx, dir))
 	if err != nil {
 		return r, err
 	}
-	r.Decisions, r.Found, r.Notes = layout.Decisions, layout.Found, layout.Notes
+	r.Decisions, r.Notes = layout.Decisions, layout.Notes
 	layout.GantryVersion, layout.Dockerfile = opts.GantryVersion, opts.Dockerfile
 	if layout.Replace = opts.Replace; layout.Replace != "" {
 		// magefiles/go.mod is one directory down: a relative path would
@@ -211,6 +212,15 @@ func (r *Report) addMage(ctx context.Context, dir string, gomod *modfile.File) e
 		return nil
 	}
 	return r.run(ctx, dir, nil, "go", "get", "-tool", mage+"@"+MageVersion)
+}
+
+// listPackages lists the main package's packages as `mage check` does, for
+// the first of the default platforms.
+func listPackages(ctx context.Context, dir string) Packages {
+	goos, goarch, _ := strings.Cut(config.DefaultPlatforms[0], "/")
+	return func(mainPkg string) (golist.Graph, error) {
+		return golist.List(ctx, dir, mainPkg, goos, goarch, nil)
+	}
 }
 
 // updateMagefile sets what init decided in the existing magefile, in

@@ -178,6 +178,36 @@ func TestInit(t *testing.T) {
 	})
 }
 
+// TestInitWritesTheRuntimeIntoDockerfile: with -dockerfile, how the team's
+// Dockerfile ran the image goes into docker/Dockerfile, not the magefile;
+// a re-run then keeps that docker/Dockerfile and changes nothing.
+func TestInitWritesTheRuntimeIntoDockerfile(t *testing.T) {
+	svc := newService(t)
+	svc.Write(t, "Dockerfile", "FROM golang AS build\nRUN go build -o /app/widget .\nFROM gcr.io/distroless/static\nEXPOSE 8080\nENTRYPOINT [\"/app/widget\"]\nCMD [\"serve\", \"--port\", \"8080\"]\n")
+	svc.Commit(t, "the team's Dockerfile")
+	opts := Options{Dir: svc.Dir, Replace: testsvc.Root(t), GantryVersion: "v0.0.0", Dockerfile: true}
+	report := initService(t, svc.Dir, opts)
+	if got, want := readFile(t, svc.Dir, "docker/Dockerfile"), string(docker.Render([]string{"serve", "--port", "8080"}, []string{"8080"})); got != want {
+		t.Errorf("docker/Dockerfile:\n%s\nwant:\n%s", got, want)
+	}
+	if !strings.Contains(report, "decided ports (EXPOSE) 8080 (from Dockerfile line 4; written to docker/Dockerfile)\n") {
+		t.Errorf("the report does not say where the ports went:\n%s", report)
+	}
+	magefile := readFile(t, svc.Dir, "magefiles/magefile.go")
+	if strings.Contains(magefile, "Config.Args") || strings.Contains(magefile, "Config.Ports") {
+		t.Errorf("the magefile sets Args or Ports, which the configuration refuses with docker/Dockerfile:\n%s", magefile)
+	}
+
+	opts.Dockerfile = false
+	report = initService(t, svc.Dir, opts)
+	if got := readFile(t, svc.Dir, "magefiles/magefile.go"); got != magefile {
+		t.Errorf("a re-run changed the magefile:\n%s", got)
+	}
+	if !strings.Contains(report, "note    CMD serve --port 8080, ENTRYPOINT /app/widget, EXPOSE 8080 of Dockerfile not carried over: the service builds with its own docker/Dockerfile") {
+		t.Errorf("a re-run does not say why the root Dockerfile's runtime is left:\n%s", report)
+	}
+}
+
 func TestInitRefusesWhatItCannotDecide(t *testing.T) {
 	svc := newService(t)
 	svc.Write(t, "cmd/api/main.go", readFile(t, svc.Dir, "main.go"))

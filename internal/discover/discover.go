@@ -248,26 +248,6 @@ func (r Repo) Stamps(mainPkg string) (stamps map[StampKind]Fact, declared []stri
 	return stamps, declared, nil
 }
 
-// Runtime are the settings found for the image's runtime and build that
-// Gantry's configuration has no field for yet: the Dockerfile's CMD,
-// ENTRYPOINT, EXPOSE and USER, and the builds' tags and CGO_ENABLED, as
-// found.
-func (r Repo) Runtime() []Setting {
-	var out []Setting
-	for _, d := range r.Dockerfiles {
-		out = append(out, d.Runtime()...)
-	}
-	for _, b := range r.Builds() {
-		if len(b.Tags) > 0 {
-			out = append(out, Setting{"build tags", b.Tags, b.From("tags")})
-		}
-		if cgo := b.CGO(); cgo.Value != "" {
-			out = append(out, Setting{"CGO_ENABLED", []string{cgo.Value}, cgo.Source})
-		}
-	}
-	return out
-}
-
 // Setting is a setting found in the repository: a name, its values and
 // where they are written (a Dockerfile's CMD).
 type Setting struct {

@@ -26,7 +26,6 @@ func TestRead(t *testing.T) {
 		wantIgnored []string
 		wantService Fact
 		wantStamps  map[StampKind]Fact
-		wantRuntime []Setting
 		wantUnread  string
 		wantErr     string
 	}{
@@ -52,16 +51,14 @@ func TestRead(t *testing.T) {
 			"Dockerfile": "FROM golang AS b\nRUN go build -o /gw ./cmd/gw\nFROM scratch\nEXPOSE 8080\nCMD [\"aws\",\"--port\",\"8080\"]\n"},
 			wantMain:    module.Named{Package: "./cmd/gw", Source: "Dockerfile line 2"},
 			wantService: Fact{"gw", "the main package's directory name"},
-			wantStamps:  map[StampKind]Fact{StampVersion: {"main.Version", "the Go source declares it"}},
-			wantRuntime: []Setting{{"CMD", []string{"aws", "--port", "8080"}, "Dockerfile line 5"}, {"EXPOSE", []string{"8080"}, "Dockerfile line 4"}}},
-		{name: "a Makefile names a package that is not main; cgo and tags found", files: map[string]string{
+			wantStamps:  map[StampKind]Fact{StampVersion: {"main.Version", "the Go source declares it"}}},
+		{name: "a Makefile names a package that is not main", files: map[string]string{
 			"go.mod": "module example.com/server/v2\n", "main.go": mainGo, "lib/lib.go": "package lib\n",
 			"Makefile": "build:\n\tCGO_ENABLED=1 go build -tags sqlite ./lib\n"},
 			wantMain:    module.Named{Package: ".", Source: "the module root is package main"},
 			wantIgnored: []string{"Makefile line 2 names ./lib, which is not a main package here"},
 			wantService: Fact{"server", "the module path's last element"},
-			wantStamps:  map[StampKind]Fact{},
-			wantRuntime: []Setting{{"build tags", []string{"sqlite"}, "Makefile line 2"}, {"CGO_ENABLED", []string{"1"}, "Makefile line 2"}}},
+			wantStamps:  map[StampKind]Fact{}},
 		{name: "goreleaser's project_name names a /v2 server", files: map[string]string{
 			"go.mod": "module github.com/acme/server/v2\n", "main.go": mainGo, ".goreleaser.yml": "project_name: Quokka\nbuilds:\n  - binary: '{{ .ProjectName }}'\n"},
 			wantMain:    module.Named{Package: ".", Source: "the module root is package main"},
@@ -97,9 +94,6 @@ func TestRead(t *testing.T) {
 			stamps, _, err := r.Stamps(main.Package)
 			if err != nil || !reflect.DeepEqual(stamps, tt.wantStamps) {
 				t.Errorf("stamps %+v %v, want %+v", stamps, err, tt.wantStamps)
-			}
-			if got := r.Runtime(); !reflect.DeepEqual(got, tt.wantRuntime) {
-				t.Errorf("runtime %+v, want %+v", got, tt.wantRuntime)
 			}
 		})
 	}
