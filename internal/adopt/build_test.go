@@ -19,8 +19,9 @@ type decision struct {
 	name  string
 	files map[string]string
 	flags Flags
-	// want are lines of the report; wantNotes pieces of its notes.
-	want, wantNotes []string
+	// want are lines of the report, wantNotes the starts of its notes,
+	// absent pieces it must not hold.
+	want, wantNotes, absent []string
 	// wantSettings are the magefile's settings of the fields in
 	// decisionFields; wantArgs and wantPorts go into docker/Dockerfile.
 	wantSettings        map[string]any
@@ -66,6 +67,11 @@ func (tt decision) run(t *testing.T) {
 	for _, piece := range tt.wantNotes {
 		if !strings.Contains(report, "\nnote    "+piece) {
 			t.Errorf("no note starts with %q:\n%s", piece, report)
+		}
+	}
+	for _, piece := range tt.absent {
+		if strings.Contains(report, piece) {
+			t.Errorf("the report holds %q:\n%s", piece, report)
 		}
 	}
 	got := map[string]any{}

@@ -83,8 +83,8 @@ func (l *Layout) decideRuntime(others []discover.Dockerfile, choice dockerfileCh
 			l.Notes = append(l.Notes, fmt.Sprintf("%s of %s not carried over: the service builds with its own %s, whose prod and dev stages say how the image runs (Config.Args and Ports are for Gantry's Dockerfile only)",
 				describe(d.Runtime()), d.File, config.DefaultDockerfile))
 			continue
-		case d.User.Source != "":
-			l.Notes = append(l.Notes, fmt.Sprintf("USER %s (from %s) not carried over: Gantry's images always run as 65532:65532 (distroless's nonroot)", strings.Join(d.User.Values, " "), d.User.Source))
+		case d.User.Source != "" && !slices.Equal(d.User.Values, []string{gantrysUser}):
+			l.Notes = append(l.Notes, fmt.Sprintf("USER %s (from %s) not carried over: Gantry's images always run as %s (distroless's nonroot)", strings.Join(d.User.Values, " "), d.User.Source, gantrysUser))
 		}
 		if d.Cmd.Source == "" && d.Entrypoint.Source == "" && d.Expose.Source == "" {
 			continue
@@ -182,6 +182,9 @@ func notCarried(name string, w discover.Words, binaries []string, runs bool) str
 func isShell(words []string) bool {
 	return len(words) >= 2 && words[1] == "-c" && slices.Contains([]string{"sh", "bash", "ash", "dash", "zsh"}, path.Base(words[0]))
 }
+
+// gantrysUser is the user Gantry's images run as.
+const gantrysUser = "65532:65532"
 
 // binaryNames are the names the service's binary goes by: what its builds
 // write (go build -o, goreleaser's binary) and the service's name.

@@ -69,6 +69,9 @@ func TestDecideRuntime(t *testing.T) {
 				"decided ports (EXPOSE) 8080 (from Dockerfile line 4; written to docker/Dockerfile)"},
 			wantNotes: []string{"CMD /app/server old of docker/Dockerfile not carried over: Dockerfile's are"},
 			wantArgs:  []string{"serve"}, wantPorts: []string{"8080"}},
+		{name: "a Dockerfile already running as Gantry's user: no note", files: map[string]string{
+			"Dockerfile": serverBuild + "USER 65532:65532\n"},
+			absent: []string{"USER"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, tt.run)
