@@ -155,12 +155,18 @@ func argDefaults(metaArgs []instructions.ArgCommand) map[string]string {
 }
 
 // shellGoBuilds finds the go build commands of a RUN: in its shell line,
-// or its exec form.
+// or its exec form. A shell line too rich to split into words (functions,
+// as in Gantry's own dev-tools stage) is an error only when it may hold a
+// go build; otherwise it says nothing about the build.
 func shellGoBuilds(cmdLine []string, shell bool, source string) ([]GoBuild, error) {
 	commands := [][]string{cmdLine}
 	if shell {
+		line := strings.Join(cmdLine, " ")
 		var err error
-		if commands, err = shellCommands(strings.Join(cmdLine, " ")); err != nil {
+		if commands, err = shellCommands(line); err != nil {
+			if !strings.Contains(line, "go build") {
+				return nil, nil
+			}
 			return nil, fmt.Errorf("%s: %w", source, err)
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gantry-build/gantry/docker"
 )
 
 func TestParseGoreleaser(t *testing.T) {
@@ -286,5 +288,24 @@ func TestPublishBranch(t *testing.T) {
 		if got.Value != tt.want || !strings.HasPrefix(got.Source, tt.wantSource) {
 			t.Errorf("PublishBranch(%q, %q) = %+v, want %q from %q", tt.originHead, tt.current, got, tt.want, tt.wantSource)
 		}
+	}
+}
+
+// TestParseGantrysDockerfile: the Dockerfile gantry init -dockerfile
+// writes is read back on a re-run (its dev-tools RUN defines a shell
+// function, which no word splitter reads), with its CMD.
+func TestParseGantrysDockerfile(t *testing.T) {
+	d, err := ParseDockerfile("docker/Dockerfile", docker.Render([]string{"serve"}, []string{"8080"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Builds) != 2 || d.Builds[0].Package != "${MAIN_PACKAGE}" {
+		t.Errorf("builds %+v, want the binaries and debug-binaries go builds", d.Builds)
+	}
+	if got := d.Cmd.Values; !slices.Equal(got, []string{"serve"}) {
+		t.Errorf("CMD %q, want [serve]", got)
+	}
+	if _, err := ParseDockerfile("Dockerfile", []byte("FROM scratch\nRUN f() { go build -o /x . ; }; f\n")); err == nil {
+		t.Error("a go build in a line that cannot be split was read without an error")
 	}
 }
