@@ -123,6 +123,19 @@ func TestConsumer(t *testing.T) {
 		}
 	})
 
+	t.Run("a service not on GitHub builds without an image; plan asks for one", func(t *testing.T) {
+		solo := testsvc.New(t, "example.com/solo")
+		if res := solo.Mage(t, nil, "build"); res.Code != 0 {
+			t.Fatalf("build: exit %d\n%s", res.Code, res.Stderr)
+		}
+		if _, err := os.Stat(filepath.Join(solo.Dir, "bin", "solo")); err != nil {
+			t.Errorf("build wrote no bin/solo: %v", err)
+		}
+		if res := solo.Mage(t, nil, "plan"); res.Code == 0 || !strings.Contains(res.Stderr, "set GANTRY_IMAGE") {
+			t.Errorf("plan: exit %d, want a refusal naming GANTRY_IMAGE:\n%s", res.Code, res.Stderr)
+		}
+	})
+
 	t.Run("environment overrides", func(t *testing.T) {
 		ev := testsvc.Event{Name: "push", Ref: "refs/heads/main", SHA: head, Repository: "Acme/Widget"}
 		env := testsvc.Merge(ev.Env(t), map[string]string{"GANTRY_IMAGE": "registry.example.com/Team/W", "GANTRY_PLATFORMS": "linux/arm64"})

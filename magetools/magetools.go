@@ -66,7 +66,7 @@ func BuildDev(ctx context.Context) error {
 }
 
 func buildBinary(ctx context.Context, debug bool) error {
-	s, err := load(ctx)
+	s, err := loadLocal(ctx)
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func ImageDev(ctx context.Context) error {
 }
 
 func loadImage(ctx context.Context, target string) error {
-	s, err := load(ctx)
+	s, err := loadLocal(ctx)
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,15 @@ type session struct {
 // the image cannot be told, the error wraps config.ErrNoImage and the
 // session holds the event and the otherwise resolved Config, but no plan:
 // enough for a target that needs no image (check).
-func load(ctx context.Context) (session, error) {
+func load(ctx context.Context) (session, error) { return loadSession(ctx, false) }
+
+// loadLocal is load for the targets that push nothing (build, buildDev,
+// image, imageDev): without an image repository they plan under the
+// local name localhost/<service>, never pushed, so that a service not on
+// GitHub builds before it has chosen where to publish.
+func loadLocal(ctx context.Context) (session, error) { return loadSession(ctx, true) }
+
+func loadSession(ctx context.Context, local bool) (session, error) {
 	setupLogging()
 	log := logrus.NewEntry(logrus.StandardLogger())
 	dir := Config.ServiceDir(os.LookupEnv)
@@ -67,6 +75,9 @@ func load(ctx context.Context) (session, error) {
 	// bounds the Dockerfile instead.
 	facts.RepoRoot, _ = git.Repo{Dir: dir}.TopLevel(ctx)
 	cfg, err := Config.Resolve(os.LookupEnv, facts)
+	if errors.Is(err, config.ErrNoImage) && local {
+		cfg.Image, err = "localhost/"+cfg.Service, nil
+	}
 	if errors.Is(err, config.ErrNoImage) {
 		// The commit is validated and the SHA length resolved by now.
 		return session{cfg: cfg, event: ev, log: log.WithField("commit", ev.Commit[:cfg.ShortSHALength])}, fmt.Errorf("configuration: %w", err)

@@ -4,12 +4,13 @@
 //	go run github.com/gantry-build/gantry/cmd/gantry@<version> init [-force] [-dockerfile] [-dir DIR]
 //
 // reads what the repository says (.goreleaser.yaml, Dockerfile, Makefile,
-// origin/HEAD, the Go source), prints what it decided and where from, and
-// writes the magefile, the magefiles module, .dockerignore (merged) and
-// the Container workflow, adds Mage as a tool and joins both modules in
-// go.work. It never overwrites a file without -force; with -main or
-// -service it updates an existing magefile in place. From a Gantry
-// checkout: go -C <checkout> run ./cmd/gantry init -dir "$PWD" -replace <checkout>.
+// origin/HEAD, the Go source and its packages), prints what it decided and
+// where from, and what it did not apply and why, and writes the magefile,
+// the magefiles module, .dockerignore (merged) and the Container workflow,
+// adds Mage as a tool and joins both modules in go.work. It never
+// overwrites a file without -force; run again, it updates an existing
+// magefile in place. From a Gantry checkout:
+// go -C <checkout> run ./cmd/gantry init -dir "$PWD" -replace <checkout>.
 package main
 
 import (
@@ -47,7 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&opts.Dir, "dir", ".", "the service's Go module root")
 	opts.Force = adopt.Force{}
 	fs.Var(forceFlag(opts.Force), "force", "overwrite files that exist: -force for all, or -force=magefile,workflow (also gomod, dockerfile; may repeat); .dockerignore and .gitignore are always merged")
-	fs.BoolVar(&opts.Dockerfile, "dockerfile", false, "also write Gantry's default Dockerfile to docker/Dockerfile, to change it")
+	fs.BoolVar(&opts.Dockerfile, "dockerfile", false, "also write Gantry's default Dockerfile to docker/Dockerfile, to change it, with the CMD and EXPOSE of the team's Dockerfile")
 	fs.StringVar(&opts.MainPackage, "main", "", "the main package to build, when it is not . or the only ./cmd/<name>")
 	fs.StringVar(&opts.Service, "service", "", "the service's name, when not the main package's (or module's) name")
 	fs.StringVar(&version, "gantry-version", "", "the Gantry version to require (default: the version gantry was run at)")

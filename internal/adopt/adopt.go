@@ -19,7 +19,9 @@ import (
 	"golang.org/x/mod/modfile"
 
 	"github.com/gantry-build/gantry/internal/discover"
+	"github.com/gantry-build/gantry/internal/golist"
 	"github.com/gantry-build/gantry/internal/run"
+	"github.com/gantry-build/gantry/magetools/config"
 )
 
 // MageVersion is the Mage that init adds to the service's go.mod as a tool.
@@ -53,12 +55,12 @@ func (f Force) Has(key string) bool { return key != "" && (f["all"] || f[key]) }
 // Report is what init decided and did.
 type Report struct {
 	Decisions []Decision
-	// Found are settings found in the repository that Gantry has no
-	// setting for yet; Notes are evidence passed over, and warnings.
-	Found, Notes []string
-	Wrote        []string
-	Skipped      []Skip
-	// Ran lists the commands run, as typed in a shell.
+	// Notes are what was found and not applied, with why, and warnings.
+	Notes   []string
+	Wrote   []string
+	Skipped []Skip
+	// Ran lists the commands run that change the service, as typed in a
+	// shell (not the go list that reads its packages).
 	Ran []string
 }
 
@@ -72,14 +74,11 @@ type Skip struct {
 func (r Report) Write(w io.Writer) error {
 	var b strings.Builder
 	for _, d := range r.Decisions {
-		where := "the targets decide the same"
-		if d.Written {
-			where = "set in the magefile's init()"
+		where := d.Applied
+		if where == "" {
+			where = "the targets decide the same"
 		}
 		fmt.Fprintf(&b, "decided %s %s (from %s; %s)\n", d.What, d.Value, d.Source, where)
-	}
-	for _, f := range r.Found {
-		fmt.Fprintf(&b, "found   %s: not yet applied, Gantry has no setting for it yet\n", f)
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "note    %s\n", n)
@@ -114,11 +113,13 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 	if err != nil {
 		return r, err
 	}
-	layout, err := NewLayout(repo, Flags{MainPackage: opts.MainPackage, Service: opts.Service}, branch)
+	flags := Flags{MainPackage: opts.MainPackage, Service: opts.Service,
+		WritesDockerfile: opts.Dockerfile && (opts.Force.Has("dockerfile") || !exists(filepath.Join(dir, config.DefaultDockerfile)))}
+	layout, err := NewLayout(repo, flags, branch, listPackages(ctx, dir))
 	if err != nil {
 		return r, err
 	}
-	r.Decisions, r.Found, r.Notes = layout.Decisions, layout.Found, layout.Notes
+	r.Decisions, r.Notes = layout.Decisions, layout.Notes
 	layout.GantryVersion, layout.Dockerfile = opts.GantryVersion, opts.Dockerfile
 	if layout.Replace = opts.Replace; layout.Replace != "" {
 		// magefiles/go.mod is one directory down: a relative path would
@@ -142,7 +143,7 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 		switch {
 		case f.Key == "":
 			err = r.mergeLines(path, f.Path, f.Content)
-		case f.Key == "magefile" && (opts.MainPackage != "" || opts.Service != "") && !opts.Force.Has(f.Key) && exists(path):
+		case f.Key == "magefile" && !opts.Force.Has(f.Key) && exists(path):
 			wrote, err = r.updateMagefile(path, f.Path, layout, opts)
 		default:
 			wrote, err = writeFile(path, f.Content, opts.Force.Has(f.Key))
@@ -213,38 +214,66 @@ func (r *Report) addMage(ctx context.Context, dir string, gomod *modfile.File) e
 	return r.run(ctx, dir, nil, "go", "get", "-tool", mage+"@"+MageVersion)
 }
 
-// updateMagefile sets the flags' settings in the existing magefile, in
-// place (UpdateMagefile); it reports whether the file changed.
+// listPackages lists the main package's packages as `mage check` does, for
+// the first of the default platforms.
+func listPackages(ctx context.Context, dir string) Packages {
+	goos, goarch, _ := strings.Cut(config.DefaultPlatforms[0], "/")
+	return func(mainPkg string) (golist.Graph, error) {
+		return golist.List(ctx, dir, mainPkg, goos, goarch, nil)
+	}
+}
+
+// updateMagefile sets what init decided in the existing magefile, in
+// place (UpdateMagefile); it reports whether the file changed. A magefile
+// that is not Gantry's is left alone, unless a flag asks for a change.
 func (r *Report) updateMagefile(path, rel string, l Layout, opts Options) (bool, error) {
 	content, err := os.ReadFile(path)
 	if err != nil {
 		return false, fmt.Errorf("read %s: %w", rel, err)
 	}
-	var settings []Setting
-	for _, s := range l.Settings {
-		if (s.Field == "MainPackage" && opts.MainPackage != "") || (s.Field == "Service" && opts.Service != "") {
-			settings = append(settings, s)
-		}
+	updated, kept, err := UpdateMagefile(content, magefileSettings(l, opts), l.header())
+	var foreign foreignMagefileError
+	if errors.As(err, &foreign) && opts.MainPackage == "" && opts.Service == "" {
+		r.Skipped = append(r.Skipped, Skip{rel, foreign.Error()})
+		return false, nil
 	}
-	// A flag that gives the default still replaces an older value set.
-	if opts.MainPackage != "" && !slices.ContainsFunc(settings, func(s Setting) bool { return s.Field == "MainPackage" }) {
-		settings = append(settings, Setting{"MainPackage", l.MainPackage, "-main"})
-	}
-	if opts.Service != "" && !slices.ContainsFunc(settings, func(s Setting) bool { return s.Field == "Service" }) {
-		settings = append(settings, Setting{"Service", l.Service, "-service"})
-	}
-	updated, err := UpdateMagefile(content, settings, l.header())
 	if err != nil {
 		return false, err
 	}
+	for _, field := range kept {
+		r.Notes = append(r.Notes, fmt.Sprintf("%s sets %s itself (no %q comment), so init keeps it; a flag, or -force=magefile, replaces it", rel, field, commentPrefix))
+	}
 	if bytes.Equal(updated, content) {
-		r.Skipped = append(r.Skipped, Skip{rel, "it sets these already"})
+		r.Skipped = append(r.Skipped, Skip{rel, "it sets what init decided already"})
 		return false, nil
 	}
 	if err := os.WriteFile(path, updated, 0o644); err != nil {
 		return false, fmt.Errorf("write %s: %w; check its permissions", rel, err)
 	}
 	return true, nil
+}
+
+// magefileSettings are the settings an existing magefile gets: those init
+// decided, the flags' marked to replace the team's own assignments too,
+// and a flag's value even when it is the targets' default, which still
+// replaces an older value set.
+func magefileSettings(l Layout, opts Options) []Setting {
+	flags := []Setting{
+		{Field: "MainPackage", Value: l.MainPackage, Source: "-main", Flag: opts.MainPackage != ""},
+		{Field: "Service", Value: l.Service, Source: "-service", Flag: opts.Service != ""},
+	}
+	settings := slices.Clone(l.Settings)
+	for _, f := range flags {
+		if !f.Flag {
+			continue
+		}
+		if i := slices.IndexFunc(settings, func(s Setting) bool { return s.Field == f.Field }); i >= 0 {
+			settings[i].Flag = true
+		} else {
+			settings = append(settings, f)
+		}
+	}
+	return settings
 }
 
 // mergeLines adds to the file at path the lines of want it lacks

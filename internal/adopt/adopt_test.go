@@ -139,7 +139,7 @@ func TestInit(t *testing.T) {
 		if want := append(slices.Clone(files), ".gitignore", "go.mod", "magefiles/go.sum", "go.work"); !slices.Equal(skipped, want) {
 			t.Errorf("skipped %v, want %v", skipped, want)
 		}
-		if report.Skipped[0].Reason != "it exists; -force=magefile overwrites it" {
+		if report.Skipped[0].Reason != "it sets what init decided already" {
 			t.Errorf("reason %q", report.Skipped[0].Reason)
 		}
 		if after := snapshot(t, svc.Dir, append(files, "go.mod", "go.work", "magefiles/go.sum", ".gitignore")); !maps.Equal(before, after) {
@@ -176,6 +176,36 @@ func TestInit(t *testing.T) {
 			t.Errorf("-force did not rewrite the magefile:\n%s", got)
 		}
 	})
+}
+
+// TestInitWritesTheRuntimeIntoDockerfile: with -dockerfile, how the team's
+// Dockerfile ran the image goes into docker/Dockerfile, not the magefile;
+// a re-run then keeps that docker/Dockerfile and changes nothing.
+func TestInitWritesTheRuntimeIntoDockerfile(t *testing.T) {
+	svc := newService(t)
+	svc.Write(t, "Dockerfile", "FROM golang AS build\nRUN go build -o /app/widget .\nFROM gcr.io/distroless/static\nEXPOSE 8080\nENTRYPOINT [\"/app/widget\"]\nCMD [\"serve\", \"--port\", \"8080\"]\n")
+	svc.Commit(t, "the team's Dockerfile")
+	opts := Options{Dir: svc.Dir, Replace: testsvc.Root(t), GantryVersion: "v0.0.0", Dockerfile: true}
+	report := initService(t, svc.Dir, opts)
+	if got, want := readFile(t, svc.Dir, "docker/Dockerfile"), string(docker.Render([]string{"serve", "--port", "8080"}, []string{"8080"})); got != want {
+		t.Errorf("docker/Dockerfile:\n%s\nwant:\n%s", got, want)
+	}
+	if !strings.Contains(report, "decided ports (EXPOSE) 8080 (from Dockerfile line 4; written to docker/Dockerfile)\n") {
+		t.Errorf("the report does not say where the ports went:\n%s", report)
+	}
+	magefile := readFile(t, svc.Dir, "magefiles/magefile.go")
+	if strings.Contains(magefile, "Config.Args") || strings.Contains(magefile, "Config.Ports") {
+		t.Errorf("the magefile sets Args or Ports, which the configuration refuses with docker/Dockerfile:\n%s", magefile)
+	}
+
+	opts.Dockerfile = false
+	report = initService(t, svc.Dir, opts)
+	if got := readFile(t, svc.Dir, "magefiles/magefile.go"); got != magefile {
+		t.Errorf("a re-run changed the magefile:\n%s", got)
+	}
+	if !strings.Contains(report, "note    CMD serve --port 8080, ENTRYPOINT /app/widget, EXPOSE 8080 of Dockerfile not carried over: the service builds with its own docker/Dockerfile") {
+		t.Errorf("a re-run does not say why the root Dockerfile's runtime is left:\n%s", report)
+	}
 }
 
 func TestInitRefusesWhatItCannotDecide(t *testing.T) {

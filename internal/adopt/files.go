@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"go/format"
 	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/mod/modfile"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/gantry-build/gantry/docker"
 	"github.com/gantry-build/gantry/internal/discover"
+	"github.com/gantry-build/gantry/internal/golist"
 	"github.com/gantry-build/gantry/internal/module"
 	"github.com/gantry-build/gantry/magetools/config"
 	"github.com/gantry-build/gantry/workflow"
@@ -32,18 +34,29 @@ type File struct {
 // with where its value comes from.
 type Setting struct {
 	// Field is the field of magetools.Config: "MainPackage", "Stamp.Version".
-	Field  string
-	Value  string
+	Field string
+	// Value is a string, a []string or a bool, as the field is.
+	Value  any
 	Source string
+	// Flag is set for a setting given on init's command line: it replaces
+	// an assignment the team wrote too (see UpdateMagefile).
+	Flag bool
 }
 
 // Decision is one thing init decided and reports: what, the value, where
-// from, and whether the magefile sets it (it does when the targets'
-// default would differ).
+// from, and where init applies it.
 type Decision struct {
 	What, Value, Source string
-	Written             bool
+	// Applied is inMagefile or inDockerfile; "" when the targets'
+	// default gives the same, so nothing is written.
+	Applied string
 }
+
+// Where a decision is applied, as the report says it.
+const (
+	inMagefile   = "set in the magefile's init()"
+	inDockerfile = "written to docker/Dockerfile"
+)
 
 // Layout is what init decided about the service, from its repository and
 // the flags: everything the files depend on.
@@ -61,27 +74,38 @@ type Layout struct {
 	// Settings are the fields the magefile's init() sets, because the
 	// targets' defaults would not give them.
 	Settings []Setting
-	// Decisions, Found (settings found that Gantry cannot apply yet) and
-	// Notes (evidence passed over) are for the report.
+	// Decisions and Notes (evidence passed over, and why) are for the
+	// report.
 	Decisions []Decision
-	Found     []string
 	Notes     []string
-	// Dockerfile also writes Gantry's Dockerfile to docker/Dockerfile.
-	Dockerfile bool
+	// Dockerfile also writes Gantry's Dockerfile to docker/Dockerfile,
+	// with Args as its CMD and Ports as its EXPOSE (docker.Render).
+	Dockerfile  bool
+	Args, Ports []string
 }
 
 // Flags are the settings given on init's command line, which win over
 // what the repository says.
 type Flags struct {
 	MainPackage, Service string
+	// WritesDockerfile: init writes Gantry's Dockerfile to
+	// docker/Dockerfile (-dockerfile, and -force=dockerfile when there is
+	// one), so the targets build with it.
+	WritesDockerfile bool
 }
 
+// Packages lists the main package's packages as the image build compiles
+// them (golist.List); tests pass their own.
+type Packages func(mainPkg string) (golist.Graph, error)
+
 // NewLayout decides the main package, the service name, the version
-// stamps and the publishing branch from what the repository says
-// (internal/discover), as the targets' configuration would where it
+// stamps, the publishing branch, the Dockerfile, how the image runs
+// (Args, Ports) and how the binary is built (Tags, CGO, LDFlags, Prepare)
+// from what the repository says (internal/discover) and from the main
+// package's packages, as the targets' configuration would where it
 // decides too, honouring the flags; it fails with the flag to pass when
 // it cannot decide.
-func NewLayout(repo discover.Repo, flags Flags, branch discover.Fact) (Layout, error) {
+func NewLayout(repo discover.Repo, flags Flags, branch discover.Fact, packages Packages) (Layout, error) {
 	l := Layout{ModulePath: repo.Module.Path}
 	decided, ignored, err := repo.Main()
 	l.Notes = append(l.Notes, ignored...)
@@ -132,18 +156,43 @@ func NewLayout(repo discover.Repo, flags Flags, branch discover.Fact) (Layout, e
 	l.PublishBranch = branch.Value
 	l.decide("publishing branch", "PublishBranch", branch.Value, branch.Source, branch.Value != config.DefaultPublishBranch)
 
-	for _, s := range repo.Runtime() {
-		l.Found = append(l.Found, fmt.Sprintf("%s %s (from %s)", s.Name, strings.Join(s.Values, " "), s.Source))
-	}
+	choice := l.decideDockerfile(repo, flags.WritesDockerfile)
+	l.decideRuntime(choice.others(repo), choice, binaryNames(repo, l.Service))
+	l.decideBuild(repo.BuildsOf(l.MainPackage, choice.skip()), l.readPackages(packages))
 	return l, nil
 }
 
 // decide records a decision, and the setting when the magefile must write it.
-func (l *Layout) decide(what, field, value, source string, write bool) {
-	l.Decisions = append(l.Decisions, Decision{What: what, Value: value, Source: source, Written: write})
+func (l *Layout) decide(what, field string, value any, source string, write bool) {
+	applied := ""
 	if write {
+		applied = inMagefile
+	}
+	l.apply(what, field, value, source, applied)
+}
+
+// apply records a decision applied where applied says; inMagefile adds
+// the setting.
+func (l *Layout) apply(what, field string, value any, source, applied string) {
+	l.Decisions = append(l.Decisions, Decision{What: what, Value: display(value), Source: source, Applied: applied})
+	if applied == inMagefile {
 		l.Settings = append(l.Settings, Setting{Field: field, Value: value, Source: source})
 	}
+}
+
+// display writes a setting's value for the report: a list as words, a
+// bool (cgo) as on or off.
+func display(value any) string {
+	switch v := value.(type) {
+	case []string:
+		return strings.Join(v, " ")
+	case bool:
+		if v {
+			return "on"
+		}
+		return "off"
+	}
+	return fmt.Sprint(value)
 }
 
 // Version picks the Gantry version magefiles/go.mod requires: the -gantry-version
@@ -194,7 +243,7 @@ func (l Layout) Files() ([]File, error) {
 		{workflow.Path, wf, "workflow"},
 	}
 	if l.Dockerfile {
-		files = append(files, File{config.DefaultDockerfile, docker.Dockerfile, "dockerfile"})
+		files = append(files, File{config.DefaultDockerfile, docker.Render(l.Args, l.Ports), "dockerfile"})
 	}
 	return files, nil
 }
@@ -228,10 +277,29 @@ func (l Layout) magefile() ([]byte, error) {
 
 // statement is the assignment of the setting, with its source.
 func (s Setting) statement(pkg string) string {
-	return fmt.Sprintf("%s.Config.%s = %q %s", pkg, s.Field, s.Value, s.comment())
+	return fmt.Sprintf("%s.Config.%s = %s %s", pkg, s.Field, s.expr(), s.comment())
 }
 
-func (s Setting) comment() string { return "// from " + s.Source }
+// expr writes the value as Go source: "./cmd", []string{"netgo"}, true.
+func (s Setting) expr() string {
+	switch v := s.Value.(type) {
+	case bool:
+		return strconv.FormatBool(v)
+	case []string:
+		quoted := make([]string, len(v))
+		for i, e := range v {
+			quoted[i] = strconv.Quote(e)
+		}
+		return "[]string{" + strings.Join(quoted, ", ") + "}"
+	}
+	return strconv.Quote(fmt.Sprint(s.Value))
+}
+
+// commentPrefix starts the comment init writes after each setting; an
+// assignment without it is the team's own.
+const commentPrefix = "// from "
+
+func (s Setting) comment() string { return commentPrefix + s.Source }
 
 // magefilesGoMod is the go.mod of the magefiles module, which keeps
 // Gantry's dependencies out of the service's go.mod and images. Its go

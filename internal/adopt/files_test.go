@@ -10,6 +10,7 @@ import (
 
 	"github.com/gantry-build/gantry/docker"
 	"github.com/gantry-build/gantry/internal/discover"
+	"github.com/gantry-build/gantry/internal/golist"
 	"github.com/gantry-build/gantry/internal/module"
 	"github.com/gantry-build/gantry/workflow"
 )
@@ -52,7 +53,7 @@ func TestNewLayout(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			repo := discover.Repo{Dir: t.TempDir(), Module: module.Module{Path: tt.module, MainCandidates: tt.candidates}}
-			l, err := NewLayout(repo, Flags{MainPackage: tt.mainFlag, Service: tt.serviceFlag}, discover.PublishBranch("", "main"))
+			l, err := NewLayout(repo, Flags{MainPackage: tt.mainFlag, Service: tt.serviceFlag}, discover.PublishBranch("", "main"), noPackages)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err %v, want %q", err, tt.wantErr)
@@ -71,6 +72,9 @@ func TestNewLayout(t *testing.T) {
 		})
 	}
 }
+
+// noPackages is a main package that imports nothing.
+func noPackages(string) (golist.Graph, error) { return golist.Graph{}, nil }
 
 func TestVersion(t *testing.T) {
 	tests := []struct {
@@ -119,7 +123,7 @@ func TestFiles(t *testing.T) {
 			absent: map[string][]string{"magefiles/magefile.go": {"func init()"}, "magefiles/go.mod": {"replace"}}},
 		{name: "main package and service set", change: func(l *Layout) {
 			l.MainPackage, l.Service = "./cmd/worker", "widget"
-			l.Settings = []Setting{{"MainPackage", "./cmd/worker", "-main"}, {"Service", "widget", ".goreleaser.yaml project_name"}}
+			l.Settings = []Setting{{Field: "MainPackage", Value: "./cmd/worker", Source: "-main"}, {Field: "Service", Value: "widget", Source: ".goreleaser.yaml project_name"}}
 		},
 			paths: []string{"magefiles/magefile.go", "magefiles/go.mod", ".dockerignore", workflow.Path},
 			want: map[string][]string{"magefiles/magefile.go": {
@@ -127,7 +131,7 @@ func TestFiles(t *testing.T) {
 				"func init() {\n\tmagetools.Config.MainPackage = \"./cmd/worker\" // from -main\n\tmagetools.Config.Service = \"widget\"           // from .goreleaser.yaml project_name\n}\n"}}},
 		{name: "publishing from master", change: func(l *Layout) {
 			l.PublishBranch = "master"
-			l.Settings = []Setting{{"PublishBranch", "master", "origin/HEAD"}}
+			l.Settings = []Setting{{Field: "PublishBranch", Value: "master", Source: "origin/HEAD"}}
 		},
 			paths: []string{"magefiles/magefile.go", "magefiles/go.mod", ".dockerignore", workflow.Path},
 			want: map[string][]string{"magefiles/magefile.go": {"\tmagetools.Config.PublishBranch = \"master\" // from origin/HEAD\n"},
@@ -136,6 +140,16 @@ func TestFiles(t *testing.T) {
 		{name: "replace and Dockerfile", change: func(l *Layout) { l.Replace, l.GantryVersion, l.Dockerfile = "/src/gantry", "v0.0.0", true },
 			paths: []string{"magefiles/magefile.go", "magefiles/go.mod", ".dockerignore", workflow.Path, "docker/Dockerfile"},
 			want:  map[string][]string{"magefiles/go.mod": {"require github.com/gantry-build/gantry v0.0.0\n", "replace github.com/gantry-build/gantry => /src/gantry\n"}}},
+		{name: "Dockerfile with the service's CMD and EXPOSE", change: func(l *Layout) { l.Dockerfile, l.Args, l.Ports = true, []string{"serve"}, []string{"8080"} },
+			paths:  []string{"magefiles/magefile.go", "magefiles/go.mod", ".dockerignore", workflow.Path, "docker/Dockerfile"},
+			want:   map[string][]string{"docker/Dockerfile": {"ENTRYPOINT [\"/usr/local/bin/service\"]\nCMD [\"serve\"]\nEXPOSE 8080\n"}},
+			absent: map[string][]string{"magefiles/magefile.go": {"Args", "Ports"}}},
+		{name: "settings of every kind", change: func(l *Layout) {
+			l.Settings = []Setting{{Field: "Tags", Value: []string{"netgo", "osusergo"}, Source: "Makefile line 3"}, {Field: "CGO", Value: true, Source: "Dockerfile line 2"}}
+		},
+			paths: []string{"magefiles/magefile.go", "magefiles/go.mod", ".dockerignore", workflow.Path},
+			want: map[string][]string{"magefiles/magefile.go": {
+				"\tmagetools.Config.Tags = []string{\"netgo\", \"osusergo\"} // from Makefile line 3\n\tmagetools.Config.CGO = true                           // from Dockerfile line 2\n"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -175,7 +189,7 @@ func TestFiles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for path, want := range map[string][]byte{".dockerignore": docker.Dockerignore, workflow.Path: wf, "docker/Dockerfile": docker.Dockerfile} {
+			for path, want := range map[string][]byte{".dockerignore": docker.Dockerignore, workflow.Path: wf, "docker/Dockerfile": docker.Render(l.Args, l.Ports)} {
 				if content, ok := got[path]; ok && !bytes.Equal([]byte(content), want) {
 					t.Errorf("%s is not Gantry's template", path)
 				}

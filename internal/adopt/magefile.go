@@ -13,23 +13,31 @@ import (
 	"strings"
 )
 
-// notGantrys is the refusal to edit a magefile init did not write.
-const notGantrys = "magefiles/magefile.go is not recognisably the one gantry init writes (a //go:build mage file importing %s/magetools): %s; set magetools.Config fields in its init() yourself, or rewrite it with -force=magefile"
+// foreignMagefileError is the refusal to edit a magefile init did not
+// write, and why it is not taken for Gantry's.
+type foreignMagefileError struct{ why string }
+
+func (e foreignMagefileError) Error() string {
+	return fmt.Sprintf("magefiles/magefile.go is not recognisably the one gantry init writes (a //go:build mage file importing %s/magetools): %s; set magetools.Config fields in its init() yourself, or rewrite it with -force=magefile", Module, e.why)
+}
 
 // UpdateMagefile sets the settings in an existing magefile, in place: an
 // assignment to magetools.Config.<Field> in init() has its value (and
 // its trailing comment) replaced; a missing one is added to init(),
-// which is added when there is none. Gantry's header comment, which
-// `mage -l` prints, is rewritten to header. Everything else is kept. A
-// file that is not Gantry's magefile is refused.
-func UpdateMagefile(content []byte, settings []Setting, header string) ([]byte, error) {
+// which is added when there is none. An assignment without init's
+// "// from" comment is the team's own: it is kept, and its field
+// returned in kept, unless the setting is a flag's. Gantry's header
+// comment, which `mage -l` prints, is rewritten to header. Everything
+// else is kept. A file that is not Gantry's magefile is refused with a
+// foreignMagefileError.
+func UpdateMagefile(content []byte, settings []Setting, header string) (updated []byte, kept []string, err error) {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, "magefile.go", content, parser.ParseComments)
 	if err != nil {
-		return nil, fmt.Errorf(notGantrys, Module, err.Error())
+		return nil, nil, foreignMagefileError{err.Error()}
 	}
 	if !bytes.Contains(content[:fset.Position(f.Package).Offset], []byte("//go:build mage")) {
-		return nil, fmt.Errorf(notGantrys, Module, "it has no //go:build mage line")
+		return nil, nil, foreignMagefileError{"it has no //go:build mage line"}
 	}
 	var imp *ast.ImportSpec
 	for _, spec := range f.Imports {
@@ -38,7 +46,7 @@ func UpdateMagefile(content []byte, settings []Setting, header string) ([]byte, 
 		}
 	}
 	if imp == nil {
-		return nil, fmt.Errorf(notGantrys, Module, "it does not import "+Module+"/magetools")
+		return nil, nil, foreignMagefileError{"it does not import " + Module + "/magetools"}
 	}
 
 	type edit struct {
@@ -51,9 +59,10 @@ func UpdateMagefile(content []byte, settings []Setting, header string) ([]byte, 
 	switch {
 	case imp.Name == nil:
 	case imp.Name.Name == "_":
-		edits = append(edits, edit{offset(imp.Name.Pos()), offset(imp.Path.Pos()), ""})
+		// Named only when init() uses it (below): an unused import does
+		// not compile.
 	case imp.Name.Name == ".":
-		return nil, fmt.Errorf(notGantrys, Module, "it dot-imports magetools")
+		return nil, nil, foreignMagefileError{"it dot-imports magetools"}
 	default:
 		pkg = imp.Name.Name
 	}
@@ -71,13 +80,21 @@ func UpdateMagefile(content []byte, settings []Setting, header string) ([]byte, 
 			added = append(added, "\t"+s.statement(pkg)+"\n")
 			continue
 		}
-		edits = append(edits, edit{offset(assign.Rhs[0].Pos()), offset(assign.Rhs[0].End()), strconv.Quote(s.Value)})
-		line := fset.Position(assign.End()).Line
-		for _, cg := range f.Comments {
-			if cg.Pos() > assign.End() && fset.Position(cg.Pos()).Line == line {
-				edits = append(edits, edit{offset(cg.Pos()), offset(cg.End()), s.comment()})
-			}
+		comment := trailingComment(fset, f.Comments, assign)
+		if !s.Flag && (comment == nil || !strings.HasPrefix(comment.List[0].Text, commentPrefix)) {
+			kept = append(kept, s.Field)
+			continue
 		}
+		edits = append(edits, edit{offset(assign.Rhs[0].Pos()), offset(assign.Rhs[0].End()), s.expr()})
+		if comment != nil {
+			edits = append(edits, edit{offset(comment.Pos()), offset(comment.End()), s.comment()})
+		} else {
+			at := offset(assign.End())
+			edits = append(edits, edit{at, at, " " + s.comment()})
+		}
+	}
+	if len(added) > 0 && imp.Name != nil && imp.Name.Name == "_" {
+		edits = append(edits, edit{offset(imp.Name.Pos()), offset(imp.Path.Pos()), ""})
 	}
 	switch {
 	case len(added) == 0:
@@ -98,9 +115,21 @@ func UpdateMagefile(content []byte, settings []Setting, header string) ([]byte, 
 	}
 	formatted, err := format.Source(out)
 	if err != nil {
-		return nil, fmt.Errorf("update magefiles/magefile.go: %w; rewrite it with -force=magefile", err)
+		return nil, nil, fmt.Errorf("update magefiles/magefile.go: %w; rewrite it with -force=magefile", err)
 	}
-	return formatted, nil
+	return formatted, kept, nil
+}
+
+// trailingComment is the comment after the assignment on its line; nil
+// when there is none.
+func trailingComment(fset *token.FileSet, comments []*ast.CommentGroup, assign *ast.AssignStmt) *ast.CommentGroup {
+	line := fset.Position(assign.End()).Line
+	for _, cg := range comments {
+		if cg.Pos() > assign.End() && fset.Position(cg.Pos()).Line == line {
+			return cg
+		}
+	}
+	return nil
 }
 
 // findAssignment finds `<pkg>.Config.<field> = ...` among the statements

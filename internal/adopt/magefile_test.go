@@ -1,13 +1,14 @@
 package adopt
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
 
 func TestUpdateMagefile(t *testing.T) {
 	header := "// Gantry's release targets for the service \"new\", built from the main package\n// \".\"; to change either, set magetools.Config.Service or .MainPackage in init().\n"
-	service := []Setting{{"Service", "new", "-service"}}
+	service := []Setting{{Field: "Service", Value: "new", Source: "-service", Flag: true}}
 	tests := []struct {
 		name, magefile string
 		want           []string
@@ -23,7 +24,7 @@ func TestUpdateMagefile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := UpdateMagefile([]byte(tt.magefile), service, header)
+			got, _, err := UpdateMagefile([]byte(tt.magefile), service, header)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "not recognisably the one gantry init writes") {
 					t.Fatalf("err %v, want %q", err, tt.wantErr)
@@ -40,6 +41,54 @@ func TestUpdateMagefile(t *testing.T) {
 			}
 			if strings.Contains(string(got), `"old"`) {
 				t.Errorf("the old name is left:\n%s", got)
+			}
+		})
+	}
+}
+
+func TestUpdateMagefileSettings(t *testing.T) {
+	const head = "//go:build mage\n\npackage main\n\nimport (\n\t//mage:import\n\t\"github.com/gantry-build/gantry/magetools\"\n)\n\n"
+	tags := Setting{Field: "Tags", Value: []string{"netgo", `a"b`}, Source: ".goreleaser.yaml builds[0].tags"}
+	cgo := Setting{Field: "CGO", Value: true, Source: "Dockerfile line 3"}
+	tests := []struct {
+		name, magefile string
+		settings       []Setting
+		want           string
+		wantKept       []string
+	}{
+		{name: "a list and a bool replaced in place, with their comments",
+			magefile: head + "func init() {\n\tmagetools.Config.Tags = []string{\"old\"} // from Makefile line 2\n\tmagetools.Config.CGO = false       // from the default\n}\n",
+			settings: []Setting{tags, cgo},
+			want:     head + "func init() {\n\tmagetools.Config.Tags = []string{\"netgo\", \"a\\\"b\"} // from .goreleaser.yaml builds[0].tags\n\tmagetools.Config.CGO = true                       // from Dockerfile line 3\n}\n"},
+		{name: "missing ones added after the team's code",
+			magefile: head + "func init() {\n\tmagetools.Config.License = \"MIT\"\n}\n",
+			settings: []Setting{cgo, {Field: "Ports", Value: []string{"8080"}, Source: "Dockerfile line 7"}},
+			want:     head + "func init() {\n\tmagetools.Config.License = \"MIT\"\n\tmagetools.Config.CGO = true               // from Dockerfile line 3\n\tmagetools.Config.Ports = []string{\"8080\"} // from Dockerfile line 7\n}\n"},
+		{name: "an assignment without init's comment is the team's: kept",
+			magefile: head + "func init() {\n\tmagetools.Config.Tags = []string{\"mine\"}\n\tmagetools.Config.CGO = false // the team's: no C compiler in CI\n}\n",
+			settings: []Setting{tags, cgo},
+			want:     head + "func init() {\n\tmagetools.Config.Tags = []string{\"mine\"}\n\tmagetools.Config.CGO = false // the team's: no C compiler in CI\n}\n",
+			wantKept: []string{"Tags", "CGO"}},
+		{name: "a flag replaces the team's own too, and says where from",
+			magefile: head + "func init() {\n\tmagetools.Config.Service = \"mine\"\n}\n",
+			settings: []Setting{{Field: "Service", Value: "api", Source: "-service", Flag: true}},
+			want:     head + "func init() {\n\tmagetools.Config.Service = \"api\" // from -service\n}\n"},
+		{name: "nothing to set: the blank import stays, the file is unchanged",
+			magefile: "//go:build mage\n\npackage main\n\nimport (\n\t//mage:import\n\t_ \"github.com/gantry-build/gantry/magetools\"\n)\n",
+			want:     "//go:build mage\n\npackage main\n\nimport (\n\t//mage:import\n\t_ \"github.com/gantry-build/gantry/magetools\"\n)\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, kept, err := UpdateMagefile([]byte(tt.magefile), tt.settings, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want || !slices.Equal(kept, tt.wantKept) {
+				t.Errorf("got (kept %q):\n%s\nwant (kept %q):\n%s", kept, got, tt.wantKept, tt.want)
+			}
+			again, _, err := UpdateMagefile(got, tt.settings, "")
+			if err != nil || string(again) != string(got) {
+				t.Errorf("a second update changed it (%v):\n%s", err, again)
 			}
 		})
 	}

@@ -1,10 +1,12 @@
 // Package discover reads what a service's repository already says about
 // how it is built, so that gantry init and the targets' defaults follow
 // it instead of guessing: .goreleaser.yaml (main package, binary, -X
-// stamps, tags, env), an existing Dockerfile (its go build, CMD,
-// ENTRYPOINT, EXPOSE, USER), the Makefile's go build lines, the git
-// default branch and the Go source's version variables. Every fact
-// carries where it was read, for init's report.
+// stamps, other linker flags, tags, env), an existing Dockerfile (its go
+// build with the ENV and ARG around it, its stages, CMD, ENTRYPOINT,
+// EXPOSE, USER), the Makefile's go build lines and exports, the git
+// default branch, the Go source's version variables and the //go:generate
+// directives of the packages the main package links. Every fact carries
+// where it was read, for init's report.
 //
 // The readers are pure functions over file contents; Read loads the files
 // of a directory.
@@ -110,15 +112,36 @@ func (r *Repo) read(name string) ([]byte, bool) {
 // Builds are the builds the repository describes, in the order they are
 // trusted: goreleaser's, then the Dockerfiles' (root first), then the
 // Makefile's.
-func (r Repo) Builds() []GoBuild {
+func (r Repo) Builds() []GoBuild { return r.builds("") }
+
+// builds are Builds without those of the Dockerfile named skip.
+func (r Repo) builds(skip string) []GoBuild {
 	var builds []GoBuild
 	if r.Goreleaser != nil {
 		builds = append(builds, r.Goreleaser.Builds...)
 	}
 	for _, d := range r.Dockerfiles {
-		builds = append(builds, d.Builds...)
+		if d.File != skip {
+			builds = append(builds, d.Builds...)
+		}
 	}
 	return append(builds, r.Makefile...)
+}
+
+// BuildsOf are the builds of the main package mainPkg, most trusted first:
+// those that name it, or name no package (goreleaser's default, a bare
+// go build). The builds of skip, the Dockerfile Gantry builds with ("" for
+// none), are left out: Gantry passes that file its own settings as build
+// arguments, so its go build says nothing about the service.
+func (r Repo) BuildsOf(mainPkg, skip string) []GoBuild {
+	want, _ := r.inModule(mainPkg)
+	var builds []GoBuild
+	for _, b := range r.builds(skip) {
+		if pkg, ok := r.inModule(b.Package); b.Package == "" || (ok && pkg == want) {
+			builds = append(builds, b)
+		}
+	}
+	return builds
 }
 
 // NamedMains are the main packages the builds name that are main
@@ -225,35 +248,8 @@ func (r Repo) Stamps(mainPkg string) (stamps map[StampKind]Fact, declared []stri
 	return stamps, declared, nil
 }
 
-// Runtime are the settings found for the image's runtime and build that
-// Gantry's configuration has no field for yet: the Dockerfile's CMD,
-// ENTRYPOINT, EXPOSE and USER, and the builds' tags and CGO_ENABLED, as
-// found.
-func (r Repo) Runtime() []Setting {
-	var out []Setting
-	for _, d := range r.Dockerfiles {
-		for _, w := range []struct {
-			name  string
-			words Words
-		}{{"CMD", d.Cmd}, {"ENTRYPOINT", d.Entrypoint}, {"EXPOSE", d.Expose}, {"USER", d.User}} {
-			if w.words.Source != "" {
-				out = append(out, Setting{w.name, w.words.Values, w.words.Source})
-			}
-		}
-	}
-	for _, b := range r.Builds() {
-		if len(b.Tags) > 0 {
-			out = append(out, Setting{"build tags", b.Tags, b.From("tags")})
-		}
-		if cgo := b.CGO(); cgo != "" {
-			out = append(out, Setting{"CGO_ENABLED", []string{cgo}, b.From("env")})
-		}
-	}
-	return out
-}
-
 // Setting is a setting found in the repository: a name, its values and
-// where they are written.
+// where they are written (a Dockerfile's CMD).
 type Setting struct {
 	Name   string
 	Values []string

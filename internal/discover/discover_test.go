@@ -1,12 +1,14 @@
 package discover
 
 import (
-	"github.com/gantry-build/gantry/internal/testtree"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/gantry-build/gantry/internal/golist"
 	"github.com/gantry-build/gantry/internal/module"
+	"github.com/gantry-build/gantry/internal/testtree"
 )
 
 const (
@@ -24,7 +26,6 @@ func TestRead(t *testing.T) {
 		wantIgnored []string
 		wantService Fact
 		wantStamps  map[StampKind]Fact
-		wantRuntime []Setting
 		wantUnread  string
 		wantErr     string
 	}{
@@ -50,16 +51,14 @@ func TestRead(t *testing.T) {
 			"Dockerfile": "FROM golang AS b\nRUN go build -o /gw ./cmd/gw\nFROM scratch\nEXPOSE 8080\nCMD [\"aws\",\"--port\",\"8080\"]\n"},
 			wantMain:    module.Named{Package: "./cmd/gw", Source: "Dockerfile line 2"},
 			wantService: Fact{"gw", "the main package's directory name"},
-			wantStamps:  map[StampKind]Fact{StampVersion: {"main.Version", "the Go source declares it"}},
-			wantRuntime: []Setting{{"CMD", []string{"aws", "--port", "8080"}, "Dockerfile line 5"}, {"EXPOSE", []string{"8080"}, "Dockerfile line 4"}}},
-		{name: "a Makefile names a package that is not main; cgo and tags found", files: map[string]string{
+			wantStamps:  map[StampKind]Fact{StampVersion: {"main.Version", "the Go source declares it"}}},
+		{name: "a Makefile names a package that is not main", files: map[string]string{
 			"go.mod": "module example.com/server/v2\n", "main.go": mainGo, "lib/lib.go": "package lib\n",
 			"Makefile": "build:\n\tCGO_ENABLED=1 go build -tags sqlite ./lib\n"},
 			wantMain:    module.Named{Package: ".", Source: "the module root is package main"},
 			wantIgnored: []string{"Makefile line 2 names ./lib, which is not a main package here"},
 			wantService: Fact{"server", "the module path's last element"},
-			wantStamps:  map[StampKind]Fact{},
-			wantRuntime: []Setting{{"build tags", []string{"sqlite"}, "Makefile line 2"}, {"CGO_ENABLED", []string{"1"}, "Makefile line 2"}}},
+			wantStamps:  map[StampKind]Fact{}},
 		{name: "goreleaser's project_name names a /v2 server", files: map[string]string{
 			"go.mod": "module github.com/acme/server/v2\n", "main.go": mainGo, ".goreleaser.yml": "project_name: Quokka\nbuilds:\n  - binary: '{{ .ProjectName }}'\n"},
 			wantMain:    module.Named{Package: ".", Source: "the module root is package main"},
@@ -96,9 +95,6 @@ func TestRead(t *testing.T) {
 			if err != nil || !reflect.DeepEqual(stamps, tt.wantStamps) {
 				t.Errorf("stamps %+v %v, want %+v", stamps, err, tt.wantStamps)
 			}
-			if got := r.Runtime(); !reflect.DeepEqual(got, tt.wantRuntime) {
-				t.Errorf("runtime %+v, want %+v", got, tt.wantRuntime)
-			}
 		})
 	}
 }
@@ -119,5 +115,71 @@ func TestSourceStamps(t *testing.T) {
 	}
 	if _, err := SourceStamps(dir, "github.com/acme/svc", "./nope"); err == nil {
 		t.Error("a missing main package: want an error")
+	}
+}
+
+func TestBuildsOf(t *testing.T) {
+	r := Repo{Module: module.Module{Path: "github.com/acme/svc"},
+		Goreleaser: &Goreleaser{Builds: []GoBuild{{Source: "g0", Package: "./cmd"}, {Source: "g1", Package: "./cmd/keygen"}}},
+		Dockerfiles: []Dockerfile{
+			{File: "Dockerfile", Builds: []GoBuild{{Source: "d0", Package: "github.com/acme/svc/cmd"}, {Source: "d1"}}},
+			{File: "docker/Dockerfile", Builds: []GoBuild{{Source: "own", Package: "./cmd"}}}},
+		Makefile: []GoBuild{{Source: "m0", Package: "cmd/"}, {Source: "m1", Package: "./cmd/"}, {Source: "m2", Package: "$(PKG)"}},
+	}
+	tests := []struct {
+		mainPkg, skip string
+		want          []string
+	}{
+		{mainPkg: "./cmd", skip: "docker/Dockerfile", want: []string{"g0", "d0", "d1", "m1"}},
+		{mainPkg: "github.com/acme/svc/cmd", want: []string{"g0", "d0", "d1", "own", "m1"}},
+		{mainPkg: "./cmd/keygen", skip: "Dockerfile", want: []string{"g1"}},
+	}
+	for _, tt := range tests {
+		var got []string
+		for _, b := range r.BuildsOf(tt.mainPkg, tt.skip) {
+			got = append(got, b.Source)
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("BuildsOf(%s, skip %q) = %q, want %q", tt.mainPkg, tt.skip, got, tt.want)
+		}
+	}
+}
+
+func TestGenerators(t *testing.T) {
+	dir := testtree.New(t, map[string]string{
+		"main.go":         "package main\n\n// //go:generate in a comment is not a directive\nfunc main() {}\n",
+		"web/gen.go":      "package web\n\n//go:generate npm run build\n",
+		"web/web.go":      "package web\n",
+		"web/assets.go":   "package web\n\n//go:generate\tgo run ./gen\n",
+		"db/db.go":        "package db\n\n//go:generated is not one either\n",
+		"dep/dep.go":      "package dep\n\n//go:generate stringer -type X\n",
+		"internal/z/z.go": "package z\n\n//go:generate go run gen.go\n",
+	})
+	mod := func(main bool) *struct {
+		Path string
+		Main bool
+	} {
+		return &struct {
+			Path string
+			Main bool
+		}{"example.com/svc", main}
+	}
+	pkg := func(rel string, files ...string) golist.Package {
+		p := golist.Package{Dir: filepath.Join(dir, rel), ImportPath: "example.com/svc", Module: mod(true), GoFiles: files}
+		if rel != "." {
+			p.ImportPath += "/" + rel
+		}
+		return p
+	}
+	dep := golist.Package{Dir: filepath.Join(dir, "dep"), ImportPath: "example.com/dep", Module: mod(false), GoFiles: []string{"dep.go"}}
+	g := golist.Graph{Packages: []golist.Package{pkg("internal/z", "z.go"), pkg("web", "assets.go", "gen.go", "web.go"), pkg("db", "db.go"), dep, pkg(".", "main.go")}}
+	got, err := Generators(g)
+	want := []Generator{{"./internal/z", []string{"./internal/z/z.go"}}, {"./web", []string{"./web/assets.go", "./web/gen.go"}}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("Generators = %+v, %v; want %+v", got, err, want)
+	}
+	g.Packages = append(g.Packages, pkg("gone", "gone.go"))
+	if _, err := Generators(g); err == nil || !strings.Contains(err.Error(), "gone.go") {
+		t.Errorf("a file that cannot be read: err %v, want one naming it", err)
 	}
 }

@@ -2,6 +2,7 @@ package discover
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -22,6 +23,8 @@ type Dockerfile struct {
 	// Of the last stage: the command and entrypoint (exec form, or
 	// /bin/sh -c and the line for the shell form), the ports and the user.
 	Cmd, Entrypoint, Expose, User Words
+	// parsed is the file as BuildKit reads it, for its stages.
+	parsed dockerfile.File
 }
 
 // Words are values the repository says, and where; Source is "" when it
@@ -31,6 +34,28 @@ type Words struct {
 	Source string
 }
 
+// Missing returns the targets the Dockerfile has no stage for, as the
+// stage check (internal/dockerfile) says it.
+func (d Dockerfile) Missing(targets ...string) []dockerfile.MissingStage {
+	return d.parsed.Missing(targets...)
+}
+
+// Runtime are the instructions of its last stage that say how the image
+// runs (CMD, ENTRYPOINT, EXPOSE, USER), as found, for gantry init to carry
+// over to Gantry's settings or to say why it does not.
+func (d Dockerfile) Runtime() []Setting {
+	var out []Setting
+	for _, w := range []struct {
+		name  string
+		words Words
+	}{{"CMD", d.Cmd}, {"ENTRYPOINT", d.Entrypoint}, {"EXPOSE", d.Expose}, {"USER", d.User}} {
+		if w.words.Source != "" {
+			out = append(out, Setting{w.name, w.words.Values, w.words.Source})
+		}
+	}
+	return out
+}
+
 // ParseDockerfile reads a Dockerfile with BuildKit's parser; file names
 // it in the sources.
 func ParseDockerfile(file string, content []byte) (Dockerfile, error) {
@@ -38,16 +63,25 @@ func ParseDockerfile(file string, content []byte) (Dockerfile, error) {
 	if err != nil {
 		return Dockerfile{}, err
 	}
-	d := Dockerfile{File: file}
+	d := Dockerfile{File: file, parsed: f}
+	defaults := argDefaults(f.MetaArgs)
+	// env holds each named stage's ENV, which the stages FROM it inherit.
+	env := map[string][]Var{}
 	for si, stage := range f.Stages {
 		last := si == len(f.Stages)-1
+		vars := stageVars{env: slices.Clone(env[strings.ToLower(stage.BaseName)]), defaults: defaults}
 		for _, cmd := range stage.Commands {
 			source := fmt.Sprintf("%s line %d", file, line(cmd))
 			switch c := cmd.(type) {
+			case *instructions.EnvCommand, *instructions.ArgCommand:
+				vars.add(c, source)
 			case *instructions.RunCommand:
 				builds, err := shellGoBuilds(c.CmdLine, c.PrependShell, source)
 				if err != nil {
 					return Dockerfile{}, err
+				}
+				for i := range builds {
+					builds[i].Inherited = vars.visible()
 				}
 				d.Builds = append(d.Builds, builds...)
 			case *instructions.CmdCommand:
@@ -68,17 +102,71 @@ func ParseDockerfile(file string, content []byte) (Dockerfile, error) {
 				}
 			}
 		}
+		if stage.Name != "" {
+			env[strings.ToLower(stage.Name)] = vars.env
+		}
 	}
 	return d, nil
 }
 
+// stageVars are the variables a stage's RUN sees: its ARGs (which end
+// with the stage) and its ENV (inherited by the stages FROM it).
+type stageVars struct {
+	env, args []Var
+	// defaults are the values of the ARGs before the first FROM, which
+	// an ARG in a stage without a value of its own takes.
+	defaults map[string]string
+}
+
+func (v *stageVars) add(cmd instructions.Command, source string) {
+	switch c := cmd.(type) {
+	case *instructions.EnvCommand:
+		for _, kv := range c.Env {
+			v.env = append(v.env, Var{kv.Key, kv.Value, source})
+		}
+	case *instructions.ArgCommand:
+		for _, a := range c.Args {
+			if a.Value != nil {
+				v.args = append(v.args, Var{a.Key, *a.Value, source})
+			} else if def, ok := v.defaults[a.Key]; ok {
+				v.args = append(v.args, Var{a.Key, def, source})
+			}
+		}
+	}
+}
+
+// visible lists the ARGs, then the ENV, which wins over an ARG of the
+// same name.
+func (v stageVars) visible() []Var {
+	return slices.Concat(v.args, v.env)
+}
+
+// argDefaults are the values the ARGs before the first FROM give.
+func argDefaults(metaArgs []instructions.ArgCommand) map[string]string {
+	defaults := map[string]string{}
+	for _, c := range metaArgs {
+		for _, a := range c.Args {
+			if a.Value != nil {
+				defaults[a.Key] = *a.Value
+			}
+		}
+	}
+	return defaults
+}
+
 // shellGoBuilds finds the go build commands of a RUN: in its shell line,
-// or its exec form.
+// or its exec form. A shell line too rich to split into words (functions,
+// as in Gantry's own dev-tools stage) is an error only when it may hold a
+// go build; otherwise it says nothing about the build.
 func shellGoBuilds(cmdLine []string, shell bool, source string) ([]GoBuild, error) {
 	commands := [][]string{cmdLine}
 	if shell {
+		line := strings.Join(cmdLine, " ")
 		var err error
-		if commands, err = shellCommands(strings.Join(cmdLine, " ")); err != nil {
+		if commands, err = shellCommands(line); err != nil {
+			if !strings.Contains(line, "go build") {
+				return nil, nil
+			}
 			return nil, fmt.Errorf("%s: %w", source, err)
 		}
 	}

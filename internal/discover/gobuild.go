@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/mattn/go-shellwords"
@@ -23,10 +24,17 @@ type GoBuild struct {
 	Binary string
 	// Stamps are the -X targets of its -ldflags, as <import path>.<name>.
 	Stamps []string
+	// LDFlags are the other flags of its -ldflags: neither -s, -w nor -X,
+	// each as one word (-extldflags=-static), templates and variables as
+	// written.
+	LDFlags []string
 	// Tags are its build tags (-tags, goreleaser's tags).
 	Tags []string
 	// Env are the KEY=VALUE its command is run with (CGO_ENABLED=1).
 	Env []string
+	// Inherited are the variables set for the command around it: the
+	// Dockerfile stage's ENV and ARG, the Makefile's export. Env wins.
+	Inherited []Var
 	// fields: Source names a YAML node, so a field's source is
 	// Source + "." + field.
 	fields bool
@@ -41,14 +49,26 @@ func (b GoBuild) From(field string) string {
 	return b.Source
 }
 
-// CGO returns the CGO_ENABLED the build sets, "" when it sets none.
-func (b GoBuild) CGO() string {
+// Var is an environment variable set for a build, and where.
+type Var struct {
+	Name, Value, Source string
+}
+
+// CGO returns the CGO_ENABLED the build runs with, quotes removed, and
+// where it is set; Value is "" when nothing sets it.
+func (b GoBuild) CGO() Fact {
+	const name = "CGO_ENABLED"
 	for _, kv := range b.Env {
-		if v, ok := strings.CutPrefix(kv, "CGO_ENABLED="); ok {
-			return v
+		if v, ok := strings.CutPrefix(kv, name+"="); ok {
+			return Fact{strings.Trim(v, `"'`), b.From("env")}
 		}
 	}
-	return ""
+	for _, v := range slices.Backward(b.Inherited) {
+		if v.Name == name {
+			return Fact{strings.Trim(v.Value, `"'`), v.Source}
+		}
+	}
+	return Fact{}
 }
 
 // goBuildValueFlags are the flags of `go build` that take the next
@@ -98,19 +118,13 @@ func goBuildCommand(words []string, source string) (b GoBuild, ok bool, err erro
 	args := words[i+2:]
 	var pkgs []string
 	for j := 0; j < len(args); j++ {
-		arg := args[j]
-		if !strings.HasPrefix(arg, "-") || arg == "-" {
+		if arg := args[j]; !strings.HasPrefix(arg, "-") || arg == "-" {
 			pkgs = append(pkgs, arg)
 			continue
 		}
-		if strings.HasPrefix(arg, "--") {
-			arg = arg[1:]
-		}
-		name, value, hasValue := strings.Cut(arg, "=")
-		if !hasValue && goBuildValueFlags[name] && j+1 < len(args) {
-			j++
-			value, hasValue = args[j], true
-		}
+		var name, value string
+		var hasValue bool
+		name, value, hasValue, j = readFlag(args, j, goBuildValueFlags)
 		if !hasValue {
 			continue
 		}
@@ -120,11 +134,12 @@ func goBuildCommand(words []string, source string) (b GoBuild, ok bool, err erro
 		case "-tags":
 			b.Tags = append(b.Tags, splitTags(value)...)
 		case "-ldflags":
-			stamps, err := ldflagStamps(value)
+			stamps, others, err := parseLDFlags(value)
 			if err != nil {
 				return GoBuild{}, false, fmt.Errorf("%s: -ldflags: %w", source, err)
 			}
 			b.Stamps = append(b.Stamps, stamps...)
+			b.LDFlags = append(b.LDFlags, others...)
 		}
 	}
 	// go build file.go builds the package of the file's directory.
@@ -140,6 +155,21 @@ func goBuildCommand(words []string, source string) (b GoBuild, ok bool, err erro
 		}
 	}
 	return b, true, nil
+}
+
+// readFlag reads the flag args[i] as Go's flag package does: its name
+// (--flag as -flag) and its value, written -flag=value or, for a flag of
+// takesValue, as the next argument; last is the index of the last
+// argument read.
+func readFlag(args []string, i int, takesValue map[string]bool) (name, value string, hasValue bool, last int) {
+	name, value, hasValue = strings.Cut(args[i], "=")
+	if strings.HasPrefix(name, "--") {
+		name = name[1:]
+	}
+	if !hasValue && takesValue[name] && i+1 < len(args) {
+		return name, args[i+1], true, i + 1
+	}
+	return name, value, hasValue, i
 }
 
 var variableName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -162,35 +192,42 @@ func splitTags(value string) []string {
 	return strings.FieldsFunc(value, func(r rune) bool { return r == ',' || r == ' ' })
 }
 
-// ldflagStamps returns the targets of the -X flags in an -ldflags value:
-// "-s -w -X github.com/acme/svc/pkg/build.version=1.2" gives
-// "github.com/acme/svc/pkg/build.version".
-func ldflagStamps(ldflags string) ([]string, error) {
+// linkValueFlags are the flags of `go tool link` that take a value, which
+// may be the next word (-extldflags "-static"); the others are booleans.
+var linkValueFlags = map[string]bool{
+	"-B": true, "-D": true, "-E": true, "-H": true, "-I": true, "-L": true, "-R": true, "-T": true, "-X": true,
+	"-benchmark": true, "-benchmarkprofile": true, "-buildid": true, "-buildmode": true, "-capturehostobjs": true,
+	"-cpuprofile": true, "-debugtextsize": true, "-debugtramp": true, "-extar": true, "-extld": true,
+	"-extldflags": true, "-fipso": true, "-funcalign": true, "-importcfg": true, "-installsuffix": true, "-k": true,
+	"-libgcc": true, "-linkmode": true, "-memprofile": true, "-memprofilerate": true, "-o": true, "-pluginpath": true,
+	"-r": true, "-randlayout": true, "-strictdups": true, "-tmpdir": true,
+}
+
+// parseLDFlags reads an -ldflags value: "-s -w -X github.com/acme/svc/pkg/build.version=1.2
+// -extldflags '-static'" gives the -X target github.com/acme/svc/pkg/build.version,
+// and the other flags but -s and -w, one word each: -extldflags=-static.
+func parseLDFlags(ldflags string) (stamps, others []string, err error) {
 	words, err := shellwords.Parse(ldflags)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var stamps []string
 	for i := 0; i < len(words); i++ {
-		var def string
+		var name, value string
+		var hasValue bool
+		name, value, hasValue, i = readFlag(words, i, linkValueFlags)
 		switch {
-		case words[i] == "-X" || words[i] == "--X":
-			if i+1 == len(words) {
-				continue
+		case name == "-X":
+			if target, _, ok := strings.Cut(value, "="); ok && strings.Contains(target, ".") {
+				stamps = append(stamps, target)
 			}
-			i++
-			def = words[i]
-		case strings.HasPrefix(words[i], "-X="):
-			def = strings.TrimPrefix(words[i], "-X=")
+		case name == "-s" || name == "-w":
+		case hasValue:
+			others = append(others, name+"="+value)
 		default:
-			continue
-		}
-		target, _, ok := strings.Cut(def, "=")
-		if ok && strings.Contains(target, ".") {
-			stamps = append(stamps, target)
+			others = append(others, name)
 		}
 	}
-	return stamps, nil
+	return stamps, others, nil
 }
 
 // goBuilds returns the go build commands among commands, each with its

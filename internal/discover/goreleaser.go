@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v4"
@@ -54,6 +55,9 @@ func (s *stringish) UnmarshalYAML(n *yaml.Node) error {
 // (pipes, quotes) are not shell words.
 var template = regexp.MustCompile(`\{\{.*?\}\}`)
 
+// setAside is a template set aside by parseTemplatedLDFlags.
+var setAside = regexp.MustCompile(`\{\{([0-9]+)\}\}`)
+
 // ParseGoreleaser reads a goreleaser configuration; file names it in the
 // sources.
 func ParseGoreleaser(file string, content []byte) (Goreleaser, error) {
@@ -83,23 +87,52 @@ func ParseGoreleaser(file string, content []byte) (Goreleaser, error) {
 		ldflags := strings.Join(yb.Ldflags, " ")
 		for _, f := range yb.Flags {
 			if tags, ok := strings.CutPrefix(f, "-tags="); ok {
-				b.Tags = append(b.Tags, splitTags(tags)...)
+				b.Tags = append(b.Tags, templatedTags(tags)...)
 			}
 			if v, ok := strings.CutPrefix(f, "-ldflags="); ok {
 				ldflags += " " + v
 			}
 		}
 		for _, t := range yb.Tags {
-			b.Tags = append(b.Tags, splitTags(t)...)
+			b.Tags = append(b.Tags, templatedTags(t)...)
 		}
-		stamps, err := ldflagStamps(template.ReplaceAllString(ldflags, "T"))
+		stamps, others, err := parseTemplatedLDFlags(ldflags)
 		if err != nil {
 			return Goreleaser{}, fmt.Errorf("%s.ldflags: %w", b.Source, err)
 		}
-		b.Stamps = stamps
+		b.Stamps, b.LDFlags = stamps, others
 		g.Builds = append(g.Builds, b)
 	}
 	return g, nil
+}
+
+// parseTemplatedLDFlags is parseLDFlags for goreleaser's ldflags, whose
+// templates ({{ .Date | trimprefix "x" }}) hold spaces and quotes that are
+// not shell words: each is set aside as {{<n>}} while the words are split,
+// then put back into the flags it was part of.
+func parseTemplatedLDFlags(ldflags string) (stamps, others []string, err error) {
+	var templates []string
+	ldflags = template.ReplaceAllStringFunc(ldflags, func(t string) string {
+		templates = append(templates, t)
+		return fmt.Sprintf("{{%d}}", len(templates)-1)
+	})
+	stamps, others, err = parseLDFlags(ldflags)
+	for i, flag := range others {
+		others[i] = setAside.ReplaceAllStringFunc(flag, func(p string) string {
+			n, _ := strconv.Atoi(setAside.FindStringSubmatch(p)[1])
+			return templates[n]
+		})
+	}
+	return stamps, others, err
+}
+
+// templatedTags splits goreleaser's tags as go build does, but keeps a
+// template whole: what it gives is known only to goreleaser.
+func templatedTags(value string) []string {
+	if isTemplate(value) {
+		return []string{value}
+	}
+	return splitTags(value)
 }
 
 func isTemplate(s string) bool { return strings.Contains(s, "{{") }

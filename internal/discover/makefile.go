@@ -2,15 +2,18 @@ package discover
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 )
 
 // MakefileNames are the names make reads, in its order.
 var MakefileNames = []string{"GNUmakefile", "makefile", "Makefile"}
 
-// makeAssignment is a variable assignment: NAME = value, :=, ::=, ?=, +=.
-var makeAssignment = regexp.MustCompile(`^\s*(?:export\s+|override\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*(::?=|\?=|\+=|=)\s*(.*)$`)
+// makeAssignment is a variable assignment: NAME = value, :=, ::=, ?=, +=,
+// and whether it is exported to the recipes' environment.
+var makeAssignment = regexp.MustCompile(`^\s*(export\s+|override\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*(::?=|\?=|\+=|=)\s*(.*)$`)
 
 // makeReference is $(NAME) or ${NAME}.
 var makeReference = regexp.MustCompile(`\$[({]([A-Za-z_][A-Za-z0-9_]*)[)}]`)
@@ -18,6 +21,8 @@ var makeReference = regexp.MustCompile(`\$[({]([A-Za-z_][A-Za-z0-9_]*)[)}]`)
 // ParseMakefile finds the go build commands of a Makefile's recipes.
 // Variables assigned in the file ($(LDFLAGS), ${PKG}) are expanded, so that
 // -ldflags "$(LDFLAGS)" yields its -X targets; the others stay as written.
+// The variables it exports (export CGO_ENABLED=0) are in every build's
+// environment.
 func ParseMakefile(file string, content []byte) ([]GoBuild, error) {
 	type logical struct {
 		text string
@@ -40,6 +45,8 @@ func ParseMakefile(file string, content []byte) ([]GoBuild, error) {
 	}
 
 	vars := map[string]string{}
+	// exported names the exported variables, and where they are exported.
+	exported := map[string]string{}
 	for _, l := range lines {
 		if strings.HasPrefix(l.text, "\t") {
 			continue // a recipe line
@@ -48,17 +55,24 @@ func ParseMakefile(file string, content []byte) ([]GoBuild, error) {
 		if m == nil {
 			continue
 		}
-		value := strings.TrimSpace(m[3])
-		switch m[2] {
+		name, value := m[2], strings.TrimSpace(m[4])
+		switch m[3] {
 		case "+=":
-			vars[m[1]] = strings.TrimSpace(vars[m[1]] + " " + value)
+			vars[name] = strings.TrimSpace(vars[name] + " " + value)
 		case "?=":
-			if _, ok := vars[m[1]]; !ok {
-				vars[m[1]] = value
+			if _, ok := vars[name]; !ok {
+				vars[name] = value
 			}
 		default:
-			vars[m[1]] = value
+			vars[name] = value
 		}
+		if strings.HasPrefix(m[1], "export") {
+			exported[name] = fmt.Sprintf("%s line %d", file, l.line)
+		}
+	}
+	var environment []Var
+	for _, name := range slices.Sorted(maps.Keys(exported)) {
+		environment = append(environment, Var{name, expand(vars[name], vars), exported[name]})
 	}
 
 	var builds []GoBuild
@@ -75,6 +89,9 @@ func ParseMakefile(file string, content []byte) ([]GoBuild, error) {
 		found, err := goBuilds(commands, source)
 		if err != nil {
 			return nil, err
+		}
+		for i := range found {
+			found[i].Inherited = environment
 		}
 		builds = append(builds, found...)
 	}

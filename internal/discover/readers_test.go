@@ -2,8 +2,11 @@ package discover
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gantry-build/gantry/docker"
 )
 
 func TestParseGoreleaser(t *testing.T) {
@@ -36,15 +39,22 @@ builds:
     main: cmd/server/main.go
     binary: bin/{{ .ProjectName }}
     ldflags: -s -w -X main.Version={{.Version}} -X=main.buildDate={{.Date}}
-    flags: [-trimpath, -tags=netgo]
-    tags: [sqlite_omit_load_extension, "osusergo,fts5"]
+    flags: [-trimpath, -tags=netgo, "-tags={{ .Env.TAGS }}"]
+    tags: [sqlite_omit_load_extension, "osusergo,fts5", "{{ if .IsSnapshot }}dev{{ end }}"]
     env:
       - CGO_ENABLED=1
   - main: ./cmd/tool
 `, want: []GoBuild{
 			{Source: ".goreleaser.yaml builds[0]", fields: true, Package: "./server/cmd/server", Stamps: []string{"main.Version", "main.buildDate"},
-				Tags: []string{"netgo", "sqlite_omit_load_extension", "osusergo", "fts5"}, Env: []string{"CGO_ENABLED=1"}},
+				Tags: []string{"netgo", "{{ .Env.TAGS }}", "sqlite_omit_load_extension", "osusergo", "fts5", "{{ if .IsSnapshot }}dev{{ end }}"}, Env: []string{"CGO_ENABLED=1"}},
 			{Source: ".goreleaser.yaml builds[1]", fields: true, Package: "./cmd/tool"}}},
+		{name: "linker flags beside the stamps, templates kept whole", yaml: `
+builds:
+  - ldflags:
+      - -s -w -linkmode external -extldflags "-static -lm"
+      - -buildid={{ .Env.BUILD_ID }} -X main.version={{ .Version | trimprefix "v" }}
+`, want: []GoBuild{{Source: ".goreleaser.yaml builds[0]", fields: true, Stamps: []string{"main.version"},
+			LDFlags: []string{"-linkmode=external", "-extldflags=-static -lm", "-buildid={{ .Env.BUILD_ID }}"}}}},
 		{name: "no builds", yaml: "project_name: svc\n", wantProject: "svc"},
 		{name: "not YAML", yaml: "builds: [\n", wantErr: "yaml"},
 		{name: "builds is not a list", yaml: "builds: 3\n", wantErr: "cannot unmarshal"},
@@ -81,7 +91,9 @@ func TestParseDockerfile(t *testing.T) {
 		wantEntry  Words
 		wantExpose Words
 		wantUser   Words
-		wantErr    string
+		// wantMissing are the targets among prod and dev it has no stage for.
+		wantMissing []string
+		wantErr     string
 	}{
 		{name: "a service's root Dockerfile", dockerfile: `FROM golang:1.25 AS build
 WORKDIR /src
@@ -97,7 +109,8 @@ ENTRYPOINT ["/svc"]
 CMD ["aws","--port","8080"]
 `, wantBuilds: []GoBuild{{Source: "Dockerfile line 4", Package: "./cmd/svc", Binary: "svc", Stamps: []string{"main.version"}, Env: []string{"CGO_ENABLED=0"}}},
 			wantCmd: Words{[]string{"aws", "--port", "8080"}, "Dockerfile line 12"}, wantEntry: Words{[]string{"/svc"}, "Dockerfile line 11"},
-			wantExpose: Words{[]string{"8080"}, "Dockerfile line 9"}, wantUser: Words{[]string{"nonroot"}, "Dockerfile line 10"}},
+			wantExpose: Words{[]string{"8080"}, "Dockerfile line 9"}, wantUser: Words{[]string{"nonroot"}, "Dockerfile line 10"},
+			wantMissing: []string{"prod", "dev"}},
 		{name: "exec-form RUN, tags, shell CMD, only the last stage's runtime", dockerfile: `FROM golang AS build
 EXPOSE 9999
 RUN ["go", "build", "-tags", "netgo,osusergo", "-o", "/app", "."]
@@ -105,8 +118,23 @@ FROM alpine
 EXPOSE 80 443/tcp
 CMD serve --port 80
 `, wantBuilds: []GoBuild{{Source: "Dockerfile line 3", Package: ".", Binary: "app", Tags: []string{"netgo", "osusergo"}}},
-			wantCmd: Words{[]string{"/bin/sh", "-c", "serve --port 80"}, "Dockerfile line 6"}, wantExpose: Words{[]string{"443/tcp", "80"}, "Dockerfile line 5"}}, // BuildKit sorts them
-		{name: "no go build", dockerfile: "FROM alpine\nRUN apk add git && go version\n"},
+			wantCmd: Words{[]string{"/bin/sh", "-c", "serve --port 80"}, "Dockerfile line 6"}, wantExpose: Words{[]string{"443/tcp", "80"}, "Dockerfile line 5"}, // BuildKit sorts them
+			wantMissing: []string{"prod", "dev"}},
+		{name: "ENV inherited by the stages FROM it, ARG only in its stage, with the global default", dockerfile: `ARG CGO_ENABLED=1
+FROM golang AS base
+ENV CGO_ENABLED=0 GOFLAGS=-mod=mod
+FROM base AS build
+ARG CGO_ENABLED
+RUN go build -o /app .
+FROM build AS dev
+RUN CGO_ENABLED=1 go build -o /x ./cmd/x
+FROM scratch AS prod
+`, wantBuilds: []GoBuild{
+			{Source: "Dockerfile line 6", Package: ".", Binary: "app",
+				Inherited: []Var{{"CGO_ENABLED", "1", "Dockerfile line 5"}, {"CGO_ENABLED", "0", "Dockerfile line 3"}, {"GOFLAGS", "-mod=mod", "Dockerfile line 3"}}},
+			{Source: "Dockerfile line 8", Package: "./cmd/x", Binary: "x", Env: []string{"CGO_ENABLED=1"},
+				Inherited: []Var{{"CGO_ENABLED", "0", "Dockerfile line 3"}, {"GOFLAGS", "-mod=mod", "Dockerfile line 3"}}}}},
+		{name: "no go build", dockerfile: "FROM alpine\nRUN apk add git && go version\n", wantMissing: []string{"prod", "dev"}},
 		{name: "not a Dockerfile", dockerfile: "FROM\n", wantErr: "FROM"},
 	}
 	for _, tt := range tests {
@@ -131,6 +159,17 @@ CMD serve --port 80
 				if !reflect.DeepEqual(c.got, c.want) {
 					t.Errorf("%s %+v, want %+v", c.name, c.got, c.want)
 				}
+				if i := slices.IndexFunc(d.Runtime(), func(s Setting) bool { return s.Name == c.name }); (i >= 0) != (c.want.Source != "") ||
+					(i >= 0 && !reflect.DeepEqual(d.Runtime()[i], Setting{c.name, c.want.Values, c.want.Source})) {
+					t.Errorf("Runtime() = %+v, want %s %+v", d.Runtime(), c.name, c.want)
+				}
+			}
+			var missing []string
+			for _, m := range d.Missing("prod", "dev") {
+				missing = append(missing, m.Target)
+			}
+			if !reflect.DeepEqual(missing, tt.wantMissing) {
+				t.Errorf("Missing(prod, dev) = %q, want %q", missing, tt.wantMissing)
 			}
 		})
 	}
@@ -160,6 +199,9 @@ test:
 			Stamps: []string{"github.com/acme/svc/internal/version.Version", "github.com/acme/svc/internal/version.GitCommit"}}}},
 		{name: "$(GO) build, file argument, two commands", makefile: "GO ?= go\nall:\n\tcd web && npm run build; $(GO) build -o server main.go\n",
 			want: []GoBuild{{Source: "Makefile line 3", Package: ".", Binary: "server"}}},
+		{name: "exported variables are the builds' environment", makefile: "CGO ?= 1\nexport CGO_ENABLED = $(CGO)\nexport GOFLAGS := -mod=vendor\nLOCAL = 1\nbuild:\n\tgo build -tags netgo .\n",
+			want: []GoBuild{{Source: "Makefile line 6", Package: ".", Tags: []string{"netgo"},
+				Inherited: []Var{{"CGO_ENABLED", "1", "Makefile line 2"}, {"GOFLAGS", "-mod=vendor", "Makefile line 3"}}}}},
 		{name: "docker build is not go build", makefile: "image:\n\tdocker build -t svc .\n"},
 	}
 	for _, tt := range tests {
@@ -175,20 +217,47 @@ test:
 	}
 }
 
-func TestLdflagStamps(t *testing.T) {
+func TestParseLDFlags(t *testing.T) {
 	tests := []struct {
-		ldflags string
-		want    []string
+		ldflags    string
+		wantStamps []string
+		wantOthers []string
 	}{
-		{"-s -w", nil},
-		{"-X main.version=1.0 -X 'main.commit=abc def'", []string{"main.version", "main.commit"}},
-		{"-X=example.com/a/b.Date=now --X main.x=1", []string{"example.com/a/b.Date", "main.x"}},
-		{"-X novalue -X", nil},
+		{ldflags: "-s -w"},
+		{ldflags: "-X main.version=1.0 -X 'main.commit=abc def'", wantStamps: []string{"main.version", "main.commit"}},
+		{ldflags: "-X=example.com/a/b.Date=now --X main.x=1", wantStamps: []string{"example.com/a/b.Date", "main.x"}},
+		{ldflags: "-X novalue -X"},
+		{ldflags: `-s -w -linkmode external -extldflags "-static -lm" --buildid=abc -race -X main.v=1`, wantStamps: []string{"main.v"},
+			wantOthers: []string{"-linkmode=external", "-extldflags=-static -lm", "-buildid=abc", "-race"}},
+		{ldflags: "-extldflags=--static -B $(BUILD_ID)", wantOthers: []string{"-extldflags=--static", "-B=$(BUILD_ID)"}},
 	}
 	for _, tt := range tests {
-		got, err := ldflagStamps(tt.ldflags)
-		if err != nil || !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("ldflagStamps(%q) = %q, %v; want %q", tt.ldflags, got, err, tt.want)
+		stamps, others, err := parseLDFlags(tt.ldflags)
+		if err != nil || !reflect.DeepEqual(stamps, tt.wantStamps) || !reflect.DeepEqual(others, tt.wantOthers) {
+			t.Errorf("parseLDFlags(%q) = %q, %q, %v; want %q, %q", tt.ldflags, stamps, others, err, tt.wantStamps, tt.wantOthers)
+		}
+	}
+}
+
+func TestGoBuildCGO(t *testing.T) {
+	tests := []struct {
+		name  string
+		build GoBuild
+		want  Fact
+	}{
+		{name: "goreleaser's env", build: GoBuild{Source: ".goreleaser.yaml builds[0]", fields: true, Env: []string{"GOFLAGS=-mod=mod", "CGO_ENABLED=1"}},
+			want: Fact{"1", ".goreleaser.yaml builds[0].env"}},
+		{name: "the command's own wins over the stage's", build: GoBuild{Source: "Dockerfile line 9", Env: []string{"CGO_ENABLED=0"},
+			Inherited: []Var{{"CGO_ENABLED", "1", "Dockerfile line 3"}}},
+			want: Fact{"0", "Dockerfile line 9"}},
+		{name: "the last inherited wins, quotes removed", build: GoBuild{Source: "Dockerfile line 9",
+			Inherited: []Var{{"CGO_ENABLED", "0", "Dockerfile line 2"}, {"GOOS", "linux", "Dockerfile line 3"}, {"CGO_ENABLED", `"1"`, "Dockerfile line 4"}}},
+			want: Fact{"1", "Dockerfile line 4"}},
+		{name: "unset", build: GoBuild{Source: "Makefile line 3", Env: []string{"GOOS=linux"}}},
+	}
+	for _, tt := range tests {
+		if got := tt.build.CGO(); got != tt.want {
+			t.Errorf("%s: CGO() = %+v, want %+v", tt.name, got, tt.want)
 		}
 	}
 }
@@ -219,5 +288,24 @@ func TestPublishBranch(t *testing.T) {
 		if got.Value != tt.want || !strings.HasPrefix(got.Source, tt.wantSource) {
 			t.Errorf("PublishBranch(%q, %q) = %+v, want %q from %q", tt.originHead, tt.current, got, tt.want, tt.wantSource)
 		}
+	}
+}
+
+// TestParseGantrysDockerfile: the Dockerfile gantry init -dockerfile
+// writes is read back on a re-run (its dev-tools RUN defines a shell
+// function, which no word splitter reads), with its CMD.
+func TestParseGantrysDockerfile(t *testing.T) {
+	d, err := ParseDockerfile("docker/Dockerfile", docker.Render([]string{"serve"}, []string{"8080"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Builds) != 2 || d.Builds[0].Package != "${MAIN_PACKAGE}" {
+		t.Errorf("builds %+v, want the binaries and debug-binaries go builds", d.Builds)
+	}
+	if got := d.Cmd.Values; !slices.Equal(got, []string{"serve"}) {
+		t.Errorf("CMD %q, want [serve]", got)
+	}
+	if _, err := ParseDockerfile("Dockerfile", []byte("FROM scratch\nRUN f() { go build -o /x . ; }; f\n")); err == nil {
+		t.Error("a go build in a line that cannot be split was read without an error")
 	}
 }

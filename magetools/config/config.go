@@ -499,27 +499,14 @@ func (r Config) validate(facts Facts) error {
 // checkBuildOptions refuses tags, linker flags, ports and arguments that
 // would not reach go or the Dockerfile as the one word each claims to be.
 func (r Config) checkBuildOptions() error {
-	for _, tag := range r.Tags {
-		if !buildTag.MatchString(tag) {
-			return fmt.Errorf("build tag %q is not a Go build tag: letters, digits, '_' and '.' (GANTRY_TAGS, Config.Tags)", tag)
-		}
-	}
-	for _, flag := range r.LDFlags {
-		if !strings.HasPrefix(flag, "-") || strings.ContainsFunc(flag, func(c rune) bool { return unicode.IsSpace(c) || strings.ContainsRune(`"'\$`+"`", c) }) {
-			return fmt.Errorf("linker flag %q is not one flag: write each as one word starting with '-', without spaces or quotes, e.g. -extldflags=-static (GANTRY_LDFLAGS, Config.LDFlags)", flag)
-		}
-	}
-	for _, port := range r.Ports {
-		if !exposedPort.MatchString(port) {
-			return fmt.Errorf("port %q is not PORT or PORT/PROTOCOL, e.g. 8080 or 53/udp (GANTRY_PORTS, Config.Ports)", port)
-		}
-		if n, _ := strconv.Atoi(strings.SplitN(port, "/", 2)[0]); n < 1 || n > 65535 {
-			return fmt.Errorf("port %q is out of range; use 1 to 65535 (GANTRY_PORTS, Config.Ports)", port)
-		}
-	}
-	for _, arg := range r.Args {
-		if strings.ContainsFunc(arg, unicode.IsControl) {
-			return fmt.Errorf("argument %q holds a control character (a new line?) (GANTRY_ARGS, Config.Args)", arg)
+	for _, check := range []struct {
+		values []string
+		check  func(string) error
+	}{{r.Tags, CheckTag}, {r.LDFlags, CheckLDFlag}, {r.Ports, CheckPort}, {r.Args, CheckArg}} {
+		for _, v := range check.values {
+			if err := check.check(v); err != nil {
+				return err
+			}
 		}
 	}
 	if (len(r.Args) > 0 || len(r.Ports) > 0) && r.Dockerfile != "" {
@@ -527,6 +514,43 @@ func (r Config) checkBuildOptions() error {
 	}
 	if len(r.Prepare) > 0 && strings.HasPrefix(r.Prepare[0], "-") {
 		return fmt.Errorf("prepare command %q starts with '-'; its first word is the program to run, e.g. go generate ./web (GANTRY_PREPARE, Config.Prepare)", strings.Join(r.Prepare, " "))
+	}
+	return nil
+}
+
+// CheckTag refuses a word that is not a Go build tag (Config.Tags).
+func CheckTag(tag string) error {
+	if !buildTag.MatchString(tag) {
+		return fmt.Errorf("build tag %q is not a Go build tag: letters, digits, '_' and '.' (GANTRY_TAGS, Config.Tags)", tag)
+	}
+	return nil
+}
+
+// CheckLDFlag refuses a linker flag that would not reach the linker as the
+// one flag it claims to be (Config.LDFlags).
+func CheckLDFlag(flag string) error {
+	if !strings.HasPrefix(flag, "-") || strings.ContainsFunc(flag, func(c rune) bool { return unicode.IsSpace(c) || strings.ContainsRune(`"'\$`+"`", c) }) {
+		return fmt.Errorf("linker flag %q is not one flag: write each as one word starting with '-', without spaces or quotes, e.g. -extldflags=-static (GANTRY_LDFLAGS, Config.LDFlags)", flag)
+	}
+	return nil
+}
+
+// CheckPort refuses what EXPOSE does not take as one port (Config.Ports).
+func CheckPort(port string) error {
+	if !exposedPort.MatchString(port) {
+		return fmt.Errorf("port %q is not PORT or PORT/PROTOCOL, e.g. 8080 or 53/udp (GANTRY_PORTS, Config.Ports)", port)
+	}
+	if n, _ := strconv.Atoi(strings.SplitN(port, "/", 2)[0]); n < 1 || n > 65535 {
+		return fmt.Errorf("port %q is out of range; use 1 to 65535 (GANTRY_PORTS, Config.Ports)", port)
+	}
+	return nil
+}
+
+// CheckArg refuses an argument the Dockerfile's CMD line cannot hold
+// (Config.Args).
+func CheckArg(arg string) error {
+	if strings.ContainsFunc(arg, unicode.IsControl) {
+		return fmt.Errorf("argument %q holds a control character (a new line?) (GANTRY_ARGS, Config.Args)", arg)
 	}
 	return nil
 }
