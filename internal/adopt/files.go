@@ -147,10 +147,14 @@ func NewLayout(repo discover.Repo, flags Flags, branch discover.Fact, packages P
 			l.decide("stamp "+k.String(), field, s.Value, s.Source, s.Value != def)
 			continue
 		}
-		l.decide("stamp "+k.String(), field, def, "the default", false)
 		if err == nil && !slices.Contains(declared, def) {
-			l.Notes = append(l.Notes, fmt.Sprintf("no string variable %s is declared, so the %s stamp does nothing: declare `var %s string` in package main, or set magetools.Config.%s to <import path>.<name>", def, k, k, field))
+			// An -X for a variable that does not exist sets nothing, and
+			// mage check refuses it: the stamp is switched off instead.
+			l.decide("stamp "+k.String(), field, "-", fmt.Sprintf("no string variable %s or other %s variable is declared: off", def, k), true)
+			l.Notes = append(l.Notes, fmt.Sprintf("the %s stamp is off: to stamp it, declare `var %s string` in package main and remove magetools.Config.%s from the magefile, or set it to <import path>.<name>", k, k, field))
+			continue
 		}
+		l.decide("stamp "+k.String(), field, def, "the default", false)
 	}
 
 	l.PublishBranch = branch.Value
