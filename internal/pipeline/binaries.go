@@ -6,8 +6,11 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/gantry-build/gantry/internal/buildx"
 	"github.com/gantry-build/gantry/internal/dockerfile"
@@ -64,10 +67,8 @@ func (r Run) HostBinaries(ctx context.Context, tmp string, img plan.Image, b bui
 	}
 	out := filepath.Join(tmp, stage)
 	start := time.Now()
-	for _, cmd := range r.binaryCommands(out, img) {
-		if err := r.Compiler.Build(ctx, cmd); err != nil {
-			return b, fmt.Errorf("compile %s on the host: %w; `go tool mage build` shows the same error", img.Target, err)
-		}
+	if err := r.compile(ctx, img, r.binaryCommands(out, img)); err != nil {
+		return b, fmt.Errorf("compile %s on the host: %w; `go tool mage build` shows the same error", img.Target, err)
 	}
 	if !r.Event.CommitTime.IsZero() {
 		if err := setTimes(out, r.Event.CommitTime); err != nil {
@@ -83,6 +84,25 @@ func (r Run) HostBinaries(ctx context.Context, tmp string, img plan.Image, b bui
 	}
 	b.Contexts[stage] = out
 	return b, nil
+}
+
+// compile runs the go builds of img's platforms at once, at most one per
+// CPU (a build after a small change is mostly the link, which runs on one
+// core), each one's output whole and in order (sequence).
+func (r Run) compile(ctx context.Context, img plan.Image, cmds []run.Cmd) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.NumCPU())
+	seq := newSequence(len(cmds))
+	for i, cmd := range cmds {
+		lane := seq.lanes[i]
+		g.Go(func() error {
+			defer lane.Close()
+			r := r.in(lane)
+			cmd.Stdout, cmd.Stderr, cmd.Log = direct(r.stderr()), direct(r.stderr()), r.log(img)
+			return r.Compiler.Build(ctx, cmd)
+		})
+	}
+	return g.Wait()
 }
 
 // binaryCommands are the go builds of img's binaries into out, one per

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sirupsen/logrus"
@@ -22,18 +25,26 @@ import (
 	"github.com/gantry-build/gantry/magetools/config"
 )
 
-// fakeCompiler records the go builds of the fast path and writes each
-// binary where -o says.
+// fakeCompiler records the go builds of the fast path (as commands,
+// without where their output goes), and writes each binary where -o says.
 type fakeCompiler struct {
 	t    *testing.T
-	cmds []run.Cmd
 	fail error
+
+	mu   sync.Mutex
+	cmds []run.Cmd
 }
 
 func (c *fakeCompiler) Version(context.Context, string) (string, error) { return "go1.26.8", nil }
 
 func (c *fakeCompiler) Build(_ context.Context, cmd run.Cmd) error {
+	if cmd.Stderr != nil {
+		fmt.Fprintf(cmd.Stderr, "go build %s\n", cmd.Args[len(cmd.Args)-2])
+	}
+	cmd.Stdout, cmd.Stderr, cmd.Log = nil, nil, nil
+	c.mu.Lock()
 	c.cmds = append(c.cmds, cmd)
+	c.mu.Unlock()
 	if c.fail != nil {
 		return c.fail
 	}
@@ -96,7 +107,8 @@ func TestHostBinaries(t *testing.T) {
 				t.Fatal(err)
 			}
 			logger, hook := logtest.NewNullLogger()
-			r := Run{Config: cfg, Event: ev, Plan: p, Getenv: getenv(nil), Log: logrus.NewEntry(logger)}
+			var output bytes.Buffer
+			r := Run{Config: cfg, Event: ev, Plan: p, Getenv: getenv(nil), Log: logrus.NewEntry(logger), Stderr: &output}
 			compiler := &fakeCompiler{t: t, fail: tt.fail}
 			if !tt.noCompiler {
 				r.Compiler = compiler
@@ -145,6 +157,12 @@ func TestHostBinaries(t *testing.T) {
 				cmd, _ := gobuild.CrossCommand("svc", opts, out, platform, tt.wantDebug)
 				want = append(want, cmd)
 			}
+			// The platforms compile at once, in any order; their output
+			// comes in the order of the platforms.
+			if got, want := output.String(), fmt.Sprintf("go build %s\ngo build %s\n", want[0].Args[len(want[0].Args)-2], want[1].Args[len(want[1].Args)-2]); got != want {
+				t.Errorf("output %q, want %q", got, want)
+			}
+			slices.SortFunc(compiler.cmds, func(a, b run.Cmd) int { return strings.Compare(a.String(), b.String()) })
 			if !reflect.DeepEqual(compiler.cmds, want) {
 				t.Errorf("go builds:\n%v\nwant\n%v", compiler.cmds, want)
 			}
