@@ -38,7 +38,8 @@ type Compiler interface {
 // Every file and directory of the tree takes the commit time, so the
 // layer that copies it is the same in every build of the commit without
 // BuildKit rewriting its timestamps (which re-reads and re-compresses
-// every layer on every export): b keeps its layer times.
+// every layer on every export): b keeps its layer times. With Gantry's
+// Dockerfile, b exports its cache with mode=min.
 func (r Run) HostBinaries(ctx context.Context, tmp string, img plan.Image, b buildx.Build) (buildx.Build, error) {
 	stage := gobuild.Stage(img.Target == plan.Dev)
 	log := r.log(img).WithField("stage", stage)
@@ -83,6 +84,14 @@ func (r Run) HostBinaries(ctx context.Context, tmp string, img plan.Image, b bui
 		b.Contexts = map[string]string{}
 	}
 	b.Contexts[stage] = out
+	if r.Config.Dockerfile == "" {
+		// Gantry's Dockerfile then builds no stage for the service's
+		// code; its other stages, Delve and the dev tools, are matched on
+		// a fresh builder by the cache keys exported with the layers the
+		// image copies from them, without their own layers: the cache
+		// needs the image's layers only (README, Fast path).
+		b.CacheFrom, b.CacheTo = r.cacheFlags(img, buildx.Min)
+	}
 	return b, nil
 }
 

@@ -73,7 +73,9 @@ func TestHostBinaries(t *testing.T) {
 		platforms  []string
 		noCompiler bool
 		cgo        bool
-		fail       error
+		// own is a Dockerfile of the service's, not Gantry's.
+		own  bool
+		fail error
 		// wantStage is the context set ("" for none); wantCmds the builds.
 		wantStage string
 		wantDebug bool
@@ -83,6 +85,8 @@ func TestHostBinaries(t *testing.T) {
 		{name: "prod: both platforms compiled, binaries stage replaced", dockerfile: docker.Dockerfile,
 			wantStage: gobuild.BinariesStage, wantLog: "fast path"},
 		{name: "dev: debug binaries", dockerfile: docker.Dockerfile, image: 1,
+			wantStage: gobuild.DebugBinariesStage, wantDebug: true, wantLog: "fast path"},
+		{name: "a service's Dockerfile with the stage: the fast path, its cache still mode=max", dockerfile: docker.Dockerfile, image: 1, own: true,
 			wantStage: gobuild.DebugBinariesStage, wantDebug: true, wantLog: "fast path"},
 		{name: "a Dockerfile without the stage compiles itself", dockerfile: withoutStages,
 			wantLog: `no "binaries" stage`},
@@ -101,7 +105,10 @@ func TestHostBinaries(t *testing.T) {
 			if err := os.WriteFile(df, tt.dockerfile, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			cfg := resolve(t, config.Config{Image: specImage, Dir: "svc", MainPackage: "./cmd/svc", CGO: tt.cgo}, nil)
+			cfg := resolve(t, config.Config{Image: specImage, Dir: "svc", MainPackage: "./cmd/svc", CGO: tt.cgo, Cache: "local:/cache"}, nil)
+			if tt.own {
+				cfg.Dockerfile = "docker/Dockerfile"
+			}
 			p, err := plan.Make(ev, cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -134,6 +141,15 @@ func TestHostBinaries(t *testing.T) {
 				if !strings.Contains(strings.Join(lines, "\n"), tt.wantLog) {
 					t.Errorf("log %q lacks %q", lines, tt.wantLog)
 				}
+			}
+			// The exported cache: the image's layers only (mode=min) for
+			// Gantry's Dockerfile on the fast path, every stage's otherwise.
+			mode := "mode=max"
+			if tt.wantStage != "" && !tt.own {
+				mode = "mode=min"
+			}
+			if len(got.CacheTo) != 1 || !strings.Contains(got.CacheTo[0], mode) {
+				t.Errorf("CacheTo = %q, want %s", got.CacheTo, mode)
 			}
 			if tt.wantStage == "" {
 				if !reflect.DeepEqual(got, spec) || len(compiler.cmds) != 0 {
