@@ -25,6 +25,7 @@ import (
 	"github.com/gantry-build/gantry/internal/registry"
 	"github.com/gantry-build/gantry/internal/registrytest"
 	"github.com/gantry-build/gantry/internal/run"
+	"github.com/gantry-build/gantry/internal/testsvc"
 )
 
 // journal records the effects of a run in order, across builder and
@@ -323,30 +324,49 @@ func TestPublishCoordinates(t *testing.T) {
 		}
 	})
 
-	t.Run("a failed build keeps its exit code and moves nothing", func(t *testing.T) {
-		f := newFixture(t)
-		old := pushIndex(t, f.tag("main"), f.c1)
-		r := f.run(t, false, f.dir, nil)
-		b, _, _ := withFakes(t, &r)
-		b.Fail, b.FailOn = &run.ExitError{Cmd: "docker", Code: 7}, "prod"
-		// dev builds beside prod; prod's failure stops it.
-		b.Hold = func(ctx context.Context, target string) error {
-			if target == "dev" {
-				<-ctx.Done()
-				return ctx.Err()
+	for _, failing := range []string{"prod", "dev"} {
+		t.Run("a failed build of "+failing+" keeps its exit code, stops the other and moves nothing", func(t *testing.T) {
+			f := newFixture(t)
+			old := pushIndex(t, f.tag("main"), f.c1)
+			r := f.run(t, false, f.dir, nil)
+			b, j, _ := withFakes(t, &r)
+			b.Fail, b.FailOn = &run.ExitError{Cmd: "docker", Code: 7}, failing
+			// The other image builds until the failure stops it; the
+			// failing one fails once the other has started.
+			started, stopped := make(chan struct{}), make(chan error, 1)
+			b.Hold = func(ctx context.Context, target string) error {
+				if target != failing {
+					close(started)
+					<-ctx.Done()
+					stopped <- ctx.Err()
+					return ctx.Err()
+				}
+				select {
+				case <-started:
+					return nil
+				case <-time.After(10 * time.Second):
+					return errors.New("the other build did not start")
+				}
 			}
-			return nil
-		}
-		_, err := r.Publish(context.Background())
-		wantErr(t, err, "build and push prod")
-		var exit *run.ExitError
-		if !errors.As(err, &exit) || exit.Code != 7 {
-			t.Errorf("error %v does not carry exit code 7", err)
-		}
-		if got := digestOf(t, f.tag("main")); got != old {
-			t.Errorf("main moved to %s after a failed build", got)
-		}
-	})
+			_, err := r.Publish(context.Background())
+			wantErr(t, err, "build and push "+failing)
+			var exit *run.ExitError
+			if !errors.As(err, &exit) || exit.Code != 7 {
+				t.Errorf("error %v does not carry exit code 7", err)
+			}
+			if err := <-stopped; !errors.Is(err, context.Canceled) {
+				t.Errorf("the other build ended with %v, want it cancelled", err)
+			}
+			if got := digestOf(t, f.tag("main")); got != old {
+				t.Errorf("main moved to %s after a failed build", got)
+			}
+			for _, e := range j.list() {
+				if strings.HasPrefix(e, "tag ") || strings.HasPrefix(e, "verify ") {
+					t.Errorf("after the failed build: %s", e)
+				}
+			}
+		})
+	}
 
 	t.Run("release without a main build: prod built as <version> only", func(t *testing.T) {
 		f := newFixture(t)
@@ -469,7 +489,7 @@ func TestPublishBuildsAtOnce(t *testing.T) {
 		r := f.run(t, false, f.dir, nil)
 		r.Getenv = getenv(map[string]string{"GITHUB_ACTIONS": "true"})
 		b, _, _ := withFakes(t, &r)
-		out := &lockedBuffer{}
+		out := &testsvc.SyncBuffer{}
 		r.Stdout, r.Stderr = out, out
 		r.Log.Logger.SetOutput(out)
 		finished := make(chan string, 2)
@@ -494,55 +514,6 @@ func TestPublishBuildsAtOnce(t *testing.T) {
 			at += 1 + i
 		}
 	})
-
-	t.Run("a failed build stops the other and moves nothing", func(t *testing.T) {
-		f := newFixture(t)
-		old := pushIndex(t, f.tag("main"), f.c1)
-		r := f.run(t, false, f.dir, nil)
-		b, j, _ := withFakes(t, &r)
-		b.Fail, b.FailOn = &run.ExitError{Cmd: "docker", Code: 3}, "dev"
-		stopped := make(chan error, 1)
-		b.Hold = func(ctx context.Context, target string) error {
-			if target == "prod" {
-				<-ctx.Done()
-				stopped <- ctx.Err()
-				return ctx.Err()
-			}
-			return nil
-		}
-		_, err := r.Publish(context.Background())
-		wantErr(t, err, "build and push dev")
-		if err := <-stopped; !errors.Is(err, context.Canceled) {
-			t.Errorf("prod's build ended with %v, want it cancelled", err)
-		}
-		if got := digestOf(t, f.tag("main")); got != old {
-			t.Errorf("main moved to %s after a failed build", got)
-		}
-		for _, e := range j.list() {
-			if strings.HasPrefix(e, "tag ") || strings.HasPrefix(e, "verify ") {
-				t.Errorf("after the failed build: %s", e)
-			}
-		}
-	})
-}
-
-// lockedBuffer is a buffer that the run's lanes and its log write to at
-// once.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // checkOrder checks effects against the order a publish keeps: first
