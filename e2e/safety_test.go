@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -279,7 +278,7 @@ func TestFaults(t *testing.T) {
 		}
 		cmd := svc.Command(testsvc.Merge(pushMain(sha).Env(t), e, map[string]string{"GANTRY_NO_CACHE": "true"}), bin, "ci")
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		var stderr syncBuffer
+		var stderr testsvc.SyncBuffer
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -298,22 +297,4 @@ func TestFaults(t *testing.T) {
 			t.Errorf("moving tags set by an interrupted run: %v", have)
 		}
 	})
-}
-
-// syncBuffer is a buffer a command writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -9,12 +9,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/gantry-build/gantry/internal/run"
 )
@@ -66,6 +69,12 @@ type Build struct {
 	MetadataFile string
 	// Progress is buildx's progress mode: "auto" locally, "plain" in CI.
 	Progress string
+
+	// Stderr receives buildx's output and Log its command line, when set
+	// (os.Stderr and the CLI's Log otherwise); neither is part of the
+	// command.
+	Stderr io.Writer
+	Log    *logrus.Entry
 }
 
 // Args returns the arguments of `docker` for this build, or an error

@@ -35,25 +35,39 @@ func ParseCache(s string) (Cache, error) {
 	return Cache{}, fmt.Errorf("cache %q is not gha, registry:<repository>, local:<directory> or none; set GANTRY_CACHE (Config.Cache) to e.g. registry:ghcr.io/acme/api-cache", s)
 }
 
+// Mode is how much of a build's cache an export writes: BuildKit's
+// mode=max or mode=min.
+type Mode string
+
+const (
+	// Max writes the layers of every stage: a fresh builder needs them
+	// to skip the stages that compile in the image (the toolchain,
+	// cgo's C cross-compilers, a Dockerfile's own module layer).
+	Max Mode = "max"
+	// Min writes the image's own layers, and of the stages they are
+	// copied from only the cache keys: a fresh builder matches the
+	// image's layers by those keys, without the stages' layers, as long
+	// as the stages are unchanged.
+	Min Mode = "min"
+)
+
 // Flags returns the --cache-from and --cache-to values of one scope (a
 // tag of the registry repository, a subdirectory of the local one).
 // Without write the cache is only read: pull requests must not poison
-// what main builds from. Exports are mode=max: the stages that are not
-// in the image (Delve, the dev tools, a Dockerfile's own module layer)
-// are what a fresh builder most needs.
-func (c Cache) Flags(scope string, write bool) (from, to []string) {
+// what main builds from; with it, the export writes mode's share.
+func (c Cache) Flags(scope string, write bool, mode Mode) (from, to []string) {
 	switch c.Kind {
 	case "gha":
 		from = []string{"type=gha,scope=" + scope}
-		to = []string{"type=gha,mode=max,scope=" + scope}
+		to = []string{"type=gha,mode=" + string(mode) + ",scope=" + scope}
 	case "registry":
 		ref := c.Location + ":" + scope
 		from = []string{"type=registry,ref=" + ref}
-		to = []string{"type=registry,mode=max,image-manifest=true,oci-mediatypes=true,ref=" + ref}
+		to = []string{"type=registry,mode=" + string(mode) + ",image-manifest=true,oci-mediatypes=true,ref=" + ref}
 	case "local":
 		dir := filepath.Join(c.Location, scope)
 		from = []string{"type=local,src=" + dir}
-		to = []string{"type=local,mode=max,dest=" + dir}
+		to = []string{"type=local,mode=" + string(mode) + ",dest=" + dir}
 	default:
 		return nil, nil
 	}

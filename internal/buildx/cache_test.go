@@ -42,6 +42,7 @@ func TestCacheFlags(t *testing.T) {
 		name     string
 		cache    Cache
 		write    bool
+		mode     Mode
 		from, to []string
 	}{
 		{name: "gha written", cache: Cache{Kind: "gha"}, write: true,
@@ -55,11 +56,23 @@ func TestCacheFlags(t *testing.T) {
 			from: []string{"type=registry,ref=r/c:api-prod"}},
 		{name: "local written, a directory per scope", cache: Cache{Kind: "local", Location: "/c"}, write: true,
 			from: []string{"type=local,src=/c/api-prod"}, to: []string{"type=local,mode=max,dest=/c/api-prod"}},
+		{name: "gha written, min", cache: Cache{Kind: "gha"}, write: true, mode: Min,
+			from: []string{"type=gha,scope=api-prod"}, to: []string{"type=gha,mode=min,scope=api-prod"}},
+		{name: "registry written, min", cache: Cache{Kind: "registry", Location: "r/c"}, write: true, mode: Min,
+			from: []string{"type=registry,ref=r/c:api-prod"},
+			to:   []string{"type=registry,mode=min,image-manifest=true,oci-mediatypes=true,ref=r/c:api-prod"}},
+		{name: "local written, min", cache: Cache{Kind: "local", Location: "/c"}, write: true, mode: Min,
+			from: []string{"type=local,src=/c/api-prod"}, to: []string{"type=local,mode=min,dest=/c/api-prod"}},
+		{name: "read only, min: nothing written", cache: Cache{Kind: "gha"}, mode: Min,
+			from: []string{"type=gha,scope=api-prod"}},
 		{name: "none", cache: Cache{Kind: "none"}, write: true},
 		{name: "default (resolved by the caller) is none here", cache: Cache{}, write: true},
 	}
 	for _, tt := range tests {
-		from, to := tt.cache.Flags("api-prod", tt.write)
+		if tt.mode == "" {
+			tt.mode = Max
+		}
+		from, to := tt.cache.Flags("api-prod", tt.write, tt.mode)
 		if !slices.Equal(from, tt.from) || !slices.Equal(to, tt.to) {
 			t.Errorf("%s: Flags = %q, %q; want %q, %q", tt.name, from, to, tt.from, tt.to)
 		}

@@ -35,7 +35,10 @@ func (c CLI) Build(ctx context.Context, b Build) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cmd.Log = c.Log
+	cmd.Log, cmd.Stdout, cmd.Stderr = c.Log, b.Stderr, b.Stderr
+	if b.Log != nil {
+		cmd.Log = b.Log
+	}
 	if err := run.Run(ctx, cmd); err != nil || b.Output != Push {
 		return "", err
 	}

@@ -6,8 +6,11 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/gantry-build/gantry/internal/buildx"
 	"github.com/gantry-build/gantry/internal/dockerfile"
@@ -35,7 +38,8 @@ type Compiler interface {
 // Every file and directory of the tree takes the commit time, so the
 // layer that copies it is the same in every build of the commit without
 // BuildKit rewriting its timestamps (which re-reads and re-compresses
-// every layer on every export): b keeps its layer times.
+// every layer on every export): b keeps its layer times. With Gantry's
+// Dockerfile, b exports its cache with mode=min.
 func (r Run) HostBinaries(ctx context.Context, tmp string, img plan.Image, b buildx.Build) (buildx.Build, error) {
 	stage := gobuild.Stage(img.Target == plan.Dev)
 	log := r.log(img).WithField("stage", stage)
@@ -64,10 +68,8 @@ func (r Run) HostBinaries(ctx context.Context, tmp string, img plan.Image, b bui
 	}
 	out := filepath.Join(tmp, stage)
 	start := time.Now()
-	for _, cmd := range r.binaryCommands(out, img) {
-		if err := r.Compiler.Build(ctx, cmd); err != nil {
-			return b, fmt.Errorf("compile %s on the host: %w; `go tool mage build` shows the same error", img.Target, err)
-		}
+	if err := r.compile(ctx, img, r.binaryCommands(out, img)); err != nil {
+		return b, fmt.Errorf("compile %s on the host: %w; `go tool mage build` shows the same error", img.Target, err)
 	}
 	if !r.Event.CommitTime.IsZero() {
 		if err := setTimes(out, r.Event.CommitTime); err != nil {
@@ -82,7 +84,34 @@ func (r Run) HostBinaries(ctx context.Context, tmp string, img plan.Image, b bui
 		b.Contexts = map[string]string{}
 	}
 	b.Contexts[stage] = out
+	if r.Config.Dockerfile == "" {
+		// Gantry's Dockerfile then builds no stage for the service's
+		// code; its other stages, Delve and the dev tools, are matched on
+		// a fresh builder by the cache keys exported with the layers the
+		// image copies from them, without their own layers: the cache
+		// needs the image's layers only (README, Fast path).
+		b.CacheFrom, b.CacheTo = r.cacheFlags(img, buildx.Min)
+	}
 	return b, nil
+}
+
+// compile runs the go builds of img's platforms at once, at most one per
+// CPU (a build after a small change is mostly the link, which runs on one
+// core), each one's output whole and in order (sequence).
+func (r Run) compile(ctx context.Context, img plan.Image, cmds []run.Cmd) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.NumCPU())
+	seq := newSequence(len(cmds))
+	for i, cmd := range cmds {
+		lane := seq.lanes[i]
+		g.Go(func() error {
+			defer lane.Close()
+			r := r.in(lane)
+			cmd.Stdout, cmd.Stderr, cmd.Log = direct(r.stderr()), direct(r.stderr()), r.log(img)
+			return r.Compiler.Build(ctx, cmd)
+		})
+	}
+	return g.Wait()
 }
 
 // binaryCommands are the go builds of img's binaries into out, one per

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sirupsen/logrus"
@@ -22,18 +25,26 @@ import (
 	"github.com/gantry-build/gantry/magetools/config"
 )
 
-// fakeCompiler records the go builds of the fast path and writes each
-// binary where -o says.
+// fakeCompiler records the go builds of the fast path (as commands,
+// without where their output goes), and writes each binary where -o says.
 type fakeCompiler struct {
 	t    *testing.T
-	cmds []run.Cmd
 	fail error
+
+	mu   sync.Mutex
+	cmds []run.Cmd
 }
 
 func (c *fakeCompiler) Version(context.Context, string) (string, error) { return "go1.26.8", nil }
 
 func (c *fakeCompiler) Build(_ context.Context, cmd run.Cmd) error {
+	if cmd.Stderr != nil {
+		fmt.Fprintf(cmd.Stderr, "go build %s\n", cmd.Args[len(cmd.Args)-2])
+	}
+	cmd.Stdout, cmd.Stderr, cmd.Log = nil, nil, nil
+	c.mu.Lock()
 	c.cmds = append(c.cmds, cmd)
+	c.mu.Unlock()
 	if c.fail != nil {
 		return c.fail
 	}
@@ -62,7 +73,9 @@ func TestHostBinaries(t *testing.T) {
 		platforms  []string
 		noCompiler bool
 		cgo        bool
-		fail       error
+		// own is a Dockerfile of the service's, not Gantry's.
+		own  bool
+		fail error
 		// wantStage is the context set ("" for none); wantCmds the builds.
 		wantStage string
 		wantDebug bool
@@ -72,6 +85,8 @@ func TestHostBinaries(t *testing.T) {
 		{name: "prod: both platforms compiled, binaries stage replaced", dockerfile: docker.Dockerfile,
 			wantStage: gobuild.BinariesStage, wantLog: "fast path"},
 		{name: "dev: debug binaries", dockerfile: docker.Dockerfile, image: 1,
+			wantStage: gobuild.DebugBinariesStage, wantDebug: true, wantLog: "fast path"},
+		{name: "a service's Dockerfile with the stage: the fast path, its cache still mode=max", dockerfile: docker.Dockerfile, image: 1, own: true,
 			wantStage: gobuild.DebugBinariesStage, wantDebug: true, wantLog: "fast path"},
 		{name: "a Dockerfile without the stage compiles itself", dockerfile: withoutStages,
 			wantLog: `no "binaries" stage`},
@@ -90,13 +105,17 @@ func TestHostBinaries(t *testing.T) {
 			if err := os.WriteFile(df, tt.dockerfile, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			cfg := resolve(t, config.Config{Image: specImage, Dir: "svc", MainPackage: "./cmd/svc", CGO: tt.cgo}, nil)
+			cfg := resolve(t, config.Config{Image: specImage, Dir: "svc", MainPackage: "./cmd/svc", CGO: tt.cgo, Cache: "local:/cache"}, nil)
+			if tt.own {
+				cfg.Dockerfile = "docker/Dockerfile"
+			}
 			p, err := plan.Make(ev, cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
 			logger, hook := logtest.NewNullLogger()
-			r := Run{Config: cfg, Event: ev, Plan: p, Getenv: getenv(nil), Log: logrus.NewEntry(logger)}
+			var output bytes.Buffer
+			r := Run{Config: cfg, Event: ev, Plan: p, Getenv: getenv(nil), Log: logrus.NewEntry(logger), Stderr: &output}
 			compiler := &fakeCompiler{t: t, fail: tt.fail}
 			if !tt.noCompiler {
 				r.Compiler = compiler
@@ -123,6 +142,15 @@ func TestHostBinaries(t *testing.T) {
 					t.Errorf("log %q lacks %q", lines, tt.wantLog)
 				}
 			}
+			// The exported cache: the image's layers only (mode=min) for
+			// Gantry's Dockerfile on the fast path, every stage's otherwise.
+			mode := "mode=max"
+			if tt.wantStage != "" && !tt.own {
+				mode = "mode=min"
+			}
+			if len(got.CacheTo) != 1 || !strings.Contains(got.CacheTo[0], mode) {
+				t.Errorf("CacheTo = %q, want %s", got.CacheTo, mode)
+			}
 			if tt.wantStage == "" {
 				if !reflect.DeepEqual(got, spec) || len(compiler.cmds) != 0 {
 					t.Errorf("build changed (%v) or compiled %d binaries; want the Dockerfile to compile", got.Contexts, len(compiler.cmds))
@@ -145,6 +173,12 @@ func TestHostBinaries(t *testing.T) {
 				cmd, _ := gobuild.CrossCommand("svc", opts, out, platform, tt.wantDebug)
 				want = append(want, cmd)
 			}
+			// The platforms compile at once, in any order; their output
+			// comes in the order of the platforms.
+			if got, want := output.String(), fmt.Sprintf("go build %s\ngo build %s\n", want[0].Args[len(want[0].Args)-2], want[1].Args[len(want[1].Args)-2]); got != want {
+				t.Errorf("output %q, want %q", got, want)
+			}
+			slices.SortFunc(compiler.cmds, func(a, b run.Cmd) int { return strings.Compare(a.String(), b.String()) })
 			if !reflect.DeepEqual(compiler.cmds, want) {
 				t.Errorf("go builds:\n%v\nwant\n%v", compiler.cmds, want)
 			}

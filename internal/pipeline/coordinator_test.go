@@ -25,6 +25,7 @@ import (
 	"github.com/gantry-build/gantry/internal/registry"
 	"github.com/gantry-build/gantry/internal/registrytest"
 	"github.com/gantry-build/gantry/internal/run"
+	"github.com/gantry-build/gantry/internal/testsvc"
 )
 
 // journal records the effects of a run in order, across builder and
@@ -56,8 +57,17 @@ type fakeBuilder struct {
 	User string
 	// Skip leaves a platform out of the pushed index.
 	Skip string
-	// Fail makes every build fail with it.
-	Fail error
+	// Fail makes every build fail with it, or only FailOn's when set.
+	Fail   error
+	FailOn string
+	// Started, when set, receives each build's target as it starts; Hold,
+	// when set, is called then, and the build waits for it to return.
+	Started chan<- string
+	Hold    func(ctx context.Context, target string) error
+	// Progress is written to each build's Stderr: "<target> progress";
+	// Finished, when set, then receives its target.
+	Progress bool
+	Finished chan<- string
 
 	mu     sync.Mutex
 	builds []buildx.Build
@@ -67,12 +77,26 @@ func (b *fakeBuilder) Inspect(context.Context) (buildx.Builder, error) {
 	return buildx.Builder{Name: "fake", Driver: "remote", Platforms: []string{"linux/amd64", "linux/arm64"}}, nil
 }
 
-func (b *fakeBuilder) Build(_ context.Context, spec buildx.Build) (string, error) {
+func (b *fakeBuilder) Build(ctx context.Context, spec buildx.Build) (string, error) {
 	b.mu.Lock()
 	b.builds = append(b.builds, spec)
 	b.mu.Unlock()
 	b.journal.add("build %s", spec.Target)
-	if b.Fail != nil {
+	if b.Started != nil {
+		b.Started <- spec.Target
+	}
+	if b.Hold != nil {
+		if err := b.Hold(ctx, spec.Target); err != nil {
+			return "", err
+		}
+	}
+	if b.Progress && spec.Stderr != nil {
+		fmt.Fprintf(spec.Stderr, "%s progress\n", spec.Target)
+	}
+	if b.Finished != nil {
+		b.Finished <- spec.Target
+	}
+	if b.Fail != nil && (b.FailOn == "" || b.FailOn == spec.Target) {
 		return "", b.Fail
 	}
 	if spec.Output != buildx.Push {
@@ -100,6 +124,21 @@ func (b *fakeBuilder) Build(_ context.Context, spec buildx.Build) (string, error
 		digest = registrytest.Push(b.t, tag, idx)
 	}
 	return digest, nil
+}
+
+// build returns the build of target; prod and dev build at once, in
+// either order.
+func (b *fakeBuilder) build(t *testing.T, target string) buildx.Build {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, spec := range b.builds {
+		if spec.Target == target {
+			return spec
+		}
+	}
+	t.Fatalf("no build of %s in %d builds", target, len(b.builds))
+	return buildx.Build{}
 }
 
 // recorder is the real registry client with its writes and checks in the
@@ -164,11 +203,13 @@ func TestPublishCoordinates(t *testing.T) {
 			t.Fatalf("results %+v, want prod and dev built", res)
 		}
 		sha := f.short(f.c2)
-		want := []string{"check push", "build prod", "verify " + res[0].Digest, "build dev", "verify " + res[1].Digest, "tag main", "tag main-dev"}
-		if got := j.list(); !slices.Equal(got, want) {
-			t.Errorf("effects in order:\n  %q\nwant\n  %q", got, want)
-		}
-		if got := [][]string{b.builds[0].Tags, b.builds[1].Tags}; !slices.Equal(got[0], []string{f.tag(sha)}) || !slices.Equal(got[1], []string{f.tag(sha + "-dev")}) {
+		// prod and dev build at once: each is verified after its build,
+		// and the moving tags move only after both are verified.
+		checkOrder(t, j.list(), []string{"check push"}, [][]string{
+			{"build prod", "verify " + res[0].Digest},
+			{"build dev", "verify " + res[1].Digest},
+		}, []string{"tag main", "tag main-dev"})
+		if got := [][]string{b.build(t, "prod").Tags, b.build(t, "dev").Tags}; !slices.Equal(got[0], []string{f.tag(sha)}) || !slices.Equal(got[1], []string{f.tag(sha + "-dev")}) {
 			t.Errorf("builds pushed %q, want the immutable tags only", got)
 		}
 		want2 := map[string]string{sha: res[0].Digest, "main": res[0].Digest, sha + "-dev": res[1].Digest, "main-dev": res[1].Digest}
@@ -252,7 +293,7 @@ func TestPublishCoordinates(t *testing.T) {
 				t.Errorf("main-dev set to %s after a failed verify", got)
 			}
 			for _, e := range j.list() {
-				if strings.HasPrefix(e, "tag ") || e == "build dev" {
+				if strings.HasPrefix(e, "tag ") {
 					t.Errorf("after the failed verify of prod: %s", e)
 				}
 			}
@@ -283,22 +324,49 @@ func TestPublishCoordinates(t *testing.T) {
 		}
 	})
 
-	t.Run("a failed build keeps its exit code and moves nothing", func(t *testing.T) {
-		f := newFixture(t)
-		old := pushIndex(t, f.tag("main"), f.c1)
-		r := f.run(t, false, f.dir, nil)
-		b, _, _ := withFakes(t, &r)
-		b.Fail = &run.ExitError{Cmd: "docker", Code: 7}
-		_, err := r.Publish(context.Background())
-		wantErr(t, err, "build and push prod")
-		var exit *run.ExitError
-		if !errors.As(err, &exit) || exit.Code != 7 {
-			t.Errorf("error %v does not carry exit code 7", err)
-		}
-		if got := digestOf(t, f.tag("main")); got != old {
-			t.Errorf("main moved to %s after a failed build", got)
-		}
-	})
+	for _, failing := range []string{"prod", "dev"} {
+		t.Run("a failed build of "+failing+" keeps its exit code, stops the other and moves nothing", func(t *testing.T) {
+			f := newFixture(t)
+			old := pushIndex(t, f.tag("main"), f.c1)
+			r := f.run(t, false, f.dir, nil)
+			b, j, _ := withFakes(t, &r)
+			b.Fail, b.FailOn = &run.ExitError{Cmd: "docker", Code: 7}, failing
+			// The other image builds until the failure stops it; the
+			// failing one fails once the other has started.
+			started, stopped := make(chan struct{}), make(chan error, 1)
+			b.Hold = func(ctx context.Context, target string) error {
+				if target != failing {
+					close(started)
+					<-ctx.Done()
+					stopped <- ctx.Err()
+					return ctx.Err()
+				}
+				select {
+				case <-started:
+					return nil
+				case <-time.After(10 * time.Second):
+					return errors.New("the other build did not start")
+				}
+			}
+			_, err := r.Publish(context.Background())
+			wantErr(t, err, "build and push "+failing)
+			var exit *run.ExitError
+			if !errors.As(err, &exit) || exit.Code != 7 {
+				t.Errorf("error %v does not carry exit code 7", err)
+			}
+			if err := <-stopped; !errors.Is(err, context.Canceled) {
+				t.Errorf("the other build ended with %v, want it cancelled", err)
+			}
+			if got := digestOf(t, f.tag("main")); got != old {
+				t.Errorf("main moved to %s after a failed build", got)
+			}
+			for _, e := range j.list() {
+				if strings.HasPrefix(e, "tag ") || strings.HasPrefix(e, "verify ") {
+					t.Errorf("after the failed build: %s", e)
+				}
+			}
+		})
+	}
 
 	t.Run("release without a main build: prod built as <version> only", func(t *testing.T) {
 		f := newFixture(t)
@@ -367,10 +435,113 @@ func TestPublishCoordinates(t *testing.T) {
 		if len(res) != 2 || len(b.builds) != 2 || b.builds[0].Output != buildx.CacheOnly || b.builds[1].Output != buildx.CacheOnly {
 			t.Errorf("results %+v builds %+v, want two cache-only builds", res, b.builds)
 		}
-		if got := j.list(); !slices.Equal(got, []string{"build prod", "build dev"}) {
+		if got := j.list(); len(got) != 2 || !slices.Contains(got, "build prod") || !slices.Contains(got, "build dev") {
 			t.Errorf("effects %q: a pull request must not touch the registry", got)
 		}
+		if res[0].Image.Target != "prod" || res[1].Image.Target != "dev" {
+			t.Errorf("results %+v, want prod then dev, as planned", res)
+		}
 	})
+}
+
+func TestPublishBuildsAtOnce(t *testing.T) {
+	// waitFor waits for target on c, or fails after a while.
+	waitFor := func(ctx context.Context, c <-chan string, target string) error {
+		for {
+			select {
+			case got := <-c:
+				if got == target {
+					return nil
+				}
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(10 * time.Second):
+				return fmt.Errorf("%s did not build while the other build ran", target)
+			}
+		}
+	}
+
+	t.Run("dev builds while prod builds; tags move after both verifies", func(t *testing.T) {
+		f := newFixture(t)
+		r := f.run(t, false, f.dir, nil)
+		b, j, _ := withFakes(t, &r)
+		started := make(chan string, 2)
+		b.Started = started
+		b.Hold = func(ctx context.Context, target string) error {
+			if target == "prod" {
+				return waitFor(ctx, started, "dev")
+			}
+			return nil
+		}
+		res, err := r.Publish(context.Background())
+		if err != nil {
+			t.Fatalf("Publish: %v", err)
+		}
+		// prod's build returned only once dev's had started (Hold).
+		checkOrder(t, j.list(), []string{"check push"}, [][]string{
+			{"build prod", "verify " + res[0].Digest},
+			{"build dev", "verify " + res[1].Digest},
+		}, []string{"tag main", "tag main-dev"})
+	})
+
+	t.Run("each build's output is one log group, in the plan's order, though dev's came first", func(t *testing.T) {
+		f := newFixture(t)
+		r := f.run(t, false, f.dir, nil)
+		r.Getenv = getenv(map[string]string{"GITHUB_ACTIONS": "true"})
+		b, _, _ := withFakes(t, &r)
+		out := &testsvc.SyncBuffer{}
+		r.Stdout, r.Stderr = out, out
+		r.Log.Logger.SetOutput(out)
+		finished := make(chan string, 2)
+		b.Progress, b.Finished = true, finished
+		b.Hold = func(ctx context.Context, target string) error {
+			if target == "prod" {
+				return waitFor(ctx, finished, "dev")
+			}
+			return nil
+		}
+		if _, err := r.Publish(context.Background()); err != nil {
+			t.Fatalf("Publish: %v", err)
+		}
+		log := out.String()
+		at := -1
+		for _, want := range []string{"target=prod", "::group::build prod", "prod progress", "::endgroup::", "msg=built", "target=prod",
+			"::group::build dev", "dev progress", "::endgroup::", "msg=built", "target=dev", "msg=moved"} {
+			i := strings.Index(log[at+1:], want)
+			if i < 0 {
+				t.Fatalf("%q is not where a run one build after the other writes it, in:\n%s", want, log)
+			}
+			at += 1 + i
+		}
+	})
+}
+
+// checkOrder checks effects against the order a publish keeps: first
+// the effects of first, in order; then the chains, interleaved in any way
+// but each in its order; then last, in order, and nothing after.
+func checkOrder(t *testing.T, effects, first []string, chains [][]string, last []string) {
+	t.Helper()
+	n := len(first) + len(last)
+	for _, c := range chains {
+		n += len(c)
+	}
+	if len(effects) != n {
+		t.Errorf("effects %q, want %d: %q first, then each of %q in its order, then %q", effects, n, first, chains, last)
+		return
+	}
+	ok := slices.Equal(effects[:len(first)], first) && slices.Equal(effects[n-len(last):], last)
+	middle := effects[len(first) : n-len(last)]
+	for _, c := range chains {
+		at := -1
+		for _, e := range c {
+			i := slices.Index(middle, e)
+			ok = ok && i > at
+			at = i
+		}
+	}
+	if !ok {
+		t.Errorf("effects in order:\n  %q\nwant first %q, then each of %q in its order, then %q", effects, first, chains, last)
+	}
 }
 
 // buildOnlyImages are the plan's images without tags, as a pull request

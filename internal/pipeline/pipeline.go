@@ -10,6 +10,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/gantry-build/gantry/internal/actions"
 	"github.com/gantry-build/gantry/internal/buildx"
@@ -64,6 +66,10 @@ type Run struct {
 	// Settle is how long Publish waits after moving the moving tags
 	// before reading them back (see moveTags); DefaultSettle when zero.
 	Settle time.Duration
+	// Stdout and Stderr receive the workflow commands and the output of
+	// the commands the run starts; os.Stdout and os.Stderr when nil (a
+	// build that runs beside another writes to its lane: output.go).
+	Stdout, Stderr io.Writer
 }
 
 // New returns the run of a plan with the real builder and registry.
@@ -86,10 +92,6 @@ type Result struct {
 // inActions reports whether this runs in GitHub Actions.
 func (r Run) inActions() bool { return r.Getenv("GITHUB_ACTIONS") == "true" }
 
-// Actions is the GitHub Actions step this runs in; its methods do nothing
-// elsewhere.
-func (r Run) Actions() actions.Runner { return actions.Runner{Getenv: r.Getenv, Out: os.Stdout} }
-
 // log returns the run's log entry with the fields of img.
 func (r Run) log(img plan.Image) *logrus.Entry {
 	return r.Log.WithFields(logrus.Fields{"target": img.Target, "platforms": strings.Join(img.Platforms, ",")})
@@ -108,17 +110,21 @@ func (r Run) Report(results []Result) error {
 	return r.Actions().WriteOutputs(images)
 }
 
-// preflight checks the Dockerfile and the builder before anything is
-// built, runs the service's Prepare command, and returns the
-// Dockerfile's path.
-func (r Run) preflight(ctx context.Context, tmp string, images []plan.Image) (string, error) {
+// prepare checks the Dockerfile, runs the service's Prepare command and
+// returns the Dockerfile's path: what every build needs first.
+func (r Run) prepare(ctx context.Context, tmp string) (string, error) {
 	path, err := r.Dockerfile(tmp)
 	if err != nil {
 		return "", err
 	}
+	return path, r.Prepare(ctx)
+}
+
+// checkBuilder checks that the builder can build the platforms of images.
+func (r Run) checkBuilder(ctx context.Context, images []plan.Image) error {
 	builder, err := r.Builder.Inspect(ctx)
 	if err != nil {
-		return "", err
+		return err
 	}
 	var platforms []string
 	for _, img := range images {
@@ -130,7 +136,7 @@ func (r Run) preflight(ctx context.Context, tmp string, images []plan.Image) (st
 	}
 	missing, err := builder.Check(platforms)
 	if err != nil {
-		return "", err
+		return err
 	}
 	log := r.Log.WithFields(logrus.Fields{"builder": builder.Name, "driver": builder.Driver})
 	if len(missing) > 0 {
@@ -139,27 +145,22 @@ func (r Run) preflight(ctx context.Context, tmp string, images []plan.Image) (st
 		log.WithField("platforms", strings.Join(missing, ",")).Warn("the builder does not list these platforms; stages that RUN on them need QEMU (docker run --privileged tonistiigi/binfmt --install all)")
 	}
 	log.Info("builder ready")
-	return path, r.Prepare(ctx)
+	return nil
 }
 
 // BuildOnly builds every image of the plan and keeps nothing but the build
 // cache: a pull request proves that both targets compile.
 func (r Run) BuildOnly(ctx context.Context) ([]Result, error) {
-	var results []Result
-	return results, r.withTemp(func(tmp string) error {
-		path, err := r.preflight(ctx, tmp, r.Plan.Images)
-		if err != nil {
-			return err
-		}
-		for _, img := range r.Plan.Images {
-			if _, err := r.build(ctx, tmp, img, r.Spec(img, path, buildx.CacheOnly, nil)); err != nil {
-				return fmt.Errorf("build %s: %w", img.Target, err)
-			}
-			r.log(img).Info("built; nothing pushed")
-			results = append(results, Result{Image: img, How: Built})
-		}
-		return nil
+	results := make([]Result, len(r.Plan.Images))
+	err := r.withTemp(func(tmp string) error {
+		return r.builds(ctx, tmp, r.Plan.Images, buildx.CacheOnly, func(plan.Image) []string { return nil },
+			func(_ context.Context, r Run, i int, _ string) error {
+				r.log(r.Plan.Images[i]).Info("built; nothing pushed")
+				results[i] = Result{Image: r.Plan.Images[i], How: Built}
+				return nil
+			})
 	})
+	return finished(results), err
 }
 
 // Load builds target for this machine's platform and loads it into the
@@ -172,26 +173,101 @@ func (r Run) Load(ctx context.Context, target string) (string, error) {
 		tag = r.Config.Service + ":" + plan.Sanitize(r.Plan.Version, "-dev")
 	}
 	return tag, r.withTemp(func(tmp string) error {
-		path, err := r.preflight(ctx, tmp, []plan.Image{img})
-		if err != nil {
-			return err
-		}
-		_, err = r.build(ctx, tmp, img, r.Spec(img, path, buildx.Load, []string{tag}))
-		return err
+		return r.builds(ctx, tmp, []plan.Image{img}, buildx.Load, func(plan.Image) []string { return []string{tag} }, nil)
 	})
 }
 
-// build runs one build in its own log group, with its binaries compiled
-// on the host into tmp when the Dockerfile allows it (HostBinaries).
-func (r Run) build(ctx context.Context, tmp string, img plan.Image, b buildx.Build) (string, error) {
+// builds runs the builds of images at once, each as Spec makes it with
+// out and tags(img), after prepare. Each first compiles its binaries on
+// the host (HostBinaries), the images one after the other, their
+// platforms at once (at most one go build per CPU), so that the first
+// image's buildx build runs while the next image compiles; each buildx
+// build starts once the builder has been checked, which happens
+// meanwhile. built, when set, gets each image's index and result as soon
+// as it is built (the digest, for a push), in the image's own run (its
+// lane). The first failure stops the other builds and is the error. The
+// output of each build (one log group) comes whole, in the order of
+// images (sequence).
+func (r Run) builds(ctx context.Context, tmp string, images []plan.Image, out buildx.Output, tags func(plan.Image) []string,
+	built func(ctx context.Context, r Run, i int, digest string) error) error {
+	if len(images) == 0 {
+		return nil
+	}
+	path, err := r.prepare(ctx, tmp)
+	if err != nil {
+		return err
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	ready := make(chan struct{})
+	g.Go(func() error {
+		if err := r.checkBuilder(ctx, images); err != nil {
+			return err
+		}
+		close(ready)
+		return nil
+	})
+	seq := newSequence(len(images))
+	compiled := make(chan struct{})
+	close(compiled)
+	for i, img := range images {
+		lane, previous, next := seq.lanes[i], compiled, make(chan struct{})
+		compiled = next
+		g.Go(func() error {
+			defer lane.Close()
+			r := r.in(lane)
+			digest, err := r.build(ctx, tmp, img, r.Spec(img, path, out, tags(img)), previous, next, ready)
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", verbs[out], img.Target, err)
+			}
+			if built == nil {
+				return nil
+			}
+			return built(ctx, r, i, digest)
+		})
+	}
+	return g.Wait()
+}
+
+// verbs name what a build of each output does, for its errors.
+var verbs = map[buildx.Output]string{buildx.Push: "build and push", buildx.CacheOnly: "build", buildx.Load: "build and load"}
+
+// build runs one build in its own log group: once previous is closed, it
+// compiles its binaries on the host into tmp when the Dockerfile allows
+// it (HostBinaries) and closes compiled; once ready is closed, it runs
+// buildx.
+func (r Run) build(ctx context.Context, tmp string, img plan.Image, b buildx.Build, previous <-chan struct{}, compiled chan<- struct{}, ready <-chan struct{}) (string, error) {
 	r.log(img).Info("building")
 	r.Actions().StartGroup(fmt.Sprintf("build %s for %s", img.Target, strings.Join(img.Platforms, ", ")))
 	defer r.Actions().EndGroup()
-	b, err := r.HostBinaries(ctx, tmp, img, b)
+	err := wait(ctx, previous)
+	if err == nil {
+		b, err = r.HostBinaries(ctx, tmp, img, b)
+	}
+	close(compiled)
 	if err != nil {
 		return "", err
 	}
+	if err := wait(ctx, ready); err != nil {
+		return "", err
+	}
+	b.Log, b.Stderr = r.log(img), direct(r.stderr())
 	return r.Builder.Build(ctx, b)
+}
+
+// wait waits until c is closed or ctx is done.
+func wait(ctx context.Context, c <-chan struct{}) error {
+	select {
+	case <-c:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// finished returns the results that are done: all of them after a
+// success, those done before the failure otherwise.
+func finished(results []Result) []Result {
+	return slices.DeleteFunc(results, func(res Result) bool { return res.How == "" })
 }
 
 func (r Run) withTemp(fn func(tmp string) error) error {

@@ -27,14 +27,15 @@ const (
 //     anything is built;
 //  2. per image, reuse the immutable tag when it already holds this
 //     commit (a re-run), promote the main build on a release, or build
-//     and push the immutable tags only;
-//  3. read every index back and verify it;
-//  4. only then move the moving tags, only forwards in history, and read
-//     them back.
+//     and push the immutable tags only (the images to build are built at
+//     once: see builds);
+//  3. read every index back and verify it, each as soon as it is pushed;
+//  4. only when every image is verified, move the moving tags, only
+//     forwards in history, and read them back.
 //
 // A failure at any step leaves every moving tag where it was.
 func (r Run) Publish(ctx context.Context) ([]Result, error) {
-	var results []Result
+	results := make([]Result, len(r.Plan.Images))
 	err := r.withTemp(func(tmp string) error {
 		if err := r.Registry.CheckPush(ctx, r.Config.Image); err != nil {
 			return err
@@ -46,32 +47,46 @@ func (r Run) Publish(ctx context.Context) ([]Result, error) {
 				}
 			}
 		}
-		dockerfilePath := ""
-		for _, img := range r.Plan.Images {
+		var build []plan.Image
+		var index []int // build's results
+		for i, img := range r.Plan.Images {
 			res, err := r.existing(ctx, img)
 			if err != nil {
 				return err
 			}
+			results[i] = res
 			if res.How == "" {
-				if dockerfilePath == "" {
-					if dockerfilePath, err = r.preflight(ctx, tmp, r.Plan.Images); err != nil {
-						return err
-					}
-				}
-				if res.Digest, err = r.build(ctx, tmp, img, r.Spec(img, dockerfilePath, buildx.Push, img.Immutable())); err != nil {
-					return fmt.Errorf("build and push %s: %w", img.Target, err)
-				}
-				res.How = Built
+				build = append(build, img)
+				index = append(index, i)
+				continue
 			}
-			if err := r.verify(ctx, img, res.Digest); err != nil {
+			if err := r.verified(ctx, res); err != nil {
 				return err
 			}
-			r.log(img).WithFields(map[string]any{"tag": strings.Join(img.Immutable(), ","), "digest": res.Digest}).Info(res.How)
-			results = append(results, res)
+		}
+		err := r.builds(ctx, tmp, build, buildx.Push, plan.Image.Immutable, func(ctx context.Context, r Run, i int, digest string) error {
+			res := Result{Image: r.Plan.Images[index[i]], Digest: digest, How: Built}
+			if err := r.verified(ctx, res); err != nil {
+				return err
+			}
+			results[index[i]] = res
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		return r.moveTags(ctx, results)
 	})
-	return results, err
+	return finished(results), err
+}
+
+// verified verifies res's image and logs how it came to be.
+func (r Run) verified(ctx context.Context, res Result) error {
+	if err := r.verify(ctx, res.Image, res.Digest); err != nil {
+		return err
+	}
+	r.log(res.Image).WithFields(map[string]any{"tag": strings.Join(res.Image.Immutable(), ","), "digest": res.Digest}).Info(res.How)
+	return nil
 }
 
 // verify reads a pushed index back by digest and checks its platforms,

@@ -43,10 +43,15 @@ func (r Run) Spec(img plan.Image, dockerfilePath string, out buildx.Output, tags
 	// promised reproducible; dev keeps them, so that its unchanged tool
 	// layers are not re-processed on every publish (README, Fast path).
 	b.KeepLayerTimes = img.Target == plan.Dev
-	// Main and tag builds write the cache; pull requests only read, so
-	// they cannot poison it.
-	b.CacheFrom, b.CacheTo = r.cache().Flags(cfg.Service+"-"+img.Target, r.Plan.Push)
+	b.CacheFrom, b.CacheTo = r.cacheFlags(img, buildx.Max)
 	return b
+}
+
+// cacheFlags are the cache flags of img's builds, one scope per target:
+// main and tag builds write the cache (mode's share), pull requests only
+// read it, so they cannot poison it.
+func (r Run) cacheFlags(img plan.Image, mode buildx.Mode) (from, to []string) {
+	return r.cache().Flags(r.Config.Service+"-"+img.Target, r.Plan.Push, mode)
 }
 
 // cache is the configured cache (Config.Cache, validated by Resolve). By
