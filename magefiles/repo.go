@@ -60,7 +60,7 @@ func Demo(ctx context.Context) error {
 // Bench measures image sizes and build times against their references, in one run, and writes BENCHMARKS.md.
 //
 // It starts the local environment (scripts/testenv up) and runs the
-// benchmark in internal/bench, which takes about 20 minutes on
+// benchmark in internal/bench, which takes about 35 minutes on
 // 2 cores and switches arm64 emulation off for a while (as root).
 func Bench() error {
 	if err := sh.RunV("scripts/testenv", "up"); err != nil {
