@@ -149,6 +149,24 @@ func TestRegistrySafety(t *testing.T) {
 		}
 	})
 
+	t.Run("each release of a commit carries its own version", func(t *testing.T) {
+		// The binaries of 2.1.1 and 2.1.2 differ only in the stamp: same
+		// size, same commit time. The second build must not reuse what
+		// the first one sent the builder.
+		for _, version := range []string{"2.1.1", "2.1.2"} {
+			svc.Git(t, "tag", "-a", "v"+version, "-m", "v"+version, b)
+			r := env.Registry + "/" + run + "/release-" + version
+			if res := ci(t, svc, pushTag("v"+version, b), env.GantryEnv(r)); res.Code != 0 {
+				t.Fatalf("%s: exit %d", version, res.Code)
+			}
+			for _, platform := range []string{"linux/amd64", "linux/arm64"} {
+				if got := env.serve(t, r+":"+version, platform, "/version"); !strings.Contains(got, `"version":"`+version+`"`) {
+					t.Errorf("%s %s: /version = %q", version, platform, got)
+				}
+			}
+		}
+	})
+
 	svc.Write(t, "CHANGES.txt", "commit c\n")
 	c := svc.Commit(t, "commit c")
 	t.Run("a build failing half-way moves no tag; the re-run completes", func(t *testing.T) {

@@ -66,7 +66,10 @@ func (r Run) HostBinaries(ctx context.Context, tmp string, img plan.Image, b bui
 	if err != nil {
 		return b, err
 	}
-	out := filepath.Join(tmp, stage)
+	out, err := contextDir(tmp, stage)
+	if err != nil {
+		return b, err
+	}
 	start := time.Now()
 	if err := r.compile(ctx, img, r.binaryCommands(out, img)); err != nil {
 		return b, fmt.Errorf("compile %s on the host: %w; `go tool mage build` shows the same error", img.Target, err)
@@ -132,6 +135,22 @@ func (r Run) binaryCommands(out string, img plan.Image) []run.Cmd {
 func hasStage(content []byte, name string) bool {
 	f, err := dockerfile.Parse(content)
 	return err == nil && f.Stage(name) >= 0
+}
+
+// contextDir makes the directory that holds the binaries of stage, under
+// a name that no earlier build has used. BuildKit keeps the files it was
+// sent of a build context under the directory's base name (buildx's shared
+// key) and sends again only those whose size or mtime changed. Every file
+// here carries the commit time, so two builds of a commit whose binaries
+// differ only in a stamp of the same length (main's build and a release;
+// a change not yet committed) would otherwise copy the first build's
+// binary into the second image.
+func contextDir(tmp, stage string) (string, error) {
+	dir, err := os.MkdirTemp(tmp, stage+"-")
+	if err != nil {
+		return "", fmt.Errorf("directory for the %s build context: %w", stage, err)
+	}
+	return dir, nil
 }
 
 // setTimes sets the times of everything under dir to t, so that the

@@ -157,9 +157,9 @@ func TestHostBinaries(t *testing.T) {
 				}
 				return
 			}
-			out := filepath.Join(tmp, tt.wantStage)
-			if want := map[string]string{tt.wantStage: out}; !reflect.DeepEqual(got.Contexts, want) {
-				t.Errorf("Contexts = %v, want %v", got.Contexts, want)
+			out := got.Contexts[tt.wantStage]
+			if len(got.Contexts) != 1 || filepath.Dir(out) != tmp || !strings.HasPrefix(filepath.Base(out), tt.wantStage+"-") {
+				t.Errorf("Contexts = %v, want only %s=%s/%s-<new name>", got.Contexts, tt.wantStage, tmp, tt.wantStage)
 			}
 			if !got.KeepLayerTimes {
 				t.Error("the fast path's build rewrites layer times; its tree carries the commit time already")
@@ -192,6 +192,15 @@ func TestHostBinaries(t *testing.T) {
 						t.Errorf("%s/%s mtime %s, want the commit time %s", dir, path, info.ModTime(), specTime)
 					}
 				}
+			}
+			// BuildKit reuses what it was sent of a context of the same
+			// directory name when sizes and mtimes match (contextDir).
+			again, err := r.HostBinaries(context.Background(), tmp, img, spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again.Contexts[tt.wantStage] == out {
+				t.Errorf("a second build used the directory %s again", out)
 			}
 		})
 	}
