@@ -6,6 +6,8 @@
 package bench
 
 import (
+	"archive/tar"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"fmt"
@@ -22,6 +24,8 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sirupsen/logrus"
 
@@ -306,8 +310,10 @@ func (b *bench) speed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var greeting string // the greeting of the latest change
 	change := func(i int) {
-		edited := strings.Replace(string(original), `"hello from gantry\n"`, fmt.Sprintf(`"hello from gantry (%d, %d)\n"`, time.Now().UnixNano(), i), 1)
+		greeting = fmt.Sprintf("hello from gantry (%d, %d)", time.Now().UnixNano(), i)
+		edited := strings.Replace(string(original), `"hello from gantry\n"`, strconv.Quote(greeting+"\n"), 1)
 		if err := os.WriteFile(mainGo, []byte(edited), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -322,15 +328,21 @@ func (b *bench) speed(t *testing.T) {
 		}
 		return nil
 	}
-	build := func(out buildx.Output, extra ...string) func() error {
+	// build returns a build of the example service; it records the tag
+	// it pushes and the greeting built into it when pushed is not nil.
+	build := func(out buildx.Output, pushed map[string]string, extra ...string) func() error {
 		return func() error {
 			spec, err := b.hostSpec("prod", both, out, t.TempDir())
 			if err != nil {
 				return err
 			}
+			if pushed != nil {
+				pushed[spec.Tags[0]] = greeting
+			}
 			return b.buildx(spec, extra...)
 		}
 	}
+	changed := map[string]string{} // tag -> greeting
 	// In each round, warm follows cold, which built the same source.
 	plainWarm := &figure{fn: plain, prepare: func(int) { // warms the Go cache
 		if err := plain(); err != nil {
@@ -338,11 +350,18 @@ func (b *bench) speed(t *testing.T) {
 		}
 	}}
 	plainChanged := &figure{prepare: change, fn: plain}
-	cold := &figure{fn: build(buildx.Push, "--no-cache")}
-	warm := &figure{fn: build(buildx.Push)}
-	warmChanged := &figure{prepare: change, fn: build(buildx.Push)}
-	warmChangedOnly := &figure{prepare: change, fn: build(buildx.CacheOnly)}
+	cold := &figure{fn: build(buildx.Push, nil, "--no-cache")}
+	warm := &figure{fn: build(buildx.Push, nil)}
+	warmChanged := &figure{prepare: change, fn: build(buildx.Push, changed)}
+	warmChangedOnly := &figure{prepare: change, fn: build(buildx.CacheOnly, nil)}
 	measureRounds(t, runs, plainWarm, plainChanged, cold, warm, warmChanged, warmChangedOnly)
+	// A build that reused an earlier build's binaries would be timed
+	// without its work: each image must serve its change.
+	for tag, greeting := range changed {
+		if bin := imageFile(t, tag, "linux/amd64", gobuild.Binary); !bytes.Contains(bin, []byte(greeting)) {
+			t.Fatalf("%s does not hold the change it was built from (%q)", tag, greeting)
+		}
+	}
 
 	b.printf("## 2. Two-platform build speed (prod, linux/amd64 + linux/arm64)\n\n")
 	b.printf("References: a plain host `go build` of the same binary for both platforms, one after the other, with a warm Go cache: %s with nothing changed, %s after a one-line change.\n\n", plainWarm.stats, plainChanged.stats)
@@ -581,6 +600,40 @@ func fileSizes(t *testing.T, path string) (raw, gzipped int64) {
 type countWriter struct{ n int64 }
 
 func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+// imageFile reads the file at path (without its leading /) from the
+// platform's image of ref.
+func imageFile(t *testing.T, ref, platform, path string) []byte {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := v1.ParsePlatform(platform)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(r, remote.WithPlatform(*p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := mutate.Extract(img)
+	defer fs.Close()
+	tr := tar.NewReader(fs)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatalf("%s (%s) has no %s: %v", ref, platform, path, err)
+		}
+		if strings.TrimPrefix(h.Name, "./") == path {
+			data, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return data
+		}
+	}
+}
 
 // imageSizes sums an image's layers: as pushed, and uncompressed.
 func imageSizes(t *testing.T, ref string) (compressed, uncompressed int64) {
