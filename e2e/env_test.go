@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"archive/tar"
 	"context"
 	"fmt"
 	"io"
@@ -13,10 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gantry-build/gantry/internal/registrytest"
 	"github.com/gantry-build/gantry/internal/testenv"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
@@ -85,53 +84,12 @@ func platformImages(t *testing.T, idx v1.ImageIndex) map[string]v1.Image {
 	return out
 }
 
-// walk calls fn with each entry of an image's flattened filesystem (its
-// path without "./") and a reader of its content.
-func walk(t *testing.T, img v1.Image, fn func(path string, r io.Reader)) {
-	t.Helper()
-	rc := mutate.Extract(img)
-	defer rc.Close()
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		fn(strings.TrimPrefix(h.Name, "./"), tr)
-	}
-}
-
 // files lists the paths in an image's flattened filesystem.
 func files(t *testing.T, img v1.Image) map[string]bool {
 	t.Helper()
 	out := map[string]bool{}
-	walk(t, img, func(path string, _ io.Reader) { out[path] = true })
+	registrytest.Walk(t, img, func(path string, _ io.Reader) { out[path] = true })
 	return out
-}
-
-// readFile returns the content of a file of an image's flattened
-// filesystem.
-func readFile(t *testing.T, img v1.Image, path string) []byte {
-	t.Helper()
-	var data []byte
-	found := false
-	walk(t, img, func(p string, r io.Reader) {
-		if p != path {
-			return
-		}
-		var err error
-		if data, err = io.ReadAll(r); err != nil {
-			t.Fatal(err)
-		}
-		found = true
-	})
-	if !found {
-		t.Fatalf("the image has no %s", path)
-	}
-	return data
 }
 
 // bothPlatforms reads the index ref names, which must hold exactly the

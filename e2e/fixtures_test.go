@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gantry-build/gantry/internal/fixtures"
+	"github.com/gantry-build/gantry/internal/registrytest"
 	"github.com/gantry-build/gantry/internal/testsvc"
 )
 
@@ -150,7 +151,7 @@ func (s realService) adopt(t *testing.T) {
 	bothPlatforms(t, repo+":"+short+"-dev")
 	if s.static {
 		for platform, machine := range map[string]elf.Machine{"linux/amd64": elf.EM_X86_64, "linux/arm64": elf.EM_AARCH64} {
-			staticELF(t, platform, readFile(t, images[platform], "usr/local/bin/service"), machine)
+			staticELF(t, platform, registrytest.ReadFile(t, images[platform], "usr/local/bin/service"), machine)
 		}
 	}
 	s.serves(t, repo+":"+branch, branch+"-"+short)

@@ -6,7 +6,6 @@
 package bench
 
 import (
-	"archive/tar"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -25,7 +24,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sirupsen/logrus"
 
@@ -34,6 +32,7 @@ import (
 	"github.com/gantry-build/gantry/internal/gobuild"
 	"github.com/gantry-build/gantry/internal/pipeline"
 	"github.com/gantry-build/gantry/internal/plan"
+	"github.com/gantry-build/gantry/internal/registrytest"
 	"github.com/gantry-build/gantry/internal/testenv"
 	"github.com/gantry-build/gantry/internal/testsvc"
 	"github.com/gantry-build/gantry/magetools/config"
@@ -602,7 +601,7 @@ type countWriter struct{ n int64 }
 func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
 
 // imageFile reads the file at path (without its leading /) from the
-// platform's image of ref.
+// platform's image of ref in the registry.
 func imageFile(t *testing.T, ref, platform, path string) []byte {
 	t.Helper()
 	r, err := name.ParseReference(ref)
@@ -617,22 +616,7 @@ func imageFile(t *testing.T, ref, platform, path string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs := mutate.Extract(img)
-	defer fs.Close()
-	tr := tar.NewReader(fs)
-	for {
-		h, err := tr.Next()
-		if err != nil {
-			t.Fatalf("%s (%s) has no %s: %v", ref, platform, path, err)
-		}
-		if strings.TrimPrefix(h.Name, "./") == path {
-			data, err := io.ReadAll(tr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return data
-		}
-	}
+	return registrytest.ReadFile(t, img, path)
 }
 
 // imageSizes sums an image's layers: as pushed, and uncompressed.

@@ -142,9 +142,9 @@ func hasStage(content []byte, name string) bool {
 // sent of a build context under the directory's base name (buildx's shared
 // key) and sends again only those whose size or mtime changed. Every file
 // here carries the commit time, so two builds of a commit whose binaries
-// differ only in a stamp of the same length (main's build and a release;
-// a change not yet committed) would otherwise copy the first build's
-// binary into the second image.
+// differ only in a stamp of the same length (two releases of it; a change
+// not yet committed) would otherwise copy the first build's binary into
+// the second image.
 func contextDir(tmp, stage string) (string, error) {
 	dir, err := os.MkdirTemp(tmp, stage+"-")
 	if err != nil {

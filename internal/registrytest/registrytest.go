@@ -1,8 +1,9 @@
-// Package registrytest serves an in-memory registry on 127.0.0.1 and
-// pushes fixture images to it, for the registry and pipeline tests.
+// Package registrytest serves an in-memory registry on 127.0.0.1, pushes
+// fixture images to it, and reads images' files, for the tests.
 package registrytest
 
 import (
+	"archive/tar"
 	"errors"
 	"io"
 	"log"
@@ -160,4 +161,45 @@ func Digest(t testing.TB, ref string) string {
 		t.Fatalf("head %s: %v", ref, err)
 	}
 	return desc.Digest.String()
+}
+
+// Walk calls fn with each entry of an image's flattened filesystem (its
+// path without "./") and a reader of its content.
+func Walk(t testing.TB, img v1.Image, fn func(path string, r io.Reader)) {
+	t.Helper()
+	rc := mutate.Extract(img)
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(strings.TrimPrefix(h.Name, "./"), tr)
+	}
+}
+
+// ReadFile returns the content of a file of an image's flattened
+// filesystem; path has no leading "/".
+func ReadFile(t testing.TB, img v1.Image, path string) []byte {
+	t.Helper()
+	var data []byte
+	found := false
+	Walk(t, img, func(p string, r io.Reader) {
+		if p != path {
+			return
+		}
+		var err error
+		if data, err = io.ReadAll(r); err != nil {
+			t.Fatal(err)
+		}
+		found = true
+	})
+	if !found {
+		t.Fatalf("the image has no %s", path)
+	}
+	return data
 }
