@@ -169,12 +169,17 @@ func TestRegistrySafety(t *testing.T) {
 
 	svc.Write(t, "CHANGES.txt", "commit c\n")
 	c := svc.Commit(t, "commit c")
-	t.Run("a build failing half-way moves no tag; the re-run completes", func(t *testing.T) {
+	t.Run("a build failing half-way moves no tag; the other finishes and the re-run reuses it", func(t *testing.T) {
 		_, mainBefore := index(t, repo+":main")
 		broken := testsvc.Merge(base, map[string]string{"GANTRY_BUILD_ARGS": base["GANTRY_BUILD_ARGS"] + ",DEV_IMAGE=" + env.Registry + "/no/such-image:1"})
 		res := ci(t, svc, pushMain(c), broken)
 		if res.Code == 0 {
 			t.Fatal("the dev build should fail")
+		}
+		// dev fails while prod builds: prod is not stopped, but finishes,
+		// pushed and verified, whatever the timing.
+		if !logged(res.Stderr, "built", "target=prod", "tag="+repo+":"+c[:7]) {
+			t.Errorf("prod was not built and verified beside the failed dev build:\n%s", res.Stderr)
 		}
 		if _, d := index(t, repo+":main"); d != mainBefore {
 			t.Error("main moved although dev failed")

@@ -68,6 +68,8 @@ type fakeBuilder struct {
 	// Finished, when set, then receives its target.
 	Progress bool
 	Finished chan<- string
+	// Returned, when set, is called with each build's target as it returns.
+	Returned func(target string)
 
 	mu     sync.Mutex
 	builds []buildx.Build
@@ -82,6 +84,9 @@ func (b *fakeBuilder) Build(ctx context.Context, spec buildx.Build) (string, err
 	b.builds = append(b.builds, spec)
 	b.mu.Unlock()
 	b.journal.add("build %s", spec.Target)
+	if b.Returned != nil {
+		defer b.Returned(spec.Target)
+	}
 	if b.Started != nil {
 		b.Started <- spec.Target
 	}
@@ -325,43 +330,61 @@ func TestPublishCoordinates(t *testing.T) {
 	})
 
 	for _, failing := range []string{"prod", "dev"} {
-		t.Run("a failed build of "+failing+" keeps its exit code, stops the other and moves nothing", func(t *testing.T) {
+		t.Run("a failed build of "+failing+" keeps its exit code, lets the other finish and moves nothing", func(t *testing.T) {
 			f := newFixture(t)
 			old := pushIndex(t, f.tag("main"), f.c1)
 			r := f.run(t, false, f.dir, nil)
 			b, j, _ := withFakes(t, &r)
 			b.Fail, b.FailOn = &run.ExitError{Cmd: "docker", Code: 7}, failing
-			// The other image builds until the failure stops it; the
-			// failing one fails once the other has started.
-			started, stopped := make(chan struct{}), make(chan error, 1)
-			b.Hold = func(ctx context.Context, target string) error {
-				if target != failing {
-					close(started)
-					<-ctx.Done()
-					stopped <- ctx.Err()
-					return ctx.Err()
-				}
-				select {
-				case <-started:
-					return nil
-				case <-time.After(10 * time.Second):
-					return errors.New("the other build did not start")
+			// The failing build fails once the other has started; the
+			// other goes on after the failure, unless it is stopped.
+			started, failed := make(chan struct{}), make(chan struct{})
+			b.Returned = func(target string) {
+				if target == failing {
+					close(failed)
 				}
 			}
-			_, err := r.Publish(context.Background())
+			b.Hold = func(ctx context.Context, target string) error {
+				if target == failing {
+					select {
+					case <-started:
+						return nil
+					case <-time.After(10 * time.Second):
+						return errors.New("the other build did not start")
+					}
+				}
+				close(started)
+				<-failed
+				// A pipeline that stops the other build on a failure
+				// does so as soon as the failing one returns.
+				select {
+				case <-ctx.Done():
+					return fmt.Errorf("stopped after the failure of %s: %w", failing, context.Cause(ctx))
+				case <-time.After(200 * time.Millisecond):
+					return nil
+				}
+			}
+			res, err := r.Publish(context.Background())
 			wantErr(t, err, "build and push "+failing)
 			var exit *run.ExitError
 			if !errors.As(err, &exit) || exit.Code != 7 {
 				t.Errorf("error %v does not carry exit code 7", err)
 			}
-			if err := <-stopped; !errors.Is(err, context.Canceled) {
-				t.Errorf("the other build ended with %v, want it cancelled", err)
+			other := "dev"
+			if failing == "dev" {
+				other = "prod"
+			}
+			if len(res) != 1 || res[0].Image.Target != other || res[0].How != Built {
+				t.Fatalf("results %+v, want %s built", res, other)
+			}
+			if !slices.Contains(j.list(), "verify "+res[0].Digest) || digestOf(t, res[0].Image.Immutable()[0]) != res[0].Digest {
+				t.Errorf("%s is not pushed and verified under %s: %q", other, res[0].Image.Immutable()[0], j.list())
 			}
 			if got := digestOf(t, f.tag("main")); got != old {
 				t.Errorf("main moved to %s after a failed build", got)
 			}
 			for _, e := range j.list() {
-				if strings.HasPrefix(e, "tag ") || strings.HasPrefix(e, "verify ") {
+				if strings.HasPrefix(e, "tag ") {
 					t.Errorf("after the failed build: %s", e)
 				}
 			}
