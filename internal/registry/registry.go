@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -26,11 +27,25 @@ import (
 // (what `docker login` wrote), so buildx and Gantry see the same logins.
 // Transient faults (connection errors, 408, 429, 5xx) are retried: three
 // tries, 1 s then 3 s apart, as go-containerregistry does by default.
+// A Client and its copies are safe for concurrent use, and share their
+// token handshakes.
 type Client struct {
 	keychain authn.Keychain
 	// pushCheck is the transport of CheckPush, which go-containerregistry
 	// has no options-taking call for: it retries as remote's calls do.
 	pushCheck http.RoundTripper
+	// sessions opens the client's sessions on first use.
+	sessions func() (sessions, error)
+}
+
+// sessions keep one authenticated transport per repository and scope,
+// made by the first call that needs it and reused by every later one
+// (concurrent ones too), so a publish does one token handshake per scope
+// instead of one per call: the puller's pull scope for reads, the
+// pusher's push scope for tags.
+type sessions struct {
+	puller *remote.Puller
+	pusher *remote.Pusher
 }
 
 // retryBackoff and retryStatusCodes are go-containerregistry's defaults
@@ -43,19 +58,23 @@ var (
 
 // New returns a client with this machine's Docker credentials.
 func New() Client {
+	keychain := authn.DefaultKeychain
 	return Client{
-		keychain: authn.DefaultKeychain,
+		keychain: keychain,
 		pushCheck: transport.NewUserAgent(transport.NewRetry(http.DefaultTransport,
 			transport.WithRetryBackoff(retryBackoff), transport.WithRetryStatusCodes(retryStatusCodes...)), "gantry"),
-	}
-}
-
-// options are the remote options of one call: cancelling ctx stops it.
-func (c Client) options(ctx context.Context) []remote.Option {
-	return []remote.Option{
-		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(c.keychain),
-		remote.WithUserAgent("gantry"),
+		sessions: sync.OnceValues(func() (sessions, error) {
+			opts := []remote.Option{remote.WithAuthFromKeychain(keychain), remote.WithUserAgent("gantry")}
+			puller, err := remote.NewPuller(opts...)
+			if err != nil {
+				return sessions{}, fmt.Errorf("open registry session: %w", err)
+			}
+			pusher, err := remote.NewPusher(opts...)
+			if err != nil {
+				return sessions{}, fmt.Errorf("open registry session: %w", err)
+			}
+			return sessions{puller, pusher}, nil
+		}),
 	}
 }
 
@@ -102,7 +121,11 @@ type imageForPlatform struct {
 // unknown/unknown, left out), or the one image of a single-platform build,
 // which buildx pushes as a plain manifest.
 func (c Client) platformImages(ctx context.Context, ref name.Reference) (string, []imageForPlatform, error) {
-	desc, err := remote.Get(ref, c.options(ctx)...)
+	s, err := c.sessions()
+	if err != nil {
+		return "", nil, err
+	}
+	desc, err := s.puller.Get(ctx, ref)
 	if err != nil {
 		return "", nil, err
 	}
@@ -287,11 +310,16 @@ func (c Client) Tag(ctx context.Context, src, tag string) error {
 	if err != nil {
 		return fmt.Errorf("tag %s: %w", tag, err)
 	}
-	desc, err := remote.Get(srcRef, c.options(ctx)...)
+	s, err := c.sessions()
+	if err != nil {
+		return fmt.Errorf("tag %s: %w", tag, err)
+	}
+	desc, err := s.puller.Get(ctx, srcRef)
 	if err != nil {
 		return fmt.Errorf("tag %s: read %s: %w", tag, src, err)
 	}
-	if err := remote.Tag(dst, desc, c.options(ctx)...); err != nil {
+	// Put writes the manifest alone, as remote.Tag does.
+	if err := s.pusher.Put(ctx, dst, desc); err != nil {
 		return explain(fmt.Errorf("tag %s: %w", tag, err), dst.Context())
 	}
 	return nil

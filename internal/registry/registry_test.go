@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -614,15 +615,21 @@ func TestSingleManifest(t *testing.T) {
 	checkErr(t, err, []string{"linux/amd64: runs as root"}, nil)
 }
 
-// failFirst answers the first n requests with status, then proxies to the
-// registry at host, as a registry with a passing fault does.
-func failFirst(t *testing.T, n int, status int, host string) http.Handler {
+// proxyTo passes every request on to the registry at host.
+func proxyTo(t *testing.T, host string) http.Handler {
 	t.Helper()
 	target, err := url.Parse("http://" + host)
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := httputil.NewSingleHostReverseProxy(target)
+	return httputil.NewSingleHostReverseProxy(target)
+}
+
+// failFirst answers the first n requests with status, then proxies to the
+// registry at host, as a registry with a passing fault does.
+func failFirst(t *testing.T, n int, status int, host string) http.Handler {
+	t.Helper()
+	proxy := proxyTo(t, host)
 	var mu sync.Mutex
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
@@ -635,4 +642,90 @@ func failFirst(t *testing.T, n int, status int, host string) http.Handler {
 		}
 		proxy.ServeHTTP(w, r)
 	})
+}
+
+// tokenAuth stands in front of a registry as one that wants a bearer
+// token does: a request without the token gets a 401 challenge naming the
+// /token endpoint, which hands the token out and counts the handshakes by
+// scope.
+type tokenAuth struct {
+	registry http.Handler
+	mu       sync.Mutex
+	scopes   map[string]int
+}
+
+const testToken = "t0ken"
+
+func (a *tokenAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/token" {
+		a.mu.Lock()
+		a.scopes[strings.Join(r.URL.Query()["scope"], " ")]++
+		a.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"token":"`+testToken+`"}`)
+		return
+	}
+	if r.Header.Get("Authorization") != "Bearer "+testToken {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="http://`+r.Host+`/token",service="test"`)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	a.registry.ServeHTTP(w, r)
+}
+
+// handshakes returns the token requests so far, by scope.
+func (a *tokenAuth) handshakes() map[string]int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return maps.Clone(a.scopes)
+}
+
+// TestHandshakePerScope: a publish's reads and tags of one repository,
+// prod's and dev's at once, share one token handshake per scope: one for
+// reading, one for pushing.
+func TestHandshakePerScope(t *testing.T) {
+	open, _ := newRegistry(t)
+	auth := &tokenAuth{registry: proxyTo(t, open), scopes: map[string]int{}}
+	host := serve(t, auth)
+	repo := host + "/acme/svc"
+	client := New()
+	ctx := context.Background()
+
+	var wg sync.WaitGroup
+	for _, suffix := range []string{"", "-dev"} {
+		digest := push(t, open+"/acme/svc:abc1234"+suffix, twoPlatforms(t, rev, nonroot))
+		tag, moving := repo+":abc1234"+suffix, repo+":main"+suffix
+		wg.Go(func() {
+			if _, found, err := client.Lookup(ctx, moving); err != nil || found {
+				t.Errorf("Lookup(%s) = found %v, %v; want not found", moving, found, err)
+			}
+			if _, err := client.Verify(ctx, tag, Expect{Platforms: []string{"linux/amd64", "linux/arm64"}, Revision: rev}); err != nil {
+				t.Errorf("Verify(%s): %v", tag, err)
+			}
+			src, err := DigestRef(tag, digest)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if err := client.Tag(ctx, src, moving); err != nil {
+				t.Errorf("Tag(%s, %s): %v", src, moving, err)
+			}
+			if img, found, err := client.Lookup(ctx, moving); err != nil || img.Digest != digest {
+				t.Errorf("Lookup(%s) after the tag = %+v, found %v, %v; want digest %s", moving, img, found, err, digest)
+			}
+		})
+	}
+	wg.Wait()
+	if _, _, err := client.Lookup(ctx, host+"/acme/other:main"); err != nil {
+		t.Fatalf("Lookup in another repository: %v", err)
+	}
+
+	want := map[string]int{
+		"repository:acme/svc:pull":      1,
+		"repository:acme/svc:push,pull": 1,
+		"repository:acme/other:pull":    1,
+	}
+	if got := auth.handshakes(); !maps.Equal(got, want) {
+		t.Errorf("token handshakes by scope = %v, want %v", got, want)
+	}
 }
