@@ -180,7 +180,8 @@ func (c Client) CheckPush(ctx context.Context, repo string) error {
 // startUpload starts a blob upload to repo and cancels it: only a push
 // can tell whether the credentials may push (a token handshake is not
 // enough on every registry). It is remote.CheckPushPermission with a
-// context and the client's retrying transport.
+// context and the client's retrying transport, and stricter about where
+// it sends requests: only to the registry's own scheme and host:port.
 func (c Client) startUpload(ctx context.Context, repo name.Repository) error {
 	auth, err := authn.Resolve(ctx, c.keychain, repo)
 	if err != nil {
@@ -190,8 +191,16 @@ func (c Client) startUpload(ctx context.Context, repo name.Repository) error {
 	if err != nil {
 		return err
 	}
-	client := &http.Client{Transport: tr}
 	uploads := url.URL{Scheme: repo.Scheme(), Host: repo.RegistryStr(), Path: "/v2/" + repo.RepositoryStr() + "/blobs/uploads/"}
+	client := &http.Client{Transport: tr, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if !sameOrigin(req.URL, &uploads) {
+			return fmt.Errorf("%s redirected the push check to %s, away from the registry: refused", repo.RegistryStr(), req.URL.Redacted())
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, uploads.String(), nil)
 	if err != nil {
 		return err
@@ -204,8 +213,11 @@ func (c Client) startUpload(ctx context.Context, repo name.Repository) error {
 	if err := transport.CheckError(resp, http.StatusAccepted); err != nil {
 		return err
 	}
-	// The upload reserves space on some registries: give it back, best effort.
-	if loc, err := resp.Location(); err == nil {
+	// The upload reserves space on some registries: give it back, best
+	// effort. A Location on another host gets nothing, not even the
+	// DELETE: the check has its answer, and that host is not the registry
+	// the credentials are for.
+	if loc, err := resp.Location(); err == nil && sameOrigin(loc, &uploads) {
 		if req, err := http.NewRequestWithContext(ctx, http.MethodDelete, loc.String(), nil); err == nil {
 			if resp, err := client.Do(req); err == nil {
 				resp.Body.Close()
@@ -213,6 +225,11 @@ func (c Client) startUpload(ctx context.Context, repo name.Repository) error {
 		}
 	}
 	return nil
+}
+
+// sameOrigin reports whether u has the scheme and host:port of registry.
+func sameOrigin(u, registry *url.URL) bool {
+	return u.Scheme == registry.Scheme && u.Host == registry.Host
 }
 
 // explain adds the fix for the registry errors people meet most.

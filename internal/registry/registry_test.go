@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -727,5 +728,93 @@ func TestHandshakePerScope(t *testing.T) {
 	}
 	if got := auth.handshakes(); !maps.Equal(got, want) {
 		t.Errorf("token handshakes by scope = %v, want %v", got, want)
+	}
+}
+
+// TestCheckPushStaysOnRegistry: the push check sends nothing to a host
+// other than the registry's, whether the upload's Location or a redirect
+// names it; cancelling the upload is skipped there, as it is best effort.
+func TestCheckPushStaysOnRegistry(t *testing.T) {
+	const upload = "/v2/acme/svc/blobs/uploads/"
+	answer := func(w http.ResponseWriter, code int, location string) {
+		w.Header().Set("Location", location)
+		w.WriteHeader(code)
+	}
+	tests := []struct {
+		name string
+		// start answers the upload's POST, cancel its DELETE; other is
+		// the host:port of a server that is not the registry.
+		start, cancel func(w http.ResponseWriter, other string)
+		wantErr       []string
+		wantCancel    bool
+	}{
+		{
+			name:       "Location on the registry: cancelled",
+			start:      func(w http.ResponseWriter, _ string) { answer(w, http.StatusAccepted, upload+"u1") },
+			wantCancel: true,
+		},
+		{
+			name:  "Location on another port",
+			start: func(w http.ResponseWriter, other string) { answer(w, http.StatusAccepted, "http://"+other+upload+"u1") },
+		},
+		{
+			name: "Location on another host name",
+			start: func(w http.ResponseWriter, other string) {
+				_, port, _ := strings.Cut(other, ":")
+				answer(w, http.StatusAccepted, "http://localhost:"+port+upload+"u1")
+			},
+		},
+		{
+			name:  "cancel redirected to another host",
+			start: func(w http.ResponseWriter, _ string) { answer(w, http.StatusAccepted, upload+"u1") },
+			cancel: func(w http.ResponseWriter, other string) {
+				answer(w, http.StatusTemporaryRedirect, "http://"+other+upload+"u1")
+			},
+			wantCancel: true,
+		},
+		{
+			name: "upload redirected to another host",
+			start: func(w http.ResponseWriter, other string) {
+				answer(w, http.StatusTemporaryRedirect, "http://"+other+upload)
+			},
+			wantErr: []string{"cannot push to", "redirected the push check to http://127.0.0.1:", "away from the registry"},
+		},
+		{
+			name:    "upload redirected in a loop on the registry",
+			start:   func(w http.ResponseWriter, _ string) { answer(w, http.StatusTemporaryRedirect, upload) },
+			wantErr: []string{"cannot push to", "stopped after 10 redirects"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var elsewhere registrytest.RequestLog
+			other := serve(t, elsewhere.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				answer(w, http.StatusAccepted, upload+"u2")
+			})))
+			var reqs registrytest.RequestLog
+			host := serve(t, reqs.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				switch {
+				case r.Method == http.MethodPost:
+					tt.start(w, other)
+				case r.Method == http.MethodDelete && tt.cancel != nil:
+					tt.cancel(w, other)
+				default: // the ping, and the cancel
+					w.WriteHeader(http.StatusOK)
+				}
+			})))
+
+			err := New().CheckPush(context.Background(), host+"/acme/svc")
+			if tt.wantErr != nil {
+				checkErr(t, err, tt.wantErr, nil)
+			} else if err != nil {
+				t.Fatalf("CheckPush: %v", err)
+			}
+			if got := elsewhere.List(); len(got) > 0 {
+				t.Errorf("the other host got %q, want nothing", got)
+			}
+			if cancelled := slices.Contains(reqs.List(), "DELETE "+upload+"u1"); cancelled != tt.wantCancel {
+				t.Errorf("registry requests %q: cancelled %v, want %v", reqs.List(), cancelled, tt.wantCancel)
+			}
+		})
 	}
 }
