@@ -43,23 +43,6 @@ const runs = 3
 
 var env testenv.Env
 
-// stats are the timings of one figure.
-type stats []time.Duration
-
-func (s stats) median() time.Duration {
-	sorted := slices.Clone(s)
-	slices.Sort(sorted)
-	return sorted[len(sorted)/2]
-}
-
-func (s stats) String() string {
-	return fmt.Sprintf("%.2f s (%.2f–%.2f, n=%d)", s.median().Seconds(), slices.Min(s).Seconds(), slices.Max(s).Seconds(), len(s))
-}
-
-func ratio(a, b stats) string {
-	return fmt.Sprintf("%.2f×", a.median().Seconds()/b.median().Seconds())
-}
-
 // measure times fn n times; prepare runs untimed before each.
 func measure(t *testing.T, n int, prepare func(i int), fn func() error) stats {
 	t.Helper()
