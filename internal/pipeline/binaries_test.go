@@ -28,7 +28,6 @@ import (
 // fakeCompiler records the go builds of the fast path (as commands,
 // without where their output goes), and writes each binary where -o says.
 type fakeCompiler struct {
-	t    *testing.T
 	fail error
 
 	mu   sync.Mutex
@@ -51,11 +50,13 @@ func (c *fakeCompiler) Build(_ context.Context, cmd run.Cmd) error {
 	for i, a := range cmd.Args {
 		if a == "-o" {
 			out := cmd.Args[i+1]
+			// Builds run on the pipeline's goroutines, where t.Fatal must
+			// not be called: the test sees this error instead.
 			if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-				c.t.Fatal(err)
+				return fmt.Errorf("fake go build: %w", err)
 			}
 			if err := os.WriteFile(out, []byte("binary"), 0o755); err != nil {
-				c.t.Fatal(err)
+				return fmt.Errorf("fake go build: %w", err)
 			}
 		}
 	}
@@ -116,7 +117,7 @@ func TestHostBinaries(t *testing.T) {
 			logger, hook := logtest.NewNullLogger()
 			var output bytes.Buffer
 			r := Run{Config: cfg, Event: ev, Plan: p, Getenv: getenv(nil), Log: logrus.NewEntry(logger), Stderr: &output}
-			compiler := &fakeCompiler{t: t, fail: tt.fail}
+			compiler := &fakeCompiler{fail: tt.fail}
 			if !tt.noCompiler {
 				r.Compiler = compiler
 			}
