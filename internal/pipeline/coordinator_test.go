@@ -165,6 +165,38 @@ func TestFakesReturnTheirErrors(t *testing.T) {
 	}
 }
 
+// errorRecorder is a testing.TB that records Errorf instead of failing:
+// for a test of a fake that fails its test.
+type errorRecorder struct {
+	testing.TB
+	mu     sync.Mutex
+	errors []string
+}
+
+func (r *errorRecorder) Errorf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.errors = append(r.errors, fmt.Sprintf(format, args...))
+}
+
+// A run of newRun that builds fails its test and stops with an error, on
+// whichever goroutine it builds; a nil builder panicked, ending the run of
+// every test of the package.
+func TestForbiddenBuilder(t *testing.T) {
+	f := newFixture(t)
+	r := f.run(t, false, f.dir, nil)
+	rec := &errorRecorder{TB: t}
+	r.Builder = forbiddenBuilder{rec}
+	_, err := r.Publish(context.Background())
+	if !errors.Is(err, errMustNotBuild) {
+		t.Errorf("Publish: %v, want %v", err, errMustNotBuild)
+	}
+	if len(rec.errors) == 0 {
+		t.Error("the run built, yet its test did not fail")
+	}
+	t.Logf("the test's errors: %q", rec.errors)
+}
+
 // recorder is the real registry client with its writes and checks in the
 // journal; beforeTag and afterTag, when set, run around each Tag.
 type recorder struct {
