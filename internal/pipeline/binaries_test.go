@@ -72,7 +72,6 @@ func TestHostBinaries(t *testing.T) {
 		dockerfile []byte
 		image      int // 0 prod, 1 dev
 		platforms  []string
-		noCompiler bool
 		cgo        bool
 		// own is a Dockerfile of the service's, not Gantry's.
 		own  bool
@@ -93,7 +92,6 @@ func TestHostBinaries(t *testing.T) {
 			wantLog: `no "binaries" stage`},
 		{name: "platforms sharing a directory compile in the Dockerfile", dockerfile: docker.Dockerfile,
 			platforms: []string{"linux/arm/v6", "linux/arm/v7"}, wantLog: "share the binaries directory"},
-		{name: "no compiler (a test's run): the Dockerfile compiles", dockerfile: docker.Dockerfile, noCompiler: true},
 		{name: "cgo compiles in the Dockerfile, with its C cross-compilers", dockerfile: docker.Dockerfile, cgo: true,
 			wantLog: "C cross-compilers"},
 		{name: "a failed compile fails the build, naming mage build", dockerfile: docker.Dockerfile,
@@ -116,11 +114,8 @@ func TestHostBinaries(t *testing.T) {
 			}
 			logger, hook := logtest.NewNullLogger()
 			var output bytes.Buffer
-			r := Run{Config: cfg, Event: ev, Plan: p, Getenv: getenv(nil), Log: logrus.NewEntry(logger), Stderr: &output}
 			compiler := &fakeCompiler{fail: tt.fail}
-			if !tt.noCompiler {
-				r.Compiler = compiler
-			}
+			r := Run{Config: cfg, Event: ev, Plan: p, Getenv: getenv(nil), Compiler: compiler, Log: logrus.NewEntry(logger), Stderr: &output}
 			img := p.Images[tt.image]
 			if tt.platforms != nil {
 				img.Platforms = tt.platforms

@@ -87,11 +87,12 @@ func makeRun(t *testing.T, cfg config.Config, ev event.Context, env map[string]s
 
 // newRun is the run of plan p with the real registry client, a builder
 // that fails the test when used (a test that builds sets a fakeBuilder:
-// withFakes) and its log kept in memory.
+// withFakes), the fast path's fake compiler, as publish compiles on the
+// host, and its log kept in memory.
 func newRun(t *testing.T, cfg config.Config, ev event.Context, p plan.Plan, env map[string]string) Run {
 	logger, _ := logtest.NewNullLogger()
 	logger.SetLevel(logrus.DebugLevel)
-	return Run{Config: cfg, Event: ev, Plan: p, Getenv: getenv(env), Builder: forbiddenBuilder{t},
+	return Run{Config: cfg, Event: ev, Plan: p, Getenv: getenv(env), Builder: forbiddenBuilder{t}, Compiler: &fakeCompiler{},
 		Registry: registry.New(), Log: logrus.NewEntry(logger), Settle: time.Millisecond}
 }
 
