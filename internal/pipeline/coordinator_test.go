@@ -165,19 +165,14 @@ func TestFakesReturnTheirErrors(t *testing.T) {
 	}
 }
 
-// errorRecorder is a testing.TB that records Errorf instead of failing:
-// for a test of a fake that fails its test.
+// errorRecorder is a testing.TB that keeps Errorf's messages in its
+// journal instead of failing: for a test of a fake that fails its test.
 type errorRecorder struct {
 	testing.TB
-	mu     sync.Mutex
-	errors []string
+	errors journal
 }
 
-func (r *errorRecorder) Errorf(format string, args ...any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.errors = append(r.errors, fmt.Sprintf(format, args...))
-}
+func (r *errorRecorder) Errorf(format string, args ...any) { r.errors.add(format, args...) }
 
 // A run of newRun that builds fails its test and stops with an error, on
 // whichever goroutine it builds; a nil builder panicked, ending the run of
@@ -191,10 +186,11 @@ func TestForbiddenBuilder(t *testing.T) {
 	if !errors.Is(err, errMustNotBuild) {
 		t.Errorf("Publish: %v, want %v", err, errMustNotBuild)
 	}
-	if len(rec.errors) == 0 {
+	errs := rec.errors.list()
+	if len(errs) == 0 {
 		t.Error("the run built, yet its test did not fail")
 	}
-	t.Logf("the test's errors: %q", rec.errors)
+	t.Logf("the test's errors: %q", errs)
 }
 
 // recorder is the real registry client with its writes and checks in the
