@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,12 +89,12 @@ func makeRun(t *testing.T, cfg config.Config, ev event.Context, env map[string]s
 // newRun is the run of plan p with the real registry client, a builder
 // that fails the test when used (a test that builds sets a fakeBuilder:
 // withFakes), the fast path's fake compiler, as publish compiles on the
-// host, and its log kept in memory.
+// host, its log kept in memory and its output discarded.
 func newRun(t *testing.T, cfg config.Config, ev event.Context, p plan.Plan, env map[string]string) Run {
 	logger, _ := logtest.NewNullLogger()
 	logger.SetLevel(logrus.DebugLevel)
 	return Run{Config: cfg, Event: ev, Plan: p, Getenv: getenv(env), Builder: forbiddenBuilder{t}, Compiler: &fakeCompiler{},
-		Registry: registry.New(), Log: logrus.NewEntry(logger), Settle: time.Millisecond}
+		Registry: registry.New(), Log: logrus.NewEntry(logger), Settle: time.Millisecond, Stdout: io.Discard, Stderr: io.Discard}
 }
 
 // errMustNotBuild stops a run that uses a forbiddenBuilder.
