@@ -45,9 +45,6 @@ type Compiler interface {
 func (r Run) HostBinaries(ctx context.Context, tmp string, img plan.Image, b buildx.Build) (buildx.Build, error) {
 	stage := gobuild.Stage(img.Target == plan.Dev)
 	log := r.log(img).WithField("stage", stage)
-	if r.Compiler == nil {
-		return b, nil
-	}
 	if r.Config.CGO {
 		log.Info("cgo: compiling in the image build, with the Dockerfile's C cross-compilers (the host has none for the other platforms)")
 		return b, nil

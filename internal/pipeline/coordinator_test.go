@@ -13,12 +13,9 @@ import (
 	"testing"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/gantry-build/gantry/internal/buildx"
 	"github.com/gantry-build/gantry/internal/plan"
@@ -51,7 +48,6 @@ func (j *journal) list() []string {
 // its platforms in the registry, labelled with its revision and running
 // as User, under each of its tags.
 type fakeBuilder struct {
-	t       *testing.T
 	journal *journal
 	// User is the image config's user; "65532:65532" when empty.
 	User string
@@ -111,22 +107,18 @@ func (b *fakeBuilder) Build(ctx context.Context, spec buildx.Build) (string, err
 	if user == "" {
 		user = "65532:65532"
 	}
-	var adds []mutate.IndexAddendum
-	for _, p := range spec.Platforms {
-		if p == b.Skip {
-			continue
-		}
-		platform, err := v1.ParsePlatform(p)
-		if err != nil {
-			b.t.Fatal(err)
-		}
-		img := registrytest.PlatformImage(b.t, p, spec.Labels[registry.RevisionLabel], user)
-		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: platform}})
+	// Builds run on the pipeline's goroutines, where t.Fatal must not be
+	// called: what goes wrong here is an error, which the test sees.
+	platforms := slices.DeleteFunc(slices.Clone(spec.Platforms), func(p string) bool { return p == b.Skip })
+	idx, err := registrytest.NewIndex(platforms, spec.Labels[registry.RevisionLabel], user)
+	if err != nil {
+		return "", fmt.Errorf("fake build of %s: %w", spec.Target, err)
 	}
-	idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), adds...)
 	digest := ""
 	for _, tag := range spec.Tags {
-		digest = registrytest.Push(b.t, tag, idx)
+		if digest, err = registrytest.WriteIndex(tag, idx); err != nil {
+			return "", fmt.Errorf("fake build of %s: %w", spec.Target, err)
+		}
 	}
 	return digest, nil
 }
@@ -144,6 +136,66 @@ func (b *fakeBuilder) build(t *testing.T, target string) buildx.Build {
 	}
 	t.Fatalf("no build of %s in %d builds", target, len(b.builds))
 	return buildx.Build{}
+}
+
+// The fakes run on the pipeline's goroutines, as the real effects do,
+// where t.Fatal must not be called: what fails in them comes back as an
+// error, for the test's goroutine to report.
+func TestFakesReturnTheirErrors(t *testing.T) {
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tests := []struct {
+		name   string
+		effect func() error
+		want   string
+	}{
+		{"builder: a push that fails", func() error {
+			spec := buildx.Build{Target: "prod", Output: buildx.Push, Platforms: []string{"linux/amd64"}, Tags: []string{"not a reference"}}
+			_, err := (&fakeBuilder{journal: &journal{}}).Build(ctx, spec)
+			return err
+		}, "fake build of prod"},
+		{"compiler: a binary it cannot write", func() error {
+			return (&fakeCompiler{}).Build(ctx, run.Cmd{Name: "go", Args: []string{"build", "-o", filepath.Join(notDir, "service"), "."}})
+		}, "fake go build"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var g errgroup.Group
+			g.Go(tt.effect)
+			wantErr(t, g.Wait(), tt.want)
+		})
+	}
+}
+
+// errorRecorder is a testing.TB that keeps Errorf's messages in its
+// journal instead of failing: for a test of a fake that fails its test.
+type errorRecorder struct {
+	testing.TB
+	errors journal
+}
+
+func (r *errorRecorder) Errorf(format string, args ...any) { r.errors.add(format, args...) }
+
+// A run of newRun that builds fails its test and stops with an error, on
+// whichever goroutine it builds; a nil builder panicked, ending the run of
+// every test of the package.
+func TestForbiddenBuilder(t *testing.T) {
+	f := newFixture(t)
+	r := f.run(t, false, f.dir, nil)
+	rec := &errorRecorder{TB: t}
+	r.Builder = forbiddenBuilder{rec}
+	_, err := r.Publish(context.Background())
+	if !errors.Is(err, errMustNotBuild) {
+		t.Errorf("Publish: %v, want %v", err, errMustNotBuild)
+	}
+	errs := rec.errors.list()
+	if len(errs) == 0 {
+		t.Error("the run built, yet its test did not fail")
+	}
+	t.Logf("the test's errors: %q", errs)
 }
 
 // recorder is the real registry client with its writes and checks in the
@@ -180,7 +232,7 @@ func (r recorder) Tag(ctx context.Context, src, tag string) error {
 // its log lines; it returns the builder, the journal and the log.
 func withFakes(t *testing.T, r *Run) (*fakeBuilder, *journal, *logtest.Hook) {
 	j := &journal{}
-	b := &fakeBuilder{t: t, journal: j}
+	b := &fakeBuilder{journal: j}
 	logger, hook := logtest.NewNullLogger()
 	r.Builder, r.Registry, r.Log = b, recorder{Client: registry.New(), journal: j}, logrus.NewEntry(logger).WithField("commit", r.Plan.Short)
 	return b, j, hook

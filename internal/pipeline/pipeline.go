@@ -58,8 +58,7 @@ type Run struct {
 
 	Builder  Builder
 	Registry Registry
-	// Compiler compiles the binaries on the host (the fast path); nil
-	// leaves compiling to the Dockerfile.
+	// Compiler compiles the binaries on the host (the fast path).
 	Compiler Compiler
 	// Log carries the run's fields (commit); each step adds its own
 	// (target, platforms, tag, digest).
