@@ -357,7 +357,7 @@ func TestRemoteURL(t *testing.T) {
 		want string
 	}{
 		{"origin", "https://github.com/Acme/Svc.git"},
-		{"upstream", "git@github.com:Upstream/Svc.git"},
+		{"upstream", "github.com:Upstream/Svc.git"}, // scp form: its user is dropped too
 		{"missing", ""},
 	}
 	for _, tt := range tests {
@@ -367,6 +367,36 @@ func TestRemoteURL(t *testing.T) {
 	}
 	if got := (Repo{Dir: t.TempDir()}).RemoteURL(t.Context(), "origin"); got != "" {
 		t.Errorf("RemoteURL outside a repository = %q, want \"\"", got)
+	}
+	gitCmd(t, dir, nil, "remote", "add", "token", "https://x-access-token:ghp_s3cret@github.com/Acme/Svc.git")
+	if got := r.RemoteURL(t.Context(), "token"); got != "https://github.com/Acme/Svc.git" {
+		t.Errorf("RemoteURL of a remote holding a token = %q, want it without the token", got)
+	}
+}
+
+func TestWithoutUserinfo(t *testing.T) {
+	for _, tt := range []struct{ url, want string }{
+		{"https://user:s3cret@github.com/Acme/Svc.git", "https://github.com/Acme/Svc.git"},
+		{"https://ghp_s3cret@github.com/Acme/Svc.git", "https://github.com/Acme/Svc.git"},
+		{"https://user:p@ss@gitlab.com/a/b", "https://gitlab.com/a/b"},
+		{"https://user:s3cret@host.example", "https://host.example"},
+		{"https://user:s3cret@host.example?x=1", "https://host.example?x=1"},
+		{"ssh://git@github.com:22/Acme/Svc", "ssh://github.com:22/Acme/Svc"},
+		{"https://github.com/Acme/Svc@v1", "https://github.com/Acme/Svc@v1"},
+		{"https://github.com/Acme/Svc.git", "https://github.com/Acme/Svc.git"},
+		{"file:///srv/git/a/b", "file:///srv/git/a/b"},
+		{"git@github.com:Acme/Svc.git", "github.com:Acme/Svc.git"},
+		{"user:s3cret@host.example:a/b.git", "host.example:a/b.git"},
+		{"git@host.example:repo@v1", "host.example:repo@v1"},
+		{"git@[::1]:repo", "[::1]:repo"},
+		{"host.example:a/b", "host.example:a/b"},
+		{"../svc", "../svc"},
+		{"/srv/git/a@b:c", "/srv/git/a@b:c"},
+		{"", ""},
+	} {
+		if got := withoutUserinfo(tt.url); got != tt.want {
+			t.Errorf("withoutUserinfo(%q) = %q, want %q", tt.url, got, tt.want)
+		}
 	}
 }
 
