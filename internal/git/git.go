@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -144,11 +145,15 @@ func (r Repo) RemoteURL(ctx context.Context, name string) string {
 	return withoutUserinfo(out)
 }
 
+// urlScheme is a URL's scheme (RFC 3986); a remote whose "://" follows
+// anything else is in scp form.
+var urlScheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
+
 // withoutUserinfo drops the userinfo (user[:password]@) of a remote URL
 // in URL form (https://user:token@host/path gives https://host/path) or
 // scp form (git@host:path gives host:path); a local path is kept.
 func withoutUserinfo(url string) string {
-	if scheme, rest, ok := strings.Cut(url, "://"); ok {
+	if scheme, rest, ok := strings.Cut(url, "://"); ok && urlScheme.MatchString(scheme) {
 		// The authority ends where the path, query or fragment starts;
 		// its last @ ends the userinfo, as a password may hold an @.
 		authority := rest

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -389,6 +390,7 @@ func TestWithoutUserinfo(t *testing.T) {
 		{"user:s3cret@host.example:a/b.git", "host.example:a/b.git"},
 		{"git@host.example:repo@v1", "host.example:repo@v1"},
 		{"git@[::1]:repo", "[::1]:repo"},
+		{"user:s3cret@host.example:a://b", "host.example:a://b"}, // no scheme before ://
 		{"host.example:a/b", "host.example:a/b"},
 		{"../svc", "../svc"},
 		{"/srv/git/a@b:c", "/srv/git/a@b:c"},
@@ -415,4 +417,30 @@ func TestOriginHead(t *testing.T) {
 	if _, err := (Repo{Dir: t.TempDir()}).OriginHead(t.Context()); err == nil {
 		t.Error("OriginHead outside a repository: want an error")
 	}
+}
+
+// FuzzWithoutUserinfo: the password of a remote URL, in URL or scp form,
+// never survives, whatever the user, host and path around it.
+func FuzzWithoutUserinfo(f *testing.F) {
+	f.Add("x-access-token", "ghp_s3cret", "github.com", "Acme/Svc.git")
+	f.Add("ci", "p@ss:word", "gitlab.example:8443", "group/sub@v1/repo:x")
+	f.Fuzz(func(t *testing.T, user, password, host, path string) {
+		// A /, ? or # would end the userinfo of a URL, and an @ in the
+		// host would start it later.
+		if password == "" || strings.ContainsAny(user+password+host, "/?#") || strings.Contains(host, "@") {
+			t.Skip()
+		}
+		for _, form := range []struct{ url, without string }{
+			{"https://" + user + ":" + password + "@" + host + "/" + path, "https://" + host + "/" + path},
+			{user + ":" + password + "@" + host + ":" + path, host + ":" + path},
+		} {
+			// A password the rest of the URL holds too cannot be told apart.
+			if strings.Contains(form.without, password) {
+				continue
+			}
+			if got := withoutUserinfo(form.url); strings.Contains(got, password) {
+				t.Fatalf("withoutUserinfo(%q) = %q, which holds the password", form.url, got)
+			}
+		}
+	})
 }
