@@ -43,7 +43,7 @@ func ForBranch(branch string) ([]byte, error) {
 // filterSpecials are the characters of GitHub's filter patterns that a
 // literal name escapes with \ (workflow syntax, "Filter pattern cheat
 // sheet"); a leading ! negates. A ] outside a class is literal, and
-// escaping it is an error.
+// actionlint refuses it escaped.
 const filterSpecials = `*?+[!\`
 
 // BranchFilter is the item of an on.push.branches list that matches
