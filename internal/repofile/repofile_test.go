@@ -1,0 +1,193 @@
+package repofile
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// hostile lays out, in a repository of its own, each kind of file a
+// service may commit to lead Gantry astray, and one file outside.
+func hostile(t *testing.T) (repo, outside string) {
+	t.Helper()
+	repo, outside = t.TempDir(), filepath.Join(t.TempDir(), "secret")
+	mustWrite(t, outside, "outside\n")
+	mustWrite(t, filepath.Join(repo, "shared", "Makefile"), "all:\n")
+	mustWrite(t, filepath.Join(repo, "big"), strings.Repeat("x", 11))
+	for link, target := range map[string]string{
+		"inside":  "shared/Makefile",
+		"zero":    "/dev/zero",
+		"stdin":   "/dev/stdin",
+		"out":     outside,
+		"relout":  "../" + filepath.Base(filepath.Dir(outside)) + "/secret",
+		"abs":     filepath.Join(repo, "shared", "Makefile"),
+		"dirout":  filepath.Dir(outside),
+		"dangles": filepath.Join(filepath.Dir(outside), "new"),
+	} {
+		if err := os.Symlink(target, filepath.Join(repo, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := syscall.Mkfifo(filepath.Join(repo, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return repo, outside
+}
+
+func mustWrite(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// bounded runs f and fails the test if it does not return in time: a
+// read of a named pipe must not wait for a writer.
+func bounded[T any](t *testing.T, f func() T) T {
+	t.Helper()
+	done := make(chan T, 1)
+	go func() { done <- f() }()
+	select {
+	case v := <-done:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatal("blocked: the operation waited on the file instead of refusing it")
+		panic("unreachable")
+	}
+}
+
+func TestRead(t *testing.T) {
+	repo, _ := hostile(t)
+	tests := []struct {
+		name, want, wantErr string
+	}{
+		{name: "shared/Makefile", want: "all:\n"},
+		{name: "inside", want: "all:\n"},
+		{name: "zero", wantErr: "zero is a link to /dev/zero, and Gantry follows only relative links that stay inside the repository"},
+		{name: "stdin", wantErr: "stdin is a link to /dev/stdin"},
+		{name: "out", wantErr: "out is a link to "},
+		{name: "relout", wantErr: "relout is a link to ../"},
+		{name: "abs", wantErr: "abs is a link to " + repo},
+		{name: "dirout/secret", wantErr: "dirout/secret: dirout is a link to "},
+		{name: "fifo", wantErr: "fifo is a named pipe, not a regular file: replace it with the file itself"},
+		{name: "shared", wantErr: "shared is a directory, not a regular file: replace it"},
+		{name: "big", wantErr: "big is over 10 bytes"},
+		{name: "missing", wantErr: "missing: open"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			type result struct {
+				content []byte
+				err     error
+			}
+			got := bounded(t, func() result {
+				content, err := At(repo).Read(tt.name, 10)
+				return result{content, err}
+			})
+			if tt.wantErr == "" {
+				if got.err != nil || string(got.content) != tt.want {
+					t.Fatalf("Read = %q, %v; want %q", got.content, got.err, tt.want)
+				}
+				return
+			}
+			if got.err == nil || !strings.Contains(got.err.Error(), tt.wantErr) {
+				t.Fatalf("Read = %q, %v; want an error with %q", got.content, got.err, tt.wantErr)
+			}
+		})
+	}
+	if _, err := At(repo).Read("missing", 10); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a missing file: %v, want fs.ErrNotExist", err)
+	}
+}
+
+// A service in a sub-folder of a repository may link a file of the
+// repository outside its folder.
+func TestReadMonorepoLink(t *testing.T) {
+	repo := t.TempDir()
+	mustWrite(t, filepath.Join(repo, ".git", "HEAD"), "ref: refs/heads/main\n")
+	mustWrite(t, filepath.Join(repo, "common", "Makefile"), "all:\n")
+	svc := filepath.Join(repo, "services", "api")
+	if err := os.MkdirAll(svc, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../../common/Makefile", filepath.Join(svc, "Makefile")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := At(svc).Read("Makefile", 10); err != nil || string(got) != "all:\n" {
+		t.Fatalf("Read = %q, %v; want the shared Makefile", got, err)
+	}
+	if err := os.Symlink("../../../outside", filepath.Join(svc, "out")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := At(svc).Read("out", 10); err == nil || !strings.Contains(err.Error(), "out is a link to ../../../outside") {
+		t.Fatalf("a link leaving the monorepo: %v", err)
+	}
+}
+
+func TestWrite(t *testing.T) {
+	tests := []struct {
+		name    string
+		wantErr string
+		// wantAt is the file, relative to the repository, that gets the
+		// content; "" when nothing may be written.
+		wantAt string
+	}{
+		{name: "new/dir/file", wantAt: "new/dir/file"},
+		{name: "big", wantAt: "big"},
+		{name: "inside", wantAt: "shared/Makefile"},
+		{name: "out", wantErr: "out is a link to "},
+		{name: "relout", wantErr: "relout is a link to ../"},
+		{name: "dirout/secret", wantErr: "dirout/secret: dirout is a link to "},
+		{name: "dirout/workflows/publish.yml", wantErr: "dirout is a link to "},
+		{name: "dangles", wantErr: "dangles is a link to "},
+		{name: "zero", wantErr: "zero is a link to /dev/zero"},
+		{name: "fifo", wantErr: "fifo is a named pipe, not a regular file: replace it"},
+		{name: "shared", wantErr: "shared is a directory, not a regular file: replace it"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			repo, outside := hostile(t)
+			err := bounded(t, func() error { return At(repo).Write(tt.name, []byte("gantry\n")) })
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Write: %v; want an error with %q", err, tt.wantErr)
+				}
+			} else if err != nil {
+				t.Fatalf("Write: %v", err)
+			}
+			if got, err := os.ReadFile(outside); err != nil || string(got) != "outside\n" {
+				t.Errorf("the file outside holds %q (%v): written through a link", got, err)
+			}
+			if entries, _ := os.ReadDir(filepath.Dir(outside)); len(entries) != 1 {
+				t.Errorf("the directory outside holds %d files, want only the one it had", len(entries))
+			}
+			if tt.wantAt != "" {
+				if got, err := os.ReadFile(filepath.Join(repo, filepath.FromSlash(tt.wantAt))); err != nil || string(got) != "gantry\n" {
+					t.Errorf("%s holds %q (%v), want what was written", tt.wantAt, got, err)
+				}
+			}
+		})
+	}
+}
+
+func TestMkdirAll(t *testing.T) {
+	repo, outside := hostile(t)
+	if err := At(repo).MkdirAll("bin/sub"); err != nil {
+		t.Fatalf("MkdirAll inside: %v", err)
+	}
+	err := At(repo).MkdirAll("dirout/bin")
+	if err == nil || !strings.Contains(err.Error(), "dirout/bin: dirout is a link to ") {
+		t.Fatalf("MkdirAll through a link out: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(outside), "bin")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a directory was made outside the repository: %v", err)
+	}
+}
