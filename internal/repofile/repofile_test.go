@@ -6,19 +6,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/gantry-build/gantry/internal/testtree"
 )
 
 // hostile lays out, in a repository of its own, each kind of file a
 // service may commit to lead Gantry astray, and one file outside.
 func hostile(t *testing.T) (repo, outside string) {
 	t.Helper()
-	repo, outside = t.TempDir(), filepath.Join(t.TempDir(), "secret")
-	mustWrite(t, outside, "outside\n")
-	mustWrite(t, filepath.Join(repo, "shared", "Makefile"), "all:\n")
-	mustWrite(t, filepath.Join(repo, "big"), strings.Repeat("x", 11))
+	repo, outside = testtree.New(t, map[string]string{"shared/Makefile": "all:\n", "big": strings.Repeat("x", 11)}), filepath.Join(t.TempDir(), "secret")
+	testtree.Write(t, filepath.Dir(outside), map[string]string{"secret": "outside\n"})
 	for link, target := range map[string]string{
 		"inside":  "shared/Makefile",
 		"zero":    "/dev/zero",
@@ -29,39 +27,10 @@ func hostile(t *testing.T) (repo, outside string) {
 		"dirout":  filepath.Dir(outside),
 		"dangles": filepath.Join(filepath.Dir(outside), "new"),
 	} {
-		if err := os.Symlink(target, filepath.Join(repo, link)); err != nil {
-			t.Fatal(err)
-		}
+		testtree.Link(t, repo, link, target)
 	}
-	if err := syscall.Mkfifo(filepath.Join(repo, "fifo"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testtree.Fifo(t, repo, "fifo")
 	return repo, outside
-}
-
-func mustWrite(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// bounded runs f and fails the test if it does not return in time: a
-// read of a named pipe must not wait for a writer.
-func bounded[T any](t *testing.T, f func() T) T {
-	t.Helper()
-	done := make(chan T, 1)
-	go func() { done <- f() }()
-	select {
-	case v := <-done:
-		return v
-	case <-time.After(10 * time.Second):
-		t.Fatal("blocked: the operation waited on the file instead of refusing it")
-		panic("unreachable")
-	}
 }
 
 func TestRead(t *testing.T) {
@@ -84,22 +53,17 @@ func TestRead(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			type result struct {
-				content []byte
-				err     error
-			}
-			got := bounded(t, func() result {
-				content, err := At(repo).Read(tt.name, 10)
-				return result{content, err}
-			})
+			var content []byte
+			var err error
+			testtree.Returns(t, func() { content, err = At(repo).Read(tt.name, 10) })
 			if tt.wantErr == "" {
-				if got.err != nil || string(got.content) != tt.want {
-					t.Fatalf("Read = %q, %v; want %q", got.content, got.err, tt.want)
+				if err != nil || string(content) != tt.want {
+					t.Fatalf("Read = %q, %v; want %q", content, err, tt.want)
 				}
 				return
 			}
-			if got.err == nil || !strings.Contains(got.err.Error(), tt.wantErr) {
-				t.Fatalf("Read = %q, %v; want an error with %q", got.content, got.err, tt.wantErr)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Read = %q, %v; want an error with %q", content, err, tt.wantErr)
 			}
 		})
 	}
@@ -111,22 +75,13 @@ func TestRead(t *testing.T) {
 // A service in a sub-folder of a repository may link a file of the
 // repository outside its folder.
 func TestReadMonorepoLink(t *testing.T) {
-	repo := t.TempDir()
-	mustWrite(t, filepath.Join(repo, ".git", "HEAD"), "ref: refs/heads/main\n")
-	mustWrite(t, filepath.Join(repo, "common", "Makefile"), "all:\n")
+	repo := testtree.New(t, map[string]string{".git/HEAD": "ref: refs/heads/main\n", "common/Makefile": "all:\n"})
 	svc := filepath.Join(repo, "services", "api")
-	if err := os.MkdirAll(svc, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink("../../common/Makefile", filepath.Join(svc, "Makefile")); err != nil {
-		t.Fatal(err)
-	}
+	testtree.Link(t, svc, "Makefile", "../../common/Makefile")
 	if got, err := At(svc).Read("Makefile", 10); err != nil || string(got) != "all:\n" {
 		t.Fatalf("Read = %q, %v; want the shared Makefile", got, err)
 	}
-	if err := os.Symlink("../../../outside", filepath.Join(svc, "out")); err != nil {
-		t.Fatal(err)
-	}
+	testtree.Link(t, svc, "out", "../../../outside")
 	if _, err := At(svc).Read("out", 10); err == nil || !strings.Contains(err.Error(), "out is a link to ../../../outside") {
 		t.Fatalf("a link leaving the monorepo: %v", err)
 	}
@@ -155,7 +110,8 @@ func TestWrite(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			repo, outside := hostile(t)
-			err := bounded(t, func() error { return At(repo).Write(tt.name, []byte("gantry\n")) })
+			var err error
+			testtree.Returns(t, func() { err = At(repo).Write(tt.name, []byte("gantry\n")) })
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Write: %v; want an error with %q", err, tt.wantErr)
