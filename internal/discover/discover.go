@@ -95,18 +95,11 @@ func Read(dir string) (Repo, error) {
 	return r, nil
 }
 
-// Limits of what the readers hold of one file: a build file is a few
-// kilobytes, a Go file rarely over a megabyte even when generated.
-const (
-	maxBuildFile = 1 << 20
-	maxGoFile    = 16 << 20
-)
-
 // read returns a build file of the service; a file that is missing is not
 // there, one that cannot be read (a link leading out of the repository, a
 // named pipe, a file too big) is noted in Unreadable.
 func (r *Repo) read(name string) ([]byte, bool) {
-	content, err := repofile.At(r.Dir).Read(name, maxBuildFile)
+	content, err := repofile.At(r.Dir).Read(name, repofile.MaxBuildFile)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, false

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gantry-build/gantry/internal/golist"
 	"github.com/gantry-build/gantry/internal/module"
+	"github.com/gantry-build/gantry/internal/repofile"
 	"github.com/gantry-build/gantry/internal/testtree"
 )
 
@@ -121,7 +122,7 @@ func TestReadRefusesHostileBuildFiles(t *testing.T) {
 			testtree.Link(t, dir, ".goreleaser.yml", filepath.Join(outside, "secret.env"))
 		}, wantUnread: ".goreleaser.yml is a link to " + filepath.Join(outside, "secret.env")},
 		{name: "Dockerfile too big", setup: func(t *testing.T, dir string) {
-			testtree.Write(t, dir, map[string]string{"Dockerfile": strings.Repeat("# padding\n", maxBuildFile/10+1)})
+			testtree.Write(t, dir, map[string]string{"Dockerfile": strings.Repeat("# padding\n", repofile.MaxBuildFile/10+1)})
 		}, wantUnread: "Dockerfile is over 1048576 bytes"},
 		{name: "Makefile bomb", setup: func(t *testing.T, dir string) {
 			testtree.Write(t, dir, map[string]string{"Makefile": chain(10, 10)})

@@ -21,6 +21,14 @@ import (
 	"syscall"
 )
 
+// Limits for Read: a build file (Makefile, .goreleaser.yaml, Dockerfile,
+// .dockerignore, workflow, go.mod, magefile) is a few kilobytes, a Go file
+// rarely over a megabyte even when generated.
+const (
+	MaxBuildFile = 1 << 20
+	MaxGoFile    = 16 << 20
+)
+
 // Dir is a directory of a repository.
 type Dir struct {
 	// Path is the directory, as given; names are relative to it.
@@ -79,7 +87,7 @@ func (d Dir) Read(name string, limit int64) ([]byte, error) {
 	// grows while it is read.
 	content, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if int64(len(content)) > limit {
 		return nil, fmt.Errorf("%s is over %d bytes, more than such a file needs: make it smaller", name, limit)
@@ -109,7 +117,7 @@ func (d Dir) Write(name string, content []byte) error {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("write %s: %w; check the permissions of %s", name, err, d.Path)
+		return fmt.Errorf("%s: %w; check the permissions of %s", name, err, d.Path)
 	}
 	return nil
 }
@@ -149,7 +157,7 @@ func (d Dir) open(name string, flag int) (*os.File, error) {
 	info, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("stat %s: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if !info.Mode().IsRegular() {
 		f.Close()
