@@ -147,3 +147,28 @@ func TestMkdirAll(t *testing.T) {
 		t.Errorf("a directory was made outside the repository: %v", err)
 	}
 }
+
+func TestRepoRoot(t *testing.T) {
+	repo := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(repo, ".git"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(repo, "a", "b"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(filepath.Join(repo, "a"))
+	tests := []struct{ dir, want string }{
+		{"b", filepath.Join("b", "..", "..")},
+		{".", ".."},
+		{repo, repo},
+	}
+	for _, tt := range tests {
+		if got := RepoRoot(tt.dir); filepath.Clean(got) != filepath.Clean(tt.want) {
+			t.Errorf("RepoRoot(%q) = %q, want %q", tt.dir, got, tt.want)
+		}
+	}
+	outside := t.TempDir()
+	if got := RepoRoot(outside); got != outside {
+		t.Errorf("without a repository, RepoRoot(%q) = %q", outside, got)
+	}
+}

@@ -49,7 +49,11 @@ func Link(t testing.TB, dir, name, target string) {
 // whose open or read blocks until something writes to it.
 func Fifo(t testing.TB, dir, name string) {
 	t.Helper()
-	if err := syscall.Mkfifo(filepath.Join(dir, filepath.FromSlash(name)), 0o644); err != nil {
+	p := filepath.Join(dir, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(p, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
