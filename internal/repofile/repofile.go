@@ -10,8 +10,10 @@
 package repofile
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"go/build"
 	"io"
 	"io/fs"
 	"os"
@@ -93,6 +95,26 @@ func (d Dir) Read(name string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s is over %d bytes, more than such a file needs: make it smaller", name, limit)
 	}
 	return content, nil
+}
+
+// GoContext is go/build's default context reading the files of the
+// packages under d as Read does, with MaxGoFile, for ImportDir: a Go file
+// that is a named pipe or a link leading out of the repository is an
+// error, not a hang or a read of another file.
+func (d Dir) GoContext() *build.Context {
+	ctxt := build.Default
+	ctxt.OpenFile = func(file string) (io.ReadCloser, error) {
+		rel, err := filepath.Rel(d.Path, file)
+		if err != nil {
+			return nil, fmt.Errorf("%s is not under %s: %w", file, d.Path, err)
+		}
+		content, err := d.Read(filepath.ToSlash(rel), MaxGoFile)
+		if err != nil {
+			return nil, err
+		}
+		return io.NopCloser(bytes.NewReader(content)), nil
+	}
+	return &ctxt
 }
 
 // Write creates or replaces the regular file name (slash-separated,
