@@ -241,4 +241,41 @@ func TestGenerators(t *testing.T) {
 	if _, err := Generators(g); err == nil || !strings.Contains(err.Error(), "gone.go") {
 		t.Errorf("a file that cannot be read: err %v, want one naming it", err)
 	}
+	testtree.Fifo(t, dir, "pipe/pipe.go")
+	g.Packages[len(g.Packages)-1] = pkg("pipe", "pipe.go")
+	testtree.Returns(t, func() { _, err = Generators(g) })
+	if err == nil || !strings.Contains(err.Error(), "pipe.go is a named pipe") {
+		t.Errorf("a Go file that is a named pipe: err %v, want one naming it", err)
+	}
+}
+
+// The Go source the stamps are looked for in is read only as regular
+// files inside the repository, without hanging on a named pipe.
+func TestSourceStampsRefusesHostileFiles(t *testing.T) {
+	outside := testtree.New(t, map[string]string{"version.go": "package version\n\nvar Version string\n"})
+	files := map[string]string{"go.mod": "module github.com/acme/svc\n", "cmd/main.go": "package main\n\nimport _ \"github.com/acme/svc/internal/version\"\n\nfunc main() {}\n"}
+	tests := []struct {
+		name    string
+		setup   func(t *testing.T, dir string)
+		wantErr string
+	}{
+		{name: "a file of the main package is a named pipe", setup: func(t *testing.T, dir string) {
+			testtree.Write(t, dir, map[string]string{"internal/version/v.go": "package version\n"})
+			testtree.Fifo(t, dir, "cmd/pipe.go")
+		}, wantErr: "cmd/pipe.go is a named pipe"},
+		{name: "the version package's file linked outside", setup: func(t *testing.T, dir string) {
+			testtree.Link(t, dir, "internal/version/v.go", filepath.Join(outside, "version.go"))
+		}, wantErr: "internal/version/v.go is a link to " + outside},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := testtree.New(t, files)
+			tt.setup(t, dir)
+			var err error
+			testtree.Returns(t, func() { _, err = SourceStamps(dir, "github.com/acme/svc", "./cmd") })
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
 }

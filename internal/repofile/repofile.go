@@ -151,9 +151,9 @@ func (d Dir) MkdirAll(name string) error { return d.mkdirAll(name, name) }
 // mkdirAll makes the directory name for the file or directory forName,
 // which errors name.
 func (d Dir) mkdirAll(name, forName string) error {
-	root, err := os.OpenRoot(d.repo)
+	root, err := d.openRoot(forName)
 	if err != nil {
-		return fmt.Errorf("open the repository %s: %w", d.repo, err)
+		return err
 	}
 	defer root.Close()
 	if err := root.MkdirAll(d.inRepo(name), 0o755); err != nil {
@@ -165,9 +165,9 @@ func (d Dir) mkdirAll(name, forName string) error {
 // open opens name inside the repository and returns it only if it is a
 // regular file.
 func (d Dir) open(name string, flag int) (*os.File, error) {
-	root, err := os.OpenRoot(d.repo)
+	root, err := d.openRoot(name)
 	if err != nil {
-		return nil, fmt.Errorf("open the repository %s: %w", d.repo, err)
+		return nil, err
 	}
 	defer root.Close()
 	// O_NONBLOCK: opening a named pipe must not wait for the other end;
@@ -186,6 +186,15 @@ func (d Dir) open(name string, flag int) (*os.File, error) {
 		return nil, notRegular(name, info.Mode())
 	}
 	return f, nil
+}
+
+// openRoot opens the repository for an operation on name.
+func (d Dir) openRoot(name string) (*os.Root, error) {
+	root, err := os.OpenRoot(d.repo)
+	if err != nil {
+		return nil, fmt.Errorf("%s: open the repository %s: %w", name, d.repo, err)
+	}
+	return root, nil
 }
 
 // explain turns the error of an operation on name in root into one that
