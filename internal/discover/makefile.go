@@ -119,7 +119,7 @@ const (
 // references (a variable that refers to itself does not end) it gives up
 // with an error.
 func expand(s string, vars map[string]string) (string, error) {
-	tooBig := fmt.Errorf("variable expansion exceeds %d bytes; not read: make the variables of the go build line plain", maxExpansion)
+	tooBig := fmt.Errorf("variable expansion exceeds %d bytes: make the variables of the go build line plain", maxExpansion)
 	for depth := 0; ; depth++ {
 		var b strings.Builder
 		last, replaced := 0, false
@@ -129,7 +129,7 @@ func expand(s string, vars map[string]string) (string, error) {
 				continue
 			}
 			if depth == maxExpansionDepth {
-				return "", fmt.Errorf("variable expansion exceeds depth %d (a variable that refers to itself?); not read: make the variables of the go build line plain", maxExpansionDepth)
+				return "", fmt.Errorf("variable expansion exceeds depth %d (a variable that refers to itself?): make the variables of the go build line plain", maxExpansionDepth)
 			}
 			b.WriteString(s[last:m[0]])
 			b.WriteString(value)

@@ -2,11 +2,11 @@
 // without being led out of it. What a repository holds is not trusted: a
 // committed link may lead out of it (to /dev/zero, to a file of the
 // machine running Gantry), a build file may be a named pipe or a device,
-// or too big to hold. Every file Gantry reads from a service (its build
-// files, Dockerfiles, .dockerignore, workflows, Go sources) or writes into
-// it (gantry init's files, mage build's bin/) goes through here: only
-// regular files, reached through relative links that stay inside the
-// repository, and, when read, no bigger than a limit.
+// or too big to hold. The files Gantry opens in a service (its build
+// files, Dockerfiles, .dockerignore, workflows, the Go source it inspects)
+// or writes into it (gantry init's files, mage build's bin/) go through
+// here: only regular files, reached through relative links that stay
+// inside the repository, and, when read, no bigger than a limit.
 package repofile
 
 import (
