@@ -207,6 +207,9 @@ func (d Dir) explain(root *os.Root, name string, err error) error {
 	if info, serr := root.Stat(d.inRepo(name)); serr == nil && !info.Mode().IsRegular() {
 		return notRegular(name, info.Mode())
 	}
+	if !within(d.repo, filepath.Join(d.repo, d.inRepo(name))) {
+		return fmt.Errorf("%s lies outside the repository %s: move the file into it", name, d.repo)
+	}
 	if link, target, ok := d.firstLink(name); ok && (filepath.IsAbs(target) || !within(d.repo, filepath.Join(d.repo, d.inRepo(link), "..", target))) {
 		where := name + ": "
 		if link == name {

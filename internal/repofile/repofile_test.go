@@ -50,6 +50,7 @@ func TestRead(t *testing.T) {
 		{name: "shared", wantErr: "shared is a directory, not a regular file: replace it"},
 		{name: "big", wantErr: "big is over 10 bytes"},
 		{name: "missing", wantErr: "missing: open"},
+		{name: "../secret", wantErr: "../secret lies outside the repository " + repo + ": move the file into it"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
