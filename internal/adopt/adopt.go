@@ -405,8 +405,13 @@ func hasTool(f *modfile.File, path string) bool {
 // writeFile writes content to the file rel unless it exists and force is
 // off; it reports whether it wrote.
 func writeFile(root repofile.Dir, rel string, content []byte, force bool) (bool, error) {
-	if !force && exists(filepath.Join(root.Path, filepath.FromSlash(rel))) {
-		return false, nil
+	if !force {
+		switch exists, err := root.Exists(rel); {
+		case err != nil:
+			return false, fmt.Errorf("not written: %w", err)
+		case exists:
+			return false, nil
+		}
 	}
 	if err := root.Write(rel, content); err != nil {
 		return false, fmt.Errorf("not written: %w", err)

@@ -97,6 +97,25 @@ func (d Dir) Read(name string, limit int64) ([]byte, error) {
 	return content, nil
 }
 
+// Exists reports whether name (slash-separated, relative to d.Path)
+// exists inside the repository; a link leading out of it is an error, as
+// for Read and Write.
+func (d Dir) Exists(name string) (bool, error) {
+	root, err := d.openRoot(name)
+	if err != nil {
+		return false, err
+	}
+	defer root.Close()
+	switch _, err := root.Stat(d.inRepo(name)); {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	default:
+		return false, d.explain(root, name, err)
+	}
+}
+
 // GoContext is go/build's default context reading the files of the
 // packages under d as Read does, with MaxGoFile, for ImportDir: a Go file
 // that is a named pipe or a link leading out of the repository is an

@@ -73,6 +73,31 @@ func TestRead(t *testing.T) {
 	}
 }
 
+func TestExists(t *testing.T) {
+	repo, _ := hostile(t)
+	tests := []struct {
+		name    string
+		want    bool
+		wantErr string
+	}{
+		{name: "shared/Makefile", want: true},
+		{name: "inside", want: true},
+		{name: "nothing"},
+		{name: "dirout/secret", wantErr: "dirout/secret: dirout is a link to "},
+		{name: "out", wantErr: "out is a link to "},
+	}
+	for _, tt := range tests {
+		got, err := At(repo).Exists(tt.name)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Exists(%q) = %v, %v; want an error with %q", tt.name, got, err, tt.wantErr)
+			}
+		} else if err != nil || got != tt.want {
+			t.Errorf("Exists(%q) = %v, %v; want %v", tt.name, got, err, tt.want)
+		}
+	}
+}
+
 // A service in a sub-folder of a repository may link a file of the
 // repository outside its folder.
 func TestReadMonorepoLink(t *testing.T) {
