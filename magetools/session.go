@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -18,6 +19,7 @@ import (
 	"github.com/gantry-build/gantry/internal/module"
 	"github.com/gantry-build/gantry/internal/pipeline"
 	"github.com/gantry-build/gantry/internal/plan"
+	"github.com/gantry-build/gantry/internal/repofile"
 	"github.com/gantry-build/gantry/magetools/config"
 )
 
@@ -127,26 +129,21 @@ const binDir = "bin"
 // ignoreOutputs makes bin/ under dir and keeps git from seeing what is in
 // it, with a bin/.gitignore of "*": Gantry's own outputs must never make
 // the checkout dirty (a dirty tree cannot publish). An existing
-// bin/.gitignore is the service's and is left alone.
+// bin/.gitignore is the service's and is left alone. A bin/ that is a
+// link leading out of the repository is refused: the binary would be
+// written outside.
 func ignoreOutputs(dir string) error {
-	bin := filepath.Join(dir, binDir)
-	if err := os.MkdirAll(bin, 0o755); err != nil {
-		return fmt.Errorf("make %s: %w", bin, err)
+	root := repofile.At(dir)
+	if err := root.MkdirAll(binDir); err != nil {
+		return fmt.Errorf("mage build writes into %s/: %w", binDir, err)
 	}
-	ignore := filepath.Join(bin, ".gitignore")
-	f, err := os.OpenFile(ignore, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if errors.Is(err, os.ErrExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", ignore, err)
-	}
-	_, err = f.WriteString("# Written by Gantry: build outputs, never committed.\n*\n")
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	ignore := binDir + "/.gitignore"
+	_, err := root.Read(ignore, repofile.MaxBuildFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		err = root.Write(ignore, []byte("# Written by Gantry: build outputs, never committed.\n*\n"))
 	}
 	if err != nil {
-		return fmt.Errorf("write %s: %w", ignore, err)
+		return fmt.Errorf("mage build keeps git from seeing its outputs with %s: %w", ignore, err)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gantry-build/gantry/docker"
 	"github.com/gantry-build/gantry/internal/gittest"
+	"github.com/gantry-build/gantry/internal/testtree"
 	"github.com/gantry-build/gantry/magetools/config"
 )
 
@@ -50,6 +51,54 @@ func TestIgnoreOutputsLeavesTheServicesOwnIgnore(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(filepath.Join(dir, "bin", ".gitignore")); string(got) != own {
 		t.Errorf("bin/.gitignore rewritten to %q", got)
+	}
+}
+
+// TestIgnoreOutputsStaysInTheRepository: a bin/ linked out of the
+// repository would receive the binary; a bin/.gitignore that is a named
+// pipe would hang the build. Both are refused; a bin/ linked inside the
+// repository is used.
+func TestIgnoreOutputsStaysInTheRepository(t *testing.T) {
+	tests := []struct {
+		name    string
+		setup   func(t *testing.T, dir, outside string)
+		wantErr string
+		// wantIgnore is the file that must hold the .gitignore.
+		wantIgnore string
+	}{
+		{name: "bin linked to a directory outside", setup: func(t *testing.T, dir, outside string) { testtree.Link(t, dir, "bin", outside) },
+			wantErr: "mage build writes into bin/: bin is a link to "},
+		{name: "bin/.gitignore is a named pipe", setup: func(t *testing.T, dir, outside string) {
+			testtree.Write(t, dir, map[string]string{"bin/svc": "binary"})
+			testtree.Fifo(t, dir, "bin/.gitignore")
+		}, wantErr: "bin/.gitignore is a named pipe, not a regular file"},
+		{name: "bin linked inside the repository", setup: func(t *testing.T, dir, outside string) {
+			testtree.Write(t, dir, map[string]string{"build/out/README": "outputs\n"})
+			testtree.Link(t, dir, "bin", "build/out")
+		}, wantIgnore: "build/out/.gitignore"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, outside := t.TempDir(), t.TempDir()
+			tt.setup(t, dir, outside)
+			var err error
+			testtree.Returns(t, func() { err = ignoreOutputs(dir) })
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want %q", err, tt.wantErr)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+				t.Errorf("written outside the repository: %v", entries)
+			}
+			if tt.wantIgnore != "" {
+				if got, err := os.ReadFile(filepath.Join(dir, tt.wantIgnore)); err != nil || !strings.Contains(string(got), "*\n") {
+					t.Errorf("%s holds %q, %v; want the ignore", tt.wantIgnore, got, err)
+				}
+			}
+		})
 	}
 }
 

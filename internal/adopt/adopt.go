@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"go/version"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/gantry-build/gantry/internal/discover"
 	"github.com/gantry-build/gantry/internal/golist"
+	"github.com/gantry-build/gantry/internal/repofile"
 	"github.com/gantry-build/gantry/internal/run"
 	"github.com/gantry-build/gantry/magetools/config"
 )
@@ -101,7 +103,11 @@ func (r Report) Write(w io.Writer) error {
 func Init(ctx context.Context, opts Options) (Report, error) {
 	var r Report
 	dir := opts.Dir
-	gomod, err := readGoMod(dir)
+	// Every file init reads or writes in the service goes through root:
+	// never through a link leading out of the repository, never a named
+	// pipe or a device.
+	root := repofile.At(dir)
+	gomod, err := readGoMod(root)
 	if err != nil {
 		return r, err
 	}
@@ -138,15 +144,14 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 
 	magefilesChanged := false
 	for _, f := range files {
-		path := filepath.Join(dir, f.Path)
 		var wrote bool
 		switch {
 		case f.Key == "":
-			err = r.mergeLines(path, f.Path, f.Content)
-		case f.Key == "magefile" && !opts.Force.Has(f.Key) && exists(path):
-			wrote, err = r.updateMagefile(path, f.Path, layout, opts)
+			err = r.mergeLines(root, f.Path, f.Content)
+		case f.Key == "magefile" && !opts.Force.Has(f.Key) && exists(filepath.Join(dir, f.Path)):
+			wrote, err = r.updateMagefile(root, f.Path, layout, opts)
 		default:
-			wrote, err = writeFile(path, f.Content, opts.Force.Has(f.Key))
+			wrote, err = writeFile(root, f.Path, f.Content, opts.Force.Has(f.Key))
 			if err == nil && !wrote {
 				r.Skipped = append(r.Skipped, Skip{f.Path, fmt.Sprintf("it exists; -force=%s overwrites it", f.Key)})
 			}
@@ -162,11 +167,11 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 	// Gantry's own outputs never make the tree dirty: go.work.sum is
 	// rewritten by go commands in the workspace (mage builds its magefile
 	// there), so it is ignored rather than committed.
-	if err := r.mergeLines(filepath.Join(dir, ".gitignore"), ".gitignore", []byte("# Written by go commands in Gantry's workspace (go.work): not committed.\ngo.work.sum\n")); err != nil {
+	if err := r.mergeLines(root, ".gitignore", []byte("# Written by go commands in Gantry's workspace (go.work): not committed.\ngo.work.sum\n")); err != nil {
 		return r, err
 	}
 
-	if err := r.addMage(ctx, dir, gomod); err != nil {
+	if err := r.addMage(ctx, root, gomod); err != nil {
 		return r, err
 	}
 
@@ -180,14 +185,14 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 		r.Skipped = append(r.Skipped, Skip{"magefiles/go.sum", "magefiles/go.mod is unchanged, so not tidied"})
 	}
 
-	return r, r.joinWorkspace(dir, layout.GoVersion)
+	return r, r.joinWorkspace(root, layout.GoVersion)
 }
 
 // addMage makes Mage a tool of the service without raising any of its
 // requirements: a service that requires github.com/magefile/mage already
 // gets the tool line at that version (go.mod edited, nothing fetched);
 // otherwise go get -tool adds MageVersion.
-func (r *Report) addMage(ctx context.Context, dir string, gomod *modfile.File) error {
+func (r *Report) addMage(ctx context.Context, root repofile.Dir, gomod *modfile.File) error {
 	const mage = "github.com/magefile/mage"
 	if hasTool(gomod, mage) {
 		r.Skipped = append(r.Skipped, Skip{"go.mod", "Mage is a tool already"})
@@ -205,13 +210,13 @@ func (r *Report) addMage(ctx context.Context, dir string, gomod *modfile.File) e
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(dir, "go.mod"), data, 0o644); err != nil {
-			return fmt.Errorf("write go.mod: %w; check its permissions", err)
+		if err := root.Write("go.mod", data); err != nil {
+			return fmt.Errorf("not written: %w", err)
 		}
 		r.Wrote = append(r.Wrote, fmt.Sprintf("go.mod (tool %s, at the %s it requires already)", mage, req.Mod.Version))
 		return nil
 	}
-	return r.run(ctx, dir, nil, "go", "get", "-tool", mage+"@"+MageVersion)
+	return r.run(ctx, root.Path, nil, "go", "get", "-tool", mage+"@"+MageVersion)
 }
 
 // listPackages lists the main package's packages as `mage check` does, for
@@ -226,10 +231,10 @@ func listPackages(ctx context.Context, dir string) Packages {
 // updateMagefile sets what init decided in the existing magefile, in
 // place (UpdateMagefile); it reports whether the file changed. A magefile
 // that is not Gantry's is left alone, unless a flag asks for a change.
-func (r *Report) updateMagefile(path, rel string, l Layout, opts Options) (bool, error) {
-	content, err := os.ReadFile(path)
+func (r *Report) updateMagefile(root repofile.Dir, rel string, l Layout, opts Options) (bool, error) {
+	content, err := root.Read(rel, repofile.MaxBuildFile)
 	if err != nil {
-		return false, fmt.Errorf("read %s: %w", rel, err)
+		return false, fmt.Errorf("not read: %w", err)
 	}
 	updated, kept, err := UpdateMagefile(content, magefileSettings(l, opts), l.header())
 	var foreign foreignMagefileError
@@ -247,8 +252,8 @@ func (r *Report) updateMagefile(path, rel string, l Layout, opts Options) (bool,
 		r.Skipped = append(r.Skipped, Skip{rel, "it sets what init decided already"})
 		return false, nil
 	}
-	if err := os.WriteFile(path, updated, 0o644); err != nil {
-		return false, fmt.Errorf("write %s: %w; check its permissions", rel, err)
+	if err := root.Write(rel, updated); err != nil {
+		return false, fmt.Errorf("not written: %w", err)
 	}
 	return true, nil
 }
@@ -276,20 +281,20 @@ func magefileSettings(l Layout, opts Options) []Setting {
 	return settings
 }
 
-// mergeLines adds to the file at path the lines of want it lacks
-// (comments and blank lines aside), keeping every line it has; it creates
-// the file when there is none.
-func (r *Report) mergeLines(path, rel string, want []byte) error {
-	have, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		if _, err := writeFile(path, want, true); err != nil {
+// mergeLines adds to the file rel the lines of want it lacks (comments
+// and blank lines aside), keeping every line it has; it creates the file
+// when there is none.
+func (r *Report) mergeLines(root repofile.Dir, rel string, want []byte) error {
+	have, err := root.Read(rel, repofile.MaxBuildFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, err := writeFile(root, rel, want, true); err != nil {
 			return err
 		}
 		r.Wrote = append(r.Wrote, rel)
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("read %s: %w", rel, err)
+		return fmt.Errorf("not merged: %w", err)
 	}
 	present := map[string]bool{}
 	for _, l := range strings.Split(string(have), "\n") {
@@ -311,8 +316,8 @@ func (r *Report) mergeLines(path, rel string, want []byte) error {
 		b.WriteByte('\n')
 	}
 	b.WriteString("# Added by gantry init:\n" + strings.Join(missing, "\n") + "\n")
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w; check its permissions", rel, err)
+	if err := root.Write(rel, b.Bytes()); err != nil {
+		return fmt.Errorf("not merged: %w", err)
 	}
 	r.Wrote = append(r.Wrote, fmt.Sprintf("%s (added %s)", rel, strings.Join(missing, ", ")))
 	return nil
@@ -323,21 +328,20 @@ func (r *Report) mergeLines(path, rel string, want []byte) error {
 // running toolchain's version: its go directive is the service's, raised
 // only to what the magefiles module needs (a go.work must not be older
 // than its modules).
-func (r *Report) joinWorkspace(dir, serviceGo string) error {
+func (r *Report) joinWorkspace(root repofile.Dir, serviceGo string) error {
 	need := serviceGo
-	if data, err := os.ReadFile(filepath.Join(dir, "magefiles", "go.mod")); err == nil {
+	if data, err := root.Read("magefiles/go.mod", repofile.MaxBuildFile); err == nil {
 		if f, err := modfile.ParseLax("go.mod", data, nil); err == nil && f.Go != nil && (need == "" || version.Compare("go"+f.Go.Version, "go"+need) > 0) {
 			need = f.Go.Version
 		}
 	}
-	path := filepath.Join(dir, "go.work")
-	data, err := os.ReadFile(path)
+	data, err := root.Read("go.work", repofile.MaxBuildFile)
 	work := new(modfile.WorkFile)
 	switch {
-	case errors.Is(err, os.ErrNotExist):
+	case errors.Is(err, fs.ErrNotExist):
 		work.Syntax = new(modfile.FileSyntax)
 	case err != nil:
-		return fmt.Errorf("read go.work: %w; make it readable", err)
+		return fmt.Errorf("not read: %w", err)
 	default:
 		if work, err = modfile.ParseWork("go.work", data, nil); err != nil {
 			return fmt.Errorf("parse go.work: %w; fix it, or remove it and run gantry init again", err)
@@ -367,20 +371,22 @@ func (r *Report) joinWorkspace(dir, serviceGo string) error {
 		return nil
 	}
 	work.Cleanup()
-	if err := os.WriteFile(path, modfile.Format(work.Syntax), 0o644); err != nil {
-		return fmt.Errorf("write go.work: %w; check the permissions of the service directory", err)
+	if err := root.Write("go.work", modfile.Format(work.Syntax)); err != nil {
+		return fmt.Errorf("not written: %w", err)
 	}
 	r.Wrote = append(r.Wrote, "go.work")
 	return nil
 }
 
-func readGoMod(dir string) (*modfile.File, error) {
-	path := filepath.Join(dir, "go.mod")
-	data, err := os.ReadFile(path)
-	if err != nil {
+func readGoMod(root repofile.Dir) (*modfile.File, error) {
+	data, err := root.Read("go.mod", repofile.MaxBuildFile)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("read go.mod: %w; run gantry init at the root of the service's Go module, or pass -dir", err)
 	}
-	f, err := modfile.Parse(path, data, nil)
+	if err != nil {
+		return nil, fmt.Errorf("not read: %w", err)
+	}
+	f, err := modfile.Parse(filepath.Join(root.Path, "go.mod"), data, nil)
 	if err != nil {
 		return nil, fmt.Errorf("parse go.mod: %w; fix it (go mod tidy names the problem)", err)
 	}
@@ -396,17 +402,19 @@ func hasTool(f *modfile.File, path string) bool {
 	return slices.ContainsFunc(f.Tool, func(t *modfile.Tool) bool { return t.Path == path })
 }
 
-// writeFile writes content to path unless the file exists and force is
+// writeFile writes content to the file rel unless it exists and force is
 // off; it reports whether it wrote.
-func writeFile(path string, content []byte, force bool) (bool, error) {
-	if _, err := os.Stat(path); err == nil && !force {
-		return false, nil
+func writeFile(root repofile.Dir, rel string, content []byte, force bool) (bool, error) {
+	if !force {
+		switch exists, err := root.Exists(rel); {
+		case err != nil:
+			return false, fmt.Errorf("not written: %w", err)
+		case exists:
+			return false, nil
+		}
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return false, fmt.Errorf("create %s: %w; check the permissions of the service directory", filepath.Dir(path), err)
-	}
-	if err := os.WriteFile(path, content, 0o644); err != nil {
-		return false, fmt.Errorf("write %s: %w; check the permissions of the service directory", path, err)
+	if err := root.Write(rel, content); err != nil {
+		return false, fmt.Errorf("not written: %w", err)
 	}
 	return true, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gantry-build/gantry/docker"
 	"github.com/gantry-build/gantry/internal/testsvc"
+	"github.com/gantry-build/gantry/internal/testtree"
 	"github.com/gantry-build/gantry/workflow"
 )
 
@@ -224,6 +225,77 @@ func TestInitRefusesWhatItCannotDecide(t *testing.T) {
 	}
 	if _, err := Init(context.Background(), Options{Dir: t.TempDir(), GantryVersion: "v1.0.0"}); err == nil || !strings.Contains(err.Error(), "run gantry init at the root of the service's Go module") {
 		t.Errorf("without go.mod: %v", err)
+	}
+}
+
+// TestInitWritesOnlyInsideTheRepository: a committed link leading out of
+// the repository, or a special file, where init writes is refused with
+// an error naming it, and nothing outside changes; a link inside the
+// repository is written through.
+func TestInitWritesOnlyInsideTheRepository(t *testing.T) {
+	tests := []struct {
+		name string
+		// setup adds the link or file to the service; outside is a
+		// directory outside the repository holding the file "file".
+		setup   func(t *testing.T, dir, outside string)
+		wantErr string
+		// wantFile is a file of the repository that must hold Gantry's
+		// entries afterwards; "" for none.
+		wantFile string
+	}{
+		{name: ".dockerignore linked to a file outside", setup: func(t *testing.T, dir, outside string) {
+			testtree.Link(t, dir, ".dockerignore", filepath.Join(outside, "file"))
+		}, wantErr: "not merged: .dockerignore is a link to "},
+		{name: ".github linked to a directory outside", setup: func(t *testing.T, dir, outside string) {
+			testtree.Link(t, dir, ".github", outside)
+		}, wantErr: "not written: .github/workflows/publish-ghcr.yml: .github is a link to "},
+		{name: ".github linked to a directory outside holding the workflow", setup: func(t *testing.T, dir, outside string) {
+			testtree.Write(t, outside, map[string]string{workflow.Path: "name: theirs\n"})
+			testtree.Link(t, dir, ".github", filepath.Join(outside, ".github"))
+		}, wantErr: "not written: .github/workflows/publish-ghcr.yml: .github is a link to "},
+		{name: ".gitignore linked to /dev/zero", setup: func(t *testing.T, dir, outside string) {
+			os.Remove(filepath.Join(dir, ".gitignore"))
+			testtree.Link(t, dir, ".gitignore", "/dev/zero")
+		}, wantErr: "not merged: .gitignore is a link to /dev/zero"},
+		{name: ".dockerignore is a named pipe", setup: func(t *testing.T, dir, outside string) {
+			testtree.Fifo(t, dir, ".dockerignore")
+		}, wantErr: "not merged: .dockerignore is a named pipe, not a regular file"},
+		{name: "go.mod linked to a file outside", setup: func(t *testing.T, dir, outside string) {
+			testtree.Write(t, outside, map[string]string{"file": readFile(t, dir, "go.mod")})
+			os.Remove(filepath.Join(dir, "go.mod"))
+			testtree.Link(t, dir, "go.mod", filepath.Join(outside, "file"))
+		}, wantErr: "not read: go.mod is a link to "},
+		{name: ".dockerignore linked inside the repository", setup: func(t *testing.T, dir, outside string) {
+			testtree.Write(t, dir, map[string]string{"docker/ignore": "*.log\n"})
+			testtree.Link(t, dir, ".dockerignore", "docker/ignore")
+		}, wantErr: "not written: .github/workflows/publish-ghcr.yml: .github is a link to ", wantFile: "docker/ignore"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc := newService(t)
+			outside := testtree.New(t, map[string]string{"file": "outside\n"})
+			tt.setup(t, svc.Dir, outside)
+			before := snapshot(t, outside, []string{"file"})
+			beforeEntries, _ := os.ReadDir(outside)
+			if tt.wantFile != "" {
+				// Stop init after the .dockerignore: no go commands.
+				testtree.Link(t, svc.Dir, ".github", outside)
+			}
+			var err error
+			testtree.Returns(t, func() { _, err = Init(context.Background(), Options{Dir: svc.Dir, GantryVersion: "v1.0.0"}) })
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err %v, want %q", err, tt.wantErr)
+			}
+			entries, _ := os.ReadDir(outside)
+			if after := snapshot(t, outside, []string{"file"}); !maps.Equal(after, before) || len(entries) != len(beforeEntries) {
+				t.Errorf("outside the repository: %v, %d entries; want %v untouched", after, len(entries), before)
+			}
+			if tt.wantFile != "" {
+				if got := readFile(t, svc.Dir, tt.wantFile); !strings.HasPrefix(got, "*.log\n") || !strings.Contains(got, ".git\n") {
+					t.Errorf("%s holds %q, want its own entries and Gantry's", tt.wantFile, got)
+				}
+			}
+		})
 	}
 }
 

@@ -10,12 +10,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/gantry-build/gantry/docker"
+	"github.com/gantry-build/gantry/internal/repofile"
 	"github.com/gantry-build/gantry/magetools/config"
 	"github.com/gantry-build/gantry/workflow"
 )
@@ -86,12 +89,16 @@ const EmbeddedDockerfile = "(embedded) docker/Dockerfile"
 func Check(ctx context.Context, dir string, cfg config.Config, log *logrus.Entry) []Finding {
 	var findings []Finding
 	var emulation Emulation
+	// The service's files are read through root: a link leading out of
+	// the repository, a named pipe or a file too big is a finding, not a
+	// hang or a read of another file.
+	root := repofile.At(dir)
 	if cfg.Dockerfile == "" {
 		findings, emulation = checkDockerfile(EmbeddedDockerfile, docker.Dockerfile, cfg)
 		findings = append(findings, CheckFastPath(EmbeddedDockerfile, docker.Dockerfile)...)
 	} else {
 		path := filepath.Join(dir, cfg.Dockerfile)
-		if content, err := os.ReadFile(path); err != nil {
+		if content, err := root.Read(filepath.ToSlash(cfg.Dockerfile), repofile.MaxBuildFile); err != nil {
 			findings = append(findings, Finding{Severity: Error, Rule: RuleDockerfile, Path: path,
 				Message: fmt.Sprintf("cannot read the Dockerfile: %v", err),
 				Fix:     "fix GANTRY_DOCKERFILE or Config.Dockerfile (relative to the service directory), or remove it to use Gantry's default"})
@@ -100,17 +107,22 @@ func Check(ctx context.Context, dir string, cfg config.Config, log *logrus.Entry
 			findings = append(findings, CheckFastPath(path, content)...)
 		}
 	}
-	findings = append(findings, unusedDockerfiles(dir, cfg)...)
+	findings = append(findings, unusedDockerfiles(root, cfg)...)
 
 	ignorePath := filepath.Join(dir, ".dockerignore")
-	ignore, err := os.ReadFile(ignorePath)
-	ignoreFindings, sent := checkDockerignore(ignorePath, ignore, err == nil, cfg.Dockerfile == "", os.DirFS(dir))
-	findings = append(findings, ignoreFindings...)
-	findings = append(findings, CheckContextSize(ignorePath, sent)...)
+	if ignore, err := root.Read(".dockerignore", repofile.MaxBuildFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		findings = append(findings, Finding{Severity: Error, Rule: RuleDockerignore, Path: ignorePath,
+			Message: fmt.Sprintf("cannot read the .dockerignore: %v", err),
+			Fix:     "make .dockerignore a regular file of the repository (gantry init writes Gantry's)"})
+	} else {
+		ignoreFindings, sent := checkDockerignore(ignorePath, ignore, err == nil, cfg.Dockerfile == "", os.DirFS(dir))
+		findings = append(findings, ignoreFindings...)
+		findings = append(findings, CheckContextSize(ignorePath, sent)...)
+	}
 
 	findings = append(findings, checkPackages(ctx, dir, cfg, log)...)
 
-	return append(findings, checkWorkflows(repoRoot(dir), emulation, cfg.PublishBranch)...)
+	return append(findings, checkWorkflows(repofile.At(repofile.RepoRoot(dir)), emulation, cfg.PublishBranch)...)
 }
 
 // Emulation tells which RUN instructions building the targets executes on
@@ -126,19 +138,19 @@ type Emulation struct {
 }
 
 // checkWorkflows checks the Container workflow and looks for another
-// workflow doing its job under another name.
-func checkWorkflows(root string, emulation Emulation, publishBranch string) []Finding {
-	dir := filepath.Join(root, filepath.Dir(workflow.Path))
-	want := filepath.Join(root, workflow.Path)
+// workflow doing its job under another name, in the repository root.
+func checkWorkflows(root repofile.Dir, emulation Emulation, publishBranch string) []Finding {
+	dir := filepath.Join(root.Path, filepath.Dir(workflow.Path))
+	want := filepath.Join(root.Path, workflow.Path)
 	var findings []Finding
-	switch content, err := os.ReadFile(want); {
+	switch content, err := root.Read(workflow.Path, repofile.MaxBuildFile); {
 	case errors.Is(err, os.ErrNotExist):
 		findings = append(findings, Finding{Severity: Error, Rule: RuleWorkflowMissing, Path: want,
 			Message: "the Container workflow is missing",
 			Fix:     "run `go run github.com/gantry-build/gantry/cmd/gantry@<version> init`, or copy .github/workflows/publish-ghcr.yml from Gantry"})
 	case err != nil:
 		findings = append(findings, Finding{Severity: Error, Rule: RuleWorkflowParse, Path: want,
-			Message: fmt.Sprintf("cannot read the workflow: %v", err), Fix: "make the file readable"})
+			Message: fmt.Sprintf("cannot read the workflow: %v", err), Fix: "make it a regular, readable file of the repository"})
 	default:
 		findings = append(findings, CheckWorkflow(want, content, emulation, publishBranch)...)
 	}
@@ -149,36 +161,15 @@ func checkWorkflows(root string, emulation Emulation, publishBranch string) []Fi
 			Message: fmt.Sprintf("cannot list the workflows: %v", err), Fix: "make the directory readable"})
 	}
 	for _, e := range entries {
-		path := filepath.Join(dir, e.Name())
-		if ext := filepath.Ext(e.Name()); e.IsDir() || path == want || (ext != ".yml" && ext != ".yaml") {
+		file := filepath.Join(dir, e.Name())
+		if ext := filepath.Ext(e.Name()); e.IsDir() || file == want || (ext != ".yml" && ext != ".yaml") {
 			continue
 		}
 		// Another workflow only matters if it runs mage ci; one that cannot
 		// be read is GitHub's to reject, not ours.
-		if content, err := os.ReadFile(path); err == nil {
-			findings = append(findings, CheckOtherWorkflow(path, content)...)
+		if content, err := root.Read(path.Join(path.Dir(workflow.Path), e.Name()), repofile.MaxBuildFile); err == nil {
+			findings = append(findings, CheckOtherWorkflow(file, content)...)
 		}
 	}
 	return findings
-}
-
-// repoRoot is the git repository holding dir, where .github lives: dir
-// itself or a parent (a service in a sub-folder of a monorepo); without a
-// repository, dir. It is dir with ".." joined, so that paths in findings
-// stay relative when dir is.
-func repoRoot(dir string) string {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return dir
-	}
-	for up := dir; ; up = filepath.Join(up, "..") {
-		if _, err := os.Stat(filepath.Join(abs, ".git")); err == nil {
-			return up
-		}
-		parent := filepath.Dir(abs)
-		if parent == abs {
-			return dir
-		}
-		abs = parent
-	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gantry-build/gantry/docker"
 	"github.com/gantry-build/gantry/internal/testsvc"
+	"github.com/gantry-build/gantry/internal/testtree"
 	"github.com/gantry-build/gantry/magetools/config"
 	"github.com/gantry-build/gantry/workflow"
 )
@@ -102,7 +103,12 @@ func TestCheck(t *testing.T) {
 		dir        string // the service, relative to the repository
 		dockerfile string
 		// sized are files of the given size (sparse: no disk used).
-		sized         map[string]int64
+		sized map[string]int64
+		// links are symbolic links, relative to the repository, to their
+		// targets; outside/ leads to a directory outside the repository
+		// holding what complete holds. fifos are named pipes.
+		links         map[string]string
+		fifos         []string
 		stamp         config.Stamp
 		publishBranch string
 		cgo           bool
@@ -170,6 +176,16 @@ func TestCheck(t *testing.T) {
 			files: map[string]string{"services/api/.dockerignore": string(docker.Dockerignore), "services/api/" + workflow.Path: string(workflow.PublishGHCR),
 				"services/api/go.mod": service["go.mod"], "services/api/main.go": service["main.go"]},
 			want: []found{{RuleWorkflowMissing, Error, workflow.Path}}},
+		{name: "a .dockerignore linked inside the repository", files: with(complete, map[string]string{".dockerignore": "", "docker/dockerignore": string(docker.Dockerignore)}),
+			links: map[string]string{".dockerignore": "docker/dockerignore"}},
+		{name: "a .dockerignore linked out of the repository", files: with(complete, map[string]string{".dockerignore": ""}),
+			links: map[string]string{".dockerignore": "outside/.dockerignore"}, want: []found{{RuleDockerignore, Error, ".dockerignore"}}},
+		{name: "a .dockerignore that is a named pipe", files: with(complete, map[string]string{".dockerignore": ""}),
+			fifos: []string{".dockerignore"}, want: []found{{RuleDockerignore, Error, ".dockerignore"}}},
+		{name: "the Dockerfile is a named pipe", files: complete, dockerfile: "docker/Dockerfile",
+			fifos: []string{"docker/Dockerfile"}, want: []found{{RuleDockerfile, Error, "docker/Dockerfile"}}},
+		{name: "the workflow linked out of the repository", files: with(complete, map[string]string{workflow.Path: ""}),
+			links: map[string]string{workflow.Path: "outside/" + workflow.Path}, want: []found{{RuleWorkflowParse, Error, workflow.Path}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -185,6 +201,16 @@ func TestCheck(t *testing.T) {
 				if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 					t.Fatal(err)
 				}
+			}
+			outside := testtree.New(t, complete)
+			for rel, target := range tt.links {
+				if rest, ok := strings.CutPrefix(target, "outside/"); ok {
+					target = filepath.Join(outside, rest)
+				}
+				testtree.Link(t, repo, rel, target)
+			}
+			for _, rel := range tt.fifos {
+				testtree.Fifo(t, repo, rel)
 			}
 			for rel, size := range tt.sized {
 				path := filepath.Join(repo, tt.dir, rel)
@@ -205,7 +231,8 @@ func TestCheck(t *testing.T) {
 				cfg.PublishBranch = tt.publishBranch
 			}
 			dir := filepath.Join(repo, tt.dir)
-			got := Check(context.Background(), dir, cfg, testLog())
+			var got []Finding
+			testtree.Returns(t, func() { got = Check(context.Background(), dir, cfg, testLog()) })
 			used := make([]bool, len(got))
 			for _, w := range tt.want {
 				ok := false
@@ -226,30 +253,5 @@ func TestCheck(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestRepoRoot(t *testing.T) {
-	repo := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(repo, ".git"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(repo, "a", "b"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Chdir(filepath.Join(repo, "a"))
-	tests := []struct{ dir, want string }{
-		{"b", filepath.Join("b", "..", "..")},
-		{".", ".."},
-		{repo, repo},
-	}
-	for _, tt := range tests {
-		if got := repoRoot(tt.dir); filepath.Clean(got) != filepath.Clean(tt.want) {
-			t.Errorf("repoRoot(%q) = %q, want %q", tt.dir, got, tt.want)
-		}
-	}
-	outside := t.TempDir()
-	if got := repoRoot(outside); got != outside {
-		t.Errorf("without a repository, repoRoot(%q) = %q", outside, got)
 	}
 }

@@ -11,14 +11,15 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 
 	"github.com/gantry-build/gantry/internal/dockerfile"
+	"github.com/gantry-build/gantry/internal/repofile"
 	"github.com/gantry-build/gantry/magetools/config"
 )
 
 // unusedDockerfiles applies the dockerfile-unused rule to the Dockerfiles
 // at the root of the service directory dir that Gantry does not build
 // (cfg.Dockerfile, "" for Gantry's embedded one).
-func unusedDockerfiles(dir string, cfg config.Config) []Finding {
-	entries, err := os.ReadDir(dir)
+func unusedDockerfiles(root repofile.Dir, cfg config.Config) []Finding {
+	entries, err := os.ReadDir(root.Path)
 	if err != nil {
 		return nil // the other rules say why the directory cannot be read
 	}
@@ -28,12 +29,11 @@ func unusedDockerfiles(dir string, cfg config.Config) []Finding {
 		if !e.Type().IsRegular() || !isDockerfileName(name) || (cfg.Dockerfile != "" && filepath.Clean(cfg.Dockerfile) == name) {
 			continue
 		}
-		path := filepath.Join(dir, name)
-		content, err := os.ReadFile(path)
+		content, err := root.Read(name, repofile.MaxBuildFile)
 		if err != nil {
 			continue
 		}
-		findings = append(findings, CheckUnusedDockerfile(path, content, cfg))
+		findings = append(findings, CheckUnusedDockerfile(filepath.Join(root.Path, name), content, cfg))
 	}
 	return findings
 }

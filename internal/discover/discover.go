@@ -16,13 +16,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"path"
-	"path/filepath"
 	"strings"
 
 	"github.com/gantry-build/gantry/internal/git"
 	"github.com/gantry-build/gantry/internal/module"
+	"github.com/gantry-build/gantry/internal/repofile"
 )
 
 // Fact is a value decided from the repository, and where it comes from.
@@ -95,15 +95,16 @@ func Read(dir string) (Repo, error) {
 	return r, nil
 }
 
-// read returns a file of the service; a file that is missing is not
-// there, one that cannot be read is noted in Unreadable.
+// read returns a build file of the service; a file that is missing is not
+// there, one that cannot be read (a link leading out of the repository, a
+// named pipe, a file too big) is noted in Unreadable.
 func (r *Repo) read(name string) ([]byte, bool) {
-	content, err := os.ReadFile(filepath.Join(r.Dir, filepath.FromSlash(name)))
+	content, err := repofile.At(r.Dir).Read(name, repofile.MaxBuildFile)
 	switch {
-	case errors.Is(err, os.ErrNotExist):
+	case errors.Is(err, fs.ErrNotExist):
 		return nil, false
 	case err != nil:
-		r.Unreadable = append(r.Unreadable, fmt.Sprintf("%s: %v", name, err))
+		r.Unreadable = append(r.Unreadable, err.Error())
 		return nil, false
 	}
 	return content, true

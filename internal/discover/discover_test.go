@@ -8,6 +8,7 @@ import (
 
 	"github.com/gantry-build/gantry/internal/golist"
 	"github.com/gantry-build/gantry/internal/module"
+	"github.com/gantry-build/gantry/internal/repofile"
 	"github.com/gantry-build/gantry/internal/testtree"
 )
 
@@ -99,6 +100,64 @@ func TestRead(t *testing.T) {
 	}
 }
 
+// The build files Read trusts are regular files inside the repository: a
+// link leading out, a special file or a Makefile bomb is named in
+// Unreadable, and Read neither hangs nor runs out of memory.
+func TestReadRefusesHostileBuildFiles(t *testing.T) {
+	outside := testtree.New(t, map[string]string{"secret.env": "TOKEN=hunter2\n: ["})
+	tests := []struct {
+		name string
+		// setup adds the hostile file to the service at dir.
+		setup      func(t *testing.T, dir string)
+		wantUnread string
+		wantMain   string
+	}{
+		{name: ".goreleaser.yaml linked to /dev/zero", setup: func(t *testing.T, dir string) { testtree.Link(t, dir, ".goreleaser.yaml", "/dev/zero") },
+			wantUnread: ".goreleaser.yaml is a link to /dev/zero, and Gantry follows only relative links that stay inside the repository"},
+		{name: "Makefile is a named pipe", setup: func(t *testing.T, dir string) { testtree.Fifo(t, dir, "Makefile") },
+			wantUnread: "Makefile is a named pipe, not a regular file: replace it with the file itself"},
+		{name: "Makefile linked to /dev/stdin", setup: func(t *testing.T, dir string) { testtree.Link(t, dir, "Makefile", "/dev/stdin") },
+			wantUnread: "Makefile is a link to /dev/stdin"},
+		{name: ".goreleaser.yml linked to a file outside", setup: func(t *testing.T, dir string) {
+			testtree.Link(t, dir, ".goreleaser.yml", filepath.Join(outside, "secret.env"))
+		}, wantUnread: ".goreleaser.yml is a link to " + filepath.Join(outside, "secret.env")},
+		{name: "Dockerfile too big", setup: func(t *testing.T, dir string) {
+			testtree.Write(t, dir, map[string]string{"Dockerfile": strings.Repeat("# padding\n", repofile.MaxBuildFile/10+1)})
+		}, wantUnread: "Dockerfile is over 1048576 bytes"},
+		{name: "Makefile bomb", setup: func(t *testing.T, dir string) {
+			testtree.Write(t, dir, map[string]string{"Makefile": chain(10, 10)})
+		}, wantUnread: "Makefile: Makefile line 13: variable expansion exceeds 65536 bytes"},
+		{name: "a Dockerfile linked inside the repository is read", setup: func(t *testing.T, dir string) {
+			testtree.Write(t, dir, map[string]string{"build/Dockerfile": "FROM golang\nRUN go build ./cmd/svc\n", "cmd/svc/main.go": mainGo})
+			testtree.Link(t, dir, "Dockerfile", "build/Dockerfile")
+		}, wantMain: "./cmd/svc"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := testtree.New(t, map[string]string{"go.mod": "module github.com/acme/svc\n", "main.go": mainGo})
+			tt.setup(t, dir)
+			var r Repo
+			var err error
+			testtree.Returns(t, func() { r, err = Read(dir) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := strings.Join(r.Unreadable, "; ")
+			if (tt.wantUnread == "") != (got == "") || !strings.Contains(got, tt.wantUnread) {
+				t.Errorf("unreadable %q, want %q", got, tt.wantUnread)
+			}
+			if strings.Contains(got, "hunter2") {
+				t.Errorf("unreadable %q shows what the file outside holds", got)
+			}
+			if tt.wantMain != "" {
+				if main, _, err := r.Main(); err != nil || main.Package != tt.wantMain {
+					t.Errorf("main %+v, %v; want %s", main, err, tt.wantMain)
+				}
+			}
+		})
+	}
+}
+
 func TestSourceStamps(t *testing.T) {
 	dir := testtree.New(t, map[string]string{
 		"go.mod":                "module github.com/acme/svc\n",
@@ -181,5 +240,42 @@ func TestGenerators(t *testing.T) {
 	g.Packages = append(g.Packages, pkg("gone", "gone.go"))
 	if _, err := Generators(g); err == nil || !strings.Contains(err.Error(), "gone.go") {
 		t.Errorf("a file that cannot be read: err %v, want one naming it", err)
+	}
+	testtree.Fifo(t, dir, "pipe/pipe.go")
+	g.Packages[len(g.Packages)-1] = pkg("pipe", "pipe.go")
+	testtree.Returns(t, func() { _, err = Generators(g) })
+	if err == nil || !strings.Contains(err.Error(), "pipe.go is a named pipe") {
+		t.Errorf("a Go file that is a named pipe: err %v, want one naming it", err)
+	}
+}
+
+// The Go source the stamps are looked for in is read only as regular
+// files inside the repository, without hanging on a named pipe.
+func TestSourceStampsRefusesHostileFiles(t *testing.T) {
+	outside := testtree.New(t, map[string]string{"version.go": "package version\n\nvar Version string\n"})
+	files := map[string]string{"go.mod": "module github.com/acme/svc\n", "cmd/main.go": "package main\n\nimport _ \"github.com/acme/svc/internal/version\"\n\nfunc main() {}\n"}
+	tests := []struct {
+		name    string
+		setup   func(t *testing.T, dir string)
+		wantErr string
+	}{
+		{name: "a file of the main package is a named pipe", setup: func(t *testing.T, dir string) {
+			testtree.Write(t, dir, map[string]string{"internal/version/v.go": "package version\n"})
+			testtree.Fifo(t, dir, "cmd/pipe.go")
+		}, wantErr: "cmd/pipe.go is a named pipe"},
+		{name: "the version package's file linked outside", setup: func(t *testing.T, dir string) {
+			testtree.Link(t, dir, "internal/version/v.go", filepath.Join(outside, "version.go"))
+		}, wantErr: "internal/version/v.go is a link to " + outside},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := testtree.New(t, files)
+			tt.setup(t, dir)
+			var err error
+			testtree.Returns(t, func() { _, err = SourceStamps(dir, "github.com/acme/svc", "./cmd") })
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err %v, want %q", err, tt.wantErr)
+			}
+		})
 	}
 }

@@ -2,14 +2,15 @@ package discover
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/gantry-build/gantry/internal/golist"
+	"github.com/gantry-build/gantry/internal/repofile"
 )
 
 // Generator is a package of the service's module with //go:generate
@@ -36,7 +37,7 @@ func Generators(g golist.Graph) ([]Generator, error) {
 		pkg := packageDir(p)
 		gen := Generator{Package: pkg}
 		for _, name := range p.GoFiles {
-			has, err := hasGenerate(filepath.Join(p.Dir, name))
+			has, err := hasGenerate(repofile.At(p.Dir), name)
 			if err != nil {
 				return nil, err
 			}
@@ -61,15 +62,15 @@ func packageDir(p golist.Package) string {
 	return "./" + path.Clean(rel)
 }
 
-// hasGenerate reports whether the Go file at path has a line that go
-// generate runs: "//go:generate" at the start, then a space or a tab.
-func hasGenerate(path string) (bool, error) {
-	f, err := os.Open(path)
+// hasGenerate reports whether the Go file name in the package dir has a
+// line that go generate runs: "//go:generate" at the start, then a space
+// or a tab.
+func hasGenerate(dir repofile.Dir, name string) (bool, error) {
+	content, err := dir.Read(name, repofile.MaxGoFile)
 	if err != nil {
 		return false, fmt.Errorf("look for //go:generate: %w", err)
 	}
-	defer f.Close()
-	lines := bufio.NewScanner(f)
+	lines := bufio.NewScanner(bytes.NewReader(content))
 	lines.Buffer(nil, 1<<20)
 	for lines.Scan() {
 		rest, ok := strings.CutPrefix(lines.Text(), "//go:generate")
@@ -78,7 +79,7 @@ func hasGenerate(path string) (bool, error) {
 		}
 	}
 	if err := lines.Err(); err != nil {
-		return false, fmt.Errorf("look for //go:generate in %s: %w", path, err)
+		return false, fmt.Errorf("look for //go:generate in %s: %w", filepath.Join(dir.Path, name), err)
 	}
 	return false, nil
 }

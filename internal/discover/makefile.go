@@ -72,7 +72,11 @@ func ParseMakefile(file string, content []byte) ([]GoBuild, error) {
 	}
 	var environment []Var
 	for _, name := range slices.Sorted(maps.Keys(exported)) {
-		environment = append(environment, Var{name, expand(vars[name], vars), exported[name]})
+		value, err := expand(vars[name], vars)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", exported[name], err)
+		}
+		environment = append(environment, Var{name, value, exported[name]})
 	}
 
 	var builds []GoBuild
@@ -82,7 +86,11 @@ func ParseMakefile(file string, content []byte) ([]GoBuild, error) {
 			continue
 		}
 		source := fmt.Sprintf("%s line %d", file, l.line)
-		commands, err := shellCommands(expand(text, vars))
+		expanded, err := expand(text, vars)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", source, err)
+		}
+		commands, err := shellCommands(expanded)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", source, err)
 		}
@@ -98,22 +106,49 @@ func ParseMakefile(file string, content []byte) ([]GoBuild, error) {
 	return builds, nil
 }
 
+// Bounds of expand. make expands without bounds: ten variables, each ten
+// references to the one before, make a file of a few hundred bytes that
+// expands to 10^10 bytes. A go build line needs far less.
+const (
+	maxExpansion      = 64 << 10
+	maxExpansionDepth = 10
+)
+
 // expand replaces references to the file's variables, recursively (make's
-// = is recursive), a bounded number of times.
-func expand(s string, vars map[string]string) string {
-	for range 10 {
-		next := makeReference.ReplaceAllStringFunc(s, func(ref string) string {
-			if v, ok := vars[makeReference.FindStringSubmatch(ref)[1]]; ok {
-				return v
+// = is recursive). Past maxExpansion bytes or maxExpansionDepth levels of
+// references (a variable that refers to itself does not end) it gives up
+// with an error.
+func expand(s string, vars map[string]string) (string, error) {
+	tooBig := fmt.Errorf("variable expansion exceeds %d bytes: make the variables of the go build line plain", maxExpansion)
+	for depth := 0; ; depth++ {
+		var b strings.Builder
+		last, replaced := 0, false
+		for _, m := range makeReference.FindAllStringSubmatchIndex(s, -1) {
+			value, ok := vars[s[m[2]:m[3]]]
+			if !ok {
+				continue
 			}
-			return ref
-		})
-		if next == s {
-			break
+			if depth == maxExpansionDepth {
+				return "", fmt.Errorf("variable expansion exceeds depth %d (a variable that refers to itself?): make the variables of the go build line plain", maxExpansionDepth)
+			}
+			b.WriteString(s[last:m[0]])
+			b.WriteString(value)
+			last, replaced = m[1], true
+			// Checked at every reference: one pass over a line of many
+			// references to a long value could already be too big to hold.
+			if b.Len() > maxExpansion {
+				return "", tooBig
+			}
 		}
-		s = next
+		if !replaced {
+			return s, nil
+		}
+		b.WriteString(s[last:])
+		if b.Len() > maxExpansion {
+			return "", tooBig
+		}
+		s = b.String()
 	}
-	return s
 }
 
 func stripComment(s string) string {

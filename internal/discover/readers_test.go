@@ -1,6 +1,7 @@
 package discover
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -212,6 +213,54 @@ test:
 			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// chain writes variables V0 ... V<levels>, each fanout references to the
+// one before, and a go build line using the last: with fanout 10 and 10
+// levels, a few hundred bytes that expand to 10^10 (make accepts it).
+func chain(levels, fanout int) string {
+	var b strings.Builder
+	b.WriteString("V0 = -X main.version=x\n")
+	for i := 1; i <= levels; i++ {
+		fmt.Fprintf(&b, "V%d =%s\n", i, strings.Repeat(fmt.Sprintf(" $(V%d)", i-1), fanout))
+	}
+	fmt.Fprintf(&b, "build:\n\tgo build -ldflags '$(V%d)' ./cmd/svc\n", levels)
+	return b.String()
+}
+
+func TestParseMakefileBoundsExpansion(t *testing.T) {
+	tests := []struct {
+		name, makefile string
+		wantStamps     int
+		wantErr        string
+	}{
+		{name: "ten variables deep", makefile: chain(9, 1), wantStamps: 1},
+		{name: "a few references at a few levels", makefile: chain(3, 3), wantStamps: 27},
+		{name: "ten levels of ten references: 10^10 bytes", makefile: chain(10, 10),
+			wantErr: "Makefile line 13: variable expansion exceeds 65536 bytes: make the variables of the go build line plain"},
+		{name: "one pass of many references to a long value", makefile: "V = " + strings.Repeat("x", 60000) + "\nbuild:\n\tgo build" + strings.Repeat(" $(V)", 1000) + "\n",
+			wantErr: "Makefile line 3: variable expansion exceeds 65536 bytes"},
+		{name: "eleven variables deep", makefile: chain(10, 1), wantErr: "Makefile line 13: variable expansion exceeds depth 10"},
+		{name: "an exported variable that refers to itself", makefile: "export GOFLAGS = $(FLAGS)\nFLAGS = $(GOFLAGS)\nbuild:\n\tgo build .\n",
+			wantErr: "Makefile line 1: variable expansion exceeds depth 10 (a variable that refers to itself?)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseMakefile("Makefile", []byte(tt.makefile))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || len(got[0].Stamps) != tt.wantStamps {
+				t.Fatalf("got %+v, want one build with %d stamps", got, tt.wantStamps)
 			}
 		})
 	}

@@ -3,13 +3,14 @@ package discover
 import (
 	"fmt"
 	"go/ast"
-	"go/build"
 	"go/parser"
 	"go/token"
 	"path"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/gantry-build/gantry/internal/repofile"
 )
 
 // StampKind is what a version stamp receives.
@@ -75,8 +76,8 @@ func ClassifyStamps(targets []string) map[StampKind]string {
 // are returned as -X names: main.version, <import path>.<name>. Only the
 // source is parsed; nothing is compiled.
 func SourceStamps(dir, modulePath, mainPkg string) ([]string, error) {
-	mainDir := filepath.Join(dir, filepath.FromSlash(mainPkg))
-	vars, imports, err := stringVars(mainDir)
+	root := repofile.At(dir)
+	vars, imports, err := stringVars(root, mainPkg)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +91,7 @@ func SourceStamps(dir, modulePath, mainPkg string) ([]string, error) {
 		if !ok || !(strings.HasSuffix(base, "build") || strings.HasSuffix(base, "version")) {
 			continue
 		}
-		vars, _, err := stringVars(filepath.Join(dir, filepath.FromSlash(rel)))
+		vars, _, err := stringVars(root, rel)
 		if err != nil {
 			return nil, err
 		}
@@ -101,18 +102,23 @@ func SourceStamps(dir, modulePath, mainPkg string) ([]string, error) {
 	return stamps, nil
 }
 
-// stringVars parses the package in dir (its files for this platform, no
-// tests) and returns its package-level string variables that -X can set
-// (typed string, or untyped with a string literal) whose names are
-// stamp names, and the package's imports.
-func stringVars(dir string) (vars, imports []string, err error) {
-	pkg, err := build.ImportDir(dir, 0)
+// stringVars parses the package pkg (slash-separated, relative to root;
+// its files for this platform, no tests) and returns its package-level
+// string variables that -X can set (typed string, or untyped with a
+// string literal) whose names are stamp names, and the package's imports.
+func stringVars(root repofile.Dir, pkg string) (vars, imports []string, err error) {
+	dir := filepath.Join(root.Path, filepath.FromSlash(pkg))
+	p, err := root.GoContext().ImportDir(dir, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read the Go package in %s: %w", dir, err)
 	}
 	fset := token.NewFileSet()
-	for _, name := range pkg.GoFiles {
-		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, parser.SkipObjectResolution)
+	for _, name := range p.GoFiles {
+		content, err := root.Read(path.Join(pkg, name), repofile.MaxGoFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("not read: %w", err)
+		}
+		f, err := parser.ParseFile(fset, filepath.Join(dir, name), content, parser.SkipObjectResolution)
 		if err != nil {
 			return nil, nil, fmt.Errorf("parse %s: %w", filepath.Join(dir, name), err)
 		}
@@ -131,7 +137,7 @@ func stringVars(dir string) (vars, imports []string, err error) {
 			}
 		}
 	}
-	return vars, pkg.Imports, nil
+	return vars, p.Imports, nil
 }
 
 // isStringVar: -X sets a string variable that is uninitialised or

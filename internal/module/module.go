@@ -7,7 +7,7 @@ package module
 import (
 	"errors"
 	"fmt"
-	"go/build"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -20,6 +20,7 @@ import (
 	modpath "golang.org/x/mod/module"
 
 	"github.com/gantry-build/gantry/internal/reference"
+	"github.com/gantry-build/gantry/internal/repofile"
 )
 
 // Module is what the targets and gantry init read of a service's module.
@@ -131,9 +132,12 @@ func CheckMainPackage(pkg string) error {
 
 // Path returns the module path declared in dir/go.mod.
 func Path(dir string) (string, error) {
-	data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-	if err != nil {
+	data, err := repofile.At(dir).Read("go.mod", repofile.MaxBuildFile)
+	if errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("read go.mod: %w; run Gantry at the root of the service's Go module", err)
+	}
+	if err != nil {
+		return "", fmt.Errorf("not read: %w", err)
 	}
 	path := modfile.ModulePath(data)
 	if path == "" {
@@ -146,10 +150,10 @@ func Path(dir string) (string, error) {
 // it is, and every ./cmd/<name> that is, honouring build constraints.
 func MainPackages(dir string) ([]string, error) {
 	var mains []string
-	if isMain(dir) {
+	if IsMain(dir, ".") {
 		mains = append(mains, ".")
 	}
-	if isMain(filepath.Join(dir, "cmd")) {
+	if IsMain(dir, "./cmd") {
 		mains = append(mains, "./cmd")
 	}
 	entries, err := os.ReadDir(filepath.Join(dir, "cmd"))
@@ -157,7 +161,7 @@ func MainPackages(dir string) ([]string, error) {
 		return nil, fmt.Errorf("list cmd/: %w", err)
 	}
 	for _, e := range entries {
-		if e.IsDir() && isMain(filepath.Join(dir, "cmd", e.Name())) {
+		if e.IsDir() && IsMain(dir, "./cmd/"+e.Name()) {
 			mains = append(mains, "./cmd/"+e.Name())
 		}
 	}
@@ -166,14 +170,12 @@ func MainPackages(dir string) ([]string, error) {
 }
 
 // IsMain reports whether pkg ("." or "./<dir>") in the module at dir is
-// package main, honouring build constraints.
+// package main, honouring build constraints. Its files are read through
+// repofile: one that is a named pipe or leads out of the repository makes
+// it no main package.
 func IsMain(dir, pkg string) bool {
-	return isMain(filepath.Join(dir, filepath.FromSlash(pkg)))
-}
-
-func isMain(dir string) bool {
-	pkg, err := build.ImportDir(dir, 0)
-	return err == nil && pkg.Name == "main" && len(pkg.GoFiles)+len(pkg.CgoFiles) > 0
+	p, err := repofile.At(dir).GoContext().ImportDir(filepath.Join(dir, filepath.FromSlash(pkg)), 0)
+	return err == nil && p.Name == "main" && len(p.GoFiles)+len(p.CgoFiles) > 0
 }
 
 // GitHubRepo returns "owner/repo" of a github.com/owner/repo[/...] module

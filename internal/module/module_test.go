@@ -1,11 +1,13 @@
 package module
 
 import (
-	"github.com/gantry-build/gantry/internal/testtree"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gantry-build/gantry/internal/testtree"
 )
 
 const (
@@ -126,6 +128,54 @@ func TestMainPackages(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("MainPackages = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestReadRefusesHostileFiles: go.mod and the Go files are read only as
+// regular files inside the repository, without hanging on a named pipe;
+// a package linked inside the repository is still read.
+func TestReadRefusesHostileFiles(t *testing.T) {
+	outside := testtree.New(t, map[string]string{"go.mod": goMod, "main.go": mainGo})
+	tests := []struct {
+		name      string
+		setup     func(t *testing.T, dir string)
+		wantErr   string
+		wantMains []string
+	}{
+		{name: "go.mod linked to /dev/zero", setup: func(t *testing.T, dir string) { testtree.Link(t, dir, "go.mod", "/dev/zero") },
+			wantErr: "not read: go.mod is a link to /dev/zero"},
+		{name: "go.mod linked outside", setup: func(t *testing.T, dir string) { testtree.Link(t, dir, "go.mod", filepath.Join(outside, "go.mod")) },
+			wantErr: "not read: go.mod is a link to " + outside},
+		{name: "main.go is a named pipe", setup: func(t *testing.T, dir string) {
+			testtree.Write(t, dir, map[string]string{"go.mod": goMod, "cmd/api/main.go": mainGo})
+			testtree.Fifo(t, dir, "main.go")
+		}, wantMains: []string{"./cmd/api"}},
+		{name: "main.go linked outside", setup: func(t *testing.T, dir string) {
+			testtree.Write(t, dir, map[string]string{"go.mod": goMod})
+			testtree.Link(t, dir, "main.go", filepath.Join(outside, "main.go"))
+		}},
+		{name: "cmd/api/main.go linked inside the repository", setup: func(t *testing.T, dir string) {
+			testtree.Write(t, dir, map[string]string{"go.mod": goMod, "internal/api/main.go": mainGo})
+			testtree.Link(t, dir, "cmd/api/main.go", "../../internal/api/main.go")
+		}, wantMains: []string{"./cmd/api"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tt.setup(t, dir)
+			var m Module
+			var err error
+			testtree.Returns(t, func() { m, err = Read(dir) })
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(m.MainCandidates, tt.wantMains) {
+				t.Fatalf("Read = %+v, %v; want the main packages %q", m, err, tt.wantMains)
 			}
 		})
 	}

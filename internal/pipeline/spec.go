@@ -12,6 +12,7 @@ import (
 	"github.com/gantry-build/gantry/internal/dockerfile"
 	"github.com/gantry-build/gantry/internal/gobuild"
 	"github.com/gantry-build/gantry/internal/plan"
+	"github.com/gantry-build/gantry/internal/repofile"
 )
 
 // Spec returns the buildx build of one image of the plan; dockerfilePath is
@@ -112,7 +113,7 @@ func (r Run) Dockerfile(tmp string) (string, error) {
 	if cfg.Dockerfile != "" {
 		path = filepath.Join(cfg.Dir, cfg.Dockerfile)
 		var err error
-		if content, err = os.ReadFile(path); err != nil {
+		if content, err = repofile.At(cfg.Dir).Read(filepath.ToSlash(cfg.Dockerfile), repofile.MaxBuildFile); err != nil {
 			return "", fmt.Errorf("read Dockerfile: %w; fix GANTRY_DOCKERFILE/Config.Dockerfile, or remove it to use Gantry's default", err)
 		}
 	} else {

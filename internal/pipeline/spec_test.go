@@ -13,6 +13,7 @@ import (
 	"github.com/gantry-build/gantry/internal/buildx"
 	"github.com/gantry-build/gantry/internal/event"
 	"github.com/gantry-build/gantry/internal/plan"
+	"github.com/gantry-build/gantry/internal/testtree"
 	"github.com/gantry-build/gantry/magetools/config"
 )
 
@@ -401,6 +402,7 @@ func TestDockerfile(t *testing.T) {
 	tests := []struct {
 		name       string
 		files      files // in the service directory
+		fifo       string
 		cfg        func(*config.Config)
 		cfgEnv     map[string]string
 		wantPath   string // relative to the service dir, or "TMP/Dockerfile"
@@ -440,6 +442,8 @@ func TestDockerfile(t *testing.T) {
 			wantErr: []string{`no stage "runtime"`}},
 		{name: "unparseable", files: files{"docker/Dockerfile": "FROM scratch AS prod\nFROM scratch AS dev\nCOPY --bogus-flag a /a\n"},
 			wantErr: []string{"parse", "docker/Dockerfile", "--bogus-flag"}},
+		{name: "a named pipe", fifo: "docker/Dockerfile",
+			wantErr: []string{"docker/Dockerfile is a named pipe, not a regular file", "GANTRY_DOCKERFILE"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -453,12 +457,17 @@ func TestDockerfile(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			if tt.fifo != "" {
+				testtree.Fifo(t, dir, tt.fifo)
+			}
 			cfg := config.Config{Image: specImage, Dir: dir}
 			if tt.cfg != nil {
 				tt.cfg(&cfg)
 			}
 			r := newRun(t, resolve(t, cfg, tt.cfgEnv), event.Context{}, plan.Plan{}, nil)
-			got, err := r.Dockerfile(tmp)
+			var got string
+			var err error
+			testtree.Returns(t, func() { got, err = r.Dockerfile(tmp) })
 			if tt.wantErr != nil {
 				wantErr(t, err, tt.wantErr...)
 				return
