@@ -2,8 +2,10 @@ package conformance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"go/ast"
+	"go/scanner"
 	"go/token"
 	"go/types"
 	"path/filepath"
@@ -56,7 +58,12 @@ func CheckPackages(dir string, g golist.Graph, cfg config.Config) []Finding {
 			Fix:     "set GANTRY_MAIN or Config.MainPackage to the service's main package"}}
 	}
 	s := stampSources{dir: dir, graph: g, main: main, fset: token.NewFileSet(), files: map[string][]*ast.File{}}
-	findings := s.check(cfg.Stamp)
+	// A package that does not parse would only make every stamp look
+	// missing: the syntax error is the finding, and stamps wait for it.
+	findings := s.parseErrors()
+	if len(findings) == 0 {
+		findings = s.check(cfg.Stamp)
+	}
 	if cfg.CGO {
 		return findings
 	}
@@ -107,6 +114,30 @@ func (s stampSources) parsed(p golist.Package) ([]*ast.File, error) {
 	files, err := golist.ParseFiles(s.fset, p)
 	s.files[p.ImportPath] = files
 	return files, err
+}
+
+// parseErrors reports the service's own packages that do not parse, each
+// at the first error of its first broken file, with go's message.
+func (s stampSources) parseErrors() []Finding {
+	var findings []Finding
+	for _, p := range s.graph.Packages {
+		if !p.InMainModule() {
+			continue
+		}
+		_, err := s.parsed(p)
+		var list scanner.ErrorList
+		if !errors.As(err, &list) || len(list) == 0 {
+			continue
+		}
+		first := list[0]
+		msg := fmt.Sprintf("package %s does not parse: %s:%d:%d: %s", p.ImportPath, filepath.Base(first.Pos.Filename), first.Pos.Line, first.Pos.Column, first.Msg)
+		if len(list) > 1 {
+			msg += fmt.Sprintf(" (and %d more errors)", len(list)-1)
+		}
+		findings = append(findings, Finding{Severity: Error, Rule: RulePackages, Path: relTo(s.dir, first.Pos.Filename), Line: first.Pos.Line,
+			Message: msg, Fix: fmt.Sprintf("fix the syntax error (`go vet %s` shows it), then run check again: the stamps are checked once the package parses", p.ImportPath)})
+	}
+	return findings
 }
 
 // check applies the stamp rule: each -X target Gantry passes (a stamp
