@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 
 	"github.com/magefile/mage/mg"
@@ -15,6 +14,7 @@ import (
 	"github.com/gantry-build/gantry/internal/discover"
 	"github.com/gantry-build/gantry/internal/event"
 	"github.com/gantry-build/gantry/internal/git"
+	"github.com/gantry-build/gantry/internal/gobuild"
 	"github.com/gantry-build/gantry/internal/module"
 	"github.com/gantry-build/gantry/internal/pipeline"
 	"github.com/gantry-build/gantry/internal/plan"
@@ -28,6 +28,8 @@ type session struct {
 	plan  plan.Plan
 	// log carries the commit; every line of the run has it.
 	log *logrus.Entry
+	// hostGOOS and hostGOARCH are this machine's platform (Facts.HostGOOS).
+	hostGOOS, hostGOARCH string
 }
 
 // load sets up logging, reads the event and the module, resolves Config
@@ -74,13 +76,16 @@ func loadSession(ctx context.Context, local bool) (session, error) {
 	// Outside a checkout (a CI job without one) the service directory
 	// bounds the Dockerfile instead.
 	facts.RepoRoot, _ = git.Repo{Dir: dir}.TopLevel(ctx)
+	if facts.HostGOOS, facts.HostGOARCH, err = (gobuild.Host{}).Platform(ctx, dir); err != nil {
+		return session{}, err
+	}
 	cfg, err := Config.Resolve(os.LookupEnv, facts)
 	if errors.Is(err, config.ErrNoImage) && local {
 		cfg.Image, err = "localhost/"+cfg.Service, nil
 	}
 	if errors.Is(err, config.ErrNoImage) {
 		// The commit is validated and the SHA length resolved by now.
-		return session{cfg: cfg, event: ev, log: log.WithField("commit", ev.Commit[:cfg.ShortSHALength])}, fmt.Errorf("configuration: %w", err)
+		return session{cfg: cfg, event: ev, log: log.WithField("commit", ev.Commit[:cfg.ShortSHALength]), hostGOOS: facts.HostGOOS, hostGOARCH: facts.HostGOARCH}, fmt.Errorf("configuration: %w", err)
 	}
 	if err != nil {
 		return session{}, fmt.Errorf("configuration: %w", err)
@@ -96,7 +101,7 @@ func loadSession(ctx context.Context, local bool) (session, error) {
 	}
 	log.WithFields(logrus.Fields{"event": ev.Kind, "ref": ev.Ref, "version": p.Version}).Debug("event read")
 	log.WithFields(logrus.Fields{"image": cfg.Image, "service": cfg.Service, "main": cfg.MainPackage, "dockerfile": cfg.Dockerfile}).Debug("configuration resolved")
-	return session{cfg: cfg, event: ev, plan: p, log: log}, nil
+	return session{cfg: cfg, event: ev, plan: p, log: log, hostGOOS: facts.HostGOOS, hostGOARCH: facts.HostGOARCH}, nil
 }
 
 func (s session) run() pipeline.Run {
@@ -112,13 +117,18 @@ func (s session) binaryPath(debug bool) string {
 	if debug {
 		name += "-dev"
 	}
-	if s.cfg.GOOS != runtime.GOOS || s.cfg.GOARCH != runtime.GOARCH {
+	if !s.forHost() {
 		name += "-" + s.cfg.GOOS + "-" + s.cfg.GOARCH
 	}
 	if s.cfg.GOOS == "windows" {
 		name += ".exe"
 	}
 	return filepath.Join(binDir, name)
+}
+
+// forHost reports whether Build and BuildDev build for this machine.
+func (s session) forHost() bool {
+	return s.cfg.GOOS == s.hostGOOS && s.cfg.GOARCH == s.hostGOARCH
 }
 
 // binDir holds Build's outputs, relative to the service's Dir.
@@ -178,11 +188,11 @@ func done(err error) error {
 // checkCrossCgo refuses a cgo build for another platform on a machine
 // whose C compiler cannot target it: go build would fail deep in the C
 // compiler. CC, when set, is taken to be the right cross-compiler.
-func checkCrossCgo(cfg config.Config) error {
-	if !cfg.CGO || (cfg.GOOS == runtime.GOOS && cfg.GOARCH == runtime.GOARCH) || os.Getenv("CC") != "" {
+func (s session) checkCrossCgo() error {
+	if !s.cfg.CGO || s.forHost() || os.Getenv("CC") != "" {
 		return nil
 	}
-	return fmt.Errorf("cgo for %s/%s on this %s/%s machine needs a C cross-compiler: set CC (e.g. CC=aarch64-linux-gnu-gcc, from Debian's gcc-aarch64-linux-gnu), or build the image (go tool mage image), whose Dockerfile brings one", cfg.GOOS, cfg.GOARCH, runtime.GOOS, runtime.GOARCH)
+	return fmt.Errorf("cgo for %s/%s on this %s/%s machine needs a C cross-compiler: set CC (e.g. CC=aarch64-linux-gnu-gcc, from Debian's gcc-aarch64-linux-gnu), or build the image (go tool mage image), whose Dockerfile brings one", s.cfg.GOOS, s.cfg.GOARCH, s.hostGOOS, s.hostGOARCH)
 }
 
 // cgoHint names the packages that need cgo when a build failed for them.

@@ -53,24 +53,25 @@ func TestIgnoreOutputsLeavesTheServicesOwnIgnore(t *testing.T) {
 	}
 }
 
+// TestBinaryPath: the name tells the platform whenever it is not the
+// host's, the host being what the go command reports (session.hostGOARCH),
+// not the platform the mage binary runs as: GOARCH=arm64 go tool mage
+// build under binfmt runs an arm64 mage on an amd64 host.
 func TestBinaryPath(t *testing.T) {
-	other := "arm64"
-	if runtime.GOARCH == "arm64" {
-		other = "amd64"
-	}
+	const hostGOARCH = "s390x" // not the test binary's runtime.GOARCH
 	tests := []struct {
 		goos, goarch string
 		debug        bool
 		want         string
 	}{
-		{runtime.GOOS, runtime.GOARCH, false, "bin/svc"},
-		{runtime.GOOS, runtime.GOARCH, true, "bin/svc-dev"},
-		{"linux", other, false, "bin/svc-linux-" + other},
-		{"linux", other, true, "bin/svc-dev-linux-" + other},
+		{"linux", hostGOARCH, false, "bin/svc"},
+		{"linux", hostGOARCH, true, "bin/svc-dev"},
+		{"linux", runtime.GOARCH, false, "bin/svc-linux-" + runtime.GOARCH},
+		{"linux", "arm64", true, "bin/svc-dev-linux-arm64"},
 		{"windows", "amd64", false, "bin/svc-windows-amd64.exe"},
 	}
 	for _, tt := range tests {
-		s := session{cfg: config.Config{Service: "svc", GOOS: tt.goos, GOARCH: tt.goarch}}
+		s := session{cfg: config.Config{Service: "svc", GOOS: tt.goos, GOARCH: tt.goarch}, hostGOOS: "linux", hostGOARCH: hostGOARCH}
 		if got := s.binaryPath(tt.debug); got != filepath.FromSlash(tt.want) {
 			t.Errorf("binaryPath(%s/%s, debug %v) = %q, want %q", tt.goos, tt.goarch, tt.debug, got, tt.want)
 		}
@@ -107,25 +108,22 @@ func TestLogLinesReadAsWritten(t *testing.T) {
 }
 
 func TestCheckCrossCgo(t *testing.T) {
-	other := "arm64"
-	if runtime.GOARCH == "arm64" {
-		other = "amd64"
-	}
+	const hostGOARCH = "s390x" // not the test binary's runtime.GOARCH
 	tests := []struct {
 		name    string
 		cfg     config.Config
 		cc      string
 		wantErr bool
 	}{
-		{name: "no cgo, another platform", cfg: config.Config{GOOS: "linux", GOARCH: other}},
-		{name: "cgo for this machine", cfg: config.Config{CGO: true, GOOS: runtime.GOOS, GOARCH: runtime.GOARCH}},
-		{name: "cgo for another platform without CC", cfg: config.Config{CGO: true, GOOS: "linux", GOARCH: other}, wantErr: true},
-		{name: "cgo for another platform with CC", cfg: config.Config{CGO: true, GOOS: "linux", GOARCH: other}, cc: "aarch64-linux-gnu-gcc"},
+		{name: "no cgo, another platform", cfg: config.Config{GOOS: "linux", GOARCH: "arm64"}},
+		{name: "cgo for this machine", cfg: config.Config{CGO: true, GOOS: "linux", GOARCH: hostGOARCH}},
+		{name: "cgo for the platform mage runs as, not the host's", cfg: config.Config{CGO: true, GOOS: "linux", GOARCH: runtime.GOARCH}, wantErr: true},
+		{name: "cgo for another platform with CC", cfg: config.Config{CGO: true, GOOS: "linux", GOARCH: "arm64"}, cc: "aarch64-linux-gnu-gcc"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("CC", tt.cc)
-			err := checkCrossCgo(tt.cfg)
+			err := session{cfg: tt.cfg, hostGOOS: "linux", hostGOARCH: hostGOARCH}.checkCrossCgo()
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("checkCrossCgo = %v, want error %v", err, tt.wantErr)
 			}

@@ -243,5 +243,21 @@ func (Host) Version(ctx context.Context, dir string) (string, error) {
 	return out, nil
 }
 
+// Platform is the platform of this machine as the go command reports it
+// (GOHOSTOS, GOHOSTARCH). It is not runtime.GOOS/GOARCH of the running
+// program: `GOARCH=arm64 go tool mage build` builds the mage binary for
+// arm64, which then runs emulated (binfmt) on an amd64 machine.
+func (Host) Platform(ctx context.Context, dir string) (goos, goarch string, err error) {
+	out, err := run.Output(ctx, run.Cmd{Name: "go", Args: []string{"env", "GOHOSTOS", "GOHOSTARCH"}, Dir: dir, Env: []string{"GOWORK=off"}})
+	if err != nil {
+		return "", "", fmt.Errorf("go env GOHOSTOS GOHOSTARCH in %s: %w; install Go (https://go.dev/dl/)", dir, err)
+	}
+	goos, goarch, ok := strings.Cut(out, "\n")
+	if !ok || goos == "" || goarch == "" {
+		return "", "", fmt.Errorf("go env GOHOSTOS GOHOSTARCH in %s printed %q, not two lines", dir, out)
+	}
+	return goos, goarch, nil
+}
+
 // Build runs one go build.
 func (Host) Build(ctx context.Context, cmd run.Cmd) error { return run.Run(ctx, cmd) }

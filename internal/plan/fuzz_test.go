@@ -22,7 +22,7 @@ var versionChars = regexp.MustCompile(`^[A-Za-z0-9_.+-]+$`)
 // overlap; distinct commits give distinct immutable tags.
 func FuzzMake(f *testing.F) {
 	base, err := config.Config{}.Resolve(func(string) (string, bool) { return "", false },
-		config.Facts{Dir: f.TempDir(), ModulePath: "github.com/acme/svc", MainCandidates: []string{"."}, OwnerRepo: "acme/svc"})
+		config.Facts{Dir: f.TempDir(), ModulePath: "github.com/acme/svc", MainCandidates: []string{"."}, OwnerRepo: "acme/svc", HostGOOS: "linux", HostGOARCH: "amd64"})
 	if err != nil {
 		f.Fatal(err)
 	}

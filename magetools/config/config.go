@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -183,7 +182,8 @@ type Config struct {
 	// add -<os>-<arch> to the binary's name when it is not this machine's.
 	// They are Gantry's own variables because GOOS and GOARCH in mage's
 	// environment also retarget the mage binary that `go tool mage` builds.
-	// Default: this machine's. Env: GANTRY_GOOS, GANTRY_GOARCH.
+	// Default: this machine's (Facts.HostGOOS, HostGOARCH), whatever
+	// platform the mage binary runs as. Env: GANTRY_GOOS, GANTRY_GOARCH.
 	GOOS   string
 	GOARCH string
 }
@@ -263,6 +263,11 @@ type Facts struct {
 	// RepoRoot is the top of the git checkout that holds Dir: the
 	// Dockerfile must lie inside it. Empty when unknown; Dir bounds it then.
 	RepoRoot string
+	// HostGOOS and HostGOARCH are this machine's platform as the go
+	// command reports it (GOHOSTOS, GOHOSTARCH): the default of GOOS and
+	// GOARCH. Not runtime's, which is the mage binary's own and may be
+	// another platform's, run under emulation.
+	HostGOOS, HostGOARCH string
 }
 
 // ErrNoImage is wrapped by Resolve's error when nothing names the image
@@ -325,8 +330,8 @@ func (c Config) Resolve(env Lookup, facts Facts) (Config, error) {
 			*field = ""
 		}
 	}
-	setDefault(&r.GOOS, runtime.GOOS)
-	setDefault(&r.GOARCH, runtime.GOARCH)
+	setDefault(&r.GOOS, facts.HostGOOS)
+	setDefault(&r.GOARCH, facts.HostGOARCH)
 	if err := r.validate(facts); err != nil {
 		return Config{}, err
 	}
