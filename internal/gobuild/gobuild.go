@@ -58,13 +58,10 @@ func NewOptions(cfg config.Config, s Stamp) Options {
 }
 
 // cgoTags make a cgo binary need no C library at run time for name
-// resolution and user look-ups (Go's own implementations), and cgoLink
-// links it statically: it runs on the same static runtime image as a
-// pure-Go binary.
-var (
-	cgoTags = []string{"netgo", "osusergo"}
-	cgoLink = []string{"-linkmode=external", "-extldflags=-static"}
-)
+// resolution and user look-ups (Go's own implementations), and
+// config.CgoLinkFlags link it statically: it runs on the same static
+// runtime image as a pure-Go binary.
+var cgoTags = []string{"netgo", "osusergo"}
 
 // GoTags are the build tags: the configured ones, and cgoTags with cgo.
 func (o Options) GoTags() []string {
@@ -84,7 +81,7 @@ func (o Options) GoTags() []string {
 func (o Options) LinkFlags() []string {
 	flags := slices.Concat(o.XFlags, o.LDFlags)
 	if o.CGO {
-		flags = append(flags, cgoLink...)
+		flags = append(flags, config.CgoLinkFlags...)
 	}
 	return flags
 }
