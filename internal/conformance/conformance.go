@@ -58,6 +58,7 @@ const (
 	RuleStamp               = "stamp"                // a -X target that is no string variable the binary links
 	RuleCgo                 = "cgo"                  // a package works only with cgo, and Gantry builds with cgo off
 	RulePackages            = "packages"             // the main package's graph cannot be listed
+	RuleReplace             = "replace"              // go.mod replaces a module with a directory outside the repository
 	RuleDockerfileUnused    = "dockerfile-unused"    // a root Dockerfile that Gantry does not build
 	RuleContextSize         = "context-size"         // the build context is over ContextSizeLimit
 )

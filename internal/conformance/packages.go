@@ -15,6 +15,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/gantry-build/gantry/internal/golist"
+	"github.com/gantry-build/gantry/internal/module"
 	"github.com/gantry-build/gantry/magetools/config"
 )
 
@@ -28,13 +29,28 @@ func checkPackages(ctx context.Context, dir string, cfg config.Config, log *logr
 	}
 	goos, rest, _ := strings.Cut(platform, "/")
 	goarch, _, _ := strings.Cut(rest, "/")
+	findings := replaceFindings(dir)
 	g, err := golist.List(ctx, dir, cfg.MainPackage, goos, goarch, log)
 	if err != nil {
-		return []Finding{{Severity: Error, Rule: RulePackages, Path: filepath.Join(dir, "go.mod"),
+		return append(findings, Finding{Severity: Error, Rule: RulePackages, Path: filepath.Join(dir, "go.mod"),
 			Message: fmt.Sprintf("cannot list the packages of the main package %s: %v", cfg.MainPackage, err),
-			Fix:     "make `go list " + cfg.MainPackage + "` work in the service directory (a go.mod, a main package at GANTRY_MAIN or Config.MainPackage)"}}
+			Fix:     "make `go list " + cfg.MainPackage + "` work in the service directory (a go.mod, a main package at GANTRY_MAIN or Config.MainPackage)"})
 	}
-	return CheckPackages(dir, g, cfg)
+	return append(findings, CheckPackages(dir, g, cfg)...)
+}
+
+// replaceFindings applies the replace rule: a replace directive pointing
+// at a directory outside the repository builds here and nowhere else.
+// A go.mod that cannot be read is left to go list, which names it.
+func replaceFindings(dir string) []Finding {
+	replaces, _ := module.ReplacesOutside(dir, repoRoot(dir))
+	var findings []Finding
+	for _, r := range replaces {
+		findings = append(findings, Finding{Severity: Error, Rule: RuleReplace, Path: filepath.Join(dir, "go.mod"), Line: r.Line,
+			Message: fmt.Sprintf("`%s` points outside the repository (at %s), so a fresh checkout of the commit, as CI makes, cannot build the service", r.Directive, r.Dir),
+			Fix:     module.ReplaceFix})
+	}
+	return findings
 }
 
 // CheckPackages applies the rules that need the main package's graph g

@@ -127,3 +127,25 @@ func TestCheckPackages(t *testing.T) {
 		})
 	}
 }
+
+// TestReplaceOutsideTheRepository: a replace that builds here (the
+// directory exists beside the checkout) and in no fresh checkout.
+func TestReplaceOutsideTheRepository(t *testing.T) {
+	offline(t)
+	top := writeFiles(t, map[string]string{
+		"repo/.git/HEAD":   "ref: refs/heads/main\n",
+		"repo/svc/go.mod":  "module github.com/acme/svc\n\ngo 1.22\n\nrequire example.com/lib v1.0.0\n\nreplace example.com/lib => ../../lib\n",
+		"repo/svc/main.go": "package main\n\nimport \"example.com/lib\"\n\nfunc main() { lib.Hello() }\n",
+		"lib/go.mod":       "module example.com/lib\n\ngo 1.22\n",
+		"lib/lib.go":       "package lib\n\nfunc Hello() {}\n",
+	})
+	dir := filepath.Join(top, "repo", "svc")
+	got := checkPackages(context.Background(), dir, defaults(), testLog())
+	if len(got) != 1 {
+		t.Fatalf("got %d findings, want the replace: %v", len(got), got)
+	}
+	if f := got[0]; f.Rule != RuleReplace || f.Severity != Error || f.Line != 7 || f.Path != filepath.Join(dir, "go.mod") ||
+		!strings.Contains(f.Message, "`replace example.com/lib => ../../lib` points outside the repository") || !strings.Contains(f.Fix, "go mod vendor") {
+		t.Errorf("finding = %s %s at %s:%d: %s (fix: %s); want an error replace at go.mod:7 naming the directive and the fix", f.Severity, f.Rule, f.Path, f.Line, f.Message, f.Fix)
+	}
+}

@@ -91,6 +91,18 @@ func TestCheckPublish(t *testing.T) {
 			writeFile(t, dir, "new.txt", "new")
 			return nil
 		}, wantErr: []string{"uncommitted changes", "commit or stash"}},
+		{name: "a module replaced by a directory outside the repository", setup: func(t *testing.T, dir, c1, c2 string) map[string]string {
+			writeFile(t, dir, "go.mod", "module example.com/svc\n\ngo 1.22\n\nrequire example.com/lib v1.0.0\n\nreplace example.com/lib => ../lib\n")
+			gitRun(t, dir, nil, "add", "go.mod")
+			gitRun(t, dir, nil, "commit", "-q", "-m", "replace")
+			return nil
+		}, wantErr: []string{"`replace example.com/lib => ../lib` (line 7) points outside the repository", "refusing to publish", "go mod vendor"}},
+		{name: "a module replaced by a directory inside", setup: func(t *testing.T, dir, c1, c2 string) map[string]string {
+			writeFile(t, dir, "go.mod", "module example.com/svc\n\ngo 1.22\n\nrequire example.com/lib v1.0.0\n\nreplace example.com/lib => ./lib\n")
+			gitRun(t, dir, nil, "add", "go.mod")
+			gitRun(t, dir, nil, "commit", "-q", "-m", "replace")
+			return nil
+		}},
 		{name: "staged file in Actions", setup: func(t *testing.T, dir, c1, c2 string) map[string]string {
 			writeFile(t, dir, "b.txt", "staged")
 			gitRun(t, dir, nil, "add", "b.txt")

@@ -682,27 +682,16 @@ func checkDockerfile(dockerfile string, facts Facts) error {
 		root = facts.Dir
 	}
 	path := filepath.Join(facts.Dir, dockerfile)
-	if !within(root, path) {
+	if !module.Within(root, path) {
 		return fmt.Errorf("Dockerfile %q lies outside the repository %s, so the image could not be rebuilt from the commit; move it into the repository and give its path relative to %s (GANTRY_DOCKERFILE, Config.Dockerfile)", dockerfile, root, facts.Dir)
 	}
 	// A symbolic link inside may still point outside.
 	realRoot, errRoot := filepath.EvalSymlinks(root)
 	realPath, errPath := filepath.EvalSymlinks(path)
-	if errRoot == nil && errPath == nil && !within(realRoot, realPath) {
+	if errRoot == nil && errPath == nil && !module.Within(realRoot, realPath) {
 		return fmt.Errorf("Dockerfile %q is a link to %s, outside the repository %s, so the image could not be rebuilt from the commit; commit the Dockerfile itself (GANTRY_DOCKERFILE, Config.Dockerfile)", dockerfile, realPath, root)
 	}
 	return nil
-}
-
-// within reports whether path is root or below it.
-func within(root, path string) bool {
-	absRoot, err1 := filepath.Abs(root)
-	absPath, err2 := filepath.Abs(path)
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	rel, err := filepath.Rel(absRoot, absPath)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // goOS and goArch are the values of GOOS and GOARCH that Go knows
