@@ -6,15 +6,18 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/magefile/mage/mg"
 	"github.com/sirupsen/logrus"
 
+	"github.com/gantry-build/gantry/internal/conformance"
 	"github.com/gantry-build/gantry/internal/discover"
 	"github.com/gantry-build/gantry/internal/event"
 	"github.com/gantry-build/gantry/internal/git"
 	"github.com/gantry-build/gantry/internal/gobuild"
+	"github.com/gantry-build/gantry/internal/golist"
 	"github.com/gantry-build/gantry/internal/module"
 	"github.com/gantry-build/gantry/internal/pipeline"
 	"github.com/gantry-build/gantry/internal/plan"
@@ -90,6 +93,12 @@ func loadSession(ctx context.Context, local bool) (session, error) {
 	if err != nil {
 		return session{}, fmt.Errorf("configuration: %w", err)
 	}
+	if !ev.Dirty {
+		if ev.Changes, err = compiledChanges(ctx, cfg, log); err != nil {
+			return session{}, err
+		}
+		ev.Dirty = len(ev.Changes) > 0
+	}
 	p, err := plan.Make(ev, cfg)
 	if err != nil {
 		return session{}, err
@@ -102,6 +111,43 @@ func loadSession(ctx context.Context, local bool) (session, error) {
 	log.WithFields(logrus.Fields{"event": ev.Kind, "ref": ev.Ref, "version": p.Version}).Debug("event read")
 	log.WithFields(logrus.Fields{"image": cfg.Image, "service": cfg.Service, "main": cfg.MainPackage, "dockerfile": cfg.Dockerfile}).Debug("configuration resolved")
 	return session{cfg: cfg, event: ev, plan: p, log: log, hostGOOS: facts.HostGOOS, hostGOARCH: facts.HostGOARCH}, nil
+}
+
+// compiledChanges lists the files the build of the main package reads
+// (the graph the image build compiles, listed once, as mage check lists
+// it) that the commit does not hold as they are: the tree is judged by
+// what is compiled, not by what git status shows. With Config.Prepare,
+// a file the commit lacks that a committed .gitignore ignores is what
+// Prepare generates, and passes. Outside a git checkout (a CI job
+// without one) there is no commit to compare with; when the graph cannot
+// be listed, the build cannot run either, and mage check says why.
+func compiledChanges(ctx context.Context, cfg config.Config, log *logrus.Entry) ([]git.Change, error) {
+	repo := git.Repo{Dir: cfg.Dir}
+	if !repo.IsRepo(ctx) {
+		return nil, nil
+	}
+	goos, goarch := conformance.ListPlatform(cfg)
+	list := golist.List
+	if cfg.CGO {
+		list = golist.ListWithCgo
+	}
+	g, err := list(ctx, cfg.Dir, cfg.MainPackage, goos, goarch, log)
+	if err != nil {
+		log.Warnf("cannot tell whether the files the build compiles are the commit's: %v", err)
+		return nil, nil
+	}
+	changes, err := repo.Changed(ctx, g.SourceFiles())
+	if err != nil || len(cfg.Prepare) == 0 {
+		return changes, err
+	}
+	var absent []string
+	for _, c := range changes {
+		if !c.InCommit {
+			absent = append(absent, c.Path)
+		}
+	}
+	generated, err := repo.IgnoredByCommit(ctx, absent)
+	return slices.DeleteFunc(changes, func(c git.Change) bool { return !c.InCommit && slices.Contains(generated, c.Path) }), err
 }
 
 func (s session) run() pipeline.Run {

@@ -133,3 +133,69 @@ func TestCheckCrossCgo(t *testing.T) {
 		})
 	}
 }
+
+// TestCompiledChanges: the tree is judged by what the build compiles and
+// embeds, against the commit's bytes: a compiled file git status hides is
+// a change, named; a file the build does not read is not; with Prepare, a
+// file a committed .gitignore ignores is generated, and passes.
+func TestCompiledChanges(t *testing.T) {
+	t.Setenv("GOFLAGS", "")
+	t.Setenv("GOTOOLCHAIN", "local")
+	t.Setenv("GOPROXY", "off")
+	const date = "2024-01-02T03:04:05+00:00"
+	setup := func(t *testing.T) string {
+		dir := gittest.NewRepo(t)
+		gittest.Commit(t, dir, "go.mod", "module example.com/svc\n\ngo 1.22\n", date)
+		gittest.Commit(t, dir, "main.go", "package main\n\nimport _ \"embed\"\n\n//go:embed ui/*\nvar ui string\n\nfunc main() { println(ui) }\n", date)
+		gittest.Commit(t, dir, ".gitignore", "/ui/app.js\n", date)
+		gittest.Commit(t, dir, "notes.txt", "not compiled\n", date)
+		if err := os.Mkdir(filepath.Join(dir, "ui"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "ui", "app.js"), []byte("generated"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	log := logrus.NewEntry(logrus.StandardLogger())
+	cfg := func(dir string, prepare ...string) config.Config {
+		return config.Config{Dir: dir, MainPackage: ".", Platforms: []string{"linux/amd64"}, Prepare: prepare}
+	}
+
+	t.Run("hidden changes", func(t *testing.T) {
+		dir := setup(t)
+		write := func(name, content string) {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		write("main.go", "package main\n\nimport _ \"embed\"\n\n//go:embed ui/*\nvar ui string\n\nfunc main() { println(\"uncommitted\", ui) }\n")
+		gittest.Run(t, dir, nil, "update-index", "--assume-unchanged", "main.go")
+		write("extra.go", "package main\n\nfunc init() { println(\"not in the commit\") }\n")
+		write(filepath.Join(".git", "info", "exclude"), "extra.go\n")
+		write("notes.txt", "changed, but not compiled\n")
+		gittest.Run(t, dir, nil, "update-index", "--assume-unchanged", "notes.txt")
+		if status := gittest.Run(t, dir, nil, "status", "--porcelain"); status != "" {
+			t.Fatalf("git status shows %q; the test needs it to show nothing", status)
+		}
+		got, err := compiledChanges(t.Context(), cfg(dir), log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, c := range got {
+			names = append(names, c.String())
+		}
+		want := []string{"extra.go (not in the commit)", "main.go (differs from the commit)", "ui/app.js (not in the commit)"}
+		if !slices.Equal(names, want) {
+			t.Errorf("compiledChanges = %q, want %q", names, want)
+		}
+	})
+
+	t.Run("what Prepare generates", func(t *testing.T) {
+		got, err := compiledChanges(t.Context(), cfg(setup(t), "go", "generate", "./ui"), log)
+		if err != nil || len(got) != 0 {
+			t.Errorf("compiledChanges = %v, %v; want none: ui/app.js is ignored by the commit's .gitignore", got, err)
+		}
+	})
+}

@@ -23,12 +23,7 @@ import (
 // compiles it (the first of the configured platforms), and applies the
 // rules that need it: stamp and cgo.
 func checkPackages(ctx context.Context, dir string, cfg config.Config, log *logrus.Entry) []Finding {
-	platform := config.DefaultPlatforms[0]
-	if len(cfg.Platforms) > 0 {
-		platform = cfg.Platforms[0]
-	}
-	goos, rest, _ := strings.Cut(platform, "/")
-	goarch, _, _ := strings.Cut(rest, "/")
+	goos, goarch := ListPlatform(cfg)
 	findings := replaceFindings(dir)
 	g, err := golist.List(ctx, dir, cfg.MainPackage, goos, goarch, log)
 	if err != nil {
@@ -51,6 +46,18 @@ func replaceFindings(dir string) []Finding {
 			Fix:     module.ReplaceFix})
 	}
 	return findings
+}
+
+// ListPlatform is the platform the main package's graph is listed for:
+// the image build's first.
+func ListPlatform(cfg config.Config) (goos, goarch string) {
+	platform := config.DefaultPlatforms[0]
+	if len(cfg.Platforms) > 0 {
+		platform = cfg.Platforms[0]
+	}
+	goos, rest, _ := strings.Cut(platform, "/")
+	goarch, _, _ = strings.Cut(rest, "/")
+	return goos, goarch
 }
 
 // CheckPackages applies the rules that need the main package's graph g

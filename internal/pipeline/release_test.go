@@ -8,6 +8,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/gantry-build/gantry/internal/event"
+	"github.com/gantry-build/gantry/internal/git"
 	"github.com/gantry-build/gantry/internal/plan"
 	"github.com/gantry-build/gantry/magetools/config"
 )
@@ -261,4 +262,17 @@ func TestCheckPublishHeadIsTheEventCommit(t *testing.T) {
 	}
 	err := r.CheckPublish(t.Context())
 	wantErr(t, err, c1[:12], c2[:12])
+}
+
+// TestCheckPublishNamesHiddenChanges: files the build compiles that the
+// commit does not hold as they are (found by the session, though git
+// status shows nothing) are refused by name.
+func TestCheckPublishNamesHiddenChanges(t *testing.T) {
+	isolate(t)
+	dir := newRepo(t)
+	commitFile(t, dir, "a.txt", "a", date1)
+	r := checkoutRun(t, dir, nil, config.Config{})
+	r.Event.Dirty, r.Event.Changes = true, []git.Change{{Path: "main.go", InCommit: true}, {Path: "extra.go"}}
+	err := r.CheckPublish(t.Context())
+	wantErr(t, err, "main.go (differs from the commit), extra.go (not in the commit)", "refusing to publish", "--assume-unchanged", ".git/info/exclude")
 }
