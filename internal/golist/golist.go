@@ -36,10 +36,13 @@ type Package struct {
 	// DepOnly is false only for the main package itself.
 	DepOnly bool
 	Module  *struct {
-		Path  string
-		Main  bool
-		GoMod string
+		Path string
+		Main bool
 	}
+	// GoMod is the go.mod file of the package's module (go list's
+	// Module.GoMod), read apart by Decode so that Module keeps the shape
+	// its readers build.
+	GoMod string `json:"-"`
 	// GoFiles are the files compiled with cgo off; IgnoredGoFiles those
 	// build constraints (cgo's among them) leave out.
 	GoFiles        []string
@@ -108,13 +111,24 @@ func Decode(r io.Reader) ([]Package, error) {
 	var pkgs []Package
 	dec := json.NewDecoder(r)
 	for {
-		var p Package
-		err := dec.Decode(&p)
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
 		if errors.Is(err, io.EOF) {
 			return pkgs, nil
 		}
+		var p Package
+		var module struct{ Module *struct{ GoMod string } }
+		if err == nil {
+			err = json.Unmarshal(raw, &p)
+		}
+		if err == nil {
+			err = json.Unmarshal(raw, &module)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("read go list's output: %w", err)
+		}
+		if module.Module != nil {
+			p.GoMod = module.Module.GoMod
 		}
 		pkgs = append(pkgs, p)
 	}
@@ -155,8 +169,8 @@ func (g Graph) SourceFiles() []string {
 				files = append(files, filepath.Join(p.Dir, name))
 			}
 		}
-		if p.Module != nil && p.Module.GoMod != "" {
-			files = append(files, p.Module.GoMod)
+		if p.GoMod != "" {
+			files = append(files, p.GoMod)
 		}
 	}
 	slices.Sort(files)
