@@ -33,6 +33,9 @@ type session struct {
 	log *logrus.Entry
 	// hostGOOS and hostGOARCH are this machine's platform (Facts.HostGOOS).
 	hostGOOS, hostGOARCH string
+	// packages lists the main package's graph, or returns the listing the
+	// clean-tree check made: one go list per run.
+	packages conformance.Lister
 }
 
 // load sets up logging, reads the event and the module, resolves Config
@@ -88,13 +91,22 @@ func loadSession(ctx context.Context, local bool) (session, error) {
 	}
 	if errors.Is(err, config.ErrNoImage) {
 		// The commit is validated and the SHA length resolved by now.
-		return session{cfg: cfg, event: ev, log: log.WithField("commit", ev.Commit[:cfg.ShortSHALength]), hostGOOS: facts.HostGOOS, hostGOARCH: facts.HostGOARCH}, fmt.Errorf("configuration: %w", err)
+		return session{cfg: cfg, event: ev, log: log.WithField("commit", ev.Commit[:cfg.ShortSHALength]), hostGOOS: facts.HostGOOS, hostGOARCH: facts.HostGOARCH,
+			packages: conformance.ListPackages(cfg.Dir, cfg, log)}, fmt.Errorf("configuration: %w", err)
 	}
 	if err != nil {
 		return session{}, fmt.Errorf("configuration: %w", err)
 	}
-	if !ev.Dirty {
-		if ev.Changes, err = compiledChanges(ctx, cfg, log); err != nil {
+	packages := conformance.ListPackages(cfg.Dir, cfg, log)
+	// With git status clean, the files the build reads decide: without a
+	// checkout (a CI job without one) there is no commit to compare with.
+	if !ev.Dirty && (git.Repo{Dir: cfg.Dir}).IsRepo(ctx) {
+		g, listErr := packages(ctx)
+		packages = func(context.Context) (golist.Graph, error) { return g, listErr }
+		if listErr != nil {
+			// The build cannot run either; mage check says why.
+			log.Warnf("cannot tell whether the files the build compiles are the commit's: %v", listErr)
+		} else if ev.Changes, err = compiledChanges(ctx, cfg, g); err != nil {
 			return session{}, err
 		}
 		ev.Dirty = len(ev.Changes) > 0
@@ -110,32 +122,16 @@ func loadSession(ctx context.Context, local bool) (session, error) {
 	}
 	log.WithFields(logrus.Fields{"event": ev.Kind, "ref": ev.Ref, "version": p.Version}).Debug("event read")
 	log.WithFields(logrus.Fields{"image": cfg.Image, "service": cfg.Service, "main": cfg.MainPackage, "dockerfile": cfg.Dockerfile}).Debug("configuration resolved")
-	return session{cfg: cfg, event: ev, plan: p, log: log, hostGOOS: facts.HostGOOS, hostGOARCH: facts.HostGOARCH}, nil
+	return session{cfg: cfg, event: ev, plan: p, log: log, hostGOOS: facts.HostGOOS, hostGOARCH: facts.HostGOARCH, packages: packages}, nil
 }
 
 // compiledChanges lists the files the build of the main package reads
-// (the graph the image build compiles, listed once, as mage check lists
-// it) that the commit does not hold as they are: the tree is judged by
-// what is compiled, not by what git status shows. With Config.Prepare,
-// a file the commit lacks that a committed .gitignore ignores is what
-// Prepare generates, and passes. Outside a git checkout (a CI job
-// without one) there is no commit to compare with; when the graph cannot
-// be listed, the build cannot run either, and mage check says why.
-func compiledChanges(ctx context.Context, cfg config.Config, log *logrus.Entry) ([]git.Change, error) {
+// (g, the graph the image build compiles) that the commit does not hold
+// as they are: the tree is judged by what is compiled, not by what git
+// status shows. With Config.Prepare, a file the commit lacks that a
+// committed .gitignore ignores is what Prepare generates, and passes.
+func compiledChanges(ctx context.Context, cfg config.Config, g golist.Graph) ([]git.Change, error) {
 	repo := git.Repo{Dir: cfg.Dir}
-	if !repo.IsRepo(ctx) {
-		return nil, nil
-	}
-	goos, goarch := conformance.ListPlatform(cfg)
-	list := golist.List
-	if cfg.CGO {
-		list = golist.ListWithCgo
-	}
-	g, err := list(ctx, cfg.Dir, cfg.MainPackage, goos, goarch, log)
-	if err != nil {
-		log.Warnf("cannot tell whether the files the build compiles are the commit's: %v", err)
-		return nil, nil
-	}
 	changes, err := repo.Changed(ctx, g.SourceFiles())
 	if err != nil || len(cfg.Prepare) == 0 {
 		return changes, err

@@ -12,6 +12,8 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/gantry-build/gantry/docker"
+	"github.com/gantry-build/gantry/internal/conformance"
+	"github.com/gantry-build/gantry/internal/git"
 	"github.com/gantry-build/gantry/internal/gittest"
 	"github.com/gantry-build/gantry/magetools/config"
 )
@@ -157,9 +159,14 @@ func TestCompiledChanges(t *testing.T) {
 		}
 		return dir
 	}
-	log := logrus.NewEntry(logrus.StandardLogger())
-	cfg := func(dir string, prepare ...string) config.Config {
-		return config.Config{Dir: dir, MainPackage: ".", Platforms: []string{"linux/amd64"}, Prepare: prepare}
+	changes := func(t *testing.T, dir string, prepare ...string) ([]git.Change, error) {
+		t.Helper()
+		cfg := config.Config{Dir: dir, MainPackage: ".", Platforms: []string{"linux/amd64"}, Prepare: prepare}
+		g, err := conformance.ListPackages(dir, cfg, logrus.NewEntry(logrus.StandardLogger()))(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return compiledChanges(t.Context(), cfg, g)
 	}
 
 	t.Run("hidden changes", func(t *testing.T) {
@@ -178,7 +185,7 @@ func TestCompiledChanges(t *testing.T) {
 		if status := gittest.Run(t, dir, nil, "status", "--porcelain"); status != "" {
 			t.Fatalf("git status shows %q; the test needs it to show nothing", status)
 		}
-		got, err := compiledChanges(t.Context(), cfg(dir), log)
+		got, err := changes(t, dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -193,7 +200,7 @@ func TestCompiledChanges(t *testing.T) {
 	})
 
 	t.Run("what Prepare generates", func(t *testing.T) {
-		got, err := compiledChanges(t.Context(), cfg(setup(t), "go", "generate", "./ui"), log)
+		got, err := changes(t, setup(t), "go", "generate", "./ui")
 		if err != nil || len(got) != 0 {
 			t.Errorf("compiledChanges = %v, %v; want none: ui/app.js is ignored by the commit's .gitignore", got, err)
 		}

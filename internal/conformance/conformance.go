@@ -13,8 +13,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/sirupsen/logrus"
-
 	"github.com/gantry-build/gantry/docker"
 	"github.com/gantry-build/gantry/magetools/config"
 	"github.com/gantry-build/gantry/workflow"
@@ -91,9 +89,10 @@ const EmbeddedDockerfile = "(embedded) docker/Dockerfile"
 // Check reads the service at dir (its module root and build context) with
 // its resolved configuration and returns every finding: the Dockerfile's
 // and the unused Dockerfiles', the .dockerignore's and the build
-// context's, the main package's graph's (listed once with go list, logged
-// on log) and the workflows' of the repository holding dir.
-func Check(ctx context.Context, dir string, cfg config.Config, log *logrus.Entry) []Finding {
+// context's, the main package's graph's (list: ListPackages, or the
+// graph the caller listed already) and the workflows' of the repository
+// holding dir.
+func Check(ctx context.Context, dir string, cfg config.Config, list Lister) []Finding {
 	var findings []Finding
 	var emulation Emulation
 	if cfg.Dockerfile == "" {
@@ -118,7 +117,7 @@ func Check(ctx context.Context, dir string, cfg config.Config, log *logrus.Entry
 	findings = append(findings, ignoreFindings...)
 	findings = append(findings, CheckContextSize(ignorePath, sent)...)
 
-	findings = append(findings, checkPackages(ctx, dir, cfg, log)...)
+	findings = append(findings, checkPackages(ctx, dir, cfg, list)...)
 
 	return append(findings, checkWorkflows(repoRoot(dir), emulation, cfg.PublishBranch)...)
 }

@@ -35,7 +35,7 @@ func TestRepositoryConforms(t *testing.T) {
 			if tt.main != "." {
 				cfg.Stamp = config.Stamp{} // gantry itself stamps nothing
 			}
-			for _, f := range Check(context.Background(), tt.dir, cfg, testLog()) {
+			for _, f := range Check(context.Background(), tt.dir, cfg, ListPackages(tt.dir, cfg, testLog())) {
 				t.Errorf("%s %s", f.Severity, f)
 			}
 		})
@@ -205,7 +205,7 @@ func TestCheck(t *testing.T) {
 				cfg.PublishBranch = tt.publishBranch
 			}
 			dir := filepath.Join(repo, tt.dir)
-			got := Check(context.Background(), dir, cfg, testLog())
+			got := Check(context.Background(), dir, cfg, ListPackages(dir, cfg, testLog()))
 			used := make([]bool, len(got))
 			for _, w := range tt.want {
 				ok := false

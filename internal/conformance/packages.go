@@ -19,13 +19,34 @@ import (
 	"github.com/gantry-build/gantry/magetools/config"
 )
 
-// checkPackages lists the main package's graph once, as the image build
-// compiles it (the first of the configured platforms), and applies the
-// rules that need it: stamp and cgo.
-func checkPackages(ctx context.Context, dir string, cfg config.Config, log *logrus.Entry) []Finding {
-	goos, goarch := ListPlatform(cfg)
+// Lister lists the main package's graph; Check calls it once.
+type Lister func(ctx context.Context) (golist.Graph, error)
+
+// ListPackages is the Lister of cfg's main package in dir, as the image
+// build compiles it: for the first of the configured platforms, with cgo
+// off unless Config.CGO (then the graph holds the C files cgo compiles,
+// and the cgo rule does not apply).
+func ListPackages(dir string, cfg config.Config, log *logrus.Entry) Lister {
+	platform := config.DefaultPlatforms[0]
+	if len(cfg.Platforms) > 0 {
+		platform = cfg.Platforms[0]
+	}
+	goos, rest, _ := strings.Cut(platform, "/")
+	goarch, _, _ := strings.Cut(rest, "/")
+	list := golist.List
+	if cfg.CGO {
+		list = golist.ListWithCgo
+	}
+	return func(ctx context.Context) (golist.Graph, error) {
+		return list(ctx, dir, cfg.MainPackage, goos, goarch, log)
+	}
+}
+
+// checkPackages lists the main package's graph once and applies the
+// rules that need it: stamp and cgo; and the replace rule.
+func checkPackages(ctx context.Context, dir string, cfg config.Config, list Lister) []Finding {
 	findings := replaceFindings(dir)
-	g, err := golist.List(ctx, dir, cfg.MainPackage, goos, goarch, log)
+	g, err := list(ctx)
 	if err != nil {
 		return append(findings, Finding{Severity: Error, Rule: RulePackages, Path: filepath.Join(dir, "go.mod"),
 			Message: fmt.Sprintf("cannot list the packages of the main package %s: %v", cfg.MainPackage, err),
@@ -46,18 +67,6 @@ func replaceFindings(dir string) []Finding {
 			Fix:     module.ReplaceFix})
 	}
 	return findings
-}
-
-// ListPlatform is the platform the main package's graph is listed for:
-// the image build's first.
-func ListPlatform(cfg config.Config) (goos, goarch string) {
-	platform := config.DefaultPlatforms[0]
-	if len(cfg.Platforms) > 0 {
-		platform = cfg.Platforms[0]
-	}
-	goos, rest, _ := strings.Cut(platform, "/")
-	goarch, _, _ = strings.Cut(rest, "/")
-	return goos, goarch
 }
 
 // CheckPackages applies the rules that need the main package's graph g

@@ -115,7 +115,7 @@ func TestCheckPackages(t *testing.T) {
 				cfg.MainPackage = tt.main
 			}
 			cfg.CGO = tt.cgo
-			got := checkPackages(context.Background(), dir, cfg, testLog())
+			got := checkPackages(context.Background(), dir, cfg, ListPackages(dir, cfg, testLog()))
 			if len(got) != len(tt.want) {
 				t.Fatalf("got %d findings, want %d: %v", len(got), len(tt.want), got)
 			}
@@ -140,7 +140,7 @@ func TestReplaceOutsideTheRepository(t *testing.T) {
 		"lib/lib.go":       "package lib\n\nfunc Hello() {}\n",
 	})
 	dir := filepath.Join(top, "repo", "svc")
-	got := checkPackages(context.Background(), dir, defaults(), testLog())
+	got := checkPackages(context.Background(), dir, defaults(), ListPackages(dir, defaults(), testLog()))
 	if len(got) != 1 {
 		t.Fatalf("got %d findings, want the replace: %v", len(got), got)
 	}
