@@ -109,7 +109,9 @@ func loadSession(ctx context.Context, local bool) (session, error) {
 		} else if ev.Changes, err = compiledChanges(ctx, cfg, g); err != nil {
 			return session{}, err
 		}
-		ev.Dirty = len(ev.Changes) > 0
+		if ev.Dirty = len(ev.Changes) > 0; ev.Dirty {
+			log.Warnf("the tree is dirty, though git status shows nothing: the build reads files the commit does not hold as they are: %s", ev.Changes)
+		}
 	}
 	p, err := plan.Make(ev, cfg)
 	if err != nil {
@@ -130,7 +132,7 @@ func loadSession(ctx context.Context, local bool) (session, error) {
 // as they are: the tree is judged by what is compiled, not by what git
 // status shows. With Config.Prepare, a file the commit lacks that a
 // committed .gitignore ignores is what Prepare generates, and passes.
-func compiledChanges(ctx context.Context, cfg config.Config, g golist.Graph) ([]git.Change, error) {
+func compiledChanges(ctx context.Context, cfg config.Config, g golist.Graph) (git.Changes, error) {
 	repo := git.Repo{Dir: cfg.Dir}
 	changes, err := repo.Changed(ctx, g.SourceFiles())
 	if err != nil || len(cfg.Prepare) == 0 {

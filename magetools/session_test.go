@@ -159,7 +159,7 @@ func TestCompiledChanges(t *testing.T) {
 		}
 		return dir
 	}
-	changes := func(t *testing.T, dir string, prepare ...string) ([]git.Change, error) {
+	changes := func(t *testing.T, dir string, prepare ...string) (git.Changes, error) {
 		t.Helper()
 		cfg := config.Config{Dir: dir, MainPackage: ".", Platforms: []string{"linux/amd64"}, Prepare: prepare}
 		g, err := conformance.ListPackages(dir, cfg, logrus.NewEntry(logrus.StandardLogger()))(t.Context())

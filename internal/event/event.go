@@ -64,7 +64,7 @@ type Context struct {
 	// --assume-unchanged, or excluded by .git/info/exclude). Read reads
 	// only git status; the caller that knows what the build reads sets
 	// them (magetools' session, with git.Repo.Changed).
-	Changes []git.Change
+	Changes git.Changes
 }
 
 // Read returns the context of this run: from GitHub Actions when

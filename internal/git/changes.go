@@ -27,6 +27,22 @@ func (c Change) String() string {
 	return c.Path + " (not in the commit)"
 }
 
+// Changes are the files of one comparison, in path order.
+type Changes []Change
+
+// String names the first few files, and how many more there are.
+func (cs Changes) String() string {
+	const shown = 5
+	var names []string
+	for _, c := range cs[:min(len(cs), shown)] {
+		names = append(names, c.String())
+	}
+	if len(cs) > shown {
+		names = append(names, fmt.Sprintf("and %d more", len(cs)-shown))
+	}
+	return strings.Join(names, ", ")
+}
+
 // Git's file modes in a tree.
 const (
 	modeSymlink = "120000"
@@ -41,7 +57,7 @@ const (
 // .git/info/exclude, counts as what it is. Paths outside the working tree
 // are left out, and so are paths in a submodule (git status compares it
 // with the commit the tree records).
-func (r Repo) Changed(ctx context.Context, paths []string) ([]Change, error) {
+func (r Repo) Changed(ctx context.Context, paths []string) (Changes, error) {
 	top, err := r.TopLevel(ctx)
 	if err != nil {
 		return nil, err
@@ -86,7 +102,7 @@ func (r Repo) Changed(ctx context.Context, paths []string) ([]Change, error) {
 			compare = append(compare, rel)
 		}
 	}
-	var out []Change
+	var out Changes
 	for _, rel := range changes {
 		_, inCommit := tree[rel]
 		out = append(out, Change{Path: rel, InCommit: inCommit})

@@ -48,7 +48,7 @@ func TestChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Change{{Path: "assumed.go", InCommit: true}, {Path: "excluded.go"}, {Path: "skipped.go", InCommit: true}}
+	want := Changes{{Path: "assumed.go", InCommit: true}, {Path: "excluded.go"}, {Path: "skipped.go", InCommit: true}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Changed = %v, want %v", got, want)
 	}
@@ -77,5 +77,16 @@ func TestIgnoredByCommit(t *testing.T) {
 	}
 	if want := []string{"dist/app.js"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("IgnoredByCommit = %q, want %q", got, want)
+	}
+}
+
+func TestChangesString(t *testing.T) {
+	var cs Changes
+	for _, name := range []string{"a.go", "b.go", "c.go", "d.go", "e.go", "f.go", "g.go"} {
+		cs = append(cs, Change{Path: name, InCommit: name != "b.go"})
+	}
+	want := "a.go (differs from the commit), b.go (not in the commit), c.go (differs from the commit), d.go (differs from the commit), e.go (differs from the commit), and 2 more"
+	if got := cs.String(); got != want {
+		t.Errorf("String = %q, want %q", got, want)
 	}
 }

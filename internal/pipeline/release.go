@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/gantry-build/gantry/internal/event"
 	"github.com/gantry-build/gantry/internal/git"
@@ -53,7 +52,7 @@ func (r Run) CheckRelease(ctx context.Context) error {
 // tree, or a module replaced by a directory outside the repository.
 func (r Run) checkClean(ctx context.Context, what string) error {
 	if changes := r.Event.Changes; len(changes) > 0 {
-		return fmt.Errorf("the build compiles files the commit does not hold as they are: %s; refusing to %s an image that is not the commit it is labelled with. git status may not show them (a file marked --assume-unchanged or --skip-worktree, or listed in .git/info/exclude): commit them, or restore the commit's (git update-index --no-assume-unchanged --no-skip-worktree <file>; git checkout -- <file>; remove a file the commit lacks)", listChanges(changes), what)
+		return fmt.Errorf("the build compiles files the commit does not hold as they are: %s; refusing to %s an image that is not the commit it is labelled with. git status may not show them (a file marked --assume-unchanged or --skip-worktree, or listed in .git/info/exclude): commit them, or restore the commit's (git update-index --no-assume-unchanged --no-skip-worktree <file>; git checkout -- <file>; remove a file the commit lacks)", changes, what)
 	}
 	if r.Event.Dirty {
 		return fmt.Errorf("the working tree has uncommitted changes; refusing to %s an image that is not the commit it is labelled with: commit or stash them (git status)", what)
@@ -70,19 +69,6 @@ func (r Run) checkClean(ctx context.Context, what string) error {
 		return fmt.Errorf("go.mod's `%s` (line %d) points outside the repository %s, at %s; refusing to %s an image the commit alone cannot rebuild: %s", replaces[0].Directive, replaces[0].Line, root, replaces[0].Dir, what, module.ReplaceFix)
 	}
 	return nil
-}
-
-// listChanges names the first few changed files, and how many more.
-func listChanges(changes []git.Change) string {
-	const shown = 5
-	var names []string
-	for _, c := range changes[:min(len(changes), shown)] {
-		names = append(names, c.String())
-	}
-	if len(changes) > shown {
-		names = append(names, fmt.Sprintf("and %d more", len(changes)-shown))
-	}
-	return strings.Join(names, ", ")
 }
 
 func (r Run) why() string {

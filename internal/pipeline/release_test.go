@@ -272,7 +272,7 @@ func TestCheckPublishNamesHiddenChanges(t *testing.T) {
 	dir := newRepo(t)
 	commitFile(t, dir, "a.txt", "a", date1)
 	r := checkoutRun(t, dir, nil, config.Config{})
-	r.Event.Dirty, r.Event.Changes = true, []git.Change{{Path: "main.go", InCommit: true}, {Path: "extra.go"}}
+	r.Event.Dirty, r.Event.Changes = true, git.Changes{{Path: "main.go", InCommit: true}, {Path: "extra.go"}}
 	err := r.CheckPublish(t.Context())
 	wantErr(t, err, "main.go (differs from the commit), extra.go (not in the commit)", "refusing to publish", "--assume-unchanged", ".git/info/exclude")
 }
