@@ -1,6 +1,7 @@
 package magetools_test
 
 import (
+	"debug/elf"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -178,6 +179,30 @@ func TestConsumer(t *testing.T) {
 		}
 		if _, err := os.Stat(filepath.Join(svc.Dir, "bin", "widget-linux-"+goarch)); err != nil {
 			t.Errorf("no bin/widget-linux-%s: %v", goarch, err)
+		}
+	})
+
+	t.Run("GOARCH retargets mage, not the build", func(t *testing.T) {
+		// GOARCH=arm64 go tool mage builds an arm64 mage, which runs on an
+		// amd64 host only under binfmt (QEMU); the build must still be
+		// the host's, in bin/widget.
+		if runtime.GOARCH != "amd64" {
+			t.Skip("needs an amd64 host")
+		}
+		if _, err := os.Stat("/proc/sys/fs/binfmt_misc/qemu-aarch64"); err != nil {
+			t.Skip("needs arm64 emulation registered with binfmt_misc (qemu-aarch64)")
+		}
+		res := svc.Mage(t, map[string]string{"GOARCH": "arm64"}, "build")
+		if res.Code != 0 {
+			t.Fatalf("exit %d:\n%s", res.Code, res.Stderr)
+		}
+		f, err := elf.Open(filepath.Join(svc.Dir, "bin", "widget"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if f.Machine != elf.EM_X86_64 {
+			t.Errorf("bin/widget is built for %s, want the host's x86-64", f.Machine)
 		}
 	})
 
