@@ -157,6 +157,26 @@ func TestConsumer(t *testing.T) {
 		}
 	})
 
+	t.Run("a compiled file git status does not show makes the version -dirty", func(t *testing.T) {
+		main, err := os.ReadFile(filepath.Join(svc.Dir, "main.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc.Write(t, "main.go", string(main)+"\nfunc init() { println(\"not in the commit\") }\n")
+		svc.Git(t, "update-index", "--assume-unchanged", "main.go")
+		t.Cleanup(func() {
+			svc.Git(t, "update-index", "--no-assume-unchanged", "main.go")
+			svc.Git(t, "checkout", "--", "main.go")
+		})
+		if status := svc.Git(t, "status", "--porcelain"); status != "" {
+			t.Fatalf("git status shows %q; the test needs it to show nothing", status)
+		}
+		res := svc.Mage(t, nil, "plan")
+		if res.Code != 0 || !strings.Contains(res.Stdout, "version: main-"+short+"-dirty") || !strings.Contains(res.Stderr, "main.go (differs from the commit)") {
+			t.Errorf("exit %d:\n%s\n%s", res.Code, res.Stdout, res.Stderr)
+		}
+	})
+
 	t.Run("build stamps the version", func(t *testing.T) {
 		res := svc.Mage(t, nil, "build")
 		if res.Code != 0 {
