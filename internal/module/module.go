@@ -253,7 +253,7 @@ func Within(root, path string) bool {
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
-// withinResolved is within with symbolic links followed; a path that does
+// withinResolved is Within with symbolic links followed; a path that does
 // not exist is judged as written.
 func withinResolved(root, path string) bool {
 	realRoot, errRoot := filepath.EvalSymlinks(root)
