@@ -32,7 +32,7 @@ func Check(ctx context.Context) error {
 // checkConformance reports every finding of the conformance check and
 // fails on errors; warnings alone pass, so that CI can run it first.
 func checkConformance(ctx context.Context, s session) error {
-	return reportFindings(conformance.Check(ctx, s.cfg.Dir, s.cfg, s.log), actions.Runner{Getenv: os.Getenv, Out: os.Stdout}, s.log)
+	return reportFindings(conformance.Check(ctx, s.cfg.Dir, s.cfg, s.packages), actions.Runner{Getenv: os.Getenv, Out: os.Stdout}, s.log)
 }
 
 // reportFindings logs each finding once, one line with its rule, file,

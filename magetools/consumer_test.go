@@ -1,6 +1,7 @@
 package magetools_test
 
 import (
+	"debug/elf"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -156,6 +157,26 @@ func TestConsumer(t *testing.T) {
 		}
 	})
 
+	t.Run("a compiled file git status does not show makes the version -dirty", func(t *testing.T) {
+		main, err := os.ReadFile(filepath.Join(svc.Dir, "main.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc.Write(t, "main.go", string(main)+"\nfunc init() { println(\"not in the commit\") }\n")
+		svc.Git(t, "update-index", "--assume-unchanged", "main.go")
+		t.Cleanup(func() {
+			svc.Git(t, "update-index", "--no-assume-unchanged", "main.go")
+			svc.Git(t, "checkout", "--", "main.go")
+		})
+		if status := svc.Git(t, "status", "--porcelain"); status != "" {
+			t.Fatalf("git status shows %q; the test needs it to show nothing", status)
+		}
+		res := svc.Mage(t, nil, "plan")
+		if res.Code != 0 || !strings.Contains(res.Stdout, "version: main-"+short+"-dirty") || !strings.Contains(res.Stderr, "main.go (differs from the commit)") {
+			t.Errorf("exit %d:\n%s\n%s", res.Code, res.Stdout, res.Stderr)
+		}
+	})
+
 	t.Run("build stamps the version", func(t *testing.T) {
 		res := svc.Mage(t, nil, "build")
 		if res.Code != 0 {
@@ -178,6 +199,30 @@ func TestConsumer(t *testing.T) {
 		}
 		if _, err := os.Stat(filepath.Join(svc.Dir, "bin", "widget-linux-"+goarch)); err != nil {
 			t.Errorf("no bin/widget-linux-%s: %v", goarch, err)
+		}
+	})
+
+	t.Run("GOARCH retargets mage, not the build", func(t *testing.T) {
+		// GOARCH=arm64 go tool mage builds an arm64 mage, which runs on an
+		// amd64 host only under binfmt (QEMU); the build must still be
+		// the host's, in bin/widget.
+		if runtime.GOARCH != "amd64" {
+			t.Skip("needs an amd64 host")
+		}
+		if _, err := os.Stat("/proc/sys/fs/binfmt_misc/qemu-aarch64"); err != nil {
+			t.Skip("needs arm64 emulation registered with binfmt_misc (qemu-aarch64)")
+		}
+		res := svc.Mage(t, map[string]string{"GOARCH": "arm64"}, "build")
+		if res.Code != 0 {
+			t.Fatalf("exit %d:\n%s", res.Code, res.Stderr)
+		}
+		f, err := elf.Open(filepath.Join(svc.Dir, "bin", "widget"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if f.Machine != elf.EM_X86_64 {
+			t.Errorf("bin/widget is built for %s, want the host's x86-64", f.Machine)
 		}
 	})
 

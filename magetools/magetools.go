@@ -73,7 +73,7 @@ func buildBinary(ctx context.Context, debug bool) error {
 	if err := ignoreOutputs(s.cfg.Dir); err != nil {
 		return err
 	}
-	if err := checkCrossCgo(s.cfg); err != nil {
+	if err := s.checkCrossCgo(); err != nil {
 		return err
 	}
 	if err := s.run().Prepare(ctx); err != nil {

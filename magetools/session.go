@@ -7,15 +7,18 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/magefile/mage/mg"
 	"github.com/sirupsen/logrus"
 
+	"github.com/gantry-build/gantry/internal/conformance"
 	"github.com/gantry-build/gantry/internal/discover"
 	"github.com/gantry-build/gantry/internal/event"
 	"github.com/gantry-build/gantry/internal/git"
+	"github.com/gantry-build/gantry/internal/gobuild"
+	"github.com/gantry-build/gantry/internal/golist"
 	"github.com/gantry-build/gantry/internal/module"
 	"github.com/gantry-build/gantry/internal/pipeline"
 	"github.com/gantry-build/gantry/internal/plan"
@@ -30,6 +33,11 @@ type session struct {
 	plan  plan.Plan
 	// log carries the commit; every line of the run has it.
 	log *logrus.Entry
+	// hostGOOS and hostGOARCH are this machine's platform (Facts.HostGOOS).
+	hostGOOS, hostGOARCH string
+	// packages lists the main package's graph, or returns the listing the
+	// clean-tree check made: one go list per run.
+	packages conformance.Lister
 }
 
 // load sets up logging, reads the event and the module, resolves Config
@@ -76,16 +84,36 @@ func loadSession(ctx context.Context, local bool) (session, error) {
 	// Outside a checkout (a CI job without one) the service directory
 	// bounds the Dockerfile instead.
 	facts.RepoRoot, _ = git.Repo{Dir: dir}.TopLevel(ctx)
+	if facts.HostGOOS, facts.HostGOARCH, err = (gobuild.Host{}).Platform(ctx, dir); err != nil {
+		return session{}, err
+	}
 	cfg, err := Config.Resolve(os.LookupEnv, facts)
 	if errors.Is(err, config.ErrNoImage) && local {
 		cfg.Image, err = "localhost/"+cfg.Service, nil
 	}
 	if errors.Is(err, config.ErrNoImage) {
 		// The commit is validated and the SHA length resolved by now.
-		return session{cfg: cfg, event: ev, log: log.WithField("commit", ev.Commit[:cfg.ShortSHALength])}, fmt.Errorf("configuration: %w", err)
+		return session{cfg: cfg, event: ev, log: log.WithField("commit", ev.Commit[:cfg.ShortSHALength]), hostGOOS: facts.HostGOOS, hostGOARCH: facts.HostGOARCH,
+			packages: conformance.ListPackages(cfg.Dir, cfg, log)}, fmt.Errorf("configuration: %w", err)
 	}
 	if err != nil {
 		return session{}, fmt.Errorf("configuration: %w", err)
+	}
+	packages := conformance.ListPackages(cfg.Dir, cfg, log)
+	// With git status clean, the files the build reads decide: without a
+	// checkout (a CI job without one) there is no commit to compare with.
+	if !ev.Dirty && (git.Repo{Dir: cfg.Dir}).IsRepo(ctx) {
+		g, listErr := packages(ctx)
+		packages = func(context.Context) (golist.Graph, error) { return g, listErr }
+		if listErr != nil {
+			// The build cannot run either; mage check says why.
+			log.Warnf("cannot tell whether the files the build compiles are the commit's: %v", listErr)
+		} else if ev.Changes, err = compiledChanges(ctx, cfg, g); err != nil {
+			return session{}, err
+		}
+		if ev.Dirty = len(ev.Changes) > 0; ev.Dirty {
+			log.Warnf("the tree is dirty, though git status shows nothing: the build reads files the commit does not hold as they are: %s", ev.Changes)
+		}
 	}
 	p, err := plan.Make(ev, cfg)
 	if err != nil {
@@ -98,7 +126,28 @@ func loadSession(ctx context.Context, local bool) (session, error) {
 	}
 	log.WithFields(logrus.Fields{"event": ev.Kind, "ref": ev.Ref, "version": p.Version}).Debug("event read")
 	log.WithFields(logrus.Fields{"image": cfg.Image, "service": cfg.Service, "main": cfg.MainPackage, "dockerfile": cfg.Dockerfile}).Debug("configuration resolved")
-	return session{cfg: cfg, event: ev, plan: p, log: log}, nil
+	return session{cfg: cfg, event: ev, plan: p, log: log, hostGOOS: facts.HostGOOS, hostGOARCH: facts.HostGOARCH, packages: packages}, nil
+}
+
+// compiledChanges lists the files the build of the main package reads
+// (g, the graph the image build compiles) that the commit does not hold
+// as they are: the tree is judged by what is compiled, not by what git
+// status shows. With Config.Prepare, a file the commit lacks that a
+// committed .gitignore ignores is what Prepare generates, and passes.
+func compiledChanges(ctx context.Context, cfg config.Config, g golist.Graph) (git.Changes, error) {
+	repo := git.Repo{Dir: cfg.Dir}
+	changes, err := repo.Changed(ctx, g.SourceFiles())
+	if err != nil || len(cfg.Prepare) == 0 {
+		return changes, err
+	}
+	var absent []string
+	for _, c := range changes {
+		if !c.InCommit {
+			absent = append(absent, c.Path)
+		}
+	}
+	generated, err := repo.IgnoredByCommit(ctx, absent)
+	return slices.DeleteFunc(changes, func(c git.Change) bool { return !c.InCommit && slices.Contains(generated, c.Path) }), err
 }
 
 func (s session) run() pipeline.Run {
@@ -114,13 +163,18 @@ func (s session) binaryPath(debug bool) string {
 	if debug {
 		name += "-dev"
 	}
-	if s.cfg.GOOS != runtime.GOOS || s.cfg.GOARCH != runtime.GOARCH {
+	if !s.forHost() {
 		name += "-" + s.cfg.GOOS + "-" + s.cfg.GOARCH
 	}
 	if s.cfg.GOOS == "windows" {
 		name += ".exe"
 	}
 	return filepath.Join(binDir, name)
+}
+
+// forHost reports whether Build and BuildDev build for this machine.
+func (s session) forHost() bool {
+	return s.cfg.GOOS == s.hostGOOS && s.cfg.GOARCH == s.hostGOARCH
 }
 
 // binDir holds Build's outputs, relative to the service's Dir.
@@ -175,11 +229,11 @@ func done(err error) error {
 // checkCrossCgo refuses a cgo build for another platform on a machine
 // whose C compiler cannot target it: go build would fail deep in the C
 // compiler. CC, when set, is taken to be the right cross-compiler.
-func checkCrossCgo(cfg config.Config) error {
-	if !cfg.CGO || (cfg.GOOS == runtime.GOOS && cfg.GOARCH == runtime.GOARCH) || os.Getenv("CC") != "" {
+func (s session) checkCrossCgo() error {
+	if !s.cfg.CGO || s.forHost() || os.Getenv("CC") != "" {
 		return nil
 	}
-	return fmt.Errorf("cgo for %s/%s on this %s/%s machine needs a C cross-compiler: set CC (e.g. CC=aarch64-linux-gnu-gcc, from Debian's gcc-aarch64-linux-gnu), or build the image (go tool mage image), whose Dockerfile brings one", cfg.GOOS, cfg.GOARCH, runtime.GOOS, runtime.GOARCH)
+	return fmt.Errorf("cgo for %s/%s on this %s/%s machine needs a C cross-compiler: set CC (e.g. CC=aarch64-linux-gnu-gcc, from Debian's gcc-aarch64-linux-gnu), or build the image (go tool mage image), whose Dockerfile brings one", s.cfg.GOOS, s.cfg.GOARCH, s.hostGOOS, s.hostGOARCH)
 }
 
 // cgoHint names the packages that need cgo when a build failed for them.

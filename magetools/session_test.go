@@ -12,6 +12,8 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/gantry-build/gantry/docker"
+	"github.com/gantry-build/gantry/internal/conformance"
+	"github.com/gantry-build/gantry/internal/git"
 	"github.com/gantry-build/gantry/internal/gittest"
 	"github.com/gantry-build/gantry/internal/testtree"
 	"github.com/gantry-build/gantry/magetools/config"
@@ -102,24 +104,25 @@ func TestIgnoreOutputsStaysInTheRepository(t *testing.T) {
 	}
 }
 
+// TestBinaryPath: the name tells the platform whenever it is not the
+// host's, the host being what the go command reports (session.hostGOARCH),
+// not the platform the mage binary runs as: GOARCH=arm64 go tool mage
+// build under binfmt runs an arm64 mage on an amd64 host.
 func TestBinaryPath(t *testing.T) {
-	other := "arm64"
-	if runtime.GOARCH == "arm64" {
-		other = "amd64"
-	}
+	const hostGOARCH = "s390x" // not the test binary's runtime.GOARCH
 	tests := []struct {
 		goos, goarch string
 		debug        bool
 		want         string
 	}{
-		{runtime.GOOS, runtime.GOARCH, false, "bin/svc"},
-		{runtime.GOOS, runtime.GOARCH, true, "bin/svc-dev"},
-		{"linux", other, false, "bin/svc-linux-" + other},
-		{"linux", other, true, "bin/svc-dev-linux-" + other},
+		{"linux", hostGOARCH, false, "bin/svc"},
+		{"linux", hostGOARCH, true, "bin/svc-dev"},
+		{"linux", runtime.GOARCH, false, "bin/svc-linux-" + runtime.GOARCH},
+		{"linux", "arm64", true, "bin/svc-dev-linux-arm64"},
 		{"windows", "amd64", false, "bin/svc-windows-amd64.exe"},
 	}
 	for _, tt := range tests {
-		s := session{cfg: config.Config{Service: "svc", GOOS: tt.goos, GOARCH: tt.goarch}}
+		s := session{cfg: config.Config{Service: "svc", GOOS: tt.goos, GOARCH: tt.goarch}, hostGOOS: "linux", hostGOARCH: hostGOARCH}
 		if got := s.binaryPath(tt.debug); got != filepath.FromSlash(tt.want) {
 			t.Errorf("binaryPath(%s/%s, debug %v) = %q, want %q", tt.goos, tt.goarch, tt.debug, got, tt.want)
 		}
@@ -156,25 +159,22 @@ func TestLogLinesReadAsWritten(t *testing.T) {
 }
 
 func TestCheckCrossCgo(t *testing.T) {
-	other := "arm64"
-	if runtime.GOARCH == "arm64" {
-		other = "amd64"
-	}
+	const hostGOARCH = "s390x" // not the test binary's runtime.GOARCH
 	tests := []struct {
 		name    string
 		cfg     config.Config
 		cc      string
 		wantErr bool
 	}{
-		{name: "no cgo, another platform", cfg: config.Config{GOOS: "linux", GOARCH: other}},
-		{name: "cgo for this machine", cfg: config.Config{CGO: true, GOOS: runtime.GOOS, GOARCH: runtime.GOARCH}},
-		{name: "cgo for another platform without CC", cfg: config.Config{CGO: true, GOOS: "linux", GOARCH: other}, wantErr: true},
-		{name: "cgo for another platform with CC", cfg: config.Config{CGO: true, GOOS: "linux", GOARCH: other}, cc: "aarch64-linux-gnu-gcc"},
+		{name: "no cgo, another platform", cfg: config.Config{GOOS: "linux", GOARCH: "arm64"}},
+		{name: "cgo for this machine", cfg: config.Config{CGO: true, GOOS: "linux", GOARCH: hostGOARCH}},
+		{name: "cgo for the platform mage runs as, not the host's", cfg: config.Config{CGO: true, GOOS: "linux", GOARCH: runtime.GOARCH}, wantErr: true},
+		{name: "cgo for another platform with CC", cfg: config.Config{CGO: true, GOOS: "linux", GOARCH: "arm64"}, cc: "aarch64-linux-gnu-gcc"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("CC", tt.cc)
-			err := checkCrossCgo(tt.cfg)
+			err := session{cfg: tt.cfg, hostGOOS: "linux", hostGOARCH: hostGOARCH}.checkCrossCgo()
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("checkCrossCgo = %v, want error %v", err, tt.wantErr)
 			}
@@ -183,4 +183,75 @@ func TestCheckCrossCgo(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCompiledChanges: the tree is judged by what the build compiles and
+// embeds, against the commit's bytes: a compiled file git status hides is
+// a change, named; a file the build does not read is not; with Prepare, a
+// file a committed .gitignore ignores is generated, and passes.
+func TestCompiledChanges(t *testing.T) {
+	t.Setenv("GOFLAGS", "")
+	t.Setenv("GOTOOLCHAIN", "local")
+	t.Setenv("GOPROXY", "off")
+	const date = "2024-01-02T03:04:05+00:00"
+	setup := func(t *testing.T) string {
+		dir := gittest.NewRepo(t)
+		gittest.Commit(t, dir, "go.mod", "module example.com/svc\n\ngo 1.22\n", date)
+		gittest.Commit(t, dir, "main.go", "package main\n\nimport _ \"embed\"\n\n//go:embed ui/*\nvar ui string\n\nfunc main() { println(ui) }\n", date)
+		gittest.Commit(t, dir, ".gitignore", "/ui/app.js\n", date)
+		gittest.Commit(t, dir, "notes.txt", "not compiled\n", date)
+		if err := os.Mkdir(filepath.Join(dir, "ui"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "ui", "app.js"), []byte("generated"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	changes := func(t *testing.T, dir string, prepare ...string) (git.Changes, error) {
+		t.Helper()
+		cfg := config.Config{Dir: dir, MainPackage: ".", Platforms: []string{"linux/amd64"}, Prepare: prepare}
+		g, err := conformance.ListPackages(dir, cfg, logrus.NewEntry(logrus.StandardLogger()))(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return compiledChanges(t.Context(), cfg, g)
+	}
+
+	t.Run("hidden changes", func(t *testing.T) {
+		dir := setup(t)
+		write := func(name, content string) {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		write("main.go", "package main\n\nimport _ \"embed\"\n\n//go:embed ui/*\nvar ui string\n\nfunc main() { println(\"uncommitted\", ui) }\n")
+		gittest.Run(t, dir, nil, "update-index", "--assume-unchanged", "main.go")
+		write("extra.go", "package main\n\nfunc init() { println(\"not in the commit\") }\n")
+		write(filepath.Join(".git", "info", "exclude"), "extra.go\n")
+		write("notes.txt", "changed, but not compiled\n")
+		gittest.Run(t, dir, nil, "update-index", "--assume-unchanged", "notes.txt")
+		if status := gittest.Run(t, dir, nil, "status", "--porcelain"); status != "" {
+			t.Fatalf("git status shows %q; the test needs it to show nothing", status)
+		}
+		got, err := changes(t, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, c := range got {
+			names = append(names, c.String())
+		}
+		want := []string{"extra.go (not in the commit)", "main.go (differs from the commit)", "ui/app.js (not in the commit)"}
+		if !slices.Equal(names, want) {
+			t.Errorf("compiledChanges = %q, want %q", names, want)
+		}
+	})
+
+	t.Run("what Prepare generates", func(t *testing.T) {
+		got, err := changes(t, setup(t), "go", "generate", "./ui")
+		if err != nil || len(got) != 0 {
+			t.Errorf("compiledChanges = %v, %v; want none: ui/app.js is ignored by the commit's .gitignore", got, err)
+		}
+	})
 }

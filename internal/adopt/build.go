@@ -93,10 +93,6 @@ func describeNeeds(needs []golist.CgoNeed) string {
 	return strings.Join(parts, "; ")
 }
 
-// cgoLinkFlags are the linker flags Gantry sets itself for a cgo build,
-// which links statically.
-var cgoLinkFlags = []string{"-linkmode", "-extldflags"}
-
 // decideLDFlags takes the linker flags, beside -s, -w and the -X stamps,
 // of the most trusted build that has any.
 func (l *Layout) decideLDFlags(builds []discover.GoBuild, cgo bool) {
@@ -107,8 +103,7 @@ func (l *Layout) decideLDFlags(builds []discover.GoBuild, cgo bool) {
 	source := builds[i].From("ldflags")
 	var flags []string
 	for _, f := range builds[i].LDFlags {
-		name, _, _ := strings.Cut(f, "=")
-		if cgo && slices.Contains(cgoLinkFlags, name) {
+		if cgo && config.IsCgoLinkFlag(f) {
 			l.Notes = append(l.Notes, fmt.Sprintf("linker flag %s (from %s) not applied: with cgo, Gantry links statically itself", f, source))
 			continue
 		}

@@ -134,6 +134,14 @@ func TestDecideBuild(t *testing.T) {
 				"linker flag -B=$BUILD_NOTE (from .goreleaser.yaml builds[0].ldflags) not applied: it holds a variable",
 				`linker flag -extldflags=-static -lm (from .goreleaser.yaml builds[0].ldflags) not applied: linker flag "-extldflags=-static -lm" is not one flag`},
 			wantSettings: map[string]any{"LDFlags": []string{"-linkmode=internal"}}},
+		{name: "linker flags: those overriding Gantry's own (output, format, build mode) and those not allowed are noted", files: map[string]string{
+			"Makefile": "build:\n\tgo build -ldflags \"-s -w -H=windowsgui -buildmode=pie --o=/tmp/svc -cpuprofile=/tmp/p -buildid=\" .\n"},
+			want: []string{"decided linker flags -buildid= (from Makefile line 2; set in the magefile's init())"},
+			wantNotes: []string{`linker flag -H=windowsgui (from Makefile line 2) not applied: linker flag "-H=windowsgui" is refused: the binary's format follows the platform`,
+				`linker flag -buildmode=pie (from Makefile line 2) not applied: linker flag "-buildmode=pie" is refused: Gantry builds an executable`,
+				`linker flag -o=/tmp/svc (from Makefile line 2) not applied: linker flag "-o=/tmp/svc" is refused: Gantry names the output`,
+				`linker flag -cpuprofile=/tmp/p (from Makefile line 2) not applied: linker flag "-cpuprofile=/tmp/p" is refused: it is not one of the linker flags a service may add`},
+			wantSettings: map[string]any{"LDFlags": []string{"-buildid="}}},
 		{name: "linker flags: with cgo, -linkmode and -extldflags are Gantry's", files: map[string]string{
 			"Dockerfile": "FROM golang\nRUN CGO_ENABLED=1 go build -ldflags \"-s -w -linkmode external -extldflags '-static' -r /opt/lib\" .\n"},
 			want:         []string{"decided cgo on (from Dockerfile line 2; set in the magefile's init())", "decided linker flags -r=/opt/lib (from Dockerfile line 2; set in the magefile's init())"},

@@ -118,7 +118,7 @@ func (b *bench) run() pipeline.Run {
 	cfg, err := config.Config{
 		Dir: b.service, Image: env.Registry + "/bench/hello",
 		BuildArgs: map[string]string{"GO_IMAGE": env.GoImage, "RUNTIME_IMAGE": env.RuntimeImage, "DEV_IMAGE": env.DevImage},
-	}.Resolve(noEnv, config.Facts{Dir: b.service, ModulePath: "github.com/gantry-build/gantry/examples/hello", MainCandidates: []string{"."}})
+	}.Resolve(noEnv, config.Facts{Dir: b.service, ModulePath: "github.com/gantry-build/gantry/examples/hello", MainCandidates: []string{"."}, HostGOOS: runtime.GOOS, HostGOARCH: runtime.GOARCH})
 	if err != nil {
 		b.t.Fatal(err)
 	}

@@ -15,8 +15,6 @@ import (
 	"path"
 	"path/filepath"
 
-	"github.com/sirupsen/logrus"
-
 	"github.com/gantry-build/gantry/docker"
 	"github.com/gantry-build/gantry/internal/repofile"
 	"github.com/gantry-build/gantry/magetools/config"
@@ -61,6 +59,7 @@ const (
 	RuleStamp               = "stamp"                // a -X target that is no string variable the binary links
 	RuleCgo                 = "cgo"                  // a package works only with cgo, and Gantry builds with cgo off
 	RulePackages            = "packages"             // the main package's graph cannot be listed
+	RuleReplace             = "replace"              // go.mod replaces a module with a directory outside the repository
 	RuleDockerfileUnused    = "dockerfile-unused"    // a root Dockerfile that Gantry does not build
 	RuleContextSize         = "context-size"         // the build context is over ContextSizeLimit
 )
@@ -84,9 +83,10 @@ const EmbeddedDockerfile = "(embedded) docker/Dockerfile"
 // Check reads the service at dir (its module root and build context) with
 // its resolved configuration and returns every finding: the Dockerfile's
 // and the unused Dockerfiles', the .dockerignore's and the build
-// context's, the main package's graph's (listed once with go list, logged
-// on log) and the workflows' of the repository holding dir.
-func Check(ctx context.Context, dir string, cfg config.Config, log *logrus.Entry) []Finding {
+// context's, the main package's graph's (list: ListPackages, or the
+// graph the caller listed already) and the workflows' of the repository
+// holding dir.
+func Check(ctx context.Context, dir string, cfg config.Config, list Lister) []Finding {
 	var findings []Finding
 	var emulation Emulation
 	// The service's files are read through root: a link leading out of
@@ -120,7 +120,7 @@ func Check(ctx context.Context, dir string, cfg config.Config, log *logrus.Entry
 		findings = append(findings, CheckContextSize(ignorePath, sent)...)
 	}
 
-	findings = append(findings, checkPackages(ctx, dir, cfg, log)...)
+	findings = append(findings, checkPackages(ctx, dir, cfg, list)...)
 
 	return append(findings, checkWorkflows(repofile.At(repofile.RepoRoot(dir)), emulation, cfg.PublishBranch)...)
 }

@@ -36,7 +36,7 @@ func TestRepositoryConforms(t *testing.T) {
 			if tt.main != "." {
 				cfg.Stamp = config.Stamp{} // gantry itself stamps nothing
 			}
-			for _, f := range Check(context.Background(), tt.dir, cfg, testLog()) {
+			for _, f := range Check(context.Background(), tt.dir, cfg, ListPackages(tt.dir, cfg, testLog())) {
 				t.Errorf("%s %s: %+v", f.Severity, f.Rule, f)
 			}
 		})
@@ -232,7 +232,7 @@ func TestCheck(t *testing.T) {
 			}
 			dir := filepath.Join(repo, tt.dir)
 			var got []Finding
-			testtree.Returns(t, func() { got = Check(context.Background(), dir, cfg, testLog()) })
+			testtree.Returns(t, func() { got = Check(context.Background(), dir, cfg, ListPackages(dir, cfg, testLog())) })
 			used := make([]bool, len(got))
 			for _, w := range tt.want {
 				ok := false

@@ -2,8 +2,10 @@ package conformance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"go/ast"
+	"go/scanner"
 	"go/token"
 	"go/types"
 	"path/filepath"
@@ -13,26 +15,59 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/gantry-build/gantry/internal/golist"
+	"github.com/gantry-build/gantry/internal/module"
+	"github.com/gantry-build/gantry/internal/repofile"
 	"github.com/gantry-build/gantry/magetools/config"
 )
 
-// checkPackages lists the main package's graph once, as the image build
-// compiles it (the first of the configured platforms), and applies the
-// rules that need it: stamp and cgo.
-func checkPackages(ctx context.Context, dir string, cfg config.Config, log *logrus.Entry) []Finding {
+// Lister lists the main package's graph; Check calls it once.
+type Lister func(ctx context.Context) (golist.Graph, error)
+
+// ListPackages is the Lister of cfg's main package in dir, as the image
+// build compiles it: for the first of the configured platforms, with cgo
+// off unless Config.CGO (then the graph holds the C files cgo compiles,
+// and the cgo rule does not apply).
+func ListPackages(dir string, cfg config.Config, log *logrus.Entry) Lister {
 	platform := config.DefaultPlatforms[0]
 	if len(cfg.Platforms) > 0 {
 		platform = cfg.Platforms[0]
 	}
 	goos, rest, _ := strings.Cut(platform, "/")
 	goarch, _, _ := strings.Cut(rest, "/")
-	g, err := golist.List(ctx, dir, cfg.MainPackage, goos, goarch, log)
-	if err != nil {
-		return []Finding{{Severity: Error, Rule: RulePackages, Path: filepath.Join(dir, "go.mod"),
-			Message: fmt.Sprintf("cannot list the packages of the main package %s: %v", cfg.MainPackage, err),
-			Fix:     "make `go list " + cfg.MainPackage + "` work in the service directory (a go.mod, a main package at GANTRY_MAIN or Config.MainPackage)"}}
+	list := golist.List
+	if cfg.CGO {
+		list = golist.ListWithCgo
 	}
-	return CheckPackages(dir, g, cfg)
+	return func(ctx context.Context) (golist.Graph, error) {
+		return list(ctx, dir, cfg.MainPackage, goos, goarch, log)
+	}
+}
+
+// checkPackages lists the main package's graph once and applies the
+// rules that need it: stamp and cgo; and the replace rule.
+func checkPackages(ctx context.Context, dir string, cfg config.Config, list Lister) []Finding {
+	findings := replaceFindings(dir)
+	g, err := list(ctx)
+	if err != nil {
+		return append(findings, Finding{Severity: Error, Rule: RulePackages, Path: filepath.Join(dir, "go.mod"),
+			Message: fmt.Sprintf("cannot list the packages of the main package %s: %v", cfg.MainPackage, err),
+			Fix:     "make `go list " + cfg.MainPackage + "` work in the service directory (a go.mod, a main package at GANTRY_MAIN or Config.MainPackage)"})
+	}
+	return append(findings, CheckPackages(dir, g, cfg)...)
+}
+
+// replaceFindings applies the replace rule: a replace directive pointing
+// at a directory outside the repository builds here and nowhere else.
+// A go.mod that cannot be read is left to go list, which names it.
+func replaceFindings(dir string) []Finding {
+	replaces, _ := module.ReplacesOutside(dir, repofile.RepoRoot(dir))
+	var findings []Finding
+	for _, r := range replaces {
+		findings = append(findings, Finding{Severity: Error, Rule: RuleReplace, Path: filepath.Join(dir, "go.mod"), Line: r.Line,
+			Message: fmt.Sprintf("`%s` points outside the repository (at %s), so a fresh checkout of the commit, as CI makes, cannot build the service", r.Directive, r.Dir),
+			Fix:     module.ReplaceFix})
+	}
+	return findings
 }
 
 // CheckPackages applies the rules that need the main package's graph g
@@ -56,7 +91,12 @@ func CheckPackages(dir string, g golist.Graph, cfg config.Config) []Finding {
 			Fix:     "set GANTRY_MAIN or Config.MainPackage to the service's main package"}}
 	}
 	s := stampSources{dir: dir, graph: g, main: main, fset: token.NewFileSet(), files: map[string][]*ast.File{}}
-	findings := s.check(cfg.Stamp)
+	// A package that does not parse would only make every stamp look
+	// missing: the syntax error is the finding, and stamps wait for it.
+	findings := s.parseErrors()
+	if len(findings) == 0 {
+		findings = s.check(cfg.Stamp)
+	}
 	if cfg.CGO {
 		return findings
 	}
@@ -107,6 +147,30 @@ func (s stampSources) parsed(p golist.Package) ([]*ast.File, error) {
 	files, err := golist.ParseFiles(s.fset, p)
 	s.files[p.ImportPath] = files
 	return files, err
+}
+
+// parseErrors reports the service's own packages that do not parse, each
+// at the first error of its first broken file, with go's message.
+func (s stampSources) parseErrors() []Finding {
+	var findings []Finding
+	for _, p := range s.graph.Packages {
+		if !p.InMainModule() {
+			continue
+		}
+		_, err := s.parsed(p)
+		var list scanner.ErrorList
+		if !errors.As(err, &list) || len(list) == 0 {
+			continue
+		}
+		first := list[0]
+		msg := fmt.Sprintf("package %s does not parse: %s:%d:%d: %s", p.ImportPath, filepath.Base(first.Pos.Filename), first.Pos.Line, first.Pos.Column, first.Msg)
+		if len(list) > 1 {
+			msg += fmt.Sprintf(" (and %d more errors)", len(list)-1)
+		}
+		findings = append(findings, Finding{Severity: Error, Rule: RulePackages, Path: relTo(s.dir, first.Pos.Filename), Line: first.Pos.Line,
+			Message: msg, Fix: fmt.Sprintf("fix the syntax error (`go vet %s` shows it), then run check again: the stamps are checked once the package parses", p.ImportPath)})
+	}
+	return findings
 }
 
 // check applies the stamp rule: each -X target Gantry passes (a stamp

@@ -49,6 +49,8 @@ func TestCheckPackages(t *testing.T) {
 		stamp config.Stamp
 		cgo   bool
 		want  []packageFinding
+		// line, when set, is the line of every finding.
+		line int
 	}{
 		{name: "stamps in the main package", files: map[string]string{"main.go": "package main\n\nvar (\n\tversion = \"dev\"\n\tcommit, date string\n)\n\nfunc main() {}\n"}, stamp: defaultStamps},
 		{name: "typed, initialised, concatenated", files: map[string]string{"main.go": "package main\n\nvar version string = \"v\" + \"0\"\nvar commit = (\"none\")\nvar date string\n\nfunc main() {}\n"}, stamp: defaultStamps},
@@ -95,6 +97,9 @@ func TestCheckPackages(t *testing.T) {
 		{name: "a dependency with a pure-Go fallback", files: map[string]string{"main.go": "package main\n\nimport _ \"github.com/acme/svc/db\"\n\nfunc main() {}\n", "db/db.go": cgoPkg,
 			"db/db_purego.go": "//go:build !cgo\n\npackage db\n\nfunc One() int { return 1 }\n"}},
 
+		{name: "a syntax error is reported as itself, not as missing stamps", stamp: defaultStamps,
+			files: map[string]string{"main.go": "package main\n\nvar version, commit, date string\n\nfunc broken( {\n}\n\nfunc main() {}\n"},
+			want:  []packageFinding{{RulePackages, "package github.com/acme/svc does not parse: main.go:5:14: expected ')', found '{'", "fix the syntax error"}}, line: 5},
 		{name: "a main package that does not exist", files: map[string]string{"main.go": plainMain}, main: "./cmd/nothing",
 			want: []packageFinding{{RulePackages, "./cmd/nothing", "GANTRY_MAIN"}}},
 		{name: "not a main package", files: map[string]string{"main.go": plainMain, "lib/lib.go": "package lib\n"}, main: "./lib",
@@ -110,15 +115,37 @@ func TestCheckPackages(t *testing.T) {
 				cfg.MainPackage = tt.main
 			}
 			cfg.CGO = tt.cgo
-			got := checkPackages(context.Background(), dir, cfg, testLog())
+			got := checkPackages(context.Background(), dir, cfg, ListPackages(dir, cfg, testLog()))
 			if len(got) != len(tt.want) {
 				t.Fatalf("got %d findings, want %d: %v", len(got), len(tt.want), got)
 			}
 			for i, w := range tt.want {
-				if f := got[i]; f.Rule != w.rule || f.Severity != Error || !strings.Contains(f.Message, w.message) || !strings.Contains(f.Fix, w.fix) {
-					t.Errorf("finding %d = %s %s: %s (fix: %s); want an error %s whose message holds %q and fix %q", i, f.Severity, f.Rule, f.Message, f.Fix, w.rule, w.message, w.fix)
+				if f := got[i]; f.Rule != w.rule || f.Severity != Error || !strings.Contains(f.Message, w.message) || !strings.Contains(f.Fix, w.fix) || (tt.line != 0 && f.Line != tt.line) {
+					t.Errorf("finding %d = %s %s at line %d: %s (fix: %s); want an error %s whose message holds %q and fix %q (line %d when set)", i, f.Severity, f.Rule, f.Line, f.Message, f.Fix, w.rule, w.message, w.fix, tt.line)
 				}
 			}
 		})
+	}
+}
+
+// TestReplaceOutsideTheRepository: a replace that builds here (the
+// directory exists beside the checkout) and in no fresh checkout.
+func TestReplaceOutsideTheRepository(t *testing.T) {
+	offline(t)
+	top := writeFiles(t, map[string]string{
+		"repo/.git/HEAD":   "ref: refs/heads/main\n",
+		"repo/svc/go.mod":  "module github.com/acme/svc\n\ngo 1.22\n\nrequire example.com/lib v1.0.0\n\nreplace example.com/lib => ../../lib\n",
+		"repo/svc/main.go": "package main\n\nimport \"example.com/lib\"\n\nfunc main() { lib.Hello() }\n",
+		"lib/go.mod":       "module example.com/lib\n\ngo 1.22\n",
+		"lib/lib.go":       "package lib\n\nfunc Hello() {}\n",
+	})
+	dir := filepath.Join(top, "repo", "svc")
+	got := checkPackages(context.Background(), dir, defaults(), ListPackages(dir, defaults(), testLog()))
+	if len(got) != 1 {
+		t.Fatalf("got %d findings, want the replace: %v", len(got), got)
+	}
+	if f := got[0]; f.Rule != RuleReplace || f.Severity != Error || f.Line != 7 || f.Path != filepath.Join(dir, "go.mod") ||
+		!strings.Contains(f.Message, "`replace example.com/lib => ../../lib` points outside the repository") || !strings.Contains(f.Fix, "go mod vendor") {
+		t.Errorf("finding = %s %s at %s:%d: %s (fix: %s); want an error replace at go.mod:7 naming the directive and the fix", f.Severity, f.Rule, f.Path, f.Line, f.Message, f.Fix)
 	}
 }

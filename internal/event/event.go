@@ -56,8 +56,15 @@ type Context struct {
 	RepositoryTried string
 	// PullRequest is the pull request number.
 	PullRequest int
-	// Dirty is true when the working tree has uncommitted changes.
+	// Dirty is true when the working tree has uncommitted changes: git
+	// status says so, or Changes are set.
 	Dirty bool
+	// Changes are the files the build reads that the commit does not hold
+	// as they are, though git status may not show them (a file marked
+	// --assume-unchanged, or excluded by .git/info/exclude). Read reads
+	// only git status; the caller that knows what the build reads sets
+	// them (magetools' session, with git.Repo.Changed).
+	Changes git.Changes
 }
 
 // Read returns the context of this run: from GitHub Actions when

@@ -58,13 +58,10 @@ func NewOptions(cfg config.Config, s Stamp) Options {
 }
 
 // cgoTags make a cgo binary need no C library at run time for name
-// resolution and user look-ups (Go's own implementations), and cgoLink
-// links it statically: it runs on the same static runtime image as a
-// pure-Go binary.
-var (
-	cgoTags = []string{"netgo", "osusergo"}
-	cgoLink = []string{"-linkmode=external", "-extldflags=-static"}
-)
+// resolution and user look-ups (Go's own implementations), and
+// config.CgoLinkFlags link it statically: it runs on the same static
+// runtime image as a pure-Go binary.
+var cgoTags = []string{"netgo", "osusergo"}
 
 // GoTags are the build tags: the configured ones, and cgoTags with cgo.
 func (o Options) GoTags() []string {
@@ -84,7 +81,7 @@ func (o Options) GoTags() []string {
 func (o Options) LinkFlags() []string {
 	flags := slices.Concat(o.XFlags, o.LDFlags)
 	if o.CGO {
-		flags = append(flags, cgoLink...)
+		flags = append(flags, config.CgoLinkFlags...)
 	}
 	return flags
 }
@@ -241,6 +238,22 @@ func (Host) Version(ctx context.Context, dir string) (string, error) {
 		return "", fmt.Errorf("go env GOVERSION in %s: %w; install Go (https://go.dev/dl/) or, in Actions, actions/setup-go with go-version-file: go.mod", dir, err)
 	}
 	return out, nil
+}
+
+// Platform is the platform of this machine as the go command reports it
+// (GOHOSTOS, GOHOSTARCH). It is not runtime.GOOS/GOARCH of the running
+// program: `GOARCH=arm64 go tool mage build` builds the mage binary for
+// arm64, which then runs emulated (binfmt) on an amd64 machine.
+func (Host) Platform(ctx context.Context, dir string) (goos, goarch string, err error) {
+	out, err := run.Output(ctx, run.Cmd{Name: "go", Args: []string{"env", "GOHOSTOS", "GOHOSTARCH"}, Dir: dir, Env: []string{"GOWORK=off"}})
+	if err != nil {
+		return "", "", fmt.Errorf("go env GOHOSTOS GOHOSTARCH in %s: %w; install Go (https://go.dev/dl/)", dir, err)
+	}
+	goos, goarch, ok := strings.Cut(out, "\n")
+	if !ok || goos == "" || goarch == "" {
+		return "", "", fmt.Errorf("go env GOHOSTOS GOHOSTARCH in %s printed %q, not two lines", dir, out)
+	}
+	return goos, goarch, nil
 }
 
 // Build runs one go build.

@@ -334,3 +334,21 @@ func TestCrossCommand(t *testing.T) {
 		t.Error("CrossCommand accepted a platform without an os")
 	}
 }
+
+// TestHostPlatform: the host's platform is what the go command runs as,
+// whatever GOOS and GOARCH say: they retarget builds, not the host.
+func TestHostPlatform(t *testing.T) {
+	other := "arm64"
+	if runtime.GOARCH == other {
+		other = "amd64"
+	}
+	t.Setenv("GOOS", "windows")
+	t.Setenv("GOARCH", other)
+	goos, goarch, err := Host{}.Platform(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if goos != runtime.GOOS || goarch != runtime.GOARCH {
+		t.Errorf("Platform = %s/%s, want the host's %s/%s", goos, goarch, runtime.GOOS, runtime.GOARCH)
+	}
+}

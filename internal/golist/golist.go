@@ -39,11 +39,20 @@ type Package struct {
 		Path string
 		Main bool
 	}
+	// GoMod is the go.mod file of the package's module (go list's
+	// Module.GoMod), read apart by Decode so that Module keeps the shape
+	// its readers build.
+	GoMod string `json:"-"`
 	// GoFiles are the files compiled with cgo off; IgnoredGoFiles those
 	// build constraints (cgo's among them) leave out.
 	GoFiles        []string
 	IgnoredGoFiles []string
 	Error          *struct{ Err string }
+
+	// The package's other source files, those constraints leave out, and
+	// the files it embeds (//go:embed), relative to Dir.
+	CgoFiles, CFiles, CXXFiles, MFiles, HFiles, FFiles, SFiles, SwigFiles, SwigCXXFiles, SysoFiles []string
+	IgnoredOtherFiles, EmbedFiles                                                                  []string
 }
 
 // InMainModule reports whether the package belongs to the service's own module.
@@ -58,7 +67,8 @@ type Graph struct {
 }
 
 // listFields are the fields List asks go list for: fewer fields, less work.
-var listFields = "Dir,ImportPath,Name,Standard,DepOnly,Module,GoFiles,IgnoredGoFiles,Error"
+var listFields = "Dir,ImportPath,Name,Standard,DepOnly,Module,GoFiles,IgnoredGoFiles," +
+	"CgoFiles,CFiles,CXXFiles,MFiles,HFiles,FFiles,SFiles,SwigFiles,SwigCXXFiles,SysoFiles,IgnoredOtherFiles,EmbedFiles,Error"
 
 // Command is the go list command of List: the graph of mainPackage (in
 // dir) as Gantry's build compiles it, cgo off and the service's go.mod
@@ -72,7 +82,18 @@ func Command(dir, mainPackage, goos, goarch string) run.Cmd {
 // List runs Command and decodes its output. Package errors (a missing
 // import, files all excluded) are in each Package, not in the error.
 func List(ctx context.Context, dir, mainPackage, goos, goarch string, log *logrus.Entry) (Graph, error) {
+	return list(ctx, Command(dir, mainPackage, goos, goarch), mainPackage, goos, goarch, log)
+}
+
+// ListWithCgo is List with cgo on, as a service with Config.CGO builds:
+// only then does the graph hold the C files cgo compiles.
+func ListWithCgo(ctx context.Context, dir, mainPackage, goos, goarch string, log *logrus.Entry) (Graph, error) {
 	cmd := Command(dir, mainPackage, goos, goarch)
+	cmd.Env = append(slices.DeleteFunc(cmd.Env, func(e string) bool { return strings.HasPrefix(e, "CGO_ENABLED=") }), "CGO_ENABLED=1")
+	return list(ctx, cmd, mainPackage, goos, goarch, log)
+}
+
+func list(ctx context.Context, cmd run.Cmd, mainPackage, goos, goarch string, log *logrus.Entry) (Graph, error) {
 	cmd.Log = log
 	out, err := run.Output(ctx, cmd)
 	if err != nil {
@@ -90,13 +111,24 @@ func Decode(r io.Reader) ([]Package, error) {
 	var pkgs []Package
 	dec := json.NewDecoder(r)
 	for {
-		var p Package
-		err := dec.Decode(&p)
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
 		if errors.Is(err, io.EOF) {
 			return pkgs, nil
 		}
+		var p Package
+		var module struct{ Module *struct{ GoMod string } }
+		if err == nil {
+			err = json.Unmarshal(raw, &p)
+		}
+		if err == nil {
+			err = json.Unmarshal(raw, &module)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("read go list's output: %w", err)
+		}
+		if module.Module != nil {
+			p.GoMod = module.Module.GoMod
 		}
 		pkgs = append(pkgs, p)
 	}
@@ -118,6 +150,31 @@ func (g Graph) Lookup(path string) (Package, bool) {
 		return Package{}, false
 	}
 	return g.Packages[i], true
+}
+
+// SourceFiles lists, as absolute paths, every file outside the standard
+// library that a build of the graph reads: each package's files for any
+// platform and with cgo on or off (constraints decide per build; the
+// image builds several platforms), the files it embeds, and each module's
+// go.mod.
+func (g Graph) SourceFiles() []string {
+	var files []string
+	for _, p := range g.Packages {
+		if p.Standard {
+			continue
+		}
+		for _, names := range [][]string{p.GoFiles, p.IgnoredGoFiles, p.CgoFiles, p.CFiles, p.CXXFiles, p.MFiles, p.HFiles, p.FFiles,
+			p.SFiles, p.SwigFiles, p.SwigCXXFiles, p.SysoFiles, p.IgnoredOtherFiles, p.EmbedFiles} {
+			for _, name := range names {
+				files = append(files, filepath.Join(p.Dir, name))
+			}
+		}
+		if p.GoMod != "" {
+			files = append(files, p.GoMod)
+		}
+	}
+	slices.Sort(files)
+	return slices.Compact(files)
 }
 
 // ParseFiles parses the files p compiles with cgo off.

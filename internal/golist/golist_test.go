@@ -2,12 +2,15 @@ package golist
 
 import (
 	"context"
-	"github.com/gantry-build/gantry/internal/testtree"
+	"path/filepath"
 	"reflect"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/gantry-build/gantry/internal/testtree"
 )
 
 // offline keeps go list from the network and from a newer toolchain.
@@ -93,4 +96,56 @@ func TestCommand(t *testing.T) {
 	if wantEnv := []string{"CGO_ENABLED=0", "GOWORK=off", "GOOS=linux", "GOARCH=arm64"}; !reflect.DeepEqual(c.Env, wantEnv) {
 		t.Errorf("Env = %q, want %q", c.Env, wantEnv)
 	}
+}
+
+// TestSourceFiles: every file a build of the graph reads, for any
+// platform and either cgo setting, embedded files and go.mod included;
+// the standard library's are not.
+func TestSourceFiles(t *testing.T) {
+	offline(t)
+	dir := testtree.New(t, map[string]string{
+		"go.mod":            goMod,
+		"main.go":           "package main\n\nimport (\n\t_ \"embed\"\n\n\t_ \"example.com/svc/db\"\n)\n\n//go:embed static/index.html\nvar index string\n\nfunc main() { println(index) }\n",
+		"main_windows.go":   "package main\n",
+		"main_test.go":      "package main\n",
+		"static/index.html": "<html>",
+		"db/db.go":          "package db\n",
+		"db/db_cgo.go":      "//go:build cgo\n\npackage db\n\n// int one(void) { return 1; }\nimport \"C\"\n",
+		"db/helper.c":       "int two(void) { return 2; }\n",
+		"unused/unused.go":  "package unused\n",
+	})
+	for _, tt := range []struct {
+		name string
+		list func(context.Context, string, string, string, string, *logrus.Entry) (Graph, error)
+		want []string
+	}{
+		// With cgo off, go list does not name the C files: they are not compiled.
+		{"cgo off", List, []string{"db/db.go", "db/db_cgo.go", "go.mod", "main.go", "main_windows.go", "static/index.html"}},
+		{"cgo on", ListWithCgo, []string{"db/db.go", "db/db_cgo.go", "db/helper.c", "go.mod", "main.go", "main_windows.go", "static/index.html"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			g, err := tt.list(context.Background(), dir, ".", "linux", "amd64", logrus.NewEntry(logrus.New()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := relative(t, dir, g.SourceFiles()); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("SourceFiles = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// relative makes files, which must lie in dir, relative to it.
+func relative(t *testing.T, dir string, files []string) []string {
+	t.Helper()
+	var got []string
+	for _, f := range files {
+		rel, err := filepath.Rel(dir, f)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			t.Errorf("SourceFiles holds %s, outside the module", f)
+			continue
+		}
+		got = append(got, filepath.ToSlash(rel))
+	}
+	return got
 }

@@ -187,3 +187,78 @@ func GitHubRepo(modulePath string) string {
 	}
 	return parts[1] + "/" + parts[2]
 }
+
+// Replace is a replace directive of go.mod that points at a directory.
+type Replace struct {
+	// Directive is the line as go.mod says it: "replace example.com/lib => ../lib".
+	Directive string
+	Line      int
+	// Dir is the directory it points at, resolved from the module root.
+	Dir string
+}
+
+// ReplacesOutside lists the replace directives of dir/go.mod that point at
+// a directory outside root (the repository): a fresh checkout of the
+// commit, as CI makes, has no such directory and cannot build the service.
+// A directory inside that is a link leading out counts as outside. A
+// module with a vendor directory builds from vendor/, not from the
+// replacement, so none is listed. Both `mage check` and publishing refuse
+// them.
+func ReplacesOutside(dir, root string) ([]Replace, error) {
+	path := filepath.Join(dir, "go.mod")
+	data, err := repofile.At(dir).Read("go.mod", repofile.MaxBuildFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil // nothing is replaced; go names the missing go.mod when it builds
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read go.mod: %w", err)
+	}
+	f, err := modfile.Parse(path, data, nil)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", path, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "vendor", "modules.txt")); err == nil {
+		return nil, nil
+	}
+	var outside []Replace
+	for _, r := range f.Replace {
+		if r.New.Version != "" || !modfile.IsDirectoryPath(r.New.Path) {
+			continue
+		}
+		target := r.New.Path
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(dir, filepath.FromSlash(target))
+		}
+		if Within(root, target) && withinResolved(root, target) {
+			continue
+		}
+		old := r.Old.Path
+		if r.Old.Version != "" {
+			old += " " + r.Old.Version
+		}
+		outside = append(outside, Replace{Directive: "replace " + old + " => " + r.New.Path, Line: r.Syntax.Start.Line, Dir: target})
+	}
+	return outside, nil
+}
+
+// ReplaceFix is what to do with a replace directive ReplacesOutside lists.
+const ReplaceFix = "vendor it (go mod vendor, and commit vendor/), publish the module and require a released version of it, or move the module inside the repository and point the replace there"
+
+// Within reports whether path is root or below it, as written.
+func Within(root, path string) bool {
+	absRoot, err1 := filepath.Abs(root)
+	absPath, err2 := filepath.Abs(path)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	rel, err := filepath.Rel(absRoot, absPath)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// withinResolved is Within with symbolic links followed; a path that does
+// not exist is judged as written.
+func withinResolved(root, path string) bool {
+	realRoot, errRoot := filepath.EvalSymlinks(root)
+	realPath, errPath := filepath.EvalSymlinks(path)
+	return errRoot != nil || errPath != nil || Within(realRoot, realPath)
+}

@@ -1,6 +1,8 @@
 package module
 
 import (
+	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -269,5 +271,57 @@ func TestCheckMainPackage(t *testing.T) {
 	}
 	if err := CheckMainPackage("-toolexec=x"); err == nil || !strings.Contains(err.Error(), "which go reads as a flag") || !strings.Contains(err.Error(), "./cmd/<name>") {
 		t.Errorf("the refusal must name the problem and the fix: %v", err)
+	}
+}
+
+func TestReplacesOutside(t *testing.T) {
+	const requireLib = "module example.com/svc\n\ngo 1.22\n\nrequire example.com/lib v1.0.0\n\n"
+	tests := []struct {
+		name  string
+		files map[string]string // under <top>, where the repository is <top>/repo and the service <top>/repo/svc
+		want  []string          // "directive@line"
+	}{
+		{name: "a sibling of the repository", files: map[string]string{"repo/svc/go.mod": requireLib + "replace example.com/lib => ../../lib\n"},
+			want: []string{"replace example.com/lib => ../../lib@7"}},
+		{name: "in a block, with a version on the left", files: map[string]string{"repo/svc/go.mod": requireLib + "replace (\n\texample.com/x => example.com/y v1.2.0\n\texample.com/lib v1.0.0 => ../../lib\n)\n"},
+			want: []string{"replace example.com/lib v1.0.0 => ../../lib@9"}},
+		{name: "inside the repository, outside the service", files: map[string]string{"repo/svc/go.mod": requireLib + "replace example.com/lib => ../lib\n"}},
+		{name: "a module version", files: map[string]string{"repo/svc/go.mod": requireLib + "replace example.com/lib => example.com/fork v1.0.1\n"}},
+		{name: "an absolute path", files: map[string]string{"repo/svc/go.mod": requireLib + "replace example.com/lib => /opt/lib\n"},
+			want: []string{"replace example.com/lib => /opt/lib@7"}},
+		{name: "vendored: built from vendor/", files: map[string]string{"repo/svc/go.mod": requireLib + "replace example.com/lib => ../../lib\n", "repo/svc/vendor/modules.txt": "# example.com/lib v1.0.0 => ../../lib\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			top := testtree.New(t, tt.files)
+			got, err := ReplacesOutside(filepath.Join(top, "repo", "svc"), filepath.Join(top, "repo"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var directives []string
+			for _, r := range got {
+				directives = append(directives, fmt.Sprintf("%s@%d", r.Directive, r.Line))
+			}
+			if !reflect.DeepEqual(directives, tt.want) {
+				t.Errorf("ReplacesOutside = %q, want %q", directives, tt.want)
+			}
+		})
+	}
+}
+
+// TestReplacesOutsideThroughALink: a directory inside the repository that
+// is a link to one outside counts as outside.
+func TestReplacesOutsideThroughALink(t *testing.T) {
+	top := testtree.New(t, map[string]string{"repo/svc/go.mod": "module example.com/svc\n\ngo 1.22\n\nreplace example.com/lib => ./third_party/lib\n", "lib/go.mod": "module example.com/lib\n"})
+	svc := filepath.Join(top, "repo", "svc")
+	if err := os.MkdirAll(filepath.Join(svc, "third_party"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(top, "lib"), filepath.Join(svc, "third_party", "lib")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReplacesOutside(svc, filepath.Join(top, "repo"))
+	if err != nil || len(got) != 1 || got[0].Directive != "replace example.com/lib => ./third_party/lib" {
+		t.Errorf("ReplacesOutside = %+v, %v; want the linked replacement", got, err)
 	}
 }

@@ -67,7 +67,7 @@ func isolate(t *testing.T) {
 // dir and whose main package is the root.
 func resolve(t *testing.T, cfg config.Config, env map[string]string) config.Config {
 	t.Helper()
-	facts := config.Facts{Dir: cfg.Dir, ModulePath: "github.com/acme/svc", MainCandidates: []string{"."}, OwnerRepo: "acme/svc"}
+	facts := config.Facts{Dir: cfg.Dir, ModulePath: "github.com/acme/svc", MainCandidates: []string{"."}, OwnerRepo: "acme/svc", HostGOOS: "linux", HostGOARCH: "amd64"}
 	r, err := cfg.Resolve(lookup(env), facts)
 	if err != nil {
 		t.Fatalf("Resolve: %v", err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gantry-build/gantry/internal/event"
 	"github.com/gantry-build/gantry/internal/git"
+	"github.com/gantry-build/gantry/internal/module"
 )
 
 // CheckPublish refuses to publish anything but a clean push to the
@@ -21,7 +22,7 @@ func (r Run) CheckPublish(ctx context.Context) error {
 	if head != r.Event.Commit {
 		return fmt.Errorf("the checkout is at %.12s but the event is for commit %.12s; check out the event's commit (actions/checkout does) so the image is the commit it is labelled with", head, r.Event.Commit)
 	}
-	return r.checkClean("publish")
+	return r.checkClean(ctx, "publish")
 }
 
 // CheckRelease refuses to release unless this is a v* tag that names the
@@ -44,12 +45,28 @@ func (r Run) CheckRelease(ctx context.Context) error {
 		return fmt.Errorf("tag %s names commit %.12s, but HEAD is %.12s (event commit %.12s); check out the tag (git checkout %s) so the release is built from the very commit it names",
 			r.Event.Tag, tagged, head, r.Event.Commit, r.Event.Tag)
 	}
-	return r.checkClean("release")
+	return r.checkClean(ctx, "release")
 }
 
-func (r Run) checkClean(what string) error {
+// checkClean refuses to publish what the commit does not hold: a dirty
+// tree, or a module replaced by a directory outside the repository.
+func (r Run) checkClean(ctx context.Context, what string) error {
+	if changes := r.Event.Changes; len(changes) > 0 {
+		return fmt.Errorf("the build compiles files the commit does not hold as they are: %s; refusing to %s an image that is not the commit it is labelled with. git status may not show them (a file marked --assume-unchanged or --skip-worktree, or listed in .git/info/exclude): commit them, or restore the commit's (git update-index --no-assume-unchanged --no-skip-worktree <file>; git checkout -- <file>; remove a file the commit lacks)", changes, what)
+	}
 	if r.Event.Dirty {
 		return fmt.Errorf("the working tree has uncommitted changes; refusing to %s an image that is not the commit it is labelled with: commit or stash them (git status)", what)
+	}
+	root, err := git.Repo{Dir: r.Config.Dir}.TopLevel(ctx)
+	if err != nil {
+		return fmt.Errorf("find the repository of %s: %w", r.Config.Dir, err)
+	}
+	replaces, err := module.ReplacesOutside(r.Config.Dir, root)
+	if err != nil {
+		return fmt.Errorf("read the replace directives before %s: %w", what, err)
+	}
+	if len(replaces) > 0 {
+		return fmt.Errorf("go.mod's `%s` (line %d) points outside the repository %s, at %s; refusing to %s an image the commit alone cannot rebuild: %s", replaces[0].Directive, replaces[0].Line, root, replaces[0].Dir, what, module.ReplaceFix)
 	}
 	return nil
 }

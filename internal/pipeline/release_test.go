@@ -8,6 +8,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/gantry-build/gantry/internal/event"
+	"github.com/gantry-build/gantry/internal/git"
 	"github.com/gantry-build/gantry/internal/plan"
 	"github.com/gantry-build/gantry/magetools/config"
 )
@@ -91,6 +92,18 @@ func TestCheckPublish(t *testing.T) {
 			writeFile(t, dir, "new.txt", "new")
 			return nil
 		}, wantErr: []string{"uncommitted changes", "commit or stash"}},
+		{name: "a module replaced by a directory outside the repository", setup: func(t *testing.T, dir, c1, c2 string) map[string]string {
+			writeFile(t, dir, "go.mod", "module example.com/svc\n\ngo 1.22\n\nrequire example.com/lib v1.0.0\n\nreplace example.com/lib => ../lib\n")
+			gitRun(t, dir, nil, "add", "go.mod")
+			gitRun(t, dir, nil, "commit", "-q", "-m", "replace")
+			return nil
+		}, wantErr: []string{"`replace example.com/lib => ../lib` (line 7) points outside the repository", "refusing to publish", "go mod vendor"}},
+		{name: "a module replaced by a directory inside", setup: func(t *testing.T, dir, c1, c2 string) map[string]string {
+			writeFile(t, dir, "go.mod", "module example.com/svc\n\ngo 1.22\n\nrequire example.com/lib v1.0.0\n\nreplace example.com/lib => ./lib\n")
+			gitRun(t, dir, nil, "add", "go.mod")
+			gitRun(t, dir, nil, "commit", "-q", "-m", "replace")
+			return nil
+		}},
 		{name: "staged file in Actions", setup: func(t *testing.T, dir, c1, c2 string) map[string]string {
 			writeFile(t, dir, "b.txt", "staged")
 			gitRun(t, dir, nil, "add", "b.txt")
@@ -249,4 +262,17 @@ func TestCheckPublishHeadIsTheEventCommit(t *testing.T) {
 	}
 	err := r.CheckPublish(t.Context())
 	wantErr(t, err, c1[:12], c2[:12])
+}
+
+// TestCheckPublishNamesHiddenChanges: files the build compiles that the
+// commit does not hold as they are (found by the session, though git
+// status shows nothing) are refused by name.
+func TestCheckPublishNamesHiddenChanges(t *testing.T) {
+	isolate(t)
+	dir := newRepo(t)
+	commitFile(t, dir, "a.txt", "a", date1)
+	r := checkoutRun(t, dir, nil, config.Config{})
+	r.Event.Dirty, r.Event.Changes = true, git.Changes{{Path: "main.go", InCommit: true}, {Path: "extra.go"}}
+	err := r.CheckPublish(t.Context())
+	wantErr(t, err, "main.go (differs from the commit), extra.go (not in the commit)", "refusing to publish", "--assume-unchanged", ".git/info/exclude")
 }

@@ -33,7 +33,7 @@ var fullSHA = regexp.MustCompile(`^(?:[0-9a-f]{40}|[0-9a-f]{64})$`)
 // run's immutable tag, which is found by planning that run.
 func FuzzMake(f *testing.F) {
 	base, err := config.Config{}.Resolve(func(string) (string, bool) { return "", false },
-		config.Facts{Dir: f.TempDir(), ModulePath: "github.com/acme/svc", MainCandidates: []string{"."}, OwnerRepo: "acme/svc"})
+		config.Facts{Dir: f.TempDir(), ModulePath: "github.com/acme/svc", MainCandidates: []string{"."}, OwnerRepo: "acme/svc", HostGOOS: "linux", HostGOARCH: "amd64"})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -19,7 +19,7 @@ func resolved(t *testing.T, edit func(*config.Config), env map[string]string) co
 		edit(&c)
 	}
 	r, err := c.Resolve(func(k string) (string, bool) { v, ok := env[k]; return v, ok },
-		config.Facts{Dir: t.TempDir(), ModulePath: "github.com/Acme/Svc", MainCandidates: []string{"."}, OwnerRepo: "Acme/Svc"})
+		config.Facts{Dir: t.TempDir(), ModulePath: "github.com/Acme/Svc", MainCandidates: []string{"."}, OwnerRepo: "Acme/Svc", HostGOOS: "linux", HostGOARCH: "amd64"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -183,7 +182,8 @@ type Config struct {
 	// add -<os>-<arch> to the binary's name when it is not this machine's.
 	// They are Gantry's own variables because GOOS and GOARCH in mage's
 	// environment also retarget the mage binary that `go tool mage` builds.
-	// Default: this machine's. Env: GANTRY_GOOS, GANTRY_GOARCH.
+	// Default: this machine's (Facts.HostGOOS, HostGOARCH), whatever
+	// platform the mage binary runs as. Env: GANTRY_GOOS, GANTRY_GOARCH.
 	GOOS   string
 	GOARCH string
 }
@@ -263,6 +263,11 @@ type Facts struct {
 	// RepoRoot is the top of the git checkout that holds Dir: the
 	// Dockerfile must lie inside it. Empty when unknown; Dir bounds it then.
 	RepoRoot string
+	// HostGOOS and HostGOARCH are this machine's platform as the go
+	// command reports it (GOHOSTOS, GOHOSTARCH): the default of GOOS and
+	// GOARCH. Not runtime's, which is the mage binary's own and may be
+	// another platform's, run under emulation.
+	HostGOOS, HostGOARCH string
 }
 
 // ErrNoImage is wrapped by Resolve's error when nothing names the image
@@ -325,8 +330,8 @@ func (c Config) Resolve(env Lookup, facts Facts) (Config, error) {
 			*field = ""
 		}
 	}
-	setDefault(&r.GOOS, runtime.GOOS)
-	setDefault(&r.GOARCH, runtime.GOARCH)
+	setDefault(&r.GOOS, facts.HostGOOS)
+	setDefault(&r.GOARCH, facts.HostGOARCH)
 	if err := r.validate(facts); err != nil {
 		return Config{}, err
 	}
@@ -509,6 +514,9 @@ func (r Config) checkBuildOptions() error {
 			}
 		}
 	}
+	if i := slices.IndexFunc(r.LDFlags, IsCgoLinkFlag); i >= 0 && r.CGO {
+		return fmt.Errorf("linker flag %q is Gantry's with cgo: it links statically (%s) so that the binary runs on the static runtime image; remove it from GANTRY_LDFLAGS or Config.LDFlags", r.LDFlags[i], strings.Join(CgoLinkFlags, " "))
+	}
 	if (len(r.Args) > 0 || len(r.Ports) > 0) && r.Dockerfile != "" {
 		return fmt.Errorf("Config.Args and Config.Ports (GANTRY_ARGS, GANTRY_PORTS) set the CMD and EXPOSE of Gantry's embedded Dockerfile, but the service builds with %s: write CMD and EXPOSE in its prod and dev stages and unset them, or set Config.Dockerfile = %q to use Gantry's", r.Dockerfile, EmbeddedDockerfile)
 	}
@@ -527,12 +535,75 @@ func CheckTag(tag string) error {
 }
 
 // CheckLDFlag refuses a linker flag that would not reach the linker as the
-// one flag it claims to be (Config.LDFlags).
+// one flag it claims to be, or that is not one a service may add
+// (Config.LDFlags). It is an allow-list: the linker has flags that
+// override Gantry's own (the -X stamps, -s -w, -o, -H, -buildmode) or
+// write files (-cpuprofile), in several spellings (--X, -s=false), and
+// new ones come with Go releases; a flag not listed here could undo what
+// the log says of the binary.
 func CheckLDFlag(flag string) error {
 	if !strings.HasPrefix(flag, "-") || strings.ContainsFunc(flag, func(c rune) bool { return unicode.IsSpace(c) || strings.ContainsRune(`"'\$`+"`", c) }) {
 		return fmt.Errorf("linker flag %q is not one flag: write each as one word starting with '-', without spaces or quotes, e.g. -extldflags=-static (GANTRY_LDFLAGS, Config.LDFlags)", flag)
 	}
+	name, hasValue := linkerFlagName(flag)
+	takesValue, allowed := addableLinkerFlags[name]
+	if !allowed {
+		why := "it is not one of the linker flags a service may add"
+		if own, ok := gantryLinkerFlags[name]; ok {
+			why = own
+		}
+		return fmt.Errorf("linker flag %q is refused: %s; the flags a service may add are %s (GANTRY_LDFLAGS, Config.LDFlags)", flag, why, addableLinkerFlagList())
+	}
+	if takesValue && !hasValue {
+		return fmt.Errorf("linker flag %q takes a value: write it with '=' in one word, e.g. -%s=VALUE (GANTRY_LDFLAGS, Config.LDFlags)", flag, name)
+	}
 	return nil
+}
+
+// addableLinkerFlags are the linker flags (go tool link) a service may add,
+// by name, and whether each takes a value, which must then follow '=' in
+// the same word: a bare -r would take the next flag as its value.
+var addableLinkerFlags = map[string]bool{
+	"B": true, "bindnow": false, "buildid": true, "checklinkname": false, "compressdwarf": false,
+	"extar": true, "extld": true, "extldflags": true, "libgcc": true, "linkmode": true, "r": true, "strictdups": true,
+}
+
+// gantryLinkerFlags say why the linker flags Gantry sets or decides are
+// refused in Config.LDFlags.
+var gantryLinkerFlags = map[string]string{
+	"X":         "the -X stamps are Gantry's, so that the binary reports the commit the log names: choose their variables with Config.Stamp (GANTRY_STAMP_VERSION, GANTRY_STAMP_COMMIT, GANTRY_STAMP_DATE)",
+	"s":         "Gantry strips the prod binary (-s -w) and keeps the debug binary's symbols (buildDev, the dev image)",
+	"w":         "Gantry strips the prod binary (-s -w) and keeps the debug binary's symbols (buildDev, the dev image)",
+	"o":         "Gantry names the output (bin/<service>, the image's /usr/local/bin/service)",
+	"H":         "the binary's format follows the platform Gantry builds for (GANTRY_GOOS/GANTRY_GOARCH, Config.Platforms)",
+	"buildmode": "Gantry builds an executable for the platform it names (GANTRY_GOOS/GANTRY_GOARCH, Config.Platforms)",
+}
+
+// CgoLinkFlags link a cgo build statically (the static runtime image
+// has no C library); with Config.CGO they are Gantry's, and Config.LDFlags
+// may not set -linkmode or -extldflags.
+var CgoLinkFlags = []string{"-linkmode=external", "-extldflags=-static"}
+
+// IsCgoLinkFlag reports whether flag sets what CgoLinkFlags set, in any
+// spelling (--linkmode, -extldflags=...).
+func IsCgoLinkFlag(flag string) bool {
+	name, _ := linkerFlagName(flag)
+	return slices.ContainsFunc(CgoLinkFlags, func(own string) bool { return strings.HasPrefix(own, "-"+name+"=") })
+}
+
+// linkerFlagName is the name of a linker flag as Go's flag package reads
+// it (-name, --name, -name=value), and whether it holds a value.
+func linkerFlagName(flag string) (name string, hasValue bool) {
+	name, _, hasValue = strings.Cut(strings.TrimPrefix(strings.TrimPrefix(flag, "-"), "-"), "=")
+	return name, hasValue
+}
+
+func addableLinkerFlagList() string {
+	names := slices.Sorted(maps.Keys(addableLinkerFlags))
+	for i, n := range names {
+		names[i] = "-" + n
+	}
+	return strings.Join(names, ", ")
 }
 
 // CheckPort refuses what EXPOSE does not take as one port (Config.Ports).
@@ -611,27 +682,16 @@ func checkDockerfile(dockerfile string, facts Facts) error {
 		root = facts.Dir
 	}
 	path := filepath.Join(facts.Dir, dockerfile)
-	if !within(root, path) {
+	if !module.Within(root, path) {
 		return fmt.Errorf("Dockerfile %q lies outside the repository %s, so the image could not be rebuilt from the commit; move it into the repository and give its path relative to %s (GANTRY_DOCKERFILE, Config.Dockerfile)", dockerfile, root, facts.Dir)
 	}
 	// A symbolic link inside may still point outside.
 	realRoot, errRoot := filepath.EvalSymlinks(root)
 	realPath, errPath := filepath.EvalSymlinks(path)
-	if errRoot == nil && errPath == nil && !within(realRoot, realPath) {
+	if errRoot == nil && errPath == nil && !module.Within(realRoot, realPath) {
 		return fmt.Errorf("Dockerfile %q is a link to %s, outside the repository %s, so the image could not be rebuilt from the commit; commit the Dockerfile itself (GANTRY_DOCKERFILE, Config.Dockerfile)", dockerfile, realPath, root)
 	}
 	return nil
-}
-
-// within reports whether path is root or below it.
-func within(root, path string) bool {
-	absRoot, err1 := filepath.Abs(root)
-	absPath, err2 := filepath.Abs(path)
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	rel, err := filepath.Rel(absRoot, absPath)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // goOS and goArch are the values of GOOS and GOARCH that Go knows

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -30,8 +29,14 @@ func facts(t *testing.T) Facts {
 		ModulePath:     "github.com/Acme/Svc",
 		MainCandidates: []string{"./cmd/api"},
 		OwnerRepo:      "Acme/Svc",
+		HostGOOS:       "linux",
+		HostGOARCH:     hostGOARCH,
 	}
 }
+
+// hostGOARCH is the host's architecture in facts: one no test machine runs,
+// so that a default taken from runtime.GOARCH would show.
+const hostGOARCH = "s390x"
 
 func mustResolve(t *testing.T, c Config, env map[string]string, f Facts) Config {
 	t.Helper()
@@ -72,8 +77,8 @@ func TestResolveDefaults(t *testing.T) {
 		BuildArgs:            nil,
 		Attestations:         false,
 		Stamp:                Stamp{Version: "main.version", Commit: "main.commit", Date: "main.date"},
-		GOOS:                 runtime.GOOS,
-		GOARCH:               runtime.GOARCH,
+		GOOS:                 "linux",
+		GOARCH:               hostGOARCH,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Resolve defaults:\n got  %+v\n want %+v", got, want)
@@ -737,6 +742,17 @@ func TestResolveErrors(t *testing.T) {
 		{name: "a build tag that is a flag", env: map[string]string{"GANTRY_TAGS": "-x"}, errHas: []string{`"-x"`, "Go build tag"}},
 		{name: "a linker flag with a quote", cfg: Config{LDFlags: []string{`-extldflags="-static"`}}, errHas: []string{"not one flag", "-extldflags=-static", "Config.LDFlags"}},
 		{name: "a linker flag that is not a flag", env: map[string]string{"GANTRY_LDFLAGS": "static"}, errHas: []string{`"static"`, "GANTRY_LDFLAGS"}},
+		{name: "a linker flag forging a stamp", env: map[string]string{"GANTRY_LDFLAGS": "-X=main.commit=0123456"}, errHas: []string{`"-X=main.commit=0123456" is refused`, "Config.Stamp", "-extldflags"}},
+		{name: "a linker flag forging a stamp, two dashes", cfg: Config{LDFlags: []string{"--X=main.version=v9.9.9"}}, errHas: []string{`"--X=main.version=v9.9.9" is refused`, "-X stamps are Gantry's"}},
+		{name: "a linker flag undoing the strip", env: map[string]string{"GANTRY_LDFLAGS": "-s=false"}, errHas: []string{`"-s=false" is refused`, "strips the prod binary"}},
+		{name: "a linker flag keeping DWARF", cfg: Config{LDFlags: []string{"-w=0"}}, errHas: []string{`"-w=0" is refused`, "strips"}},
+		{name: "a linker flag changing the binary's format", env: map[string]string{"GANTRY_LDFLAGS": "-H=windows"}, errHas: []string{`"-H=windows" is refused`, "GANTRY_GOOS"}},
+		{name: "a linker flag writing elsewhere", env: map[string]string{"GANTRY_LDFLAGS": "-o=/tmp/svc"}, errHas: []string{`"-o=/tmp/svc" is refused`, "names the output"}},
+		{name: "a linker flag changing the build mode", env: map[string]string{"GANTRY_LDFLAGS": "-buildmode=pie"}, errHas: []string{`"-buildmode=pie" is refused`, "executable"}},
+		{name: "a linker flag not on the allow-list", env: map[string]string{"GANTRY_LDFLAGS": "-cpuprofile=/etc/x"}, errHas: []string{`"-cpuprofile=/etc/x" is refused`, "not one of the linker flags a service may add", "-buildid, "}},
+		{name: "a linker flag without its value", env: map[string]string{"GANTRY_LDFLAGS": "-r"}, errHas: []string{`"-r" takes a value`, "-r=VALUE"}},
+		{name: "a cgo link flag with cgo", env: map[string]string{"GANTRY_CGO": "true", "GANTRY_LDFLAGS": "--linkmode=internal"}, errHas: []string{`"--linkmode=internal" is Gantry's with cgo`, "-linkmode=external -extldflags=-static"}},
+		{name: "extldflags with cgo", cfg: Config{CGO: true, LDFlags: []string{"-extldflags=-lm"}}, errHas: []string{`"-extldflags=-lm" is Gantry's with cgo`}},
 		{name: "a port that is no number", env: map[string]string{"GANTRY_PORTS": "http"}, errHas: []string{`"http"`, "PORT/PROTOCOL"}},
 		{name: "a port out of range", cfg: Config{Ports: []string{"70000"}}, errHas: []string{`"70000"`, "1 to 65535"}},
 		{name: "an argument with a new line", cfg: Config{Args: []string{"serve\n--x"}}, errHas: []string{"control character", "Config.Args"}},
@@ -819,9 +835,21 @@ func TestResolveGoPlatform(t *testing.T) {
 	if got.GOOS != "darwin" || got.GOARCH != "arm64" {
 		t.Errorf("GOOS/GOARCH = %s/%s, want darwin/arm64", got.GOOS, got.GOARCH)
 	}
+	// The default is the host's as the go command reports it (Facts),
+	// not the platform the mage binary itself was built for.
 	got = mustResolve(t, Config{}, map[string]string{"GANTRY_GOOS": "windows"}, facts(t))
-	if got.GOOS != "windows" || got.GOARCH != runtime.GOARCH {
-		t.Errorf("GOOS/GOARCH = %s/%s, want windows/%s", got.GOOS, got.GOARCH, runtime.GOARCH)
+	if got.GOOS != "windows" || got.GOARCH != hostGOARCH {
+		t.Errorf("GOOS/GOARCH = %s/%s, want windows/%s", got.GOOS, got.GOARCH, hostGOARCH)
+	}
+}
+
+// TestLinkerFlagsAServiceMayAdd: the allow-list takes the flags services
+// use, in Go's spellings.
+func TestLinkerFlagsAServiceMayAdd(t *testing.T) {
+	for _, flag := range []string{"-buildid=", "-extldflags=-static", "--extld=clang", "-linkmode=internal", "-r=/opt/lib", "-checklinkname=0", "-compressdwarf", "-B=gobuildid", "-bindnow"} {
+		if err := CheckLDFlag(flag); err != nil {
+			t.Errorf("CheckLDFlag(%q) = %v, want nil", flag, err)
+		}
 	}
 }
 
