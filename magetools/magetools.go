@@ -107,7 +107,7 @@ func loadImage(ctx context.Context, target string) error {
 	if err != nil {
 		return err
 	}
-	tag, err := s.run().Load(ctx, target)
+	tag, err := s.run().Load(ctx, target, s.hostGOARCH)
 	if err != nil {
 		return err
 	}

@@ -591,6 +591,22 @@ func TestPublishBuildsAtOnce(t *testing.T) {
 	})
 }
 
+// TestLoadBuildsForTheHost: image and imageDev build for the architecture
+// they are given (the host's), not the running binary's.
+func TestLoadBuildsForTheHost(t *testing.T) {
+	f := newFixture(t)
+	r := f.run(t, false, f.dir, nil)
+	b, _, _ := withFakes(t, &r)
+	tag, err := r.Load(context.Background(), plan.Dev, "s390x")
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	got := b.build(t, plan.Dev)
+	if !slices.Equal(got.Platforms, []string{"linux/s390x"}) || got.Output != buildx.Load || !slices.Equal(got.Tags, []string{tag}) || !strings.HasSuffix(tag, "-dev") {
+		t.Errorf("build %v %v %v, want dev for linux/s390x loaded as %s", got.Platforms, got.Output, got.Tags, tag)
+	}
+}
+
 // checkOrder checks effects against the order a publish keeps: first
 // the effects of first, in order; then the chains, interleaved in any way
 // but each in its order; then last, in order, and nothing after.

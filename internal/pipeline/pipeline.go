@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -163,10 +162,13 @@ func (r Run) BuildOnly(ctx context.Context) ([]Result, error) {
 	return finished(results), err
 }
 
-// Load builds target for this machine's platform and loads it into the
-// local Docker engine as <service>:<version>[-dev]; it returns that tag.
-func (r Run) Load(ctx context.Context, target string) (string, error) {
-	img := plan.Image{Target: target, Stage: r.Config.ProdStage, Platforms: []string{"linux/" + runtime.GOARCH}}
+// Load builds target for linux/<arch>, the architecture of this
+// machine's engine, and loads it into the local Docker engine as
+// <service>:<version>[-dev]; it returns that tag. arch is the host's
+// (what the go command reports), not the running binary's: GOARCH=arm64
+// go tool mage image runs an arm64 Mage, emulated, on an amd64 host.
+func (r Run) Load(ctx context.Context, target, arch string) (string, error) {
+	img := plan.Image{Target: target, Stage: r.Config.ProdStage, Platforms: []string{"linux/" + arch}}
 	tag := r.Config.Service + ":" + plan.Sanitize(r.Plan.Version, "")
 	if target == plan.Dev {
 		img.Stage = r.Config.DevStage
