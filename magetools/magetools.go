@@ -184,7 +184,7 @@ func ci(ctx context.Context, s session) error {
 	var results []pipeline.Result
 	switch {
 	case r.Plan.Push:
-		logout, err := r.Login(ctx)
+		r, logout, err := r.Login(ctx)
 		if err != nil {
 			return err
 		}

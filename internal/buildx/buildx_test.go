@@ -3,8 +3,10 @@ package buildx
 import (
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -702,5 +704,45 @@ func TestInspect(t *testing.T) {
 				t.Errorf("Inspect() = %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestCLIDockerConfig: with a DockerConfig, the CLI's commands (build and
+// inspect) read it through their own environment.
+func TestCLIDockerConfig(t *testing.T) {
+	fakeDocker(t, inspectRemote, "", 0)
+	seen := filepath.Join(t.TempDir(), "seen")
+	// The fake docker records the DOCKER_CONFIG each run saw, then answers.
+	docker, err := exec.LookPath("docker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, err := os.ReadFile(docker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recording := strings.Replace(string(script), "#!/bin/sh\n", "#!/bin/sh\necho \"$1 $DOCKER_CONFIG\" >> "+seen+"\n", 1)
+	if err := os.WriteFile(docker, []byte(recording), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DOCKER_CONFIG", "/user/config")
+	cli := CLI{DockerConfig: "/private/config"}
+	if _, err := cli.Inspect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b := base()
+	b.Stderr = io.Discard
+	if _, err := cli.Build(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (CLI{}).Inspect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(seen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "buildx /private/config\nbuildx /private/config\nbuildx /user/config\n"; string(got) != want {
+		t.Errorf("docker saw DOCKER_CONFIG:\n%s\nwant:\n%s", got, want)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	dockerconfig "github.com/docker/cli/cli/config"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -41,13 +42,49 @@ var (
 		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout}
 )
 
-// New returns a client with this machine's Docker credentials.
+// New returns a client with this machine's Docker credentials: the Docker
+// configuration DOCKER_CONFIG names, else ~/.docker (or Podman's).
 func New() Client {
 	return Client{
 		keychain: authn.DefaultKeychain,
 		pushCheck: transport.NewUserAgent(transport.NewRetry(http.DefaultTransport,
 			transport.WithRetryBackoff(retryBackoff), transport.WithRetryStatusCodes(retryStatusCodes...)), "gantry"),
 	}
+}
+
+// WithDockerConfig returns c reading its credentials from the Docker
+// configuration in dir (Login's private one) instead, whatever this
+// process's DOCKER_CONFIG says, as docker does with that DOCKER_CONFIG:
+// config.json's auths, credsStore and credHelpers.
+func (c Client) WithDockerConfig(dir string) Client {
+	c.keychain = configKeychain(dir)
+	return c
+}
+
+// configKeychain reads the Docker configuration in its directory; it
+// looks a resource up as authn.DefaultKeychain does.
+type configKeychain string
+
+func (dir configKeychain) Resolve(target authn.Resource) (authn.Authenticator, error) {
+	cf, err := dockerconfig.Load(string(dir))
+	if err != nil {
+		return nil, fmt.Errorf("read the Docker configuration in %s: %w", string(dir), err)
+	}
+	for _, key := range []string{target.String(), target.RegistryStr()} {
+		if key == name.DefaultRegistry {
+			key = authn.DefaultAuthKey
+		}
+		cfg, err := cf.GetAuthConfig(key)
+		if err != nil {
+			return nil, fmt.Errorf("read the credentials for %s in %s: %w", key, string(dir), err)
+		}
+		auth := authn.AuthConfig{Username: cfg.Username, Password: cfg.Password, Auth: cfg.Auth,
+			IdentityToken: cfg.IdentityToken, RegistryToken: cfg.RegistryToken}
+		if auth != (authn.AuthConfig{}) {
+			return authn.FromConfig(auth), nil
+		}
+	}
+	return authn.Anonymous, nil
 }
 
 // options are the remote options of one call: cancelling ctx stops it.

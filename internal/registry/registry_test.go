@@ -2,17 +2,21 @@ package registry
 
 import (
 	"context"
+	"encoding/base64"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/gantry-build/gantry/internal/registrytest"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -635,4 +639,47 @@ func failFirst(t *testing.T, n int, status int, host string) http.Handler {
 		}
 		proxy.ServeHTTP(w, r)
 	})
+}
+
+// TestWithDockerConfig: the client reads the credentials of the Docker
+// configuration it is given, not the one DOCKER_CONFIG names.
+func TestWithDockerConfig(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	config := `{"auths":{"ghcr.io":{"auth":"` + base64.StdEncoding.EncodeToString([]byte("octocat:ghs_private")) + `"}}}`
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := New().WithDockerConfig(dir)
+	tests := []struct {
+		repo           string
+		user, password string
+	}{
+		{"ghcr.io/acme/svc", "octocat", "ghs_private"},
+		{"registry.example/acme/svc", "", ""}, // no login there: anonymous
+	}
+	for _, tt := range tests {
+		repo, err := name.NewRepository(tt.repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		auth, err := authn.Resolve(context.Background(), c.keychain, repo)
+		if err != nil {
+			t.Fatalf("resolve %s: %v", tt.repo, err)
+		}
+		got, err := auth.Authorization()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Username != tt.user || got.Password != tt.password {
+			t.Errorf("%s: credentials %q:%q, want %q:%q", tt.repo, got.Username, got.Password, tt.user, tt.password)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	repo, _ := name.NewRepository("ghcr.io/acme/svc")
+	if _, err := authn.Resolve(context.Background(), c.keychain, repo); err == nil || !strings.Contains(err.Error(), dir) {
+		t.Errorf("a broken config.json: error %v, want one naming %s", err, dir)
+	}
 }
