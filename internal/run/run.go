@@ -202,7 +202,7 @@ func logFor(ctx context.Context, c Cmd) *logrus.Entry {
 	if c.Log != nil {
 		return c.Log
 	}
-	if log, ok := ctx.Value(logKey{}).(*logrus.Entry); ok {
+	if log, ok := ctx.Value(logKey{}).(*logrus.Entry); ok && log != nil {
 		return log
 	}
 	return logrus.NewEntry(logrus.StandardLogger())
