@@ -20,7 +20,7 @@ import (
 // compiles it (the first of the configured platforms), and applies the
 // rules that need it: stamp and cgo.
 func checkPackages(ctx context.Context, dir string, cfg config.Config, log *logrus.Entry) []Finding {
-	platform := config.DefaultPlatforms[0]
+	platform := config.DefaultPlatforms()[0]
 	if len(cfg.Platforms) > 0 {
 		platform = cfg.Platforms[0]
 	}

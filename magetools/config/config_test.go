@@ -93,8 +93,8 @@ func TestResolveDefaultConstants(t *testing.T) {
 		{"DefaultDevStage", DefaultDevStage, "dev"},
 		{"DefaultShortSHALength", DefaultShortSHALength, 7},
 		{"DefaultDockerfile", DefaultDockerfile, "docker/Dockerfile"},
-		{"DefaultPlatforms", DefaultPlatforms, []string{"linux/amd64", "linux/arm64"}},
-		{"DefaultPullRequestPlatforms", DefaultPullRequestPlatforms, []string{"linux/amd64"}},
+		{"DefaultPlatforms", DefaultPlatforms(), []string{"linux/amd64", "linux/arm64"}},
+		{"DefaultPullRequestPlatforms", DefaultPullRequestPlatforms(), []string{"linux/amd64"}},
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {
@@ -107,11 +107,17 @@ func TestResolveDefaultPlatformsAreCopies(t *testing.T) {
 	r := mustResolve(t, Config{}, nil, facts(t))
 	r.Platforms[0] = "linux/s390x"
 	r.PullRequestPlatforms[0] = "linux/s390x"
-	if DefaultPlatforms[0] != "linux/amd64" {
-		t.Errorf("changing the resolved Platforms changed DefaultPlatforms: %v", DefaultPlatforms)
+	if DefaultPlatforms()[0] != "linux/amd64" {
+		t.Errorf("changing the resolved Platforms changed DefaultPlatforms: %v", DefaultPlatforms())
 	}
-	if DefaultPullRequestPlatforms[0] != "linux/amd64" {
-		t.Errorf("changing the resolved PullRequestPlatforms changed DefaultPullRequestPlatforms: %v", DefaultPullRequestPlatforms)
+	if DefaultPullRequestPlatforms()[0] != "linux/amd64" {
+		t.Errorf("changing the resolved PullRequestPlatforms changed DefaultPullRequestPlatforms: %v", DefaultPullRequestPlatforms())
+	}
+	// A caller's change to what it was given does not reach the next one.
+	DefaultPlatforms()[0] = "linux/s390x"
+	DefaultPullRequestPlatforms()[0] = "linux/s390x"
+	if DefaultPlatforms()[0] != "linux/amd64" || DefaultPullRequestPlatforms()[0] != "linux/amd64" {
+		t.Errorf("changing a returned default changed the defaults: %v, %v", DefaultPlatforms(), DefaultPullRequestPlatforms())
 	}
 }
 
