@@ -230,7 +230,10 @@ func Run(ctx context.Context, c Cmd) error {
 	c.Stdout, c.Stderr = stdout, stderr
 	err := execute(ctx, c, secrets)
 	// What was held back as a possible start of a secret is not one.
-	return errors.Join(err, stdout.Flush(), stderr.Flush())
+	if flushErr := errors.Join(stdout.Flush(), stderr.Flush()); err == nil {
+		err = flushErr
+	}
+	return err
 }
 
 // Output runs c and returns its stdout with surrounding space trimmed
@@ -272,14 +275,17 @@ func execute(ctx context.Context, c Cmd, secrets []string) error {
 	cmd.Stdin = c.Stdin
 	cmd.Stdout = c.Stdout
 	cmd.Stderr = c.Stderr
+	// Caught from before the start, so that no signal can end this
+	// process between the start and the watch, leaving the command behind.
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, stopSignals...)
+	defer signal.Stop(signals)
 	if err := cmd.Start(); err != nil {
 		if errors.Is(err, exec.ErrNotFound) {
 			return fmt.Errorf("%s is not installed or not on PATH: %w", c.Name, err)
 		}
 		return fmt.Errorf("%s: %w", c.Name, err)
 	}
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, stopSignals...)
 	var received os.Signal
 	watched := make(chan struct{})
 	go func() {
@@ -293,7 +299,6 @@ func execute(ctx context.Context, c Cmd, secrets []string) error {
 	err := cmd.Wait()
 	cancel()
 	<-watched
-	signal.Stop(signals)
 	if received != nil || ctx.Err() != nil {
 		killGroup(cmd.Process)
 	}
