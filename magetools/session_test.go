@@ -39,6 +39,7 @@ func TestIgnoreOutputsKeepsTheTreeClean(t *testing.T) {
 }
 
 func TestIgnoreOutputsLeavesTheServicesOwnIgnore(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	own := "# the service's\n!keep\n*\n"
 	if err := os.MkdirAll(filepath.Join(dir, "bin"), 0o755); err != nil {
@@ -56,6 +57,7 @@ func TestIgnoreOutputsLeavesTheServicesOwnIgnore(t *testing.T) {
 }
 
 func TestBinaryPath(t *testing.T) {
+	t.Parallel()
 	other := "arm64"
 	if runtime.GOARCH == "arm64" {
 		other = "amd64"
@@ -82,6 +84,7 @@ func TestBinaryPath(t *testing.T) {
 // TestDockerignoreKeepsOutputsOut: bin/ never enters a build context,
 // through Gantry's template or the example service's copy of it.
 func TestDockerignoreKeepsOutputsOut(t *testing.T) {
+	t.Parallel()
 	example, err := os.ReadFile(filepath.Join("..", "examples", "hello", ".dockerignore"))
 	if err != nil {
 		t.Fatal(err)

@@ -37,6 +37,7 @@ func mustArgs(t *testing.T, b Build) []string {
 }
 
 func TestArgs(t *testing.T) {
+	t.Parallel()
 	const epoch = 1714000000
 	tests := []struct {
 		name  string
@@ -229,6 +230,7 @@ func TestArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			b := tt.build()
 			got, err := b.Args()
 			if err != nil {
@@ -254,6 +256,7 @@ func TestArgs(t *testing.T) {
 // TestArgsUnknownOutput: a build that does not say what happens to its
 // result, or says something unknown, is refused, not built cache-only.
 func TestArgsUnknownOutput(t *testing.T) {
+	t.Parallel()
 	for _, out := range []Output{0, Load + 1, 42, -1} {
 		b := base()
 		b.Output = out
@@ -277,6 +280,7 @@ func TestArgsUnknownOutput(t *testing.T) {
 // argument list that changed order between runs would bust the cache key
 // of nothing, but would make logs and tests flaky.
 func TestArgsSorted(t *testing.T) {
+	t.Parallel()
 	b := base()
 	b.BuildArgs = map[string]string{}
 	b.Labels = map[string]string{}
@@ -317,6 +321,7 @@ func TestArgsSorted(t *testing.T) {
 // TestArgsDoesNotMutate checks that adding SOURCE_DATE_EPOCH does not
 // write into the caller's map.
 func TestArgsDoesNotMutate(t *testing.T) {
+	t.Parallel()
 	b := base()
 	b.BuildArgs = map[string]string{"A": "1"}
 	b.SourceDateEpoch = 99
@@ -330,6 +335,7 @@ func TestArgsDoesNotMutate(t *testing.T) {
 // TestArgsEpochOverridesBuildArg: the commit time wins over a
 // SOURCE_DATE_EPOCH build argument, and is passed once.
 func TestArgsEpochOverridesBuildArg(t *testing.T) {
+	t.Parallel()
 	b := base()
 	b.BuildArgs = map[string]string{"SOURCE_DATE_EPOCH": "5"}
 	b.SourceDateEpoch = 7
@@ -349,6 +355,7 @@ func TestArgsEpochOverridesBuildArg(t *testing.T) {
 }
 
 func TestDigest(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	const realistic = `{
   "buildx.build.ref": "builder/builder0/k3d0l4qmzq4jz8s4nq1hbrtv3",
@@ -377,6 +384,7 @@ func TestDigest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			path := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "-")+".json")
 			if tt.content != nil {
 				if err := os.WriteFile(path, []byte(*tt.content), 0o644); err != nil {
@@ -523,6 +531,7 @@ Platforms: linux/amd64*, linux/arm64*
 `
 
 func TestParseInspect(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		out  string
@@ -548,6 +557,7 @@ func TestParseInspect(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			got := ParseInspect(tt.out)
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("ParseInspect() = %+v, want %+v", got, tt.want)
@@ -557,6 +567,7 @@ func TestParseInspect(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		builder     Builder
@@ -621,6 +632,7 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			missing, err := tt.builder.Check(tt.platforms)
 			if tt.wantErr != nil {
 				if err == nil {

@@ -72,6 +72,7 @@ USER 65532
 `
 
 func TestCheckDockerfile(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		dockerfile string
@@ -231,6 +232,7 @@ COPY --from=build /out/app /app
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			cfg := defaults()
 			if tt.cfg != nil {
 				tt.cfg(&cfg)
@@ -247,6 +249,7 @@ COPY --from=build /out/app /app
 }
 
 func TestLatestImage(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		ref    string
 		latest bool
@@ -276,6 +279,7 @@ func TestLatestImage(t *testing.T) {
 }
 
 func TestFindingString(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		f    Finding
 		want string
@@ -294,6 +298,7 @@ func TestFindingString(t *testing.T) {
 }
 
 func TestEmulatedRuns(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, dockerfile string
 		want             []int
@@ -306,6 +311,7 @@ func TestEmulatedRuns(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			_, got := checkDockerfile("Dockerfile", []byte(tt.dockerfile), defaults())
 			if !got.Known || !slices.Equal(got.RunLines, tt.want) {
 				t.Errorf("emulation %+v, want RUN lines %v", got, tt.want)

@@ -10,6 +10,7 @@ import (
 )
 
 func TestParseGoreleaser(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		yaml        string
@@ -61,6 +62,7 @@ builds:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			g, err := ParseGoreleaser(".goreleaser.yaml", []byte(tt.yaml))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -83,6 +85,7 @@ builds:
 }
 
 func TestParseDockerfile(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		dockerfile string
@@ -139,6 +142,7 @@ FROM scratch AS prod
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			d, err := ParseDockerfile("Dockerfile", []byte(tt.dockerfile))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -176,6 +180,7 @@ FROM scratch AS prod
 }
 
 func TestParseMakefile(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		makefile string
@@ -206,6 +211,7 @@ test:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			got, err := ParseMakefile("Makefile", []byte(tt.makefile))
 			if err != nil {
 				t.Fatal(err)
@@ -218,6 +224,7 @@ test:
 }
 
 func TestParseLDFlags(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		ldflags    string
 		wantStamps []string
@@ -240,6 +247,7 @@ func TestParseLDFlags(t *testing.T) {
 }
 
 func TestGoBuildCGO(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		build GoBuild
@@ -263,6 +271,7 @@ func TestGoBuildCGO(t *testing.T) {
 }
 
 func TestClassifyStamps(t *testing.T) {
+	t.Parallel()
 	got := ClassifyStamps([]string{"main.builtBy", "x/pkg/build.GitCommit", "x/pkg/build.commit", "x/pkg/build.Version", "x/pkg/build.buildDate"})
 	want := map[StampKind]string{StampVersion: "x/pkg/build.Version", StampCommit: "x/pkg/build.commit", StampDate: "x/pkg/build.buildDate"}
 	if !reflect.DeepEqual(got, want) {
@@ -271,6 +280,7 @@ func TestClassifyStamps(t *testing.T) {
 }
 
 func TestPublishBranch(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		originHead, current string
 		want                string
@@ -295,6 +305,7 @@ func TestPublishBranch(t *testing.T) {
 // writes is read back on a re-run (its dev-tools RUN defines a shell
 // function, which no word splitter reads), with its CMD.
 func TestParseGantrysDockerfile(t *testing.T) {
+	t.Parallel()
 	d, err := ParseDockerfile("docker/Dockerfile", docker.Render([]string{"serve"}, []string{"8080"}))
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 )
 
 func TestOwnerRepo(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		url  string
 		want string
@@ -43,6 +44,7 @@ func TestOwnerRepo(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
+			t.Parallel()
 			if got := OwnerRepo(tt.url); got != tt.want {
 				t.Errorf("OwnerRepo(%q) = %q, want %q", tt.url, got, tt.want)
 			}

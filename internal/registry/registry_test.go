@@ -535,6 +535,7 @@ func TestCheckPush(t *testing.T) {
 }
 
 func TestDigestRef(t *testing.T) {
+	t.Parallel()
 	const d = "sha256:4d5b5ee1e83e6a2fb8e9b2a38a3e9b1b1b7f9f7e4c1b6a1f3a7e9c1d2b3a4f5e"
 	tests := []struct {
 		tag     string
@@ -552,6 +553,7 @@ func TestDigestRef(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.tag, func(t *testing.T) {
+			t.Parallel()
 			got, err := DigestRef(tt.tag, d)
 			if tt.wantErr {
 				if err == nil {

@@ -51,6 +51,7 @@ func captureStderr(t *testing.T) func() string {
 }
 
 func TestRedacted(t *testing.T) {
+	t.Parallel()
 	const token = "ghp_0123456789abcdef"
 	tests := []struct {
 		name    string
@@ -107,6 +108,7 @@ func TestRedacted(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			args := slices.Clone(tt.cmd.Args)
 			secrets := slices.Clone(tt.secrets)
 			if got := tt.cmd.Redacted(tt.secrets); got != tt.want {
@@ -126,6 +128,7 @@ func TestRedacted(t *testing.T) {
 }
 
 func TestChildEnv(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		environ []string
@@ -146,6 +149,7 @@ func TestChildEnv(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			environ := slices.Clone(tt.environ)
 			got := childEnv(tt.environ, tt.extra)
 			if !slices.Equal(got, tt.want) {
@@ -336,6 +340,7 @@ func TestRunExitStatus(t *testing.T) {
 }
 
 func TestExitError(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		err  *ExitError
 		want string
@@ -354,6 +359,7 @@ func TestExitError(t *testing.T) {
 }
 
 func TestRunMissingProgram(t *testing.T) {
+	t.Parallel()
 	const name = "gantry-test-no-such-program"
 	err := Run(context.Background(), Cmd{Name: name, Args: []string{"x"}})
 	if err == nil {
@@ -435,6 +441,7 @@ func TestRunStdoutDefaultsToStderr(t *testing.T) {
 }
 
 func TestRunCancelledBeforeStart(t *testing.T) {
+	t.Parallel()
 	needSh(t)
 	tests := []struct {
 		name string
@@ -454,6 +461,7 @@ func TestRunCancelledBeforeStart(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			var out bytes.Buffer
 			err := Run(tt.ctx(), Cmd{Name: "sh", Args: []string{"-c", "echo ran"}, Stdout: &out})
 			if !errors.Is(err, tt.want) {
@@ -488,6 +496,7 @@ func (w *cancelOnWrite) Write(p []byte) (int, error) {
 }
 
 func TestRunCancelledWhileRunning(t *testing.T) {
+	t.Parallel()
 	needSh(t)
 	// The command blocks reading a pipe nobody writes to, so it only ends
 	// when the cancelled context kills it.
@@ -536,6 +545,7 @@ func TestRunStderrWriter(t *testing.T) {
 // TestRunLogsWithCallerFields: the command line is logged on the caller's
 // entry, so it carries the run's fields (commit, target, ...).
 func TestRunLogsWithCallerFields(t *testing.T) {
+	t.Parallel()
 	logger, hook := logtest.NewNullLogger()
 	logger.SetLevel(logrus.DebugLevel)
 	c := Cmd{Name: "true", Args: []string{"--build-arg", "TOKEN=hunter2"}, Log: logrus.NewEntry(logger).WithField("target", "prod")}
