@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/gantry-build/gantry/internal/testsvc"
 )
 
@@ -127,25 +129,30 @@ func TestRegistrySafety(t *testing.T) {
 		}
 	})
 
-	t.Run("two builds of one commit have equal digests", func(t *testing.T) {
+	t.Run("two builds of one commit have equal digests, prod and dev", func(t *testing.T) {
 		noCache := map[string]string{"GANTRY_NO_CACHE": "true"}
-		var got []string
-		for _, name := range []string{"repro-1", "repro-2"} {
+		var builds [2]map[string]string // "<tag> <platform>" -> manifest digest and layers
+		for i, name := range []string{"repro-1", "repro-2"} {
 			r := env.Registry + "/" + run + "/" + name
-			res := ci(t, svc, pushTag("v2.1.0", b), testsvc.Merge(env.GantryEnv(r), noCache))
-			if res.Code != 0 {
+			if res := ci(t, svc, pushMain(b), testsvc.Merge(env.GantryEnv(r), noCache)); res.Code != 0 {
 				t.Fatalf("%s: exit %d", name, res.Code)
 			}
-			idx, d := index(t, r+":2.1.0")
-			m, _ := idx.IndexManifest()
-			for _, desc := range m.Manifests {
-				got = append(got, desc.Platform.String()+" "+desc.Digest.String())
+			builds[i] = map[string]string{}
+			for _, tag := range []string{b[:7], b[:7] + "-dev"} {
+				idx, d := index(t, r+":"+tag)
+				builds[i][tag+" index"] = d.String()
+				for platform, img := range platformImages(t, idx) {
+					builds[i][tag+" "+platform] = describe(t, img)
+				}
 			}
-			got = append(got, "index "+d.String())
 		}
-		half := len(got) / 2
-		if strings.Join(got[:half], "\n") != strings.Join(got[half:], "\n") {
-			t.Errorf("builds differ:\n%s", strings.Join(got, "\n"))
+		if len(builds[0]) != 6 {
+			t.Errorf("%d entries, want an index and two platforms for prod and dev: %v", len(builds[0]), builds[0])
+		}
+		for key, first := range builds[0] {
+			if second := builds[1][key]; second != first {
+				t.Errorf("%s differs:\n  %s\n  %s", key, first, second)
+			}
 		}
 	})
 
@@ -169,12 +176,17 @@ func TestRegistrySafety(t *testing.T) {
 
 	svc.Write(t, "CHANGES.txt", "commit c\n")
 	c := svc.Commit(t, "commit c")
-	t.Run("a build failing half-way moves no tag; the re-run completes", func(t *testing.T) {
+	t.Run("a build failing half-way moves no tag; the other finishes and the re-run reuses it", func(t *testing.T) {
 		_, mainBefore := index(t, repo+":main")
 		broken := testsvc.Merge(base, map[string]string{"GANTRY_BUILD_ARGS": base["GANTRY_BUILD_ARGS"] + ",DEV_IMAGE=" + env.Registry + "/no/such-image:1"})
 		res := ci(t, svc, pushMain(c), broken)
 		if res.Code == 0 {
 			t.Fatal("the dev build should fail")
+		}
+		// dev fails while prod builds: prod is not stopped, but finishes,
+		// pushed and verified, whatever the timing.
+		if !logged(res.Stderr, "built", "target=prod", "tag="+repo+":"+c[:7]) {
+			t.Errorf("prod was not built and verified beside the failed dev build:\n%s", res.Stderr)
 		}
 		if _, d := index(t, repo+":main"); d != mainBefore {
 			t.Error("main moved although dev failed")
@@ -315,4 +327,27 @@ func TestFaults(t *testing.T) {
 			t.Errorf("moving tags set by an interrupted run: %v", have)
 		}
 	})
+}
+
+// describe names an image by its manifest digest and its layers' digests,
+// so that two builds that differ show which layers do.
+func describe(t *testing.T, img v1.Image) string {
+	t.Helper()
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := d.String() + " layers"
+	for _, l := range layers {
+		ld, err := l.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out += " " + ld.String()[len("sha256:"):][:12]
+	}
+	return out
 }

@@ -37,6 +37,26 @@ func ForBranch(branch string) ([]byte, error) {
 	if branch == "" || strings.ContainsAny(branch, "\n\r") {
 		return nil, fmt.Errorf("publishing branch %q cannot name a workflow branch", branch)
 	}
-	quoted := strconv.Quote(branch) // a YAML double-quoted scalar
-	return bytes.Replace(PublishGHCR, []byte(templateBranches), []byte("    branches: ["+quoted+"]\n"), 1), nil
+	return bytes.Replace(PublishGHCR, []byte(templateBranches), []byte("    branches: ["+BranchFilter(branch)+"]\n"), 1), nil
+}
+
+// filterSpecials are the characters of GitHub's filter patterns that a
+// literal name escapes with \ (workflow syntax, "Filter pattern cheat
+// sheet"); a leading ! negates. A ] outside a class is literal, and
+// actionlint refuses it escaped.
+const filterSpecials = `*?+[!\`
+
+// BranchFilter is the item of an on.push.branches list that matches
+// exactly branch: a filter pattern with its special characters escaped
+// (c++ gives c\+\+, and !main no longer excludes main), as a YAML
+// double-quoted scalar, so that YAML reinterprets nothing either.
+func BranchFilter(branch string) string {
+	var pattern strings.Builder
+	for _, r := range branch {
+		if strings.ContainsRune(filterSpecials, r) {
+			pattern.WriteByte('\\')
+		}
+		pattern.WriteRune(r)
+	}
+	return strconv.Quote(pattern.String()) // Go's escapes are YAML's too
 }

@@ -82,3 +82,30 @@ func TestForBranch(t *testing.T) {
 		t.Error("a branch with a newline: want an error")
 	}
 }
+
+// TestForBranchEscapes: a branch holding a filter pattern's special
+// characters, or YAML's, is written as a quoted pattern that matches it
+// alone, in a workflow actionlint accepts.
+func TestForBranchEscapes(t *testing.T) {
+	for _, tt := range []struct{ branch, line string }{
+		{"c++", `branches: ["c\\+\\+"]`},
+		{"!main", `branches: ["\\!main"]`},
+		{"1.2.3+meta", `branches: ["1.2.3\\+meta"]`},
+		{"feature]x", `branches: ["feature]x"]`},
+		{"développement", `branches: ["développement"]`},
+		{`say"hi"`, `branches: ["say\"hi\""]`},
+		{"#1", `branches: ["#1"]`},
+	} {
+		got, err := ForBranch(tt.branch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(got), "    "+tt.line+"\n") {
+			t.Errorf("ForBranch(%q) lacks the line %s", tt.branch, tt.line)
+		}
+		errs, err := newLinter(t, &bytes.Buffer{}).Lint("branch.yml", got, nil)
+		if err != nil || len(errs) > 0 {
+			t.Errorf("ForBranch(%q): actionlint: %v %v", tt.branch, err, errs)
+		}
+	}
+}

@@ -74,15 +74,6 @@ type Finding struct {
 	Fix     string
 }
 
-// String formats the finding as path:line: message (fix: ...).
-func (f Finding) String() string {
-	where := f.Path
-	if f.Line > 0 {
-		where = fmt.Sprintf("%s:%d", f.Path, f.Line)
-	}
-	return fmt.Sprintf("%s: %s (fix: %s)", where, f.Message, f.Fix)
-}
-
 // EmbeddedDockerfile is the Path of findings in Gantry's own Dockerfile,
 // used when the service has none.
 const EmbeddedDockerfile = "(embedded) docker/Dockerfile"

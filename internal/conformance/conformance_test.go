@@ -36,7 +36,7 @@ func TestRepositoryConforms(t *testing.T) {
 				cfg.Stamp = config.Stamp{} // gantry itself stamps nothing
 			}
 			for _, f := range Check(context.Background(), tt.dir, cfg, testLog()) {
-				t.Errorf("%s %s", f.Severity, f)
+				t.Errorf("%s %s: %+v", f.Severity, f.Rule, f)
 			}
 		})
 	}
@@ -222,7 +222,7 @@ func TestCheck(t *testing.T) {
 			}
 			for i, f := range got {
 				if !used[i] {
-					t.Errorf("unexpected %s %s: %s", f.Severity, f.Rule, f)
+					t.Errorf("unexpected %s %s: %+v", f.Severity, f.Rule, f)
 				}
 			}
 		})

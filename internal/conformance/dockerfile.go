@@ -18,14 +18,6 @@ import (
 	"github.com/gantry-build/gantry/magetools/config"
 )
 
-// CheckDockerfile applies the Dockerfile rules to content, read from path:
-// the prod and dev stages exist, build stages run on $BUILDPLATFORM, the
-// prod runtime runs no RUN and no root user, and no image is latest.
-func CheckDockerfile(path string, content []byte, cfg config.Config) []Finding {
-	findings, _ := checkDockerfile(path, content, cfg)
-	return findings
-}
-
 // imageBuildArgs are the build arguments the image build passes, so that
 // the check follows the stages the build takes (CGO_ENABLED chooses one).
 func imageBuildArgs(cfg config.Config) map[string]string {
@@ -34,9 +26,11 @@ func imageBuildArgs(cfg config.Config) map[string]string {
 	return args
 }
 
-// checkDockerfile is CheckDockerfile that also tells which RUN
-// instructions of the targets run on the target platform, for the
-// workflow's QEMU step.
+// checkDockerfile applies the Dockerfile rules to content, read from path:
+// the prod and dev stages exist, build stages run on $BUILDPLATFORM, the
+// prod runtime runs no RUN and no root user, and no image is latest. It
+// also tells which RUN instructions of the targets run on the target
+// platform, for the workflow's QEMU step.
 func checkDockerfile(path string, content []byte, cfg config.Config) ([]Finding, Emulation) {
 	file, err := dockerfile.Parse(content)
 	if err != nil {

@@ -53,24 +53,19 @@ func secretKindOf(rel string) (secretKind, bool) {
 	return secretKind{}, false
 }
 
-// CheckDockerignore checks the service's .dockerignore (content, read
+// checkDockerignore checks the service's .dockerignore (content, read
 // from path when exists): it must keep every file of .git and every .env*
 // out of the build context, decided with BuildKit's own matcher over the
 // paths a checkout holds and, when buildContext is not nil, the files in
 // the service directory (the build context). Without a .dockerignore, Gantry's
 // template is used beside its embedded Dockerfile, so a missing file is
 // only a warning then.
-func CheckDockerignore(path string, content []byte, exists, embeddedDockerfile bool, buildContext fs.FS) []Finding {
-	findings, _ := checkDockerignore(path, content, exists, embeddedDockerfile, buildContext)
-	return findings
-}
-
-// checkDockerignore is CheckDockerignore that also returns the files
-// BuildKit would send (walking buildContext once for every rule that needs
-// them), or nil when they cannot be told: no buildContext, or patterns
-// that do not parse. Without a .dockerignore they are sent as BuildKit
-// would send them: through Gantry's template beside its embedded
-// Dockerfile, else all.
+//
+// It also returns the files BuildKit would send (walking buildContext once
+// for every rule that needs them), or nil when they cannot be told: no
+// buildContext, or patterns that do not parse. Without a .dockerignore
+// they are sent as BuildKit would send them: through Gantry's template
+// beside its embedded Dockerfile, else all.
 func checkDockerignore(path string, content []byte, exists, embeddedDockerfile bool, buildContext fs.FS) ([]Finding, []sentFile) {
 	if !exists {
 		f := Finding{Severity: Error, Rule: RuleDockerignore, Path: path,

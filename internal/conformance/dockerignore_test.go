@@ -75,9 +75,9 @@ func TestCheckDockerignore(t *testing.T) {
 			}
 			var got []Finding
 			if context == nil {
-				got = CheckDockerignore(".dockerignore", []byte(tt.content), !tt.missing, tt.embedded, nil)
+				got, _ = checkDockerignore(".dockerignore", []byte(tt.content), !tt.missing, tt.embedded, nil)
 			} else {
-				got = CheckDockerignore(".dockerignore", []byte(tt.content), !tt.missing, tt.embedded, context)
+				got, _ = checkDockerignore(".dockerignore", []byte(tt.content), !tt.missing, tt.embedded, context)
 			}
 			assertFindings(t, got, tt.want)
 		})
@@ -88,7 +88,7 @@ func TestCheckDockerignore(t *testing.T) {
 // would send, the token's file first among the checkout's paths.
 func TestCheckDockerignoreNamesTheLeaks(t *testing.T) {
 	t.Parallel()
-	got := CheckDockerignore(".dockerignore", []byte(".git\n.env*\n!.git/config\n"), true, false, nil)
+	got, _ := checkDockerignore(".dockerignore", []byte(".git\n.env*\n!.git/config\n"), true, false, nil)
 	if len(got) != 1 || !strings.Contains(got[0].Message, "sends .git/config into the build context") || strings.Contains(got[0].Message, ".git/HEAD") {
 		t.Fatalf("findings %v, want one naming .git/config and not .git/HEAD", got)
 	}

@@ -21,7 +21,7 @@ var fastPathStages = []struct{ stage, binary string }{
 }
 
 // CheckFastPath warns for each fast-path stage the Dockerfile lacks. A
-// file that does not parse gets no finding here (CheckDockerfile reports
+// file that does not parse gets no finding here (checkDockerfile reports
 // it).
 func CheckFastPath(path string, content []byte) []Finding {
 	f, err := dockerfile.Parse(content)

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/rhysd/actionlint"
+
+	"github.com/gantry-build/gantry/workflow"
 )
 
 // workflowName is the name the release process gives the workflow
@@ -458,7 +460,7 @@ func pushTriggers(path string, wf *actionlint.Workflow, publishBranch string) []
 	if push == nil {
 		return []Finding{{Severity: Error, Rule: RuleWorkflowBranch, Path: path, Line: 1,
 			Message: "the workflow does not run on push, so it never publishes or releases",
-			Fix:     fmt.Sprintf("add under `on:` `push: {branches: [%s], tags: [\"v*\"]}`", publishBranch)}}
+			Fix:     fmt.Sprintf("add under `on:` `push: {branches: [%s], tags: [\"v*\"]}`", workflow.BranchFilter(publishBranch))}}
 	}
 	branchFiltered := push.Branches != nil || push.BranchesIgnore != nil
 	tagFiltered := push.Tags != nil || push.TagsIgnore != nil
@@ -466,7 +468,7 @@ func pushTriggers(path string, wf *actionlint.Workflow, publishBranch string) []
 	if !refRuns(push.Branches, push.BranchesIgnore, tagFiltered, publishBranch) {
 		findings = append(findings, Finding{Severity: Error, Rule: RuleWorkflowBranch, Path: path, Line: filterLine(push, push.Branches, push.BranchesIgnore),
 			Message: fmt.Sprintf("pushes to the publishing branch %q do not run the workflow (its push filters: %s), so nothing is ever published", publishBranch, describeFilters(push.Branches, push.BranchesIgnore, "branches")),
-			Fix:     fmt.Sprintf("write `branches: [%s]` under `on: push:` (or set GANTRY_PUBLISH_BRANCH or Config.PublishBranch to the branch that publishes)", publishBranch)})
+			Fix:     fmt.Sprintf("write `branches: [%s]` under `on: push:` (or set GANTRY_PUBLISH_BRANCH or Config.PublishBranch to the branch that publishes)", workflow.BranchFilter(publishBranch))})
 	}
 	if !refRuns(push.Tags, push.TagsIgnore, branchFiltered, releaseTag) {
 		findings = append(findings, Finding{Severity: Error, Rule: RuleWorkflowBranch, Path: path, Line: filterLine(push, push.Tags, push.TagsIgnore),
@@ -502,28 +504,30 @@ func refRuns(filter, ignore *actionlint.WebhookEventFilter, otherFiltered bool, 
 
 // refGlobMatches matches a ref name against a GitHub filter pattern: *
 // matches within one path segment, ** across them, ? and + repeat the
-// character before them, [...] is a class, and \ escapes.
+// character before them, [...] is a class, and \ escapes. It reads both
+// by character, not byte, so that a non-ASCII name matches itself.
 func refGlobMatches(pattern, ref string) bool {
+	chars := []rune(pattern)
 	var re strings.Builder
 	re.WriteString("^")
-	for i := 0; i < len(pattern); i++ {
-		switch c := pattern[i]; {
-		case c == '*' && i+1 < len(pattern) && pattern[i+1] == '*':
+	for i := 0; i < len(chars); i++ {
+		switch c := chars[i]; {
+		case c == '*' && i+1 < len(chars) && chars[i+1] == '*':
 			re.WriteString(".*")
 			i++
 		case c == '*':
 			re.WriteString("[^/]*")
 		case c == '?' || c == '+':
-			re.WriteByte(c)
+			re.WriteRune(c)
 		case c == '[':
-			end := strings.IndexByte(pattern[i:], ']')
+			end := slices.Index(chars[i:], ']')
 			if end < 0 {
 				return false // actionlint reports the pattern
 			}
-			re.WriteString(pattern[i : i+end+1])
+			re.WriteString(string(chars[i : i+end+1]))
 			i += end
-		case c == '\\' && i+1 < len(pattern):
-			re.WriteString(regexp.QuoteMeta(pattern[i+1 : i+2]))
+		case c == '\\' && i+1 < len(chars):
+			re.WriteString(regexp.QuoteMeta(string(chars[i+1])))
 			i++
 		default:
 			re.WriteString(regexp.QuoteMeta(string(c)))

@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -122,26 +123,32 @@ func TestCheckWorkflow(t *testing.T) {
 			want:      []want{{RuleWorkflowQEMU, Warning, 13, "FROM --platform=$BUILDPLATFORM"}}},
 
 		{name: "the template on another publishing branch", workflow: string(workflow.PublishGHCR), publishBranch: "master",
-			want: []want{{RuleWorkflowBranch, Error, 8, "`branches: [master]`"}}},
+			want: []want{{RuleWorkflowBranch, Error, 8, "`branches: [\"master\"]`"}}},
 		{name: "the publishing branch among others", workflow: wf("  push:\n    branches: [develop, master]\n    tags: [\"v*\"]\n", read, job("build", "")), publishBranch: "master"},
 		{name: "the publishing branch by a glob", workflow: wf("  push:\n    branches: [\"release/**\"]\n    tags: [\"v[0-9]+.*\"]\n", read, job("build", "")), publishBranch: "release/v2/main"},
 		{name: "a single * stops at a slash", workflow: wf("  push:\n    branches: [\"release/*\"]\n    tags: [\"v*\"]\n", read, job("build", "")), publishBranch: "release/v2/main",
-			want: []want{{RuleWorkflowBranch, Error, 4, "`branches: [release/v2/main]`"}}},
+			want: []want{{RuleWorkflowBranch, Error, 4, "`branches: [\"release/v2/main\"]`"}}},
 		{name: "the publishing branch excluded by a later !", workflow: wf("  push:\n    branches: [\"*\", \"!master\"]\n    tags: [\"v*\"]\n", read, job("build", "")), publishBranch: "master",
-			want: []want{{RuleWorkflowBranch, Error, 4, "`branches: [master]`"}}},
+			want: []want{{RuleWorkflowBranch, Error, 4, "`branches: [\"master\"]`"}}},
 		{name: "the publishing branch ignored", workflow: wf("  push:\n    branches-ignore: [master]\n    tags: [\"v*\"]\n", read, job("build", "")), publishBranch: "master",
-			want: []want{{RuleWorkflowBranch, Error, 4, "`branches: [master]`"}}},
+			want: []want{{RuleWorkflowBranch, Error, 4, "`branches: [\"master\"]`"}}},
 		{name: "every branch but others ignored", workflow: wf("  push:\n    branches-ignore: [\"dependabot/**\"]\n", read, job("build", "")), publishBranch: "master",
 			want: []want{{RuleWorkflowBranch, Error, 3, "`tags: [\"v*\"]`"}}},
+		{name: "a non-ASCII publishing branch matches itself", workflow: wf("  push:\n    branches: [développement]\n    tags: [\"v*\"]\n", read, job("build", "")), publishBranch: "développement"},
+		{name: "a non-ASCII publishing branch by a glob", workflow: wf("  push:\n    branches: [\"dév*\", \"!dév?x\"]\n    tags: [\"v*\"]\n", read, job("build", "")), publishBranch: "développement"},
+		{name: "a non-ASCII publishing branch excluded", workflow: wf("  push:\n    branches: [\"**\", \"!développement\"]\n    tags: [\"v*\"]\n", read, job("build", "")), publishBranch: "développement",
+			want: []want{{RuleWorkflowBranch, Error, 4, "`branches: [\"développement\"]`"}}},
+		{name: "an unescaped + is a repetition", workflow: wf("  push:\n    branches: [1.2.3+meta]\n    tags: [\"v*\"]\n", read, job("build", "")), publishBranch: "1.2.3+meta",
+			want: []want{{RuleWorkflowBranch, Error, 4, "`branches: [\"1.2.3\\\\+meta\"]`"}}},
 		{name: "push without filters runs for every branch and tag", workflow: wf("  push:\n  pull_request:\n", read, job("build", "")), publishBranch: "master"},
 		{name: "no tag filter: tags do not run it", workflow: wf("  push:\n    branches: [main]\n", read, job("build", "")),
 			want: []want{{RuleWorkflowBranch, Error, 3, "`tags: [\"v*\"]`"}}},
 		{name: "tags not v*", workflow: wf("  push:\n    branches: [main]\n    tags: [\"release-*\"]\n", read, job("build", "")),
 			want: []want{{RuleWorkflowBranch, Error, 5, "`tags: [\"v*\"]`"}}},
 		{name: "only tags: no branch runs it", workflow: wf("  push:\n    tags: [\"v*\"]\n", read, job("build", "")),
-			want: []want{{RuleWorkflowBranch, Error, 3, "`branches: [main]`"}}},
+			want: []want{{RuleWorkflowBranch, Error, 3, "`branches: [\"main\"]`"}}},
 		{name: "no push at all", workflow: wf("  pull_request:\n", read, job("build", "")),
-			want: []want{{RuleWorkflowBranch, Error, 1, "`push: {branches: [main], tags: [\"v*\"]}`"}}},
+			want: []want{{RuleWorkflowBranch, Error, 1, "`push: {branches: [\"main\"], tags: [\"v*\"]}`"}}},
 		{name: "QEMU and an unreadable Dockerfile", workflow: strings.Replace(wf(onAll, read, job("build", "")), "      - run: go tool mage ci", "      - uses: docker/setup-qemu-action@v3\n      - run: go tool mage ci", 1)},
 	}
 	for _, tt := range tests {
@@ -153,6 +160,32 @@ func TestCheckWorkflow(t *testing.T) {
 			}
 			assertFindings(t, CheckWorkflow("publish-ghcr.yml", []byte(tt.workflow), tt.emulation, branch), tt.want)
 		})
+	}
+}
+
+// TestWorkflowForBranch: the workflow gantry init writes for a publishing
+// branch runs for a push of that branch, whatever characters it holds,
+// and not for a branch its characters would match as a pattern.
+func TestWorkflowForBranch(t *testing.T) {
+	for _, tt := range []struct{ branch, other string }{
+		{"master", "mast"},
+		{"développement", "developpement"},
+		{"c++", "c"},
+		{"!main", "main"},
+		{"1.2.3+meta", "1.2.33meta"},
+		{"feature]x", "feature"},
+		{`say"hi"`, "say"},
+	} {
+		content, err := workflow.ForBranch(tt.branch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for branch, runs := range map[string]bool{tt.branch: true, tt.other: false} {
+			found := slices.ContainsFunc(CheckWorkflow("publish-ghcr.yml", content, Emulation{}, branch), func(f Finding) bool { return f.Rule == RuleWorkflowBranch })
+			if found == runs {
+				t.Errorf("the workflow for %q, publishing branch %q: workflow-branch finding %t, want %t", tt.branch, branch, found, !runs)
+			}
+		}
 	}
 }
 

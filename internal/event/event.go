@@ -161,6 +161,11 @@ func contextFromEnv(env func(string) string) (Context, error) {
 	if err := CheckCommit(c.Commit); err != nil {
 		return Context{}, fmt.Errorf("GITHUB_SHA: %w; GitHub sets it to the commit of the run: unset it or set it to a full SHA (git rev-parse HEAD)", err)
 	}
+	if c.Ref == "" && c.Name == "push" {
+		// Without the ref a push is neither a branch nor a tag push, and
+		// would publish nothing without a word.
+		return Context{}, errors.New("GITHUB_EVENT_NAME is push but GITHUB_REF is empty; GitHub Actions sets it to the pushed ref (refs/heads/<branch> or refs/tags/<tag>): set it so when simulating a push")
+	}
 	if c.Ref != "" {
 		if err := CheckRefName(c.Ref); err != nil {
 			return Context{}, fmt.Errorf("GITHUB_REF=%q: %w; set it as GitHub does, e.g. refs/heads/main", c.Ref, err)

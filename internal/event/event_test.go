@@ -237,6 +237,9 @@ func TestReadActionsErrors(t *testing.T) {
 		{name: "GITHUB_REF that is not a full ref",
 			env:    actionsEnv("push", "main", pushSHA, "push.json", nil),
 			errHas: []string{`GITHUB_REF="main"`, "is not a full ref", "refs/heads/main"}},
+		{name: "a push with an empty GITHUB_REF is not called a detached HEAD",
+			env:    actionsEnv("push", "", pushSHA, "testdata/push.json", nil),
+			errHas: []string{"GITHUB_EVENT_NAME is push but GITHUB_REF is empty", "GitHub Actions sets it to the pushed ref (refs/heads/<branch> or refs/tags/<tag>)"}},
 		{name: "GITHUB_REF with a space",
 			env:    actionsEnv("push", "refs/heads/a b", pushSHA, "push.json", nil),
 			errHas: []string{"GITHUB_REF", "a space"}},
@@ -464,7 +467,17 @@ func TestReadGit(t *testing.T) {
 			setup: func(t *testing.T, dir string) {
 				gitCmd(t, dir, nil, "remote", "add", "origin", "git@gitlab.com:Acme/Svc.git")
 			},
-			want: Context{Kind: BranchPush, Ref: "refs/heads/main", Branch: "main", RepositoryTried: `the origin remote "git@gitlab.com:Acme/Svc.git" is not on github.com`}},
+			want: Context{Kind: BranchPush, Ref: "refs/heads/main", Branch: "main", RepositoryTried: `the origin remote "gitlab.com:Acme/Svc.git" is not on github.com`}},
+		{name: "the token of an origin is never repeated",
+			setup: func(t *testing.T, dir string) {
+				gitCmd(t, dir, nil, "remote", "add", "origin", "https://ci:glpat-s3cret@gitlab.com/Acme/Svc.git")
+			},
+			want: Context{Kind: BranchPush, Ref: "refs/heads/main", Branch: "main", RepositoryTried: `the origin remote "https://gitlab.com/Acme/Svc.git" is not on github.com`}},
+		{name: "a github.com origin with a token",
+			setup: func(t *testing.T, dir string) {
+				gitCmd(t, dir, nil, "remote", "add", "origin", "https://x-access-token:ghp_s3cret@github.com/Acme/Svc.git")
+			},
+			want: Context{Kind: BranchPush, Ref: "refs/heads/main", Branch: "main", Repository: "Acme/Svc"}},
 		{name: "a file origin names no GitHub repository",
 			setup: func(t *testing.T, dir string) {
 				gitCmd(t, dir, nil, "remote", "add", "origin", "file:///srv/git/acme/svc")

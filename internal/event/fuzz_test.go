@@ -9,7 +9,7 @@ import (
 // The seed corpus is in testdata/fuzz/FuzzActions. Invariants: invalid
 // input is an error, never a panic; what is read is valid: a full
 // lower-case hex commit, a ref and a branch git accepts, an owner/repo, a
-// positive pull request number.
+// positive pull request number, a ref for every push.
 func FuzzActions(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name, ref, sha, repository string, data []byte) {
 		env := map[string]string{"GITHUB_EVENT_NAME": name, "GITHUB_REF": ref, "GITHUB_SHA": sha, "GITHUB_REPOSITORY": repository}
@@ -50,6 +50,9 @@ func FuzzActions(f *testing.F) {
 				t.Fatalf("ref %q gives branch %q, tag %q", c.Ref, c.Branch, c.Tag)
 			}
 		case Other:
+			if c.Name == "push" && c.Ref == "" {
+				t.Fatal("a push without a ref read")
+			}
 		default:
 			t.Fatalf("kind %q", c.Kind)
 		}

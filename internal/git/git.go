@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -132,13 +133,48 @@ func (r Repo) History(ctx context.Context, sha string) (bool, error) {
 	return r.HasCommit(ctx, sha), nil
 }
 
-// RemoteURL returns the URL of a remote, or "" when it is not configured.
+// RemoteURL returns the URL of a remote without its user name and
+// password, or "" when it is not configured. A remote may hold a token
+// (https://user:token@host/...); this is where remote URLs enter Gantry,
+// so nothing that prints one can print the token.
 func (r Repo) RemoteURL(ctx context.Context, name string) string {
 	out, err := r.output(ctx, "remote", "get-url", name)
 	if err != nil {
 		return ""
 	}
-	return out
+	return withoutUserinfo(out)
+}
+
+// urlScheme is a URL's scheme (RFC 3986); a remote whose "://" follows
+// anything else is in scp form.
+var urlScheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
+
+// withoutUserinfo drops the userinfo (user[:password]@) of a remote URL
+// in URL form (https://user:token@host/path gives https://host/path) or
+// scp form (git@host:path gives host:path); a local path is kept.
+func withoutUserinfo(url string) string {
+	if scheme, rest, ok := strings.Cut(url, "://"); ok && urlScheme.MatchString(scheme) {
+		// The authority ends where the path, query or fragment starts;
+		// its last @ ends the userinfo, as a password may hold an @.
+		authority := rest
+		if end := strings.IndexAny(rest, "/?#"); end >= 0 {
+			authority = rest[:end]
+		}
+		if at := strings.LastIndex(authority, "@"); at >= 0 {
+			return scheme + "://" + rest[at+1:]
+		}
+		return url
+	}
+	// scp form is [user@]host:path, with no / before the host's colon.
+	before, _, _ := strings.Cut(url, "/")
+	colon := strings.LastIndex(before, ":")
+	if colon < 0 {
+		return url // a local path
+	}
+	if at := strings.LastIndex(before[:colon], "@"); at >= 0 {
+		return url[at+1:]
+	}
+	return url
 }
 
 // OwnerRepo extracts "owner/repo" from a remote URL in https, ssh or scp

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -359,7 +360,7 @@ func TestRemoteURL(t *testing.T) {
 		want string
 	}{
 		{"origin", "https://github.com/Acme/Svc.git"},
-		{"upstream", "git@github.com:Upstream/Svc.git"},
+		{"upstream", "github.com:Upstream/Svc.git"}, // scp form: its user is dropped too
 		{"missing", ""},
 	}
 	for _, tt := range tests {
@@ -369,6 +370,37 @@ func TestRemoteURL(t *testing.T) {
 	}
 	if got := (Repo{Dir: t.TempDir()}).RemoteURL(t.Context(), "origin"); got != "" {
 		t.Errorf("RemoteURL outside a repository = %q, want \"\"", got)
+	}
+	gitCmd(t, dir, nil, "remote", "add", "token", "https://x-access-token:ghp_s3cret@github.com/Acme/Svc.git")
+	if got := r.RemoteURL(t.Context(), "token"); got != "https://github.com/Acme/Svc.git" {
+		t.Errorf("RemoteURL of a remote holding a token = %q, want it without the token", got)
+	}
+}
+
+func TestWithoutUserinfo(t *testing.T) {
+	for _, tt := range []struct{ url, want string }{
+		{"https://user:s3cret@github.com/Acme/Svc.git", "https://github.com/Acme/Svc.git"},
+		{"https://ghp_s3cret@github.com/Acme/Svc.git", "https://github.com/Acme/Svc.git"},
+		{"https://user:p@ss@gitlab.com/a/b", "https://gitlab.com/a/b"},
+		{"https://user:s3cret@host.example", "https://host.example"},
+		{"https://user:s3cret@host.example?x=1", "https://host.example?x=1"},
+		{"ssh://git@github.com:22/Acme/Svc", "ssh://github.com:22/Acme/Svc"},
+		{"https://github.com/Acme/Svc@v1", "https://github.com/Acme/Svc@v1"},
+		{"https://github.com/Acme/Svc.git", "https://github.com/Acme/Svc.git"},
+		{"file:///srv/git/a/b", "file:///srv/git/a/b"},
+		{"git@github.com:Acme/Svc.git", "github.com:Acme/Svc.git"},
+		{"user:s3cret@host.example:a/b.git", "host.example:a/b.git"},
+		{"git@host.example:repo@v1", "host.example:repo@v1"},
+		{"git@[::1]:repo", "[::1]:repo"},
+		{"user:s3cret@host.example:a://b", "host.example:a://b"}, // no scheme before ://
+		{"host.example:a/b", "host.example:a/b"},
+		{"../svc", "../svc"},
+		{"/srv/git/a@b:c", "/srv/git/a@b:c"},
+		{"", ""},
+	} {
+		if got := withoutUserinfo(tt.url); got != tt.want {
+			t.Errorf("withoutUserinfo(%q) = %q, want %q", tt.url, got, tt.want)
+		}
 	}
 }
 
@@ -387,4 +419,30 @@ func TestOriginHead(t *testing.T) {
 	if _, err := (Repo{Dir: t.TempDir()}).OriginHead(t.Context()); err == nil {
 		t.Error("OriginHead outside a repository: want an error")
 	}
+}
+
+// FuzzWithoutUserinfo: the password of a remote URL, in URL or scp form,
+// never survives, whatever the user, host and path around it.
+func FuzzWithoutUserinfo(f *testing.F) {
+	f.Add("x-access-token", "ghp_s3cret", "github.com", "Acme/Svc.git")
+	f.Add("ci", "p@ss:word", "gitlab.example:8443", "group/sub@v1/repo:x")
+	f.Fuzz(func(t *testing.T, user, password, host, path string) {
+		// A /, ? or # would end the userinfo of a URL, and an @ in the
+		// host would start it later.
+		if password == "" || strings.ContainsAny(user+password+host, "/?#") || strings.Contains(host, "@") {
+			t.Skip()
+		}
+		for _, form := range []struct{ url, without string }{
+			{"https://" + user + ":" + password + "@" + host + "/" + path, "https://" + host + "/" + path},
+			{user + ":" + password + "@" + host + ":" + path, host + ":" + path},
+		} {
+			// A password the rest of the URL holds too cannot be told apart.
+			if strings.Contains(form.without, password) {
+				continue
+			}
+			if got := withoutUserinfo(form.url); strings.Contains(got, password) {
+				t.Fatalf("withoutUserinfo(%q) = %q, which holds the password", form.url, got)
+			}
+		}
+	})
 }

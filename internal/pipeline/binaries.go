@@ -38,14 +38,13 @@ type Compiler interface {
 // Every file and directory of the tree takes the commit time, so the
 // layer that copies it is the same in every build of the commit without
 // BuildKit rewriting its timestamps (which re-reads and re-compresses
-// every layer on every export): b keeps its layer times. With Gantry's
+// every layer on every export): prod keeps its layer times, and so does
+// dev with Gantry's Dockerfile, whose other dev layers have fixed times
+// too; a service's own dev stage may not, and is rewritten. With Gantry's
 // Dockerfile, b exports its cache with mode=min.
 func (r Run) HostBinaries(ctx context.Context, tmp string, img plan.Image, b buildx.Build) (buildx.Build, error) {
 	stage := gobuild.Stage(img.Target == plan.Dev)
 	log := r.log(img).WithField("stage", stage)
-	if r.Compiler == nil {
-		return b, nil
-	}
 	if r.Config.CGO {
 		log.Info("cgo: compiling in the image build, with the Dockerfile's C cross-compilers (the host has none for the other platforms)")
 		return b, nil
@@ -78,7 +77,7 @@ func (r Run) HostBinaries(ctx context.Context, tmp string, img plan.Image, b bui
 		if err := setTimes(out, r.Event.CommitTime); err != nil {
 			return b, err
 		}
-		b.KeepLayerTimes = true
+		b.KeepLayerTimes = img.Target == plan.Prod || r.Config.Dockerfile == ""
 	}
 	log.WithFields(map[string]any{"go": version, "seconds": fmt.Sprintf("%.1f", time.Since(start).Seconds())}).
 		Infof("compiled on the host for %s: the image build copies them (fast path)", strings.Join(img.Platforms, ", "))

@@ -13,12 +13,9 @@ import (
 	"testing"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/gantry-build/gantry/internal/buildx"
 	"github.com/gantry-build/gantry/internal/plan"
@@ -51,7 +48,6 @@ func (j *journal) list() []string {
 // its platforms in the registry, labelled with its revision and running
 // as User, under each of its tags.
 type fakeBuilder struct {
-	t       *testing.T
 	journal *journal
 	// User is the image config's user; "65532:65532" when empty.
 	User string
@@ -68,6 +64,8 @@ type fakeBuilder struct {
 	// Finished, when set, then receives its target.
 	Progress bool
 	Finished chan<- string
+	// Returned, when set, is called with each build's target as it returns.
+	Returned func(target string)
 
 	mu     sync.Mutex
 	builds []buildx.Build
@@ -82,6 +80,9 @@ func (b *fakeBuilder) Build(ctx context.Context, spec buildx.Build) (string, err
 	b.builds = append(b.builds, spec)
 	b.mu.Unlock()
 	b.journal.add("build %s", spec.Target)
+	if b.Returned != nil {
+		defer b.Returned(spec.Target)
+	}
 	if b.Started != nil {
 		b.Started <- spec.Target
 	}
@@ -106,22 +107,18 @@ func (b *fakeBuilder) Build(ctx context.Context, spec buildx.Build) (string, err
 	if user == "" {
 		user = "65532:65532"
 	}
-	var adds []mutate.IndexAddendum
-	for _, p := range spec.Platforms {
-		if p == b.Skip {
-			continue
-		}
-		platform, err := v1.ParsePlatform(p)
-		if err != nil {
-			b.t.Fatal(err)
-		}
-		img := registrytest.PlatformImage(b.t, p, spec.Labels[registry.RevisionLabel], user)
-		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: platform}})
+	// Builds run on the pipeline's goroutines, where t.Fatal must not be
+	// called: what goes wrong here is an error, which the test sees.
+	platforms := slices.DeleteFunc(slices.Clone(spec.Platforms), func(p string) bool { return p == b.Skip })
+	idx, err := registrytest.NewIndex(platforms, spec.Labels[registry.RevisionLabel], user)
+	if err != nil {
+		return "", fmt.Errorf("fake build of %s: %w", spec.Target, err)
 	}
-	idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), adds...)
 	digest := ""
 	for _, tag := range spec.Tags {
-		digest = registrytest.Push(b.t, tag, idx)
+		if digest, err = registrytest.WriteIndex(tag, idx); err != nil {
+			return "", fmt.Errorf("fake build of %s: %w", spec.Target, err)
+		}
 	}
 	return digest, nil
 }
@@ -139,6 +136,66 @@ func (b *fakeBuilder) build(t *testing.T, target string) buildx.Build {
 	}
 	t.Fatalf("no build of %s in %d builds", target, len(b.builds))
 	return buildx.Build{}
+}
+
+// The fakes run on the pipeline's goroutines, as the real effects do,
+// where t.Fatal must not be called: what fails in them comes back as an
+// error, for the test's goroutine to report.
+func TestFakesReturnTheirErrors(t *testing.T) {
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tests := []struct {
+		name   string
+		effect func() error
+		want   string
+	}{
+		{"builder: a push that fails", func() error {
+			spec := buildx.Build{Target: "prod", Output: buildx.Push, Platforms: []string{"linux/amd64"}, Tags: []string{"not a reference"}}
+			_, err := (&fakeBuilder{journal: &journal{}}).Build(ctx, spec)
+			return err
+		}, "fake build of prod"},
+		{"compiler: a binary it cannot write", func() error {
+			return (&fakeCompiler{}).Build(ctx, run.Cmd{Name: "go", Args: []string{"build", "-o", filepath.Join(notDir, "service"), "."}})
+		}, "fake go build"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var g errgroup.Group
+			g.Go(tt.effect)
+			wantErr(t, g.Wait(), tt.want)
+		})
+	}
+}
+
+// errorRecorder is a testing.TB that keeps Errorf's messages in its
+// journal instead of failing: for a test of a fake that fails its test.
+type errorRecorder struct {
+	testing.TB
+	errors journal
+}
+
+func (r *errorRecorder) Errorf(format string, args ...any) { r.errors.add(format, args...) }
+
+// A run of newRun that builds fails its test and stops with an error, on
+// whichever goroutine it builds; a nil builder panicked, ending the run of
+// every test of the package.
+func TestForbiddenBuilder(t *testing.T) {
+	f := newFixture(t)
+	r := f.run(t, false, f.dir, nil)
+	rec := &errorRecorder{TB: t}
+	r.Builder = forbiddenBuilder{rec}
+	_, err := r.Publish(context.Background())
+	if !errors.Is(err, errMustNotBuild) {
+		t.Errorf("Publish: %v, want %v", err, errMustNotBuild)
+	}
+	errs := rec.errors.list()
+	if len(errs) == 0 {
+		t.Error("the run built, yet its test did not fail")
+	}
+	t.Logf("the test's errors: %q", errs)
 }
 
 // recorder is the real registry client with its writes and checks in the
@@ -175,7 +232,7 @@ func (r recorder) Tag(ctx context.Context, src, tag string) error {
 // its log lines; it returns the builder, the journal and the log.
 func withFakes(t *testing.T, r *Run) (*fakeBuilder, *journal, *logtest.Hook) {
 	j := &journal{}
-	b := &fakeBuilder{t: t, journal: j}
+	b := &fakeBuilder{journal: j}
 	logger, hook := logtest.NewNullLogger()
 	r.Builder, r.Registry, r.Log = b, recorder{Client: registry.New(), journal: j}, logrus.NewEntry(logger).WithField("commit", r.Plan.Short)
 	return b, j, hook
@@ -325,43 +382,61 @@ func TestPublishCoordinates(t *testing.T) {
 	})
 
 	for _, failing := range []string{"prod", "dev"} {
-		t.Run("a failed build of "+failing+" keeps its exit code, stops the other and moves nothing", func(t *testing.T) {
+		t.Run("a failed build of "+failing+" keeps its exit code, lets the other finish and moves nothing", func(t *testing.T) {
 			f := newFixture(t)
 			old := pushIndex(t, f.tag("main"), f.c1)
 			r := f.run(t, false, f.dir, nil)
 			b, j, _ := withFakes(t, &r)
 			b.Fail, b.FailOn = &run.ExitError{Cmd: "docker", Code: 7}, failing
-			// The other image builds until the failure stops it; the
-			// failing one fails once the other has started.
-			started, stopped := make(chan struct{}), make(chan error, 1)
-			b.Hold = func(ctx context.Context, target string) error {
-				if target != failing {
-					close(started)
-					<-ctx.Done()
-					stopped <- ctx.Err()
-					return ctx.Err()
-				}
-				select {
-				case <-started:
-					return nil
-				case <-time.After(10 * time.Second):
-					return errors.New("the other build did not start")
+			// The failing build fails once the other has started; the
+			// other goes on after the failure, unless it is stopped.
+			started, failed := make(chan struct{}), make(chan struct{})
+			b.Returned = func(target string) {
+				if target == failing {
+					close(failed)
 				}
 			}
-			_, err := r.Publish(context.Background())
+			b.Hold = func(ctx context.Context, target string) error {
+				if target == failing {
+					select {
+					case <-started:
+						return nil
+					case <-time.After(10 * time.Second):
+						return errors.New("the other build did not start")
+					}
+				}
+				close(started)
+				<-failed
+				// A pipeline that stops the other build on a failure
+				// does so as soon as the failing one returns.
+				select {
+				case <-ctx.Done():
+					return fmt.Errorf("stopped after the failure of %s: %w", failing, context.Cause(ctx))
+				case <-time.After(200 * time.Millisecond):
+					return nil
+				}
+			}
+			res, err := r.Publish(context.Background())
 			wantErr(t, err, "build and push "+failing)
 			var exit *run.ExitError
 			if !errors.As(err, &exit) || exit.Code != 7 {
 				t.Errorf("error %v does not carry exit code 7", err)
 			}
-			if err := <-stopped; !errors.Is(err, context.Canceled) {
-				t.Errorf("the other build ended with %v, want it cancelled", err)
+			other := "dev"
+			if failing == "dev" {
+				other = "prod"
+			}
+			if len(res) != 1 || res[0].Image.Target != other || res[0].How != Built {
+				t.Fatalf("results %+v, want %s built", res, other)
+			}
+			if !slices.Contains(j.list(), "verify "+res[0].Digest) || digestOf(t, res[0].Image.Immutable()[0]) != res[0].Digest {
+				t.Errorf("%s is not pushed and verified under %s: %q", other, res[0].Image.Immutable()[0], j.list())
 			}
 			if got := digestOf(t, f.tag("main")); got != old {
 				t.Errorf("main moved to %s after a failed build", got)
 			}
 			for _, e := range j.list() {
-				if strings.HasPrefix(e, "tag ") || strings.HasPrefix(e, "verify ") {
+				if strings.HasPrefix(e, "tag ") {
 					t.Errorf("after the failed build: %s", e)
 				}
 			}

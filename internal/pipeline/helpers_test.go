@@ -1,6 +1,9 @@
 package pipeline
 
 import (
+	"context"
+	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
 
+	"github.com/gantry-build/gantry/internal/buildx"
 	"github.com/gantry-build/gantry/internal/registry"
 	"github.com/gantry-build/gantry/internal/registrytest"
 
@@ -82,13 +86,33 @@ func makeRun(t *testing.T, cfg config.Config, ev event.Context, env map[string]s
 	return newRun(t, cfg, ev, p, env)
 }
 
-// newRun is the run of plan p with the real registry client, no builder
-// (a test that builds sets a fakeBuilder) and its log kept in memory.
+// newRun is the run of plan p with the real registry client, a builder
+// that fails the test when used (a test that builds sets a fakeBuilder:
+// withFakes), the fast path's fake compiler, as publish compiles on the
+// host, its log kept in memory and its output discarded.
 func newRun(t *testing.T, cfg config.Config, ev event.Context, p plan.Plan, env map[string]string) Run {
 	logger, _ := logtest.NewNullLogger()
 	logger.SetLevel(logrus.DebugLevel)
-	return Run{Config: cfg, Event: ev, Plan: p, Getenv: getenv(env),
-		Registry: registry.New(), Log: logrus.NewEntry(logger), Settle: time.Millisecond}
+	return Run{Config: cfg, Event: ev, Plan: p, Getenv: getenv(env), Builder: forbiddenBuilder{t}, Compiler: &fakeCompiler{},
+		Registry: registry.New(), Log: logrus.NewEntry(logger), Settle: time.Millisecond, Stdout: io.Discard, Stderr: io.Discard}
+}
+
+// errMustNotBuild stops a run that uses a forbiddenBuilder.
+var errMustNotBuild = errors.New("forbiddenBuilder: this run must build nothing")
+
+// forbiddenBuilder is the builder of a run that must build nothing: each
+// call fails the test with Errorf, which, unlike Fatal, is safe on the
+// pipeline's goroutines, and returns errMustNotBuild, which stops the run.
+type forbiddenBuilder struct{ t testing.TB }
+
+func (b forbiddenBuilder) Inspect(context.Context) (buildx.Builder, error) {
+	b.t.Errorf("the run inspected the builder, as before a build; it must build nothing")
+	return buildx.Builder{}, errMustNotBuild
+}
+
+func (b forbiddenBuilder) Build(_ context.Context, spec buildx.Build) (string, error) {
+	b.t.Errorf("the run built %s; it must build nothing", spec.Target)
+	return "", errMustNotBuild
 }
 
 // The registry fixtures of every test here.

@@ -53,8 +53,8 @@ func (r Run) withDockerConfig(dir string) Run {
 		cli.DockerConfig = dir
 		r.Builder = cli
 	}
-	if client, ok := r.Registry.(registry.Client); ok {
-		r.Registry = client.WithDockerConfig(dir)
+	if _, ok := r.Registry.(registry.Client); ok {
+		r.Registry = registry.NewWithDockerConfig(dir)
 	}
 	return r
 }

@@ -9,16 +9,17 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/gantry-build/gantry/internal/actions"
 	"github.com/gantry-build/gantry/internal/buildx"
@@ -57,8 +58,7 @@ type Run struct {
 
 	Builder  Builder
 	Registry Registry
-	// Compiler compiles the binaries on the host (the fast path); nil
-	// leaves compiling to the Dockerfile.
+	// Compiler compiles the binaries on the host (the fast path).
 	Compiler Compiler
 	// Log carries the run's fields (commit); each step adds its own
 	// (target, platforms, tag, digest).
@@ -185,8 +185,12 @@ func (r Run) Load(ctx context.Context, target string) (string, error) {
 // build starts once the builder has been checked, which happens
 // meanwhile. built, when set, gets each image's index and result as soon
 // as it is built (the digest, for a push), in the image's own run (its
-// lane). The first failure stops the other builds and is the error. The
-// output of each build (one log group) comes whole, in the order of
+// lane). A failed build does not stop the others: each of them finishes
+// (pushed and verified, for a push), so that what a failed run leaves in
+// the registry is whole, and a re-run reuses it instead of finding a push
+// cut off at a moment that depends on timing. The error joins every
+// build's failure; only a failed builder check, or ctx, stops them all.
+// The output of each build (one log group) comes whole, in the order of
 // images (sequence).
 func (r Run) builds(ctx context.Context, tmp string, images []plan.Image, out buildx.Output, tags func(plan.Image) []string,
 	built func(ctx context.Context, r Run, i int, digest string) error) error {
@@ -197,35 +201,41 @@ func (r Run) builds(ctx context.Context, tmp string, images []plan.Image, out bu
 	if err != nil {
 		return err
 	}
-	g, ctx := errgroup.WithContext(ctx)
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	var builderErr error
 	ready := make(chan struct{})
-	g.Go(func() error {
-		if err := r.checkBuilder(ctx, images); err != nil {
-			return err
+	wg.Go(func() {
+		if builderErr = r.checkBuilder(ctx, images); builderErr != nil {
+			stop()
+			return
 		}
 		close(ready)
-		return nil
 	})
+	errs := make([]error, len(images))
 	seq := newSequence(len(images))
 	compiled := make(chan struct{})
 	close(compiled)
 	for i, img := range images {
 		lane, previous, next := seq.lanes[i], compiled, make(chan struct{})
 		compiled = next
-		g.Go(func() error {
+		wg.Go(func() {
 			defer lane.Close()
 			r := r.in(lane)
 			digest, err := r.build(ctx, tmp, img, r.Spec(img, path, out, tags(img)), previous, next, ready)
 			if err != nil {
-				return fmt.Errorf("%s %s: %w", verbs[out], img.Target, err)
+				errs[i] = fmt.Errorf("%s %s: %w", verbs[out], img.Target, err)
+			} else if built != nil {
+				errs[i] = built(ctx, r, i, digest)
 			}
-			if built == nil {
-				return nil
-			}
-			return built(ctx, r, i, digest)
 		})
 	}
-	return g.Wait()
+	wg.Wait()
+	if builderErr != nil {
+		return builderErr
+	}
+	return errors.Join(errs...)
 }
 
 // verbs name what a build of each output does, for its errors.

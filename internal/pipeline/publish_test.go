@@ -566,11 +566,9 @@ func TestPublishWithoutBuild(t *testing.T) {
 	t.Run("unlabelled moving tag stops before any build", func(t *testing.T) {
 		f := newFixture(t)
 		pushIndex(t, f.tag("main-dev"), "")
+		// The run's forbiddenBuilder fails the test if it builds.
 		_, err := f.run(t, false, f.dir, nil).Publish(context.Background())
 		wantErr(t, err, f.tag("main-dev"), registry.RevisionLabel)
-		if strings.Contains(err.Error(), "docker") {
-			t.Errorf("error %q: Publish went on to build", err)
-		}
 	})
 	t.Run("release promotes without a build", func(t *testing.T) {
 		f := newFixture(t)

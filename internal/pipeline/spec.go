@@ -39,10 +39,6 @@ func (r Run) Spec(img plan.Image, dockerfilePath string, out buildx.Output, tags
 	if r.inActions() || r.Getenv("CI") == "true" {
 		b.Progress = "plain"
 	}
-	// Layer times are rewritten to the commit time for prod, which is
-	// promised reproducible; dev keeps them, so that its unchanged tool
-	// layers are not re-processed on every publish (README, Fast path).
-	b.KeepLayerTimes = img.Target == plan.Dev
 	b.CacheFrom, b.CacheTo = r.cacheFlags(img, buildx.Max)
 	return b
 }

@@ -131,7 +131,6 @@ func TestSpec(t *testing.T) {
 				b.Target = "dev"
 				b.Tags = []string{specImage + ":0123456-dev"}
 				b.Progress = "plain"
-				b.KeepLayerTimes = true
 				b.CacheFrom = []string{"type=gha,scope=svc-dev"}
 				b.CacheTo = []string{"type=gha,mode=max,scope=svc-dev"}
 			},
@@ -163,7 +162,6 @@ func TestSpec(t *testing.T) {
 				b.Platforms = []string{"linux/amd64"}
 				b.Tags = []string{}
 				b.Output = buildx.CacheOnly
-				b.KeepLayerTimes = true
 				b.Labels["org.opencontainers.image.version"] = "pr-42-0123456"
 				b.BuildArgs["GO_LDFLAGS"] = "-X main.version=pr-42-0123456 -X main.commit=" + specSHA + " -X main.date=" + specCreated
 			},
@@ -190,7 +188,6 @@ func TestSpec(t *testing.T) {
 				b.Platforms = []string{"linux/amd64"}
 				b.Tags = []string{}
 				b.Output = buildx.CacheOnly
-				b.KeepLayerTimes = true
 				b.CacheFrom = []string{"type=local,src=/var/cache/gantry/svc-dev"}
 				b.Labels["org.opencontainers.image.version"] = "pr-42-0123456"
 				b.BuildArgs["GO_LDFLAGS"] = "-X main.version=pr-42-0123456 -X main.commit=" + specSHA + " -X main.date=" + specCreated

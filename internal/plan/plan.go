@@ -136,7 +136,7 @@ func compute(ev event.Context, cfg config.Config) Plan {
 		p.Version = version
 		p.Push = true
 		p.Images = []Image{{Target: Prod, Stage: cfg.ProdStage, Platforms: cfg.Platforms,
-			Tags: []string{base + Sanitize(version, "")}}}
+			Tags: []string{base + releaseTag(version)}}}
 	case ev.Kind == event.PullRequest:
 		p.Version = versionOf("pr-"+strconv.Itoa(ev.PullRequest), short, ev.Dirty)
 		p.Images = buildOnly(cfg)
@@ -153,33 +153,45 @@ func compute(ev event.Context, cfg config.Config) Plan {
 }
 
 // checkPublishBranch refuses a publishing branch whose moving tags could
-// be latest or name another commit's or release's immutable tag: a short
-// SHA (of the configured length) or a release version.
+// be latest or an immutable tag another run pushes: every moving tag,
+// prod's and dev's, is checked against the form of every immutable tag.
 func checkPublishBranch(cfg config.Config) error {
 	for _, suffix := range []string{"", "-dev"} {
 		tag := Sanitize(cfg.PublishBranch, suffix)
-		why := ""
-		switch base := strings.TrimSuffix(tag, suffix); {
-		case reference.IsLatest(tag):
+		why := immutableTagForm(tag, cfg.ShortSHALength)
+		if reference.IsLatest(tag) {
 			why = "Gantry never pushes latest (every reference names an explicit version)"
-		case len(base) == cfg.ShortSHALength && hexDigits.MatchString(base):
-			why = "it looks like a short commit SHA, the immutable tag of a commit"
-		case isReleaseVersion(tag):
-			why = "it is a release version, the immutable tag of a release"
-		default:
-			continue
 		}
-		return fmt.Errorf("publishing branch %q would move the tag %q, and %s; publish from a branch with another name, e.g. main (GANTRY_PUBLISH_BRANCH, Config.PublishBranch)", cfg.PublishBranch, tag, why)
+		if why != "" {
+			return fmt.Errorf("publishing branch %q would move the tag %q, and %s; publish from a branch with another name, e.g. main (GANTRY_PUBLISH_BRANCH, Config.PublishBranch)", cfg.PublishBranch, tag, why)
+		}
 	}
 	return nil
 }
 
+// immutableTagForm says which immutable tag tag has the form of: a
+// commit's prod (<sha>) or dev (<sha>-dev) tag for a short SHA of
+// shortLength hex digits, or a release's (the tag of a release version,
+// its + as _). It is "" for none.
+func immutableTagForm(tag string, shortLength int) string {
+	isShortSHA := func(s string) bool { return len(s) == shortLength && hexDigits.MatchString(s) }
+	if isShortSHA(tag) {
+		return fmt.Sprintf("it looks like a short commit SHA: it is the immutable prod tag of any commit starting with %s", tag)
+	}
+	if sha, ok := strings.CutSuffix(tag, "-dev"); ok && isShortSHA(sha) {
+		return fmt.Sprintf("it looks like a short commit SHA with -dev: it is the immutable dev tag of any commit starting with %s", sha)
+	}
+	// Sanitize turns semver's one + into _, and leaves a version alone otherwise.
+	if v, err := semver.StrictNewVersion(strings.Replace(tag, "_", "+", 1)); err == nil && releaseTag(v.String()) == tag {
+		return fmt.Sprintf("it is a release version: it is the immutable tag of the release v%s", v)
+	}
+	return ""
+}
+
 var hexDigits = regexp.MustCompile(`^[0-9a-f]+$`)
 
-func isReleaseVersion(tag string) bool {
-	_, err := semver.StrictNewVersion(tag)
-	return err == nil
-}
+// releaseTag is the image tag of a release version.
+func releaseTag(version string) string { return Sanitize(version, "") }
 
 // check refuses a plan with an invalid reference, a latest tag, a tag
 // planned twice or a tag both immutable and moving.

@@ -147,7 +147,7 @@ func TestMake(t *testing.T) {
 			images: []Image{{Target: Prod, Stage: "prod", Platforms: both, Tags: []string{img + "1.0.0"}}}},
 		{name: "a stray v* tag builds nothing and names the problem", ev: tag("vnext-wip"), problem: `tag "vnext-wip" is not a release version`},
 		{name: "publishing branch equal to the short SHA is refused", ev: push("0123456"), edit: func(c *config.Config) { c.PublishBranch = "0123456" },
-			errHas: `publishing branch "0123456" would move the tag "0123456", and it looks like a short commit SHA`},
+			errHas: `publishing branch "0123456" would move the tag "0123456", and it looks like a short commit SHA: it is the immutable prod tag of any commit starting with 0123456`},
 		{name: "publishing branch shaped like another commit's short SHA is refused", ev: push("main"), edit: func(c *config.Config) { c.PublishBranch = "abcdef1" },
 			errHas: "looks like a short commit SHA"},
 		{name: "publishing branch of another length than the short SHA is fine", ev: push("cafe"), edit: func(c *config.Config) { c.PublishBranch = "cafe" }, push: true, version: "cafe-0123456",
@@ -157,8 +157,19 @@ func TestMake(t *testing.T) {
 			}},
 		{name: "publishing branch named like a release is refused", ev: push("1.2.3"), edit: func(c *config.Config) { c.PublishBranch = "1.2.3" },
 			errHas: "it is a release version"},
-		{name: "publishing branch whose dev tag is a release version is refused", ev: push("main"), edit: func(c *config.Config) { c.PublishBranch = "1.2.3-rc" },
-			errHas: "it is a release version"},
+		{name: "publishing branch whose dev tag is a release version is refused", ev: push("main"), edit: func(c *config.Config) { c.PublishBranch = "1.2.3-" },
+			errHas: `would move the tag "1.2.3--dev", and it is a release version: it is the immutable tag of the release v1.2.3--dev`},
+		{name: "publishing branch whose tag is a release with build metadata is refused", ev: push("1.2.3+meta"), edit: func(c *config.Config) { c.PublishBranch = "1.2.3+meta" },
+			errHas: `would move the tag "1.2.3_meta", and it is a release version: it is the immutable tag of the release v1.2.3+meta`},
+		{name: "publishing branch whose prod tag is a commit's dev tag is refused", ev: push("deadbee-dev"), edit: func(c *config.Config) { c.PublishBranch = "deadbee-dev" },
+			errHas: `would move the tag "deadbee-dev", and it looks like a short commit SHA with -dev: it is the immutable dev tag of any commit starting with deadbee`},
+		{name: "publishing branch sanitised to a commit's dev tag is refused", ev: push("main"), edit: func(c *config.Config) { c.PublishBranch = "deadbee/dev" },
+			errHas: "the immutable dev tag of any commit starting with deadbee"},
+		{name: "publishing branch with two pluses is no release", ev: push("1.2.3+a+b"), edit: func(c *config.Config) { c.PublishBranch = "1.2.3+a+b" }, push: true, version: "1.2.3_a_b-0123456",
+			images: []Image{
+				{Target: Prod, Stage: "prod", Platforms: both, Tags: []string{img + "0123456", img + "1.2.3_a_b"}, Moving: []string{img + "1.2.3_a_b"}},
+				{Target: Dev, Stage: "dev", Platforms: both, Tags: []string{img + "0123456-dev", img + "1.2.3_a_b-dev"}, Moving: []string{img + "1.2.3_a_b-dev"}},
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	dockerconfig "github.com/docker/cli/cli/config"
@@ -27,11 +28,25 @@ import (
 // (what `docker login` wrote), so buildx and Gantry see the same logins.
 // Transient faults (connection errors, 408, 429, 5xx) are retried: three
 // tries, 1 s then 3 s apart, as go-containerregistry does by default.
+// A Client and its copies are safe for concurrent use, and share their
+// token handshakes.
 type Client struct {
 	keychain authn.Keychain
 	// pushCheck is the transport of CheckPush, which go-containerregistry
 	// has no options-taking call for: it retries as remote's calls do.
 	pushCheck http.RoundTripper
+	// sessions opens the client's sessions on first use.
+	sessions func() (sessions, error)
+}
+
+// sessions keep one authenticated transport per repository and scope,
+// made by the first call that needs it and reused by every later one
+// (concurrent ones too), so a publish does one token handshake per scope
+// instead of one per call: the puller's pull scope for reads, the
+// pusher's push scope for tags.
+type sessions struct {
+	puller *remote.Puller
+	pusher *remote.Pusher
 }
 
 // retryBackoff and retryStatusCodes are go-containerregistry's defaults
@@ -44,21 +59,32 @@ var (
 
 // New returns a client with this machine's Docker credentials: the Docker
 // configuration DOCKER_CONFIG names, else ~/.docker (or Podman's).
-func New() Client {
-	return Client{
-		keychain: authn.DefaultKeychain,
-		pushCheck: transport.NewUserAgent(transport.NewRetry(http.DefaultTransport,
-			transport.WithRetryBackoff(retryBackoff), transport.WithRetryStatusCodes(retryStatusCodes...)), "gantry"),
-	}
-}
+func New() Client { return newClient(authn.DefaultKeychain) }
 
-// WithDockerConfig returns c reading its credentials from the Docker
-// configuration in dir (Login's private one) instead, whatever this
+// NewWithDockerConfig returns a client reading its credentials from the
+// Docker configuration in dir (Login's private one), whatever this
 // process's DOCKER_CONFIG says, as docker does with that DOCKER_CONFIG:
 // config.json's auths, credsStore and credHelpers.
-func (c Client) WithDockerConfig(dir string) Client {
-	c.keychain = configKeychain(dir)
-	return c
+func NewWithDockerConfig(dir string) Client { return newClient(configKeychain(dir)) }
+
+func newClient(keychain authn.Keychain) Client {
+	return Client{
+		keychain: keychain,
+		pushCheck: transport.NewUserAgent(transport.NewRetry(http.DefaultTransport,
+			transport.WithRetryBackoff(retryBackoff), transport.WithRetryStatusCodes(retryStatusCodes...)), "gantry"),
+		sessions: sync.OnceValues(func() (sessions, error) {
+			opts := []remote.Option{remote.WithAuthFromKeychain(keychain), remote.WithUserAgent("gantry")}
+			puller, err := remote.NewPuller(opts...)
+			if err != nil {
+				return sessions{}, fmt.Errorf("open registry session: %w", err)
+			}
+			pusher, err := remote.NewPusher(opts...)
+			if err != nil {
+				return sessions{}, fmt.Errorf("open registry session: %w", err)
+			}
+			return sessions{puller, pusher}, nil
+		}),
+	}
 }
 
 // configKeychain reads the Docker configuration in its directory; it
@@ -85,15 +111,6 @@ func (dir configKeychain) Resolve(target authn.Resource) (authn.Authenticator, e
 		}
 	}
 	return authn.Anonymous, nil
-}
-
-// options are the remote options of one call: cancelling ctx stops it.
-func (c Client) options(ctx context.Context) []remote.Option {
-	return []remote.Option{
-		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(c.keychain),
-		remote.WithUserAgent("gantry"),
-	}
 }
 
 // Image is what a tag names now.
@@ -139,7 +156,11 @@ type imageForPlatform struct {
 // unknown/unknown, left out), or the one image of a single-platform build,
 // which buildx pushes as a plain manifest.
 func (c Client) platformImages(ctx context.Context, ref name.Reference) (string, []imageForPlatform, error) {
-	desc, err := remote.Get(ref, c.options(ctx)...)
+	s, err := c.sessions()
+	if err != nil {
+		return "", nil, err
+	}
+	desc, err := s.puller.Get(ctx, ref)
 	if err != nil {
 		return "", nil, err
 	}
@@ -194,7 +215,8 @@ func (c Client) CheckPush(ctx context.Context, repo string) error {
 // startUpload starts a blob upload to repo and cancels it: only a push
 // can tell whether the credentials may push (a token handshake is not
 // enough on every registry). It is remote.CheckPushPermission with a
-// context and the client's retrying transport.
+// context and the client's retrying transport, and stricter about where
+// it sends requests: only to the registry's own scheme and host:port.
 func (c Client) startUpload(ctx context.Context, repo name.Repository) error {
 	auth, err := authn.Resolve(ctx, c.keychain, repo)
 	if err != nil {
@@ -204,8 +226,16 @@ func (c Client) startUpload(ctx context.Context, repo name.Repository) error {
 	if err != nil {
 		return err
 	}
-	client := &http.Client{Transport: tr}
 	uploads := url.URL{Scheme: repo.Scheme(), Host: repo.RegistryStr(), Path: "/v2/" + repo.RepositoryStr() + "/blobs/uploads/"}
+	client := &http.Client{Transport: tr, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if !sameOrigin(req.URL, &uploads) {
+			return fmt.Errorf("%s redirected the push check to %s, away from the registry: refused", repo.RegistryStr(), req.URL.Redacted())
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, uploads.String(), nil)
 	if err != nil {
 		return err
@@ -218,8 +248,11 @@ func (c Client) startUpload(ctx context.Context, repo name.Repository) error {
 	if err := transport.CheckError(resp, http.StatusAccepted); err != nil {
 		return err
 	}
-	// The upload reserves space on some registries: give it back, best effort.
-	if loc, err := resp.Location(); err == nil {
+	// The upload reserves space on some registries: give it back, best
+	// effort. A Location on another host gets nothing, not even the
+	// DELETE: the check has its answer, and that host is not the registry
+	// the credentials are for.
+	if loc, err := resp.Location(); err == nil && sameOrigin(loc, &uploads) {
 		if req, err := http.NewRequestWithContext(ctx, http.MethodDelete, loc.String(), nil); err == nil {
 			if resp, err := client.Do(req); err == nil {
 				resp.Body.Close()
@@ -227,6 +260,11 @@ func (c Client) startUpload(ctx context.Context, repo name.Repository) error {
 		}
 	}
 	return nil
+}
+
+// sameOrigin reports whether u has the scheme and host:port of registry.
+func sameOrigin(u, registry *url.URL) bool {
+	return u.Scheme == registry.Scheme && u.Host == registry.Host
 }
 
 // explain adds the fix for the registry errors people meet most.
@@ -324,11 +362,16 @@ func (c Client) Tag(ctx context.Context, src, tag string) error {
 	if err != nil {
 		return fmt.Errorf("tag %s: %w", tag, err)
 	}
-	desc, err := remote.Get(srcRef, c.options(ctx)...)
+	s, err := c.sessions()
+	if err != nil {
+		return fmt.Errorf("tag %s: %w", tag, err)
+	}
+	desc, err := s.puller.Get(ctx, srcRef)
 	if err != nil {
 		return fmt.Errorf("tag %s: read %s: %w", tag, src, err)
 	}
-	if err := remote.Tag(dst, desc, c.options(ctx)...); err != nil {
+	// Put writes the manifest alone, as remote.Tag does.
+	if err := s.pusher.Put(ctx, dst, desc); err != nil {
 		return explain(fmt.Errorf("tag %s: %w", tag, err), dst.Context())
 	}
 	return nil

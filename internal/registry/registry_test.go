@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/base64"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -620,15 +622,21 @@ func TestSingleManifest(t *testing.T) {
 	checkErr(t, err, []string{"linux/amd64: runs as root"}, nil)
 }
 
-// failFirst answers the first n requests with status, then proxies to the
-// registry at host, as a registry with a passing fault does.
-func failFirst(t *testing.T, n int, status int, host string) http.Handler {
+// proxyTo passes every request on to the registry at host.
+func proxyTo(t *testing.T, host string) http.Handler {
 	t.Helper()
 	target, err := url.Parse("http://" + host)
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := httputil.NewSingleHostReverseProxy(target)
+	return httputil.NewSingleHostReverseProxy(target)
+}
+
+// failFirst answers the first n requests with status, then proxies to the
+// registry at host, as a registry with a passing fault does.
+func failFirst(t *testing.T, n int, status int, host string) http.Handler {
+	t.Helper()
+	proxy := proxyTo(t, host)
 	var mu sync.Mutex
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
@@ -652,7 +660,7 @@ func TestWithDockerConfig(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c := New().WithDockerConfig(dir)
+	c := NewWithDockerConfig(dir)
 	tests := []struct {
 		repo           string
 		user, password string
@@ -683,5 +691,179 @@ func TestWithDockerConfig(t *testing.T) {
 	repo, _ := name.NewRepository("ghcr.io/acme/svc")
 	if _, err := authn.Resolve(context.Background(), c.keychain, repo); err == nil || !strings.Contains(err.Error(), dir) {
 		t.Errorf("a broken config.json: error %v, want one naming %s", err, dir)
+	}
+}
+
+// tokenAuth stands in front of a registry as one that wants a bearer
+// token does: a request without the token gets a 401 challenge naming the
+// /token endpoint, which hands the token out and counts the handshakes by
+// scope.
+type tokenAuth struct {
+	registry http.Handler
+	mu       sync.Mutex
+	scopes   map[string]int
+}
+
+const testToken = "t0ken"
+
+func (a *tokenAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/token" {
+		a.mu.Lock()
+		a.scopes[strings.Join(r.URL.Query()["scope"], " ")]++
+		a.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"token":"`+testToken+`"}`)
+		return
+	}
+	if r.Header.Get("Authorization") != "Bearer "+testToken {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="http://`+r.Host+`/token",service="test"`)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	a.registry.ServeHTTP(w, r)
+}
+
+// handshakes returns the token requests so far, by scope.
+func (a *tokenAuth) handshakes() map[string]int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return maps.Clone(a.scopes)
+}
+
+// TestHandshakePerScope: a publish's reads and tags of one repository,
+// prod's and dev's at once, share one token handshake per scope: one for
+// reading, one for pushing.
+func TestHandshakePerScope(t *testing.T) {
+	open, _ := newRegistry(t)
+	auth := &tokenAuth{registry: proxyTo(t, open), scopes: map[string]int{}}
+	host := serve(t, auth)
+	repo := host + "/acme/svc"
+	client := New()
+	ctx := context.Background()
+
+	var wg sync.WaitGroup
+	for _, suffix := range []string{"", "-dev"} {
+		digest := push(t, open+"/acme/svc:abc1234"+suffix, twoPlatforms(t, rev, nonroot))
+		tag, moving := repo+":abc1234"+suffix, repo+":main"+suffix
+		wg.Go(func() {
+			if _, found, err := client.Lookup(ctx, moving); err != nil || found {
+				t.Errorf("Lookup(%s) = found %v, %v; want not found", moving, found, err)
+			}
+			if _, err := client.Verify(ctx, tag, Expect{Platforms: []string{"linux/amd64", "linux/arm64"}, Revision: rev}); err != nil {
+				t.Errorf("Verify(%s): %v", tag, err)
+			}
+			src, err := DigestRef(tag, digest)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if err := client.Tag(ctx, src, moving); err != nil {
+				t.Errorf("Tag(%s, %s): %v", src, moving, err)
+			}
+			if img, found, err := client.Lookup(ctx, moving); err != nil || img.Digest != digest {
+				t.Errorf("Lookup(%s) after the tag = %+v, found %v, %v; want digest %s", moving, img, found, err, digest)
+			}
+		})
+	}
+	wg.Wait()
+	if _, _, err := client.Lookup(ctx, host+"/acme/other:main"); err != nil {
+		t.Fatalf("Lookup in another repository: %v", err)
+	}
+
+	want := map[string]int{
+		"repository:acme/svc:pull":      1,
+		"repository:acme/svc:push,pull": 1,
+		"repository:acme/other:pull":    1,
+	}
+	if got := auth.handshakes(); !maps.Equal(got, want) {
+		t.Errorf("token handshakes by scope = %v, want %v", got, want)
+	}
+}
+
+// TestCheckPushStaysOnRegistry: the push check sends nothing to a host
+// other than the registry's, whether the upload's Location or a redirect
+// names it; cancelling the upload is skipped there, as it is best effort.
+func TestCheckPushStaysOnRegistry(t *testing.T) {
+	const upload = "/v2/acme/svc/blobs/uploads/"
+	answer := func(w http.ResponseWriter, code int, location string) {
+		w.Header().Set("Location", location)
+		w.WriteHeader(code)
+	}
+	tests := []struct {
+		name string
+		// start answers the upload's POST, cancel its DELETE; other is
+		// the host:port of a server that is not the registry.
+		start, cancel func(w http.ResponseWriter, other string)
+		wantErr       []string
+		wantCancel    bool
+	}{
+		{
+			name:       "Location on the registry: cancelled",
+			start:      func(w http.ResponseWriter, _ string) { answer(w, http.StatusAccepted, upload+"u1") },
+			wantCancel: true,
+		},
+		{
+			name:  "Location on another port",
+			start: func(w http.ResponseWriter, other string) { answer(w, http.StatusAccepted, "http://"+other+upload+"u1") },
+		},
+		{
+			name: "Location on another host name",
+			start: func(w http.ResponseWriter, other string) {
+				_, port, _ := strings.Cut(other, ":")
+				answer(w, http.StatusAccepted, "http://localhost:"+port+upload+"u1")
+			},
+		},
+		{
+			name:  "cancel redirected to another host",
+			start: func(w http.ResponseWriter, _ string) { answer(w, http.StatusAccepted, upload+"u1") },
+			cancel: func(w http.ResponseWriter, other string) {
+				answer(w, http.StatusTemporaryRedirect, "http://"+other+upload+"u1")
+			},
+			wantCancel: true,
+		},
+		{
+			name: "upload redirected to another host",
+			start: func(w http.ResponseWriter, other string) {
+				answer(w, http.StatusTemporaryRedirect, "http://"+other+upload)
+			},
+			wantErr: []string{"cannot push to", "redirected the push check to http://127.0.0.1:", "away from the registry"},
+		},
+		{
+			name:    "upload redirected in a loop on the registry",
+			start:   func(w http.ResponseWriter, _ string) { answer(w, http.StatusTemporaryRedirect, upload) },
+			wantErr: []string{"cannot push to", "stopped after 10 redirects"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var elsewhere registrytest.RequestLog
+			other := serve(t, elsewhere.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				answer(w, http.StatusAccepted, upload+"u2")
+			})))
+			var reqs registrytest.RequestLog
+			host := serve(t, reqs.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				switch {
+				case r.Method == http.MethodPost:
+					tt.start(w, other)
+				case r.Method == http.MethodDelete && tt.cancel != nil:
+					tt.cancel(w, other)
+				default: // the ping, and the cancel
+					w.WriteHeader(http.StatusOK)
+				}
+			})))
+
+			err := New().CheckPush(context.Background(), host+"/acme/svc")
+			if tt.wantErr != nil {
+				checkErr(t, err, tt.wantErr, nil)
+			} else if err != nil {
+				t.Fatalf("CheckPush: %v", err)
+			}
+			if got := elsewhere.List(); len(got) > 0 {
+				t.Errorf("the other host got %q, want nothing", got)
+			}
+			if cancelled := slices.Contains(reqs.List(), "DELETE "+upload+"u1"); cancelled != tt.wantCancel {
+				t.Errorf("registry requests %q: cancelled %v, want %v", reqs.List(), cancelled, tt.wantCancel)
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ package registrytest
 import (
 	"archive/tar"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -87,18 +88,29 @@ func NewRegistry(t testing.TB) (string, *RequestLog) {
 // revision label (when rev is not empty) and runs as user.
 func PlatformImage(t testing.TB, platform, rev, user string) v1.Image {
 	t.Helper()
-	img, err := random.Image(128, 1)
+	img, err := NewPlatformImage(platform, rev, user)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return img
+}
+
+// NewPlatformImage is PlatformImage returning its error, for a fake that
+// runs on a goroutine other than the test's, where t.Fatal must not be
+// called.
+func NewPlatformImage(platform, rev, user string) (v1.Image, error) {
+	img, err := random.Image(128, 1)
+	if err != nil {
+		return nil, err
+	}
 	cf, err := img.ConfigFile()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	cf = cf.DeepCopy()
 	p, err := v1.ParsePlatform(platform)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
 	cf.Config.User = user
@@ -106,42 +118,62 @@ func PlatformImage(t testing.TB, platform, rev, user string) v1.Image {
 	if rev != "" {
 		cf.Config.Labels[RevisionLabel] = rev
 	}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
-	return img
+	return mutate.ConfigFile(img, cf)
 }
 
 // TwoPlatforms is the index a build of rev pushes: linux/amd64 and
 // linux/arm64, running as user.
 func TwoPlatforms(t testing.TB, rev, user string) v1.ImageIndex {
 	t.Helper()
+	idx, err := NewIndex([]string{"linux/amd64", "linux/arm64"}, rev, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idx
+}
+
+// NewIndex is an index of a NewPlatformImage for each platform.
+func NewIndex(platforms []string, rev, user string) (v1.ImageIndex, error) {
 	var adds []mutate.IndexAddendum
-	for _, p := range []string{"linux/amd64", "linux/arm64"} {
+	for _, p := range platforms {
 		platform, err := v1.ParsePlatform(p)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
-		adds = append(adds, mutate.IndexAddendum{Add: PlatformImage(t, p, rev, user), Descriptor: v1.Descriptor{Platform: platform}})
+		img, err := NewPlatformImage(p, rev, user)
+		if err != nil {
+			return nil, err
+		}
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: platform}})
 	}
-	return mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), adds...)
+	return mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), adds...), nil
 }
 
 // Push writes idx as ref and returns its digest.
 func Push(t testing.TB, ref string, idx v1.ImageIndex) string {
 	t.Helper()
-	r, err := name.ParseReference(ref, name.StrictValidation)
+	digest, err := WriteIndex(ref, idx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return digest
+}
+
+// WriteIndex is Push returning its error, for a fake that runs on a
+// goroutine other than the test's.
+func WriteIndex(ref string, idx v1.ImageIndex) (string, error) {
+	r, err := name.ParseReference(ref, name.StrictValidation)
+	if err != nil {
+		return "", err
+	}
 	if err := remote.WriteIndex(r, idx); err != nil {
-		t.Fatalf("push %s: %v", ref, err)
+		return "", fmt.Errorf("push %s: %w", ref, err)
 	}
 	d, err := idx.Digest()
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	return d.String()
+	return d.String(), nil
 }
 
 // Digest returns the digest ref names in the registry, or "" when the
