@@ -115,13 +115,18 @@ func (c Cmd) secrets(known []string) []string {
 	return slices.Compact(values)
 }
 
-// secretValue is V of K=V when K names a secret, else "".
+// secretValue is V of K=V when K is the name of a variable or a flag
+// (NPM_TOKEN, --password) that names a secret, else "". Other keys are not
+// names: in -X main.tokenIssuer=acme, acme is no secret.
 func secretValue(kv string) string {
-	if key, value, ok := strings.Cut(kv, "="); ok && secretName(key) {
+	if key, value, ok := strings.Cut(kv, "="); ok && settingName.MatchString(key) && secretName(key) {
 		return value
 	}
 	return ""
 }
+
+// settingName matches the name of a variable or a flag.
+var settingName = regexp.MustCompile(`^(--?[A-Za-z][A-Za-z0-9-]*|[A-Za-z_][A-Za-z0-9_]*)$`)
 
 // redactString replaces every one of secrets (longest first) in s.
 func redactString(s string, secrets []string) string {

@@ -81,6 +81,8 @@ func TestRedacted(t *testing.T) {
 			want: "docker --build-arg NPM_TOKEN=*** --label x=***"},
 		{name: "a --flag=value whose name marks a secret", cmd: Cmd{Name: "tool", Args: []string{"--password=pw1234", "--user=me"}},
 			want: "tool --password=*** --user=me"},
+		{name: "only a name marks a secret, not any text before =", cmd: Cmd{Name: "go", Args: []string{"build", "-ldflags=-X main.tokenIssuer=acme", "--label", "a.token=acme"}},
+			want: `go build "-ldflags=-X main.tokenIssuer=acme" --label a.token=acme`},
 		{name: "URL password hidden, user and host shown", cmd: Cmd{Name: "git", Args: []string{"clone", "https://x-access-token:ghs_url@github.com/a/b", "ssh://git@github.com/a/b"}, Env: []string{"GOPROXY=https://me:pw5678@proxy.example/"}},
 			want: "GOPROXY=https://me:***@proxy.example/ git clone https://x-access-token:***@github.com/a/b ssh://git@github.com/a/b"},
 		{name: "build argument in one word", cmd: Cmd{Name: "docker", Args: []string{"buildx", "build", "--build-arg=NPM_TOKEN=s3cret", "."}},
