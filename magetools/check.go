@@ -17,7 +17,7 @@ import (
 
 // Check reports where the service departs from the release process, with the fix for each.
 func Check(ctx context.Context) error {
-	s, err := load(ctx)
+	ctx, s, err := load(ctx)
 	if errors.Is(err, config.ErrNoImage) {
 		// Checking the service's files needs no image name.
 		s.log.Warnf("%v; check goes on without one", err)

@@ -15,6 +15,7 @@ import (
 )
 
 func TestReportFindings(t *testing.T) {
+	t.Parallel()
 	workspace := t.TempDir()
 	findings := []conformance.Finding{
 		{Severity: conformance.Error, Rule: conformance.RuleProdUser, Path: filepath.Join(workspace, "docker/Dockerfile"), Line: 12,
@@ -26,11 +27,10 @@ func TestReportFindings(t *testing.T) {
 		{Severity: conformance.Error, Rule: conformance.RuleBuildPlatform, Path: conformance.EmbeddedDockerfile, Line: 3,
 			Message: "build stage runs on the target platform", Fix: "write --platform"},
 	}
-	hook := logtest.NewGlobal()
-	defer hook.Reset()
+	logger, hook := logtest.NewNullLogger()
 	var out bytes.Buffer
 	env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": workspace}
-	err := reportFindings(findings, actions.Runner{Getenv: func(k string) string { return env[k] }, Out: &out}, logrus.NewEntry(logrus.StandardLogger()))
+	err := reportFindings(findings, actions.Runner{Getenv: func(k string) string { return env[k] }, Out: &out}, logrus.NewEntry(logger))
 
 	if err == nil || err.Error() != "the service departs from the release process: 3 errors and 1 warning, logged above; fix each as its fix says, then run `go tool mage check` again" {
 		t.Errorf("error %v, want the count and no finding", err)
@@ -64,11 +64,11 @@ func TestReportFindings(t *testing.T) {
 }
 
 func TestReportFindingsPassesWarnings(t *testing.T) {
-	hook := logtest.NewGlobal()
-	defer hook.Reset()
+	t.Parallel()
+	logger, hook := logtest.NewNullLogger()
 	var out bytes.Buffer
 	err := reportFindings([]conformance.Finding{{Severity: conformance.Warning, Rule: conformance.RuleDockerignore, Path: ".dockerignore", Message: "m", Fix: "f"}},
-		actions.Runner{Getenv: func(string) string { return "" }, Out: &out}, logrus.NewEntry(logrus.StandardLogger()))
+		actions.Runner{Getenv: func(string) string { return "" }, Out: &out}, logrus.NewEntry(logger))
 	if err != nil || out.Len() != 0 {
 		t.Errorf("error %v, annotations %q outside Actions; want none", err, out.String())
 	}
@@ -78,6 +78,7 @@ func TestReportFindingsPassesWarnings(t *testing.T) {
 }
 
 func TestRepositoryPath(t *testing.T) {
+	t.Parallel()
 	wd, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)

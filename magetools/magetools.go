@@ -39,7 +39,7 @@ var Config config.Config
 
 // Plan prints what this commit's run would do: targets, platforms, tags (-json: JSON only).
 func Plan(ctx context.Context, json *bool) error {
-	s, err := load(ctx)
+	ctx, s, err := load(ctx)
 	if err != nil {
 		return done(err)
 	}
@@ -66,7 +66,7 @@ func BuildDev(ctx context.Context) error {
 }
 
 func buildBinary(ctx context.Context, debug bool) error {
-	s, err := loadLocal(ctx)
+	ctx, s, err := loadLocal(ctx)
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func ImageDev(ctx context.Context) error {
 }
 
 func loadImage(ctx context.Context, target string) error {
-	s, err := loadLocal(ctx)
+	ctx, s, err := loadLocal(ctx)
 	if err != nil {
 		return err
 	}
@@ -118,7 +118,7 @@ func loadImage(ctx context.Context, target string) error {
 
 // Publish builds prod and dev for every platform and pushes the tags of a push to the publishing branch.
 func Publish(ctx context.Context) error {
-	s, err := load(ctx)
+	ctx, s, err := load(ctx)
 	if err != nil {
 		return done(err)
 	}
@@ -138,7 +138,7 @@ func publish(ctx context.Context, r pipeline.Run) ([]pipeline.Result, error) {
 
 // Release builds and pushes the prod image of the v* tag at HEAD as <version>.
 func Release(ctx context.Context) error {
-	s, err := load(ctx)
+	ctx, s, err := load(ctx)
 	if err != nil {
 		return done(err)
 	}
@@ -158,7 +158,7 @@ func release(ctx context.Context, r pipeline.Run) ([]pipeline.Result, error) {
 
 // CI checks the service, then does what the GitHub Actions event asks: build a pull request, publish main, release a v* tag.
 func CI(ctx context.Context) error {
-	s, err := load(ctx)
+	ctx, s, err := load(ctx)
 	if err == nil {
 		err = ci(ctx, s)
 	}
@@ -184,7 +184,7 @@ func ci(ctx context.Context, s session) error {
 	var results []pipeline.Result
 	switch {
 	case r.Plan.Push:
-		logout, err := r.Login(ctx)
+		r, logout, err := r.Login(ctx)
 		if err != nil {
 			return err
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/gantry-build/gantry/internal/pipeline"
 	"github.com/gantry-build/gantry/internal/plan"
 	"github.com/gantry-build/gantry/internal/repofile"
+	"github.com/gantry-build/gantry/internal/run"
 	"github.com/gantry-build/gantry/magetools/config"
 )
 
@@ -40,22 +41,32 @@ type session struct {
 	packages conformance.Lister
 }
 
-// load sets up logging, reads the event and the module, resolves Config
-// (the service's init() has run by now) and computes the plan. When only
-// the image cannot be told, the error wraps config.ErrNoImage and the
-// session holds the event and the otherwise resolved Config, but no plan:
-// enough for a target that needs no image (check).
-func load(ctx context.Context) (session, error) { return loadSession(ctx, false) }
+// load makes the target's logger, reads the event and the module, resolves
+// Config (the service's init() has run by now) and computes the plan. The
+// context it returns carries the logger, for the commands the target runs
+// (run.WithLog). When only the image cannot be told, the error wraps
+// config.ErrNoImage and the session holds the event and the otherwise
+// resolved Config, but no plan: enough for a target that needs no image
+// (check).
+func load(ctx context.Context) (context.Context, session, error) { return loadSession(ctx, false) }
 
 // loadLocal is load for the targets that push nothing (build, buildDev,
 // image, imageDev): without an image repository they plan under the
 // local name localhost/<service>, never pushed, so that a service not on
 // GitHub builds before it has chosen where to publish.
-func loadLocal(ctx context.Context) (session, error) { return loadSession(ctx, true) }
+func loadLocal(ctx context.Context) (context.Context, session, error) { return loadSession(ctx, true) }
 
-func loadSession(ctx context.Context, local bool) (session, error) {
-	setupLogging()
-	log := logrus.NewEntry(logrus.StandardLogger())
+func loadSession(ctx context.Context, local bool) (context.Context, session, error) {
+	log := logrus.NewEntry(newLogger(mg.Verbose()))
+	ctx = run.WithLog(ctx, log)
+	s, err := readSession(ctx, log, local)
+	if s.log != nil { // with the commit
+		ctx = run.WithLog(ctx, s.log)
+	}
+	return ctx, s, err
+}
+
+func readSession(ctx context.Context, log *logrus.Entry, local bool) (session, error) {
 	dir := Config.ServiceDir(os.LookupEnv)
 	ev, err := event.Read(ctx, os.Getenv, dir, log)
 	if err != nil {
@@ -202,18 +213,20 @@ func ignoreOutputs(dir string) error {
 	return nil
 }
 
-// setupLogging maps `mage -v` onto logrus's debug level; logs go to stderr
-// so that stdout carries only a target's output (plan -json).
-func setupLogging() {
-	logrus.SetOutput(os.Stderr)
+// newLogger is a target's own logger, so that the service's global logrus
+// logger stays as the service set it: to stderr, so that stdout carries
+// only a target's output (plan -json); debug with `mage -v` (verbose).
+func newLogger(verbose bool) *logrus.Logger {
+	l := logrus.New()
+	l.SetOutput(os.Stderr)
 	// DisableQuote: in a CI log (no terminal) a line reads
 	// `level=error msg=there is no stage "prod" ... rule=stages`, the message
 	// as written, not escaped into a quoted string.
-	logrus.SetFormatter(&logrus.TextFormatter{DisableTimestamp: true, PadLevelText: true, DisableQuote: true})
-	logrus.SetLevel(logrus.InfoLevel)
-	if mg.Verbose() {
-		logrus.SetLevel(logrus.DebugLevel)
+	l.SetFormatter(&logrus.TextFormatter{DisableTimestamp: true, PadLevelText: true, DisableQuote: true})
+	if verbose {
+		l.SetLevel(logrus.DebugLevel)
 	}
+	return l
 }
 
 // done hands an error to Mage. Mage reads the exit code only from the

@@ -2,10 +2,12 @@ package magetools
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -40,6 +42,7 @@ func TestIgnoreOutputsKeepsTheTreeClean(t *testing.T) {
 }
 
 func TestIgnoreOutputsLeavesTheServicesOwnIgnore(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	own := "# the service's\n!keep\n*\n"
 	if err := os.MkdirAll(filepath.Join(dir, "bin"), 0o755); err != nil {
@@ -132,6 +135,7 @@ func TestBinaryPath(t *testing.T) {
 // TestDockerignoreKeepsOutputsOut: bin/ never enters a build context,
 // through Gantry's template or the example service's copy of it.
 func TestDockerignoreKeepsOutputsOut(t *testing.T) {
+	t.Parallel()
 	example, err := os.ReadFile(filepath.Join("..", "examples", "hello", ".dockerignore"))
 	if err != nil {
 		t.Fatal(err)
@@ -147,11 +151,11 @@ func TestDockerignoreKeepsOutputsOut(t *testing.T) {
 // one line per event, with the message and its fields as written: a
 // finding's quotes are not escaped into a Go string.
 func TestLogLinesReadAsWritten(t *testing.T) {
-	setupLogging()
+	t.Parallel()
+	logger := newLogger(false)
 	var buf bytes.Buffer
-	logrus.SetOutput(&buf)
-	t.Cleanup(func() { logrus.SetOutput(os.Stderr) })
-	logrus.WithFields(logrus.Fields{"rule": "stages", "tag": "ghcr.io/acme/svc:main"}).Error(`there is no stage "prod" (fix: add FROM <image> AS prod)`)
+	logger.SetOutput(&buf)
+	logger.WithFields(logrus.Fields{"rule": "stages", "tag": "ghcr.io/acme/svc:main"}).Error(`there is no stage "prod" (fix: add FROM <image> AS prod)`)
 	want := `level=error msg=there is no stage "prod" (fix: add FROM <image> AS prod) rule=stages tag=ghcr.io/acme/svc:main` + "\n"
 	if got := buf.String(); got != want {
 		t.Errorf("log line\n  %q\nwant\n  %q", got, want)
@@ -254,4 +258,50 @@ func TestCompiledChanges(t *testing.T) {
 			t.Errorf("compiledChanges = %v, %v; want none: ui/app.js is ignored by the commit's .gitignore", got, err)
 		}
 	})
+}
+
+// TestLoadLeavesGlobalLoggerAlone: a target logs through a logger of its
+// own, at debug level with mage -v, and leaves the service's global logrus
+// logger as the service set it.
+func TestLoadLeavesGlobalLoggerAlone(t *testing.T) {
+	dir := gittest.NewRepo(t)
+	gittest.Commit(t, dir, "go.mod", "module github.com/acme/svc\n\ngo 1.22\n", "2024-01-02T03:04:05+00:00")
+	gittest.Commit(t, dir, "main.go", "package main\n\nfunc main() {}\n", "2024-01-02T03:04:05+00:00")
+	t.Setenv("GANTRY_DIR", dir)
+	t.Setenv("GANTRY_IMAGE", "ghcr.io/acme/svc")
+	t.Setenv("GITHUB_ACTIONS", "")
+	global := logrus.StandardLogger()
+	var serviceOut bytes.Buffer
+	formatter := &logrus.JSONFormatter{}
+	global.SetOutput(&serviceOut)
+	global.SetFormatter(formatter)
+	global.SetLevel(logrus.WarnLevel)
+	t.Cleanup(func() {
+		global.SetOutput(os.Stderr)
+		global.SetFormatter(&logrus.TextFormatter{})
+		global.SetLevel(logrus.InfoLevel)
+	})
+	for _, verbose := range []bool{false, true} {
+		t.Setenv("MAGEFILE_VERBOSE", strconv.FormatBool(verbose))
+		_, s, err := load(context.Background())
+		if err != nil {
+			t.Fatalf("load: %v", err)
+		}
+		if global.Out != &serviceOut || global.Formatter != formatter || global.Level != logrus.WarnLevel {
+			t.Errorf("load (verbose %v) reconfigured the global logger: out %v, formatter %T, level %v", verbose, global.Out, global.Formatter, global.Level)
+		}
+		if s.log.Logger == global {
+			t.Fatal("the session logs through the global logger")
+		}
+		want := logrus.InfoLevel
+		if verbose {
+			want = logrus.DebugLevel
+		}
+		if s.log.Logger.Level != want || s.log.Logger.Out != os.Stderr {
+			t.Errorf("verbose %v: the target's logger is at %v to %v, want %v to stderr", verbose, s.log.Logger.Level, s.log.Logger.Out, want)
+		}
+	}
+	if serviceOut.Len() != 0 {
+		t.Errorf("the target logged through the service's logger: %s", serviceOut.String())
+	}
 }

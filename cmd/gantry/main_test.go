@@ -12,6 +12,7 @@ import (
 )
 
 func TestRunRefuses(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	tests := []struct {
 		name    string
@@ -29,6 +30,7 @@ func TestRunRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			var stdout, stderr bytes.Buffer
 			err := run(context.Background(), tt.args, &stdout, &stderr)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -42,6 +44,7 @@ func TestRunRefuses(t *testing.T) {
 }
 
 func TestForceFlag(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		args    []string
 		want    string

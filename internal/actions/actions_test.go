@@ -33,6 +33,7 @@ func readFile(t *testing.T, path string) string {
 }
 
 func TestCommands(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		do   func(Runner)
@@ -56,6 +57,7 @@ func TestCommands(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			r, out, _, _ := runner(t, true)
 			tt.do(r)
 			if out.String() != tt.want {
@@ -73,6 +75,7 @@ func TestCommands(t *testing.T) {
 }
 
 func TestCommand(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, command string
 		props         map[string]string
@@ -85,6 +88,7 @@ func TestCommand(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			if got := Command(tt.command, tt.props, tt.message); got != tt.want {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
@@ -98,6 +102,7 @@ var pushed = []Image{
 }
 
 func TestSummary(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		event   string
@@ -120,6 +125,7 @@ func TestSummary(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			r, _, summary, _ := runner(t, true)
 			if err := os.WriteFile(summary, []byte("earlier step\n"), 0o644); err != nil {
 				t.Fatal(err)
@@ -146,6 +152,7 @@ func TestSummary(t *testing.T) {
 }
 
 func TestOutputs(t *testing.T) {
+	t.Parallel()
 	r, _, _, output := runner(t, true)
 	if err := r.WriteOutputs(pushed); err != nil {
 		t.Fatal(err)
@@ -158,6 +165,7 @@ func TestOutputs(t *testing.T) {
 }
 
 func TestOutput(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, value, delimiter string
 		want, wantErr          string
@@ -170,6 +178,7 @@ func TestOutput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			got, err := Output("x", tt.value, tt.delimiter)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -185,6 +194,7 @@ func TestOutput(t *testing.T) {
 }
 
 func TestNewDelimiterIsFresh(t *testing.T) {
+	t.Parallel()
 	a, b := newDelimiter(), newDelimiter()
 	if a == b || !strings.HasPrefix(a, "ghadelimiter_") {
 		t.Errorf("delimiters %q and %q", a, b)
@@ -192,6 +202,7 @@ func TestNewDelimiterIsFresh(t *testing.T) {
 }
 
 func TestFilesOutsideActions(t *testing.T) {
+	t.Parallel()
 	r, _, summary, output := runner(t, false)
 	if err := r.AppendSummary("branch", "main-abc1234", pushed); err != nil {
 		t.Fatal(err)
@@ -207,6 +218,7 @@ func TestFilesOutsideActions(t *testing.T) {
 }
 
 func TestFileErrorNamesTheFix(t *testing.T) {
+	t.Parallel()
 	r, _, _, _ := runner(t, true)
 	r.Getenv = func(k string) string {
 		return map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": filepath.Join(t.TempDir(), "missing", "output")}[k]

@@ -222,7 +222,7 @@ func (r *Report) addMage(ctx context.Context, root repofile.Dir, gomod *modfile.
 // listPackages lists the main package's packages as `mage check` does, for
 // the first of the default platforms.
 func listPackages(ctx context.Context, dir string) Packages {
-	goos, goarch, _ := strings.Cut(config.DefaultPlatforms[0], "/")
+	goos, goarch, _ := strings.Cut(config.DefaultPlatforms()[0], "/")
 	return func(mainPkg string) (golist.Graph, error) {
 		return golist.List(ctx, dir, mainPkg, goos, goarch, nil)
 	}

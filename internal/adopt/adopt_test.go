@@ -320,6 +320,7 @@ func snapshot(t *testing.T, dir string, paths []string) map[string]string {
 // TestReportRun: a command that fails is not recorded, and the error names
 // it, its directory, its exit status and what it printed, with the fix.
 func TestReportRun(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	var r Report
 	if err := r.run(context.Background(), dir, []string{"GOFLAGS=-mod=mod"}, "go", "env", "GOFLAGS"); err != nil {

@@ -16,6 +16,7 @@ import (
 )
 
 func TestNewLayout(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name                    string
 		module                  string
@@ -52,6 +53,7 @@ func TestNewLayout(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			repo := discover.Repo{Dir: t.TempDir(), Module: module.Module{Path: tt.module, MainCandidates: tt.candidates}}
 			l, err := NewLayout(repo, Flags{MainPackage: tt.mainFlag, Service: tt.serviceFlag}, discover.PublishBranch("", "main"), noPackages)
 			if tt.wantErr != "" {
@@ -77,6 +79,7 @@ func TestNewLayout(t *testing.T) {
 func noPackages(string) (golist.Graph, error) { return golist.Graph{}, nil }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, flag, build, replace string
 		want, wantErr              string
@@ -91,6 +94,7 @@ func TestVersion(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			got, err := Version(tt.flag, tt.build, tt.replace)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -106,6 +110,7 @@ func TestVersion(t *testing.T) {
 }
 
 func TestFiles(t *testing.T) {
+	t.Parallel()
 	base := Layout{ModulePath: "github.com/acme/widget", GoVersion: "1.26", GantryVersion: "v1.4.0", MainPackage: ".", Service: "widget", PublishBranch: "main"}
 	tests := []struct {
 		name   string
@@ -153,6 +158,7 @@ func TestFiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			l := base
 			tt.change(&l)
 			files, err := l.Files()

@@ -7,6 +7,7 @@ import (
 )
 
 func TestUpdateMagefile(t *testing.T) {
+	t.Parallel()
 	header := "// Gantry's release targets for the service \"new\", built from the main package\n// \".\"; to change either, set magetools.Config.Service or .MainPackage in init().\n"
 	service := []Setting{{Field: "Service", Value: "new", Source: "-service", Flag: true}}
 	tests := []struct {
@@ -24,6 +25,7 @@ func TestUpdateMagefile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			got, _, err := UpdateMagefile([]byte(tt.magefile), service, header)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "not recognisably the one gantry init writes") {
@@ -47,6 +49,7 @@ func TestUpdateMagefile(t *testing.T) {
 }
 
 func TestUpdateMagefileSettings(t *testing.T) {
+	t.Parallel()
 	const head = "//go:build mage\n\npackage main\n\nimport (\n\t//mage:import\n\t\"github.com/gantry-build/gantry/magetools\"\n)\n\n"
 	tags := Setting{Field: "Tags", Value: []string{"netgo", `a"b`}, Source: ".goreleaser.yaml builds[0].tags"}
 	cgo := Setting{Field: "CGO", Value: true, Source: "Dockerfile line 3"}
@@ -79,6 +82,7 @@ func TestUpdateMagefileSettings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			got, kept, err := UpdateMagefile([]byte(tt.magefile), tt.settings, "")
 			if err != nil {
 				t.Fatal(err)

@@ -244,9 +244,10 @@ const installHint = "install the Docker CLI with the buildx plugin (https://docs
 // JSON of `docker buildx ls --format json`: ls never starts a builder (an
 // inactive one lists no platforms), ignores BUILDX_BUILDER (it reports the
 // context's current builder) and contacts every builder, where inspect
-// starts and reads just the one the build will use.
-func Inspect(ctx context.Context) (Builder, error) {
-	out, err := run.Output(ctx, run.Cmd{Name: "docker", Args: []string{"buildx", "inspect", "--bootstrap"}})
+// starts and reads just the one the build will use. env is added to the
+// command's environment.
+func Inspect(ctx context.Context, env ...string) (Builder, error) {
+	out, err := run.Output(ctx, run.Cmd{Name: "docker", Args: []string{"buildx", "inspect", "--bootstrap"}, Env: env})
 	var exit *run.ExitError
 	switch {
 	case errors.Is(err, exec.ErrNotFound):

@@ -3,8 +3,10 @@ package buildx
 import (
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -35,6 +37,7 @@ func mustArgs(t *testing.T, b Build) []string {
 }
 
 func TestArgs(t *testing.T) {
+	t.Parallel()
 	const epoch = 1714000000
 	tests := []struct {
 		name  string
@@ -227,6 +230,7 @@ func TestArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			b := tt.build()
 			got, err := b.Args()
 			if err != nil {
@@ -252,6 +256,7 @@ func TestArgs(t *testing.T) {
 // TestArgsUnknownOutput: a build that does not say what happens to its
 // result, or says something unknown, is refused, not built cache-only.
 func TestArgsUnknownOutput(t *testing.T) {
+	t.Parallel()
 	for _, out := range []Output{0, Load + 1, 42, -1} {
 		b := base()
 		b.Output = out
@@ -275,6 +280,7 @@ func TestArgsUnknownOutput(t *testing.T) {
 // argument list that changed order between runs would bust the cache key
 // of nothing, but would make logs and tests flaky.
 func TestArgsSorted(t *testing.T) {
+	t.Parallel()
 	b := base()
 	b.BuildArgs = map[string]string{}
 	b.Labels = map[string]string{}
@@ -315,6 +321,7 @@ func TestArgsSorted(t *testing.T) {
 // TestArgsDoesNotMutate checks that adding SOURCE_DATE_EPOCH does not
 // write into the caller's map.
 func TestArgsDoesNotMutate(t *testing.T) {
+	t.Parallel()
 	b := base()
 	b.BuildArgs = map[string]string{"A": "1"}
 	b.SourceDateEpoch = 99
@@ -328,6 +335,7 @@ func TestArgsDoesNotMutate(t *testing.T) {
 // TestArgsEpochOverridesBuildArg: the commit time wins over a
 // SOURCE_DATE_EPOCH build argument, and is passed once.
 func TestArgsEpochOverridesBuildArg(t *testing.T) {
+	t.Parallel()
 	b := base()
 	b.BuildArgs = map[string]string{"SOURCE_DATE_EPOCH": "5"}
 	b.SourceDateEpoch = 7
@@ -347,6 +355,7 @@ func TestArgsEpochOverridesBuildArg(t *testing.T) {
 }
 
 func TestDigest(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	const realistic = `{
   "buildx.build.ref": "builder/builder0/k3d0l4qmzq4jz8s4nq1hbrtv3",
@@ -375,6 +384,7 @@ func TestDigest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			path := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "-")+".json")
 			if tt.content != nil {
 				if err := os.WriteFile(path, []byte(*tt.content), 0o644); err != nil {
@@ -521,6 +531,7 @@ Platforms: linux/amd64*, linux/arm64*
 `
 
 func TestParseInspect(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		out  string
@@ -546,6 +557,7 @@ func TestParseInspect(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			got := ParseInspect(tt.out)
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("ParseInspect() = %+v, want %+v", got, tt.want)
@@ -555,6 +567,7 @@ func TestParseInspect(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		builder     Builder
@@ -619,6 +632,7 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			missing, err := tt.builder.Check(tt.platforms)
 			if tt.wantErr != nil {
 				if err == nil {
@@ -702,5 +716,45 @@ func TestInspect(t *testing.T) {
 				t.Errorf("Inspect() = %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestCLIDockerConfig: with a DockerConfig, the CLI's commands (build and
+// inspect) read it through their own environment.
+func TestCLIDockerConfig(t *testing.T) {
+	fakeDocker(t, inspectRemote, "", 0)
+	seen := filepath.Join(t.TempDir(), "seen")
+	// The fake docker records the DOCKER_CONFIG each run saw, then answers.
+	docker, err := exec.LookPath("docker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, err := os.ReadFile(docker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recording := strings.Replace(string(script), "#!/bin/sh\n", "#!/bin/sh\necho \"$1 $DOCKER_CONFIG\" >> "+seen+"\n", 1)
+	if err := os.WriteFile(docker, []byte(recording), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DOCKER_CONFIG", "/user/config")
+	cli := CLI{DockerConfig: "/private/config"}
+	if _, err := cli.Inspect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b := base()
+	b.Stderr = io.Discard
+	if _, err := cli.Build(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (CLI{}).Inspect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(seen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "buildx /private/config\nbuildx /private/config\nbuildx /user/config\n"; string(got) != want {
+		t.Errorf("docker saw DOCKER_CONFIG:\n%s\nwant:\n%s", got, want)
 	}
 }

@@ -7,6 +7,7 @@ import (
 )
 
 func TestParseCache(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want Cache
@@ -38,6 +39,7 @@ func TestParseCache(t *testing.T) {
 }
 
 func TestCacheFlags(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		cache    Cache

@@ -15,10 +15,21 @@ import (
 type CLI struct {
 	// Log receives the command lines, with the run's fields.
 	Log *logrus.Entry
+	// DockerConfig, when set, is the Docker configuration directory its
+	// commands read (DOCKER_CONFIG): the run's private one after a login.
+	DockerConfig string
+}
+
+// env is the environment CLI adds to its commands.
+func (c CLI) env() []string {
+	if c.DockerConfig == "" {
+		return nil
+	}
+	return []string{"DOCKER_CONFIG=" + c.DockerConfig}
 }
 
 // Inspect describes the builder buildx will use.
-func (CLI) Inspect(ctx context.Context) (Builder, error) { return Inspect(ctx) }
+func (c CLI) Inspect(ctx context.Context) (Builder, error) { return Inspect(ctx, c.env()...) }
 
 // Build runs b. For a build that pushes, it returns the digest of the
 // pushed index, read from buildx's metadata file.
@@ -36,6 +47,7 @@ func (c CLI) Build(ctx context.Context, b Build) (string, error) {
 		return "", err
 	}
 	cmd.Log, cmd.Stdout, cmd.Stderr = c.Log, b.Stderr, b.Stderr
+	cmd.Env = append(cmd.Env, c.env()...)
 	if b.Log != nil {
 		cmd.Log = b.Log
 	}

@@ -6,6 +6,7 @@ import (
 )
 
 func TestCheckContextSize(t *testing.T) {
+	t.Parallel()
 	const mb = 1_000_000
 	source := sentFile{"main.go", 20_000}
 	tests := []struct {
@@ -28,6 +29,7 @@ func TestCheckContextSize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			got := CheckContextSize(".dockerignore", tt.sent)
 			if tt.message == "" {
 				if len(got) != 0 {

@@ -72,6 +72,7 @@ USER 65532
 `
 
 func TestCheckDockerfile(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		dockerfile string
@@ -231,6 +232,7 @@ COPY --from=build /out/app /app
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			cfg := defaults()
 			if tt.cfg != nil {
 				tt.cfg(&cfg)
@@ -247,6 +249,7 @@ COPY --from=build /out/app /app
 }
 
 func TestLatestImage(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		ref    string
 		latest bool
@@ -276,12 +279,14 @@ func TestLatestImage(t *testing.T) {
 }
 
 func TestSeverityString(t *testing.T) {
+	t.Parallel()
 	if fmt.Sprint(Error, Warning) != "error warning" {
 		t.Errorf("severities print as %v %v", Error, Warning)
 	}
 }
 
 func TestEmulatedRuns(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, dockerfile string
 		want             []int
@@ -294,6 +299,7 @@ func TestEmulatedRuns(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			_, got := checkDockerfile("Dockerfile", []byte(tt.dockerfile), defaults())
 			if !got.Known || !slices.Equal(got.RunLines, tt.want) {
 				t.Errorf("emulation %+v, want RUN lines %v", got, tt.want)

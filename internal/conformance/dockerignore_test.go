@@ -9,6 +9,7 @@ import (
 )
 
 func TestCheckDockerignore(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		content  string
@@ -64,6 +65,7 @@ func TestCheckDockerignore(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			var context fstest.MapFS
 			if tt.files != nil {
 				context = fstest.MapFS{}
@@ -85,6 +87,7 @@ func TestCheckDockerignore(t *testing.T) {
 // TestCheckDockerignoreNamesTheLeaks: the message lists what BuildKit
 // would send, the token's file first among the checkout's paths.
 func TestCheckDockerignoreNamesTheLeaks(t *testing.T) {
+	t.Parallel()
 	got, _ := checkDockerignore(".dockerignore", []byte(".git\n.env*\n!.git/config\n"), true, false, nil)
 	if len(got) != 1 || !strings.Contains(got[0].Message, "sends .git/config into the build context") || strings.Contains(got[0].Message, ".git/HEAD") {
 		t.Fatalf("findings %v, want one naming .git/config and not .git/HEAD", got)
@@ -94,6 +97,7 @@ func TestCheckDockerignoreNamesTheLeaks(t *testing.T) {
 // TestContextFilterSends pins the matching to BuildKit's: the expected
 // values are what `docker buildx build` sends for these patterns.
 func TestContextFilterSends(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		patterns string
 		path     string

@@ -8,6 +8,7 @@ import (
 )
 
 func TestCheckFastPath(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		dockerfile string
@@ -23,6 +24,7 @@ func TestCheckFastPath(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			got := CheckFastPath("docker/Dockerfile", []byte(tt.dockerfile))
 			if len(got) != len(tt.want) {
 				t.Fatalf("findings %v, want %d", got, len(tt.want))

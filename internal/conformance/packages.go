@@ -28,7 +28,7 @@ type Lister func(ctx context.Context) (golist.Graph, error)
 // off unless Config.CGO (then the graph holds the C files cgo compiles,
 // and the cgo rule does not apply).
 func ListPackages(dir string, cfg config.Config, log *logrus.Entry) Lister {
-	platform := config.DefaultPlatforms[0]
+	platform := config.DefaultPlatforms()[0]
 	if len(cfg.Platforms) > 0 {
 		platform = cfg.Platforms[0]
 	}

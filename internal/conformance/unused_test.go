@@ -8,6 +8,7 @@ import (
 )
 
 func TestCheckUnusedDockerfile(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, path, content, used string
 		args, ports               []string
@@ -41,6 +42,7 @@ func TestCheckUnusedDockerfile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			f := CheckUnusedDockerfile(tt.path, []byte(tt.content), config.Config{Dockerfile: tt.used, Args: tt.args, Ports: tt.ports})
 			if f.Rule != RuleDockerfileUnused || f.Severity != tt.severity || f.Path != tt.path {
 				t.Errorf("got %s %s on %s, want %s %s on %s", f.Severity, f.Rule, f.Path, tt.severity, RuleDockerfileUnused, tt.path)
@@ -62,6 +64,7 @@ func TestCheckUnusedDockerfile(t *testing.T) {
 }
 
 func TestIsDockerfileName(t *testing.T) {
+	t.Parallel()
 	for name, want := range map[string]bool{
 		"Dockerfile": true, "Dockerfile.dev": true, "Dockerfile.prod": true,
 		"Dockerfile.dockerignore": false, "dockerfile": false, "Dockerfiles": false, "docker-compose.yml": false,

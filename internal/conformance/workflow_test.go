@@ -35,6 +35,7 @@ func job(id, extra string) string {
 }
 
 func TestCheckWorkflow(t *testing.T) {
+	t.Parallel()
 	writePackages := "    permissions:\n      contents: read\n      packages: write\n"
 	tests := []struct {
 		name          string
@@ -152,6 +153,7 @@ func TestCheckWorkflow(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			branch := tt.publishBranch
 			if branch == "" {
 				branch = "main"
@@ -189,6 +191,7 @@ func TestWorkflowForBranch(t *testing.T) {
 
 // TestWorkflowBranchMessage: the message names the filters found.
 func TestWorkflowBranchMessage(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ on, want string }{
 		{"  push:\n    branches: [main, develop]\n    tags: [\"v*\"]\n", "pushes to the publishing branch \"master\" do not run the workflow (its push filters: branches: [main, develop])"},
 		{"  push:\n    branches-ignore: [master]\n    tags: [\"v*\"]\n", "(its push filters: branches-ignore: [master])"},
@@ -203,6 +206,7 @@ func TestWorkflowBranchMessage(t *testing.T) {
 }
 
 func TestCheckOtherWorkflow(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		workflow string
@@ -215,12 +219,14 @@ func TestCheckOtherWorkflow(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			assertFindings(t, CheckOtherWorkflow("test.yml", []byte(tt.workflow)), tt.want)
 		})
 	}
 }
 
 func TestRunsMageCI(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		script string
 		want   bool

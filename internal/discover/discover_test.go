@@ -20,6 +20,7 @@ const (
 )
 
 func TestRead(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		files       map[string]string
@@ -72,6 +73,7 @@ func TestRead(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			r, err := Read(testtree.New(t, tt.files))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -159,6 +161,7 @@ func TestReadRefusesHostileBuildFiles(t *testing.T) {
 }
 
 func TestSourceStamps(t *testing.T) {
+	t.Parallel()
 	dir := testtree.New(t, map[string]string{
 		"go.mod":                "module github.com/acme/svc\n",
 		"cmd/main.go":           "package main\n\nimport (\n\t\"github.com/acme/svc/internal/version\"\n\t\"github.com/acme/svc/internal/util\"\n)\n\nvar Commit, date string\n\nvar version int\n\nfunc main() { _ = version; util.X(); _ = version2 }\n",
@@ -178,6 +181,7 @@ func TestSourceStamps(t *testing.T) {
 }
 
 func TestBuildsOf(t *testing.T) {
+	t.Parallel()
 	r := Repo{Module: module.Module{Path: "github.com/acme/svc"},
 		Goreleaser: &Goreleaser{Builds: []GoBuild{{Source: "g0", Package: "./cmd"}, {Source: "g1", Package: "./cmd/keygen"}}},
 		Dockerfiles: []Dockerfile{
@@ -205,6 +209,7 @@ func TestBuildsOf(t *testing.T) {
 }
 
 func TestGenerators(t *testing.T) {
+	t.Parallel()
 	dir := testtree.New(t, map[string]string{
 		"main.go":         "package main\n\n// //go:generate in a comment is not a directive\nfunc main() {}\n",
 		"web/gen.go":      "package web\n\n//go:generate npm run build\n",

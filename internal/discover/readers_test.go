@@ -11,6 +11,7 @@ import (
 )
 
 func TestParseGoreleaser(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		yaml        string
@@ -62,6 +63,7 @@ builds:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			g, err := ParseGoreleaser(".goreleaser.yaml", []byte(tt.yaml))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -84,6 +86,7 @@ builds:
 }
 
 func TestParseDockerfile(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		dockerfile string
@@ -140,6 +143,7 @@ FROM scratch AS prod
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			d, err := ParseDockerfile("Dockerfile", []byte(tt.dockerfile))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -177,6 +181,7 @@ FROM scratch AS prod
 }
 
 func TestParseMakefile(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		makefile string
@@ -207,6 +212,7 @@ test:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			got, err := ParseMakefile("Makefile", []byte(tt.makefile))
 			if err != nil {
 				t.Fatal(err)
@@ -267,6 +273,7 @@ func TestParseMakefileBoundsExpansion(t *testing.T) {
 }
 
 func TestParseLDFlags(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		ldflags    string
 		wantStamps []string
@@ -289,6 +296,7 @@ func TestParseLDFlags(t *testing.T) {
 }
 
 func TestGoBuildCGO(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		build GoBuild
@@ -312,6 +320,7 @@ func TestGoBuildCGO(t *testing.T) {
 }
 
 func TestClassifyStamps(t *testing.T) {
+	t.Parallel()
 	got := ClassifyStamps([]string{"main.builtBy", "x/pkg/build.GitCommit", "x/pkg/build.commit", "x/pkg/build.Version", "x/pkg/build.buildDate"})
 	want := map[StampKind]string{StampVersion: "x/pkg/build.Version", StampCommit: "x/pkg/build.commit", StampDate: "x/pkg/build.buildDate"}
 	if !reflect.DeepEqual(got, want) {
@@ -320,6 +329,7 @@ func TestClassifyStamps(t *testing.T) {
 }
 
 func TestPublishBranch(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		originHead, current string
 		want                string
@@ -344,6 +354,7 @@ func TestPublishBranch(t *testing.T) {
 // writes is read back on a re-run (its dev-tools RUN defines a shell
 // function, which no word splitter reads), with its CMD.
 func TestParseGantrysDockerfile(t *testing.T) {
+	t.Parallel()
 	d, err := ParseDockerfile("docker/Dockerfile", docker.Render([]string{"serve"}, []string{"8080"}))
 	if err != nil {
 		t.Fatal(err)

@@ -8,12 +8,14 @@ import (
 )
 
 func TestEmbeddedDockerfileHasBothTargets(t *testing.T) {
+	t.Parallel()
 	if err := CheckTargets("docker/Dockerfile", docker.Dockerfile, "prod", "dev"); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestCheckTargets(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name, content, errHas string
 	}{
@@ -37,6 +39,7 @@ Dockerfile: there is no stage "dev"`},
 }
 
 func TestStage(t *testing.T) {
+	t.Parallel()
 	f, err := Parse([]byte("FROM scratch AS Build\nFROM scratch\nFROM build AS prod\n"))
 	if err != nil {
 		t.Fatal(err)

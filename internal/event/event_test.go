@@ -551,6 +551,7 @@ func TestReadGitErrors(t *testing.T) {
 }
 
 func TestNewestTag(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		tags []string
 		want string
@@ -567,6 +568,7 @@ func TestNewestTag(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.tags, ","), func(t *testing.T) {
+			t.Parallel()
 			in := append([]string(nil), tt.tags...)
 			if got := newestTag(in); got != tt.want {
 				t.Errorf("newestTag(%q) = %q, want %q", tt.tags, got, tt.want)
@@ -576,6 +578,7 @@ func TestNewestTag(t *testing.T) {
 }
 
 func TestCheckRefName(t *testing.T) {
+	t.Parallel()
 	for ref, ok := range map[string]bool{
 		"refs/heads/main": true, "refs/heads/feature/x": true, "refs/tags/v1.2.3": true, "refs/pull/7/merge": true, "refs/heads/fix#12": true,
 		"main": false, "heads/main": false, "refs/heads/a b": false, "refs/heads/a..b": false, "refs/heads/a//b": false, "refs/heads/.hidden": false,
@@ -589,6 +592,7 @@ func TestCheckRefName(t *testing.T) {
 }
 
 func TestCheckCommit(t *testing.T) {
+	t.Parallel()
 	for sha, ok := range map[string]bool{
 		pushSHA: true, strings.Repeat("ab", 32): true,
 		"": false, pushSHA[:39]: false, pushSHA + "0": false, strings.ToUpper(pushSHA): false, "-X" + pushSHA[2:]: false, strings.Repeat("g", 40): false,
@@ -600,6 +604,7 @@ func TestCheckCommit(t *testing.T) {
 }
 
 func TestRemoteHost(t *testing.T) {
+	t.Parallel()
 	for url, want := range map[string]string{
 		"https://github.com/Acme/Svc.git":      "github.com",
 		"https://user:token@github.com/a/b":    "github.com",

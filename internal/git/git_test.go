@@ -13,6 +13,7 @@ import (
 )
 
 func TestOwnerRepo(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		url  string
 		want string
@@ -44,6 +45,7 @@ func TestOwnerRepo(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
+			t.Parallel()
 			if got := OwnerRepo(tt.url); got != tt.want {
 				t.Errorf("OwnerRepo(%q) = %q, want %q", tt.url, got, tt.want)
 			}

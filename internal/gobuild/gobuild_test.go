@@ -25,6 +25,7 @@ var defaultVars = config.Stamp{Version: "main.version", Commit: "main.commit", D
 const commitSHA = "0123456789abcdef0123456789abcdef01234567"
 
 func TestXFlags(t *testing.T) {
+	t.Parallel()
 	date := time.Date(2024, 5, 6, 12, 15, 16, 0, time.UTC)
 	tests := []struct {
 		name  string
@@ -58,6 +59,7 @@ func TestXFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			got := XFlags(tt.vars, tt.stamp)
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("XFlags = %q, want %q", got, tt.want)
@@ -67,6 +69,7 @@ func TestXFlags(t *testing.T) {
 }
 
 func TestCommand(t *testing.T) {
+	t.Parallel()
 	xflags := []string{"-X", "main.version=1.2.3", "-X", "main.commit=" + commitSHA, "-X", "main.date=2024-05-06T12:15:16Z"}
 	xstr := "-X main.version=1.2.3 -X main.commit=" + commitSHA + " -X main.date=2024-05-06T12:15:16Z"
 	tests := []struct {
@@ -94,6 +97,7 @@ func TestCommand(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			before := slices.Clone(tt.opts.XFlags)
 			got := Command(tt.opts, tt.output, "linux", "arm64", tt.debug)
 			if got.Name != "go" {
@@ -119,6 +123,7 @@ func TestCommand(t *testing.T) {
 // TestBuildArgsMatchCommand checks that the Dockerfile receives the same
 // tags and linker flags as the host's go build.
 func TestBuildArgsMatchCommand(t *testing.T) {
+	t.Parallel()
 	opts := Options{MainPackage: "./cmd", XFlags: []string{"-X", "example.com/svc/pkg/build.version=main-abc1234"}, LDFlags: []string{"-buildid="}, Tags: []string{"prod"}, CGO: true}
 	got := opts.BuildArgs()
 	want := map[string]string{
@@ -142,6 +147,7 @@ func TestBuildArgsMatchCommand(t *testing.T) {
 // TestCommandXFlagsDoNotAlias checks that the prod build does not write into
 // the caller's xflags slice when it has spare capacity.
 func TestCommandXFlagsDoNotAlias(t *testing.T) {
+	t.Parallel()
 	x := make([]string, 2, 10)
 	x[0], x[1] = "-X", "main.version=1"
 	spare := x[:4]
@@ -164,6 +170,7 @@ func main() { fmt.Printf("%s|%s|%s\n", version, commit, date) }
 // TestBuildStamped runs the real go build on a tiny module and checks the
 // stamped values and the stripping of the prod binary.
 func TestBuildStamped(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds binaries")
 	}
@@ -271,6 +278,7 @@ func TestNeedsCgo(t *testing.T) {
 }
 
 func TestPlatformDir(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ platform, want, err string }{
 		{platform: "linux/amd64", want: "linux_amd64"},
 		{platform: "linux/arm64", want: "linux_arm64"},
@@ -293,6 +301,7 @@ func TestPlatformDir(t *testing.T) {
 }
 
 func TestLayout(t *testing.T) {
+	t.Parallel()
 	got, err := Layout([]string{"linux/amd64", "linux/arm64", "linux/arm/v7"})
 	if want := []string{"linux_amd64", "linux_arm64", "linux_arm"}; err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("Layout = %q, %v; want %q", got, err, want)
@@ -303,6 +312,7 @@ func TestLayout(t *testing.T) {
 }
 
 func TestCrossCommand(t *testing.T) {
+	t.Parallel()
 	xflags := []string{"-X", "main.version=1.2.3"}
 	tests := []struct {
 		name     string

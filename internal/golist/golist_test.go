@@ -88,6 +88,7 @@ func TestList(t *testing.T) {
 }
 
 func TestCommand(t *testing.T) {
+	t.Parallel()
 	c := Command("svc", "./cmd/api", "linux", "arm64")
 	want := []string{"list", "-e", "-deps", "-json=" + listFields, "--", "./cmd/api"}
 	if c.Name != "go" || c.Dir != "svc" || !reflect.DeepEqual(c.Args, want) {

@@ -3,6 +3,7 @@ package imageuser
 import "testing"
 
 func TestIsRoot(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		user string
 		want bool
@@ -26,6 +27,7 @@ func TestIsRoot(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.user, func(t *testing.T) {
+			t.Parallel()
 			if got := IsRoot(tt.user); got != tt.want {
 				t.Errorf("IsRoot(%q) = %v, want %v", tt.user, got, tt.want)
 			}
@@ -36,6 +38,7 @@ func TestIsRoot(t *testing.T) {
 // TestIsRootNumericSpellings: the runtime parses a numeric USER with
 // strconv.Atoi (moby/sys/user), so "00" and "+0" are uid 0 too.
 func TestIsRootNumericSpellings(t *testing.T) {
+	t.Parallel()
 	for _, user := range []string{"00", "000:0", "+0"} {
 		t.Run(user, func(t *testing.T) {
 			if !IsRoot(user) {

@@ -20,6 +20,7 @@ const (
 )
 
 func TestPath(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		files  map[string]string
@@ -42,6 +43,7 @@ func TestPath(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			testtree.Write(t, dir, tt.files)
 			got, err := Path(dir)
@@ -67,6 +69,7 @@ func TestPath(t *testing.T) {
 }
 
 func TestPathMissingDir(t *testing.T) {
+	t.Parallel()
 	got, err := Path(filepath.Join(t.TempDir(), "nope"))
 	if err == nil || !strings.Contains(err.Error(), "go.mod") {
 		t.Errorf("Path of a missing directory = %q, %v; want an error mentioning go.mod", got, err)
@@ -74,6 +77,7 @@ func TestPathMissingDir(t *testing.T) {
 }
 
 func TestMainPackages(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		files map[string]string
@@ -115,6 +119,7 @@ func TestMainPackages(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			files := map[string]string{"go.mod": goMod}
 			for k, v := range tt.files {
@@ -184,6 +189,7 @@ func TestReadRefusesHostileFiles(t *testing.T) {
 }
 
 func TestGitHubRepo(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		path string
 		want string
@@ -202,6 +208,7 @@ func TestGitHubRepo(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
+			t.Parallel()
 			if got := GitHubRepo(tt.path); got != tt.want {
 				t.Errorf("GitHubRepo(%q) = %q, want %q", tt.path, got, tt.want)
 			}
@@ -210,6 +217,7 @@ func TestGitHubRepo(t *testing.T) {
 }
 
 func TestServiceName(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ main, module, want string }{
 		{".", "github.com/Acme/Widget", "widget"},
 		{"./cmd/API", "github.com/acme/widget", "api"},
@@ -228,6 +236,7 @@ func TestServiceName(t *testing.T) {
 }
 
 func TestDecideMain(t *testing.T) {
+	t.Parallel()
 	goreleaser := Named{"./cmd", ".goreleaser.yaml builds[0].main"}
 	tests := []struct {
 		name       string
@@ -246,6 +255,7 @@ func TestDecideMain(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			got, err := DecideMain(tt.named, tt.candidates)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -261,6 +271,7 @@ func TestDecideMain(t *testing.T) {
 }
 
 func TestCheckMainPackage(t *testing.T) {
+	t.Parallel()
 	for pkg, ok := range map[string]bool{
 		".": true, "./cmd/api": true, "./cmd/../cmd/api": true, "github.com/acme/svc/cmd/api": true,
 		"-toolexec=x": false, "./...": false, "./cmd/a -race": false, "./../other": false, "..": false, "": false, "-": false, "./cmd\\api": false,

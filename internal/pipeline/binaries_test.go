@@ -64,6 +64,7 @@ func (c *fakeCompiler) Build(_ context.Context, cmd run.Cmd) error {
 }
 
 func TestHostBinaries(t *testing.T) {
+	t.Parallel()
 	ev := event.Context{Kind: event.BranchPush, Name: "push",
 		Ref: "refs/heads/main", Branch: "main", Commit: specSHA, CommitTime: specTime, Repository: "Acme/Svc"}
 	withoutStages := bytes.ReplaceAll(bytes.ReplaceAll(docker.Dockerfile, []byte("AS binaries"), []byte("AS build-prod")), []byte("AS debug-binaries"), []byte("AS build-dev"))
@@ -99,6 +100,7 @@ func TestHostBinaries(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			tmp := t.TempDir()
 			df := filepath.Join(tmp, "Dockerfile")
 			if err := os.WriteFile(df, tt.dockerfile, 0o644); err != nil {

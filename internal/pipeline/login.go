@@ -8,70 +8,78 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gantry-build/gantry/internal/buildx"
+	"github.com/gantry-build/gantry/internal/registry"
 	"github.com/gantry-build/gantry/internal/run"
 )
 
 // Login logs buildx and Gantry in to ghcr.io with GITHUB_TOKEN in GitHub
-// Actions; elsewhere it does nothing. The token goes to docker on stdin,
-// never into a log, and into a Docker configuration private to this run:
-// logout restores DOCKER_CONFIG and deletes it, so no credential stays
-// behind on a self-hosted runner.
-func (r Run) Login(ctx context.Context) (logout func(), err error) {
+// Actions and returns the run logged in; elsewhere it returns r as it is.
+// The token goes to docker on stdin, never into a log, and into a Docker
+// configuration private to this run, which the returned run's builder and
+// registry read (DOCKER_CONFIG in their commands' environment, a keychain
+// on that directory) while this process's environment stays as it was.
+// logout deletes it, so no credential stays behind on a self-hosted runner.
+func (r Run) Login(ctx context.Context) (loggedIn Run, logout func(), err error) {
 	token := r.Getenv("GITHUB_TOKEN")
 	host, _, _ := strings.Cut(r.Config.Image, "/")
 	if token == "" || host != "ghcr.io" {
-		return func() {}, nil
+		return r, func() {}, nil
 	}
 	r.Actions().AddMask(token)
-	logout, err = privateDockerConfig()
+	dir, err := privateDockerConfig(r.Getenv("DOCKER_CONFIG"))
 	if err != nil {
-		return nil, err
+		return r, nil, err
 	}
+	logout = func() { os.RemoveAll(dir) }
 	user := r.Getenv("GITHUB_ACTOR")
 	if user == "" {
 		user = "github-actions"
 	}
-	cmd := run.Cmd{Name: "docker", Args: []string{"login", host, "--username", user, "--password-stdin"}, Stdin: strings.NewReader(token), Log: r.Log}
+	cmd := run.Cmd{Name: "docker", Args: []string{"login", host, "--username", user, "--password-stdin"},
+		Env: []string{"DOCKER_CONFIG=" + dir}, Stdin: strings.NewReader(token), Log: r.Log}
 	if err := run.Run(ctx, cmd); err != nil {
 		logout()
-		return nil, fmt.Errorf("docker login %s: %w; the publishing job needs `permissions: packages: write`", host, err)
+		return r, nil, fmt.Errorf("docker login %s: %w; the publishing job needs `permissions: packages: write`", host, err)
 	}
 	r.Log.WithField("registry", host).Info("logged in for this run")
-	return logout, nil
+	return r.withDockerConfig(dir), logout, nil
 }
 
-// privateDockerConfig points DOCKER_CONFIG, which docker, buildx and
-// go-containerregistry all read, at a temporary copy of the user's: the
-// same builders, plugins and contexts (linked), and a copy of config.json
-// that a login may write to. restore undoes it.
-func privateDockerConfig() (restore func(), err error) {
-	orig, set := os.LookupEnv("DOCKER_CONFIG")
-	dir := orig
-	if !set || dir == "" {
+// withDockerConfig points the real builder and registry at the Docker
+// configuration in dir; a test's fakes stay as they are.
+func (r Run) withDockerConfig(dir string) Run {
+	if cli, ok := r.Builder.(buildx.CLI); ok {
+		cli.DockerConfig = dir
+		r.Builder = cli
+	}
+	if _, ok := r.Registry.(registry.Client); ok {
+		r.Registry = registry.NewWithDockerConfig(dir)
+	}
+	return r
+}
+
+// privateDockerConfig makes a temporary copy of the user's Docker
+// configuration (userConfig, DOCKER_CONFIG's value, else ~/.docker) that a
+// login may write to: the same builders, plugins and contexts (linked),
+// and a copy of config.json. It returns the copy's directory.
+func privateDockerConfig(userConfig string) (string, error) {
+	if userConfig == "" {
 		home, err := os.UserHomeDir()
 		if err != nil {
-			return nil, fmt.Errorf("find the Docker configuration: %w; set DOCKER_CONFIG", err)
+			return "", fmt.Errorf("find the Docker configuration: %w; set DOCKER_CONFIG", err)
 		}
-		dir = filepath.Join(home, ".docker")
+		userConfig = filepath.Join(home, ".docker")
 	}
 	tmp, err := os.MkdirTemp("", "gantry-docker-config-")
 	if err != nil {
-		return nil, err
+		return "", fmt.Errorf("make a private Docker configuration: %w", err)
 	}
-	restore = func() {
-		if set {
-			os.Setenv("DOCKER_CONFIG", orig)
-		} else {
-			os.Unsetenv("DOCKER_CONFIG")
-		}
+	if err := linkConfig(userConfig, tmp); err != nil {
 		os.RemoveAll(tmp)
+		return "", fmt.Errorf("prepare a private Docker configuration from %s: %w", userConfig, err)
 	}
-	if err := linkConfig(dir, tmp); err != nil {
-		os.RemoveAll(tmp)
-		return nil, fmt.Errorf("prepare a private Docker configuration from %s: %w", dir, err)
-	}
-	os.Setenv("DOCKER_CONFIG", tmp)
-	return restore, nil
+	return tmp, nil
 }
 
 // linkConfig fills dst with links to every entry of the Docker

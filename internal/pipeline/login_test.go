@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/gantry-build/gantry/internal/buildx"
 	"github.com/gantry-build/gantry/internal/event"
 	"github.com/gantry-build/gantry/internal/plan"
 	"github.com/gantry-build/gantry/magetools/config"
@@ -35,8 +37,10 @@ func TestLogin(t *testing.T) {
 	const token = "ghs_s3cr3tT0k3n"
 	loginRun := func(t *testing.T, image string) Run {
 		cfg := config.Config{Image: image, Dir: t.TempDir()}
-		return newRun(t, resolve(t, cfg, nil), event.Context{}, plan.Plan{},
-			map[string]string{"GITHUB_TOKEN": token, "GITHUB_ACTOR": "octocat"})
+		r := newRun(t, resolve(t, cfg, nil), event.Context{}, plan.Plan{},
+			map[string]string{"GITHUB_TOKEN": token, "GITHUB_ACTOR": "octocat", "DOCKER_CONFIG": os.Getenv("DOCKER_CONFIG")})
+		r.Builder = buildx.CLI{Log: r.Log}
+		return r
 	}
 
 	t.Run("ghcr.io: a private configuration, removed afterwards", func(t *testing.T) {
@@ -54,16 +58,36 @@ func TestLogin(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		logout, err := loginRun(t, "ghcr.io/acme/svc").Login(context.Background())
+		r := loginRun(t, "ghcr.io/acme/svc")
+		loggedIn, logout, err := r.Login(context.Background())
 		if err != nil {
 			t.Fatalf("Login: %v", err)
 		}
-		private := os.Getenv("DOCKER_CONFIG")
+		if got := os.Getenv("DOCKER_CONFIG"); got != userConfig {
+			t.Errorf("Login set this process's DOCKER_CONFIG to %q", got)
+		}
 		out, err := os.ReadFile(seen)
 		if err != nil {
 			t.Fatal(err)
 		}
 		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		private := lines[0]
+		// The builds and registry calls of the run logged in read the
+		// private configuration; the run it was made from does not.
+		if cli, _ := loggedIn.Builder.(buildx.CLI); cli.DockerConfig != private {
+			t.Errorf("the logged-in builder reads the Docker configuration %q, want %q", cli.DockerConfig, private)
+		}
+		// The fake login's config.json holds the token unencoded, which
+		// docker's configuration reader refuses: the error names the
+		// configuration the client read, before it contacts the registry.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, _, err := loggedIn.Registry.Lookup(ctx, "ghcr.io/acme/svc:main"); err == nil || !strings.Contains(err.Error(), private) {
+			t.Errorf("the logged-in registry's lookup: error %v, want one reading the private Docker configuration %s", err, private)
+		}
+		if cli, _ := r.Builder.(buildx.CLI); cli.DockerConfig != "" {
+			t.Errorf("Login changed the run it was called on: its builder reads %q", cli.DockerConfig)
+		}
 		if len(lines) != 2 || lines[0] != private || private == userConfig || lines[1] != "gantry-builder" {
 			t.Errorf("docker login saw DOCKER_CONFIG and builder %q; want the private %q with the user's builders", lines, private)
 		}
@@ -90,9 +114,13 @@ func TestLogin(t *testing.T) {
 		seen := fakeDocker(t)
 		t.Setenv("DOCKER_CONFIG", t.TempDir())
 		before := os.Getenv("DOCKER_CONFIG")
-		logout, err := loginRun(t, "127.0.0.1:5000/acme/svc").Login(context.Background())
+		r := loginRun(t, "127.0.0.1:5000/acme/svc")
+		loggedIn, logout, err := r.Login(context.Background())
 		if err != nil {
 			t.Fatalf("Login: %v", err)
+		}
+		if loggedIn.Builder != r.Builder {
+			t.Error("Login changed the builder without logging in")
 		}
 		logout()
 		if _, err := os.Stat(seen); !os.IsNotExist(err) {

@@ -6,6 +6,7 @@ import (
 )
 
 func TestSequence(t *testing.T) {
+	t.Parallel()
 	var stdout, stderr bytes.Buffer
 	seq := newSequence(3)
 	out := func(i int) (o, e func(string)) {
@@ -49,6 +50,7 @@ func TestSequence(t *testing.T) {
 }
 
 func TestSequenceNested(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	images := newSequence(2)
 	prod, dev := images.lanes[0].Writer(&out), images.lanes[1].Writer(&out)

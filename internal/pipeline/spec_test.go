@@ -29,6 +29,7 @@ const (
 var specTime = time.Unix(specEpoch, 0).In(time.FixedZone("CEST", 2*3600))
 
 func TestSpec(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	const ldflags = "-X main.version=main-0123456 -X main.commit=" + specSHA + " -X main.date=" + specCreated
 
@@ -325,6 +326,7 @@ func TestSpec(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			cfg := config.Config{
 				Image:       specImage,
 				Dir:         dir,
@@ -361,6 +363,7 @@ func TestSpec(t *testing.T) {
 // TestSpecArgs checks the end result on the buildx command line: the
 // commit time becomes SOURCE_DATE_EPOCH and timestamps are rewritten.
 func TestSpecArgs(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := resolve(t, config.Config{Image: specImage, Dir: dir}, nil)
 	ev := event.Context{Kind: event.BranchPush, Ref: "refs/heads/main", Branch: "main", Commit: specSHA, CommitTime: specTime}
@@ -398,6 +401,7 @@ func TestSpecArgs(t *testing.T) {
 const twoStages = "FROM scratch AS prod\nCOPY a /a\n\nFROM scratch AS dev\nCOPY b /b\n"
 
 func TestDockerfile(t *testing.T) {
+	t.Parallel()
 	type files map[string]string
 	tests := []struct {
 		name       string
@@ -447,6 +451,7 @@ func TestDockerfile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			dir, tmp := t.TempDir(), t.TempDir()
 			for f, content := range tt.files {
 				path := filepath.Join(dir, f)

@@ -41,6 +41,7 @@ func pr(number int) event.Context {
 var both = []string{"linux/amd64", "linux/arm64"}
 
 func TestMake(t *testing.T) {
+	t.Parallel()
 	const img = "ghcr.io/acme/svc:"
 	tests := []struct {
 		name    string
@@ -172,6 +173,7 @@ func TestMake(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			got, err := Make(tt.ev, resolved(t, tt.edit, tt.env))
 			if tt.errHas != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.errHas) {
@@ -227,6 +229,7 @@ func equalImages(a, b []Image) bool {
 }
 
 func TestLongBranchKeepsSuffixWithin128(t *testing.T) {
+	t.Parallel()
 	branch := strings.Repeat("a", 200)
 	cfg := resolved(t, func(c *config.Config) { c.PublishBranch = branch }, nil)
 	p, err := Make(push(branch), cfg)
@@ -249,6 +252,7 @@ func TestLongBranchKeepsSuffixWithin128(t *testing.T) {
 // TestLongTagsStayDistinct: two pre-releases that differ only after the
 // 128th character still get two tags.
 func TestLongTagsStayDistinct(t *testing.T) {
+	t.Parallel()
 	cfg := resolved(t, nil, nil)
 	long := "v1.2.3-" + strings.Repeat("a", 143)
 	first, err := Make(tag(long+"1"), cfg)
@@ -272,6 +276,7 @@ func TestLongTagsStayDistinct(t *testing.T) {
 }
 
 func TestInvalidReleaseTagIsAProblemNotAnError(t *testing.T) {
+	t.Parallel()
 	p, err := Make(tag("vnext-wip"), resolved(t, nil, nil))
 	if err != nil {
 		t.Fatalf("a stray v* tag must not stop the plan: %v", err)
@@ -293,6 +298,7 @@ func TestInvalidReleaseTagIsAProblemNotAnError(t *testing.T) {
 // TestMakeRefusesBadConfiguration: Make checks what it is given even when
 // the configuration did not come through Resolve.
 func TestMakeRefusesBadConfiguration(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name   string
 		edit   func(*config.Config)
@@ -319,6 +325,7 @@ func TestMakeRefusesBadConfiguration(t *testing.T) {
 }
 
 func TestSanitize(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ in, suffix, want string }{
 		{"main", "", "main"},
 		{"feature/x", "-dev", "feature-x-dev"},
@@ -339,6 +346,7 @@ func TestSanitize(t *testing.T) {
 }
 
 func TestImmutable(t *testing.T) {
+	t.Parallel()
 	im := Image{Tags: []string{"r:abc", "r:main"}, Moving: []string{"r:main"}}
 	if got := im.Immutable(); len(got) != 1 || got[0] != "r:abc" {
 		t.Errorf("Immutable() = %v", got)
@@ -346,6 +354,7 @@ func TestImmutable(t *testing.T) {
 }
 
 func TestWriteTable(t *testing.T) {
+	t.Parallel()
 	p, err := Make(push("main"), resolved(t, nil, nil))
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 )
 
 func TestCheckRepository(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in     string
 		errHas string
@@ -35,6 +36,7 @@ func TestCheckRepository(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
+			t.Parallel()
 			err := CheckRepository(tt.in)
 			if tt.errHas == "" {
 				if err != nil {
@@ -50,6 +52,7 @@ func TestCheckRepository(t *testing.T) {
 }
 
 func TestCheckDomain(t *testing.T) {
+	t.Parallel()
 	for in, ok := range map[string]bool{
 		"ghcr.io": true, "localhost:5000": true, "GHCR.io": true, "a.b-c.d": true, "[::1]": true,
 		"https://ghcr.io": false, "ghcr.io/": false, "ghcr.io:port": false, "-ghcr.io": false, "ghcr-.io": false, "": false, "ghcr..io": false,
@@ -64,6 +67,7 @@ func TestCheckDomain(t *testing.T) {
 }
 
 func TestCheckTag(t *testing.T) {
+	t.Parallel()
 	for in, ok := range map[string]bool{
 		"main": true, "0123456": true, "1.2.3-rc.1": true, "1.2.3_build.5": true, "_x": true, "A": true,
 		strings.Repeat("a", 128): true, strings.Repeat("a", 129): false,
@@ -76,6 +80,7 @@ func TestCheckTag(t *testing.T) {
 }
 
 func TestCheckTagged(t *testing.T) {
+	t.Parallel()
 	for in, ok := range map[string]bool{
 		"ghcr.io/acme/widget:main": true, "localhost:5000/acme/widget:1.2.3": true,
 		"localhost:5000/acme/widget": false, "ghcr.io/acme/widget:": false, "ghcr.io/acme//widget:main": false, "ghcr.io/acme/widget:-x": false,
@@ -87,6 +92,7 @@ func TestCheckTagged(t *testing.T) {
 }
 
 func TestIsLatest(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]bool{"latest": true, "Latest": true, "LATEST": true, "latest-dev": true, "Latest-Dev": true,
 		"latest1": false, "main": false, "latest-feature": false, "not-latest": false} {
 		if got := IsLatest(in); got != want {

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	dockerconfig "github.com/docker/cli/cli/config"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -56,9 +57,17 @@ var (
 		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout}
 )
 
-// New returns a client with this machine's Docker credentials.
-func New() Client {
-	keychain := authn.DefaultKeychain
+// New returns a client with this machine's Docker credentials: the Docker
+// configuration DOCKER_CONFIG names, else ~/.docker (or Podman's).
+func New() Client { return newClient(authn.DefaultKeychain) }
+
+// NewWithDockerConfig returns a client reading its credentials from the
+// Docker configuration in dir (Login's private one), whatever this
+// process's DOCKER_CONFIG says, as docker does with that DOCKER_CONFIG:
+// config.json's auths, credsStore and credHelpers.
+func NewWithDockerConfig(dir string) Client { return newClient(configKeychain(dir)) }
+
+func newClient(keychain authn.Keychain) Client {
 	return Client{
 		keychain: keychain,
 		pushCheck: transport.NewUserAgent(transport.NewRetry(http.DefaultTransport,
@@ -76,6 +85,32 @@ func New() Client {
 			return sessions{puller, pusher}, nil
 		}),
 	}
+}
+
+// configKeychain reads the Docker configuration in its directory; it
+// looks a resource up as authn.DefaultKeychain does.
+type configKeychain string
+
+func (dir configKeychain) Resolve(target authn.Resource) (authn.Authenticator, error) {
+	cf, err := dockerconfig.Load(string(dir))
+	if err != nil {
+		return nil, fmt.Errorf("read the Docker configuration in %s: %w", string(dir), err)
+	}
+	for _, key := range []string{target.String(), target.RegistryStr()} {
+		if key == name.DefaultRegistry {
+			key = authn.DefaultAuthKey
+		}
+		cfg, err := cf.GetAuthConfig(key)
+		if err != nil {
+			return nil, fmt.Errorf("read the credentials for %s in %s: %w", key, string(dir), err)
+		}
+		auth := authn.AuthConfig{Username: cfg.Username, Password: cfg.Password, Auth: cfg.Auth,
+			IdentityToken: cfg.IdentityToken, RegistryToken: cfg.RegistryToken}
+		if auth != (authn.AuthConfig{}) {
+			return authn.FromConfig(auth), nil
+		}
+	}
+	return authn.Anonymous, nil
 }
 
 // Image is what a tag names now.

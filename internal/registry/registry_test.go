@@ -2,12 +2,15 @@ package registry
 
 import (
 	"context"
+	"encoding/base64"
 	"io"
 	"maps"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +18,7 @@ import (
 
 	"github.com/gantry-build/gantry/internal/registrytest"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -533,6 +537,7 @@ func TestCheckPush(t *testing.T) {
 }
 
 func TestDigestRef(t *testing.T) {
+	t.Parallel()
 	const d = "sha256:4d5b5ee1e83e6a2fb8e9b2a38a3e9b1b1b7f9f7e4c1b6a1f3a7e9c1d2b3a4f5e"
 	tests := []struct {
 		tag     string
@@ -550,6 +555,7 @@ func TestDigestRef(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.tag, func(t *testing.T) {
+			t.Parallel()
 			got, err := DigestRef(tt.tag, d)
 			if tt.wantErr {
 				if err == nil {
@@ -643,6 +649,49 @@ func failFirst(t *testing.T, n int, status int, host string) http.Handler {
 		}
 		proxy.ServeHTTP(w, r)
 	})
+}
+
+// TestWithDockerConfig: the client reads the credentials of the Docker
+// configuration it is given, not the one DOCKER_CONFIG names.
+func TestWithDockerConfig(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	config := `{"auths":{"ghcr.io":{"auth":"` + base64.StdEncoding.EncodeToString([]byte("octocat:ghs_private")) + `"}}}`
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := NewWithDockerConfig(dir)
+	tests := []struct {
+		repo           string
+		user, password string
+	}{
+		{"ghcr.io/acme/svc", "octocat", "ghs_private"},
+		{"registry.example/acme/svc", "", ""}, // no login there: anonymous
+	}
+	for _, tt := range tests {
+		repo, err := name.NewRepository(tt.repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		auth, err := authn.Resolve(context.Background(), c.keychain, repo)
+		if err != nil {
+			t.Fatalf("resolve %s: %v", tt.repo, err)
+		}
+		got, err := auth.Authorization()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Username != tt.user || got.Password != tt.password {
+			t.Errorf("%s: credentials %q:%q, want %q:%q", tt.repo, got.Username, got.Password, tt.user, tt.password)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	repo, _ := name.NewRepository("ghcr.io/acme/svc")
+	if _, err := authn.Resolve(context.Background(), c.keychain, repo); err == nil || !strings.Contains(err.Error(), dir) {
+		t.Errorf("a broken config.json: error %v, want one naming %s", err, dir)
+	}
 }
 
 // tokenAuth stands in front of a registry as one that wants a bearer

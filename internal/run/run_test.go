@@ -51,6 +51,7 @@ func captureStderr(t *testing.T) func() string {
 }
 
 func TestRedacted(t *testing.T) {
+	t.Parallel()
 	const token = "ghp_0123456789abcdef"
 	tests := []struct {
 		name    string
@@ -72,18 +73,28 @@ func TestRedacted(t *testing.T) {
 		{name: "program path with a space", cmd: Cmd{Name: "/opt/my tools/go", Args: []string{"version"}}, want: `"/opt/my tools/go" version`},
 		{name: "labels and commas stay bare", cmd: Cmd{Name: "docker", Args: []string{"buildx", "build", "--platform", "linux/amd64,linux/arm64", "--label", "a.b=c"}},
 			want: "docker buildx build --platform linux/amd64,linux/arm64 --label a.b=c"},
-		{name: "build argument values hidden", cmd: Cmd{Name: "docker", Args: []string{"buildx", "build", "--build-arg", "NPM_TOKEN=s3cret", "--build-arg", "GO_LDFLAGS=-X main.version=1.2.3", "."}},
-			want: "docker buildx build --build-arg NPM_TOKEN=*** --build-arg GO_LDFLAGS=*** ."},
+		{name: "secret build argument values hidden, the others shown", cmd: Cmd{Name: "docker", Args: []string{"buildx", "build", "--build-arg", "NPM_TOKEN=s3cret", "--build-arg", "GO_LDFLAGS=-X main.version=1.2.3", "--build-arg", "CGO_ENABLED=0", "."}},
+			want: `docker buildx build --build-arg NPM_TOKEN=*** --build-arg "GO_LDFLAGS=-X main.version=1.2.3" --build-arg CGO_ENABLED=0 .`},
+		{name: "names mark secrets in any case", cmd: Cmd{Name: "docker", Args: []string{"--build-arg", "db_password=a1", "--build-arg", "Stripe_Api_Key=a2", "--build-arg", "GH_SECRET=a3", "--build-arg", "DEPLOY_PRIVATE_KEY=a4", "--build-arg", "MONKEY=a5"}},
+			want: "docker --build-arg db_password=*** --build-arg Stripe_Api_Key=*** --build-arg GH_SECRET=*** --build-arg DEPLOY_PRIVATE_KEY=*** --build-arg MONKEY=a5"},
+		{name: "a secret build argument's value hidden elsewhere too", cmd: Cmd{Name: "docker", Args: []string{"--build-arg", "NPM_TOKEN=npm_abc", "--label", "x=npm_abc"}},
+			want: "docker --build-arg NPM_TOKEN=*** --label x=***"},
+		{name: "a --flag=value whose name marks a secret", cmd: Cmd{Name: "tool", Args: []string{"--password=pw1234", "--user=me"}},
+			want: "tool --password=*** --user=me"},
+		{name: "only a name marks a secret, not any text before =", cmd: Cmd{Name: "go", Args: []string{"build", "-ldflags=-X main.tokenIssuer=acme", "--label", "a.token=acme"}},
+			want: `go build "-ldflags=-X main.tokenIssuer=acme" --label a.token=acme`},
+		{name: "URL password hidden, user and host shown", cmd: Cmd{Name: "git", Args: []string{"clone", "https://x-access-token:ghs_url@github.com/a/b", "ssh://git@github.com/a/b"}, Env: []string{"GOPROXY=https://me:pw5678@proxy.example/"}},
+			want: "GOPROXY=https://me:***@proxy.example/ git clone https://x-access-token:***@github.com/a/b ssh://git@github.com/a/b"},
 		{name: "build argument in one word", cmd: Cmd{Name: "docker", Args: []string{"buildx", "build", "--build-arg=NPM_TOKEN=s3cret", "."}},
 			want: "docker buildx build --build-arg=NPM_TOKEN=*** ."},
 		{name: "build argument without a value (buildx reads the environment) stays", cmd: Cmd{Name: "docker", Args: []string{"buildx", "build", "--build-arg", "NPM_TOKEN", "."}},
 			want: "docker buildx build --build-arg NPM_TOKEN ."},
-		{name: "build argument with an empty value", cmd: Cmd{Name: "docker", Args: []string{"--build-arg", "EMPTY="}},
-			want: "docker --build-arg EMPTY=***"},
+		{name: "secret build argument with an empty value", cmd: Cmd{Name: "docker", Args: []string{"--build-arg", "NPM_TOKEN="}},
+			want: "docker --build-arg NPM_TOKEN="},
 		{name: "--build-arg as the last argument", cmd: Cmd{Name: "docker", Args: []string{"buildx", "--build-arg"}},
 			want: "docker buildx --build-arg"},
-		{name: "env values hidden, keys shown first", cmd: Cmd{Name: "go", Args: []string{"mod", "tidy"}, Env: []string{"GOWORK=off", "TOKEN=s3cret", "NOVALUE"}},
-			want: "GOWORK=*** TOKEN=*** NOVALUE=*** go mod tidy"},
+		{name: "env shown first, secret values hidden", cmd: Cmd{Name: "go", Args: []string{"mod", "tidy"}, Env: []string{"GOWORK=off", "CGO_ENABLED=0", "TOKEN=s3cret", "NOVALUE"}},
+			want: "GOWORK=off CGO_ENABLED=0 TOKEN=*** NOVALUE go mod tidy"},
 		{name: "stdin and dir are not shown", cmd: Cmd{Name: "docker", Args: []string{"login", "--password-stdin"}, Stdin: strings.NewReader(token), Dir: "/srv"},
 			secrets: []string{token}, want: "docker login --password-stdin"},
 		{name: "secret as a whole argument", cmd: Cmd{Name: "docker", Args: []string{"login", "-p", token}},
@@ -95,10 +106,11 @@ func TestRedacted(t *testing.T) {
 		{name: "empty secret ignored", cmd: Cmd{Name: "x", Args: []string{"a", "b"}},
 			secrets: []string{""}, want: "x a b"},
 		{name: "secret in a build argument key", cmd: Cmd{Name: "docker", Args: []string{"--build-arg", token + "=1"}},
-			secrets: []string{token}, want: "docker --build-arg ***=***"},
+			secrets: []string{token}, want: "docker --build-arg ***=1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			args := slices.Clone(tt.cmd.Args)
 			secrets := slices.Clone(tt.secrets)
 			if got := tt.cmd.Redacted(tt.secrets); got != tt.want {
@@ -118,6 +130,7 @@ func TestRedacted(t *testing.T) {
 }
 
 func TestChildEnv(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		environ []string
@@ -138,6 +151,7 @@ func TestChildEnv(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			environ := slices.Clone(tt.environ)
 			got := childEnv(tt.environ, tt.extra)
 			if !slices.Equal(got, tt.want) {
@@ -181,7 +195,9 @@ func TestChildProcessEnv(t *testing.T) {
 					t.Errorf("the child's environment has %s...", gone)
 				}
 			}
-			for _, kept := range []string{"ACTIONS_RUNTIME_TOKEN=runtime", "ACTIONS_CACHE_URL=https://cache.example/", "ACTIONS_RESULTS_URL=https://results.example/", "GANTRY_RUN_ADDED=1"} {
+			// Run streams the output to the user, with the token hidden.
+			runtimeToken := map[string]string{"Output": "ACTIONS_RUNTIME_TOKEN=runtime", "Run": "ACTIONS_RUNTIME_TOKEN=***"}[name]
+			for _, kept := range []string{runtimeToken, "ACTIONS_CACHE_URL=https://cache.example/", "ACTIONS_RESULTS_URL=https://results.example/", "GANTRY_RUN_ADDED=1"} {
 				if !slices.Contains(env, kept) {
 					t.Errorf("the child's environment lacks %s", kept)
 				}
@@ -209,7 +225,7 @@ func TestRunLogsRedactedCommandFirst(t *testing.T) {
 	t.Setenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "oidc_logged")
 	// A missing program: the line is logged before anything runs.
 	const name = "gantry-test-no-such-program"
-	err := Run(context.Background(), Cmd{Name: name, Args: []string{"--build-arg", "KEY=value", "ghs_logged", "x-oidc_logged"}, Env: []string{"PASSWORD=pw"}, Stdin: strings.NewReader("stdin-secret")})
+	err := Run(context.Background(), Cmd{Name: name, Args: []string{"--build-arg", "KEY=value", "--build-arg", "NPM_TOKEN=npm_logged", "ghs_logged", "x-oidc_logged"}, Env: []string{"PASSWORD=pw", "GOWORK=off"}, Stdin: strings.NewReader("stdin-secret")})
 	if err == nil {
 		t.Fatal("want an error")
 	}
@@ -217,7 +233,7 @@ func TestRunLogsRedactedCommandFirst(t *testing.T) {
 	if len(entries) != 1 {
 		t.Fatalf("logged %d entries, want 1", len(entries))
 	}
-	want := "run: PASSWORD=*** " + name + " --build-arg KEY=*** *** x-***"
+	want := "run: PASSWORD=*** GOWORK=off " + name + " --build-arg KEY=value --build-arg NPM_TOKEN=*** *** x-***"
 	if e := entries[0]; e.Level != logrus.DebugLevel || e.Message != want {
 		t.Errorf("logged %s %q, want debug %q", e.Level, e.Message, want)
 	}
@@ -237,8 +253,8 @@ func TestOutput(t *testing.T) {
 		{name: "stdin and env", cmd: Cmd{Name: "sh", Args: []string{"-c", `read l; printf '%s %s' "$l" "$V"`}, Stdin: strings.NewReader("in\n"), Env: []string{"V=env"}}, want: "in env"},
 		{name: "failure names the command and gives stderr", cmd: Cmd{Name: "sh", Args: []string{"-c", "echo partial; echo '  bad thing  ' >&2; exit 3"}},
 			want: "partial", wantErr: `sh -c "echo partial; echo '  bad thing  ' >&2; exit 3": exit status 3: bad thing`, wantStatus: 3},
-		{name: "failure without stderr", cmd: Cmd{Name: "sh", Args: []string{"-c", "exit 1"}, Env: []string{"K=secret"}},
-			wantErr: `K=*** sh -c "exit 1": exit status 1`, wantStatus: 1},
+		{name: "failure without stderr", cmd: Cmd{Name: "sh", Args: []string{"-c", "exit 1"}, Env: []string{"API_TOKEN=secret", "K=shown"}},
+			wantErr: `API_TOKEN=*** K=shown sh -c "exit 1": exit status 1`, wantStatus: 1},
 		{name: "missing program", cmd: Cmd{Name: "gantry-test-no-such-program"}, wantErr: "gantry-test-no-such-program is not installed or not on PATH"},
 	}
 	for _, tt := range tests {
@@ -326,6 +342,7 @@ func TestRunExitStatus(t *testing.T) {
 }
 
 func TestExitError(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		err  *ExitError
 		want string
@@ -344,6 +361,7 @@ func TestExitError(t *testing.T) {
 }
 
 func TestRunMissingProgram(t *testing.T) {
+	t.Parallel()
 	const name = "gantry-test-no-such-program"
 	err := Run(context.Background(), Cmd{Name: name, Args: []string{"x"}})
 	if err == nil {
@@ -425,6 +443,7 @@ func TestRunStdoutDefaultsToStderr(t *testing.T) {
 }
 
 func TestRunCancelledBeforeStart(t *testing.T) {
+	t.Parallel()
 	needSh(t)
 	tests := []struct {
 		name string
@@ -444,6 +463,7 @@ func TestRunCancelledBeforeStart(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			var out bytes.Buffer
 			err := Run(tt.ctx(), Cmd{Name: "sh", Args: []string{"-c", "echo ran"}, Stdout: &out})
 			if !errors.Is(err, tt.want) {
@@ -478,6 +498,7 @@ func (w *cancelOnWrite) Write(p []byte) (int, error) {
 }
 
 func TestRunCancelledWhileRunning(t *testing.T) {
+	t.Parallel()
 	needSh(t)
 	// The command blocks reading a pipe nobody writes to, so it only ends
 	// when the cancelled context kills it.
@@ -526,6 +547,7 @@ func TestRunStderrWriter(t *testing.T) {
 // TestRunLogsWithCallerFields: the command line is logged on the caller's
 // entry, so it carries the run's fields (commit, target, ...).
 func TestRunLogsWithCallerFields(t *testing.T) {
+	t.Parallel()
 	logger, hook := logtest.NewNullLogger()
 	logger.SetLevel(logrus.DebugLevel)
 	c := Cmd{Name: "true", Args: []string{"--build-arg", "TOKEN=hunter2"}, Log: logrus.NewEntry(logger).WithField("target", "prod")}
@@ -535,5 +557,21 @@ func TestRunLogsWithCallerFields(t *testing.T) {
 	e := hook.LastEntry()
 	if e == nil || e.Data["target"] != "prod" || !strings.Contains(e.Message, "TOKEN=***") || strings.Contains(e.Message, "hunter2") {
 		t.Errorf("log entry %+v, want the redacted command with the caller's target field", e)
+	}
+}
+
+// TestRunLogsToContextLog: a command without a Log of its own logs on the
+// entry the context carries (the target's logger), not the standard one.
+func TestRunLogsToContextLog(t *testing.T) {
+	t.Parallel()
+	logger, hook := logtest.NewNullLogger()
+	logger.SetLevel(logrus.DebugLevel)
+	ctx := WithLog(context.Background(), logrus.NewEntry(logger).WithField("commit", "abc1234"))
+	if err := Run(ctx, Cmd{Name: "true", Args: []string{"x"}}); err != nil {
+		t.Fatal(err)
+	}
+	e := hook.LastEntry()
+	if e == nil || e.Message != "run: true x" || e.Data["commit"] != "abc1234" {
+		t.Errorf("log entry %+v, want the command on the context's entry", e)
 	}
 }

@@ -216,12 +216,12 @@ const (
 	EmbeddedDockerfile = "embedded"
 )
 
-// DefaultPlatforms and DefaultPullRequestPlatforms are the platform sets of
-// README's tag table (Tag rules).
-var (
-	DefaultPlatforms            = []string{"linux/amd64", "linux/arm64"}
-	DefaultPullRequestPlatforms = []string{"linux/amd64"}
-)
+// DefaultPlatforms and DefaultPullRequestPlatforms return the platform
+// sets of README's tag table (Tag rules), a new slice on each call: a
+// package variable could be changed by any code in the process.
+func DefaultPlatforms() []string { return []string{"linux/amd64", "linux/arm64"} }
+
+func DefaultPullRequestPlatforms() []string { return []string{"linux/amd64"} }
 
 // Lookup reads one environment variable; os.LookupEnv in production, a map
 // in tests.
@@ -305,10 +305,10 @@ func (c Config) Resolve(env Lookup, facts Facts) (Config, error) {
 	}
 	r.Image = strings.ToLower(r.Image)
 	if len(r.Platforms) == 0 {
-		r.Platforms = append([]string(nil), DefaultPlatforms...)
+		r.Platforms = DefaultPlatforms()
 	}
 	if len(r.PullRequestPlatforms) == 0 {
-		r.PullRequestPlatforms = append([]string(nil), DefaultPullRequestPlatforms...)
+		r.PullRequestPlatforms = DefaultPullRequestPlatforms()
 	}
 	setDefault(&r.PublishBranch, DefaultPublishBranch)
 	setDefault(&r.ProdStage, DefaultProdStage)

@@ -58,6 +58,7 @@ func writeFile(t *testing.T, path, content string) {
 }
 
 func TestResolveDefaults(t *testing.T) {
+	t.Parallel()
 	f := facts(t)
 	got := mustResolve(t, Config{}, nil, f)
 	want := Config{
@@ -86,6 +87,7 @@ func TestResolveDefaults(t *testing.T) {
 }
 
 func TestResolveDefaultConstants(t *testing.T) {
+	t.Parallel()
 	// The exported defaults are the README's (Tag rules); a change here is a
 	// change of the product rules.
 	checks := []struct {
@@ -98,8 +100,8 @@ func TestResolveDefaultConstants(t *testing.T) {
 		{"DefaultDevStage", DefaultDevStage, "dev"},
 		{"DefaultShortSHALength", DefaultShortSHALength, 7},
 		{"DefaultDockerfile", DefaultDockerfile, "docker/Dockerfile"},
-		{"DefaultPlatforms", DefaultPlatforms, []string{"linux/amd64", "linux/arm64"}},
-		{"DefaultPullRequestPlatforms", DefaultPullRequestPlatforms, []string{"linux/amd64"}},
+		{"DefaultPlatforms", DefaultPlatforms(), []string{"linux/amd64", "linux/arm64"}},
+		{"DefaultPullRequestPlatforms", DefaultPullRequestPlatforms(), []string{"linux/amd64"}},
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {
@@ -109,18 +111,26 @@ func TestResolveDefaultConstants(t *testing.T) {
 }
 
 func TestResolveDefaultPlatformsAreCopies(t *testing.T) {
+	t.Parallel()
 	r := mustResolve(t, Config{}, nil, facts(t))
 	r.Platforms[0] = "linux/s390x"
 	r.PullRequestPlatforms[0] = "linux/s390x"
-	if DefaultPlatforms[0] != "linux/amd64" {
-		t.Errorf("changing the resolved Platforms changed DefaultPlatforms: %v", DefaultPlatforms)
+	if DefaultPlatforms()[0] != "linux/amd64" {
+		t.Errorf("changing the resolved Platforms changed DefaultPlatforms: %v", DefaultPlatforms())
 	}
-	if DefaultPullRequestPlatforms[0] != "linux/amd64" {
-		t.Errorf("changing the resolved PullRequestPlatforms changed DefaultPullRequestPlatforms: %v", DefaultPullRequestPlatforms)
+	if DefaultPullRequestPlatforms()[0] != "linux/amd64" {
+		t.Errorf("changing the resolved PullRequestPlatforms changed DefaultPullRequestPlatforms: %v", DefaultPullRequestPlatforms())
+	}
+	// A caller's change to what it was given does not reach the next one.
+	DefaultPlatforms()[0] = "linux/s390x"
+	DefaultPullRequestPlatforms()[0] = "linux/s390x"
+	if DefaultPlatforms()[0] != "linux/amd64" || DefaultPullRequestPlatforms()[0] != "linux/amd64" {
+		t.Errorf("changing a returned default changed the defaults: %v, %v", DefaultPlatforms(), DefaultPullRequestPlatforms())
 	}
 }
 
 func TestResolveDockerfileDefault(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		setup func(t *testing.T, dir string)
@@ -155,6 +165,7 @@ func TestResolveDockerfileDefault(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			f := facts(t)
 			tt.setup(t, f.Dir)
 			got := mustResolve(t, tt.cfg, tt.env, f)
@@ -166,6 +177,7 @@ func TestResolveDockerfileDefault(t *testing.T) {
 }
 
 func TestResolveServiceName(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		main       string // MainCandidates[0]
@@ -195,6 +207,7 @@ func TestResolveServiceName(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			f := facts(t)
 			f.MainCandidates = []string{tt.main}
 			f.ModulePath = tt.modulePath
@@ -207,6 +220,7 @@ func TestResolveServiceName(t *testing.T) {
 }
 
 func TestResolveMainPackage(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		candidates []string
@@ -241,6 +255,7 @@ func TestResolveMainPackage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			f := facts(t)
 			f.MainCandidates, f.NamedMains = tt.candidates, tt.named
 			got, err := tt.cfg.Resolve(envOf(tt.env), f)
@@ -269,6 +284,7 @@ func TestResolveMainPackage(t *testing.T) {
 // default applies, that a value set in code wins over it, that GANTRY_* wins
 // over both, and that an empty variable counts as unset.
 func TestResolveStringPrecedence(t *testing.T) {
+	t.Parallel()
 	fields := []struct {
 		env  string
 		set  func(*Config, string)
@@ -293,6 +309,7 @@ func TestResolveStringPrecedence(t *testing.T) {
 	}
 	for _, f := range fields {
 		t.Run(f.env, func(t *testing.T) {
+			t.Parallel()
 			cases := []struct {
 				name string
 				code string
@@ -308,6 +325,7 @@ func TestResolveStringPrecedence(t *testing.T) {
 			}
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
+					t.Parallel()
 					var cfg Config
 					if c.code != "" {
 						f.set(&cfg, c.code)
@@ -323,6 +341,7 @@ func TestResolveStringPrecedence(t *testing.T) {
 }
 
 func TestResolveImage(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		cfg       Config
@@ -346,6 +365,7 @@ func TestResolveImage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			f := facts(t)
 			f.OwnerRepo = tt.ownerRepo
 			got := mustResolve(t, tt.cfg, tt.env, f)
@@ -357,6 +377,7 @@ func TestResolveImage(t *testing.T) {
 }
 
 func TestResolvePlatforms(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		cfg    Config
@@ -381,6 +402,7 @@ func TestResolvePlatforms(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			got := mustResolve(t, tt.cfg, tt.env, facts(t))
 			if !reflect.DeepEqual(got.Platforms, tt.want) {
 				t.Errorf("Platforms = %q, want %q", got.Platforms, tt.want)
@@ -393,6 +415,7 @@ func TestResolvePlatforms(t *testing.T) {
 }
 
 func TestResolveBools(t *testing.T) {
+	t.Parallel()
 	fields := []struct {
 		env string
 		set func(*Config, bool)
@@ -405,6 +428,7 @@ func TestResolveBools(t *testing.T) {
 	}
 	for _, f := range fields {
 		t.Run(f.env, func(t *testing.T) {
+			t.Parallel()
 			tests := []struct {
 				name string
 				code bool
@@ -422,6 +446,7 @@ func TestResolveBools(t *testing.T) {
 			}
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
+					t.Parallel()
 					var c Config
 					f.set(&c, tt.code)
 					got := mustResolve(t, c, tt.env, facts(t))
@@ -435,6 +460,7 @@ func TestResolveBools(t *testing.T) {
 }
 
 func TestServiceDir(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		dir  string
@@ -449,6 +475,7 @@ func TestServiceDir(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			c := Config{Dir: tt.dir}
 			if got := c.ServiceDir(envOf(tt.env)); got != tt.want {
 				t.Errorf("ServiceDir = %q, want %q", got, tt.want)
@@ -465,6 +492,7 @@ func TestServiceDir(t *testing.T) {
 }
 
 func TestResolveShortSHALength(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		code int
@@ -483,6 +511,7 @@ func TestResolveShortSHALength(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			got := mustResolve(t, Config{ShortSHALength: tt.code}, tt.env, facts(t))
 			if got.ShortSHALength != tt.want {
 				t.Errorf("ShortSHALength = %d, want %d", got.ShortSHALength, tt.want)
@@ -492,6 +521,7 @@ func TestResolveShortSHALength(t *testing.T) {
 }
 
 func TestResolveStamp(t *testing.T) {
+	t.Parallel()
 	defaults := Stamp{Version: "main.version", Commit: "main.commit", Date: "main.date"}
 	custom := Stamp{Version: "example.com/svc/internal/build.Version", Commit: "example.com/svc/internal/build.Commit", Date: "example.com/svc/internal/build.Date"}
 	tests := []struct {
@@ -526,6 +556,7 @@ func TestResolveStamp(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			got := mustResolve(t, Config{Stamp: tt.code}, tt.env, facts(t))
 			if got.Stamp != tt.want {
 				t.Errorf("Stamp = %+v, want %+v", got.Stamp, tt.want)
@@ -535,6 +566,7 @@ func TestResolveStamp(t *testing.T) {
 }
 
 func TestResolveBuildArgs(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		code map[string]string
@@ -558,6 +590,7 @@ func TestResolveBuildArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			var before map[string]string
 			if tt.code != nil {
 				before = make(map[string]string, len(tt.code))
@@ -586,6 +619,7 @@ func TestResolveBuildArgs(t *testing.T) {
 }
 
 func TestResolveDoesNotMutateReceiver(t *testing.T) {
+	t.Parallel()
 	c := Config{
 		Service:              "svc",
 		Platforms:            []string{"linux/arm64"},
@@ -618,6 +652,7 @@ func TestResolveDoesNotMutateReceiver(t *testing.T) {
 }
 
 func TestResolveErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		cfg    Config
@@ -763,6 +798,7 @@ func TestResolveErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			f := facts(t)
 			if tt.facts != nil {
 				tt.facts(&f)
@@ -784,6 +820,7 @@ func TestResolveErrors(t *testing.T) {
 // directory but inside its repository (a monorepo's shared one) is fine;
 // a link inside the repository to a file outside is not.
 func TestResolveDockerfileInRepository(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	svc := filepath.Join(root, "services", "api")
 	writeFile(t, filepath.Join(root, "docker", "Dockerfile"), "FROM scratch AS prod\n")
@@ -812,6 +849,7 @@ func TestResolveDockerfileInRepository(t *testing.T) {
 // configuration is still resolved and valid, for targets that need no
 // image (check), and the error wraps ErrNoImage.
 func TestResolveWithoutImage(t *testing.T) {
+	t.Parallel()
 	f := facts(t)
 	f.OwnerRepo, f.OwnerRepoTried = "", `the origin remote "https://gitlab.com/a/b" is not on github.com`
 	got, err := Config{}.Resolve(envOf(nil), f)
@@ -831,6 +869,7 @@ func TestResolveWithoutImage(t *testing.T) {
 }
 
 func TestResolveGoPlatform(t *testing.T) {
+	t.Parallel()
 	got := mustResolve(t, Config{GOOS: "darwin"}, map[string]string{"GANTRY_GOARCH": "arm64"}, facts(t))
 	if got.GOOS != "darwin" || got.GOARCH != "arm64" {
 		t.Errorf("GOOS/GOARCH = %s/%s, want darwin/arm64", got.GOOS, got.GOARCH)
@@ -854,6 +893,7 @@ func TestLinkerFlagsAServiceMayAdd(t *testing.T) {
 }
 
 func TestResolveBuildOptions(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{"GANTRY_TAGS": "netgo, sqlite_fts5", "GANTRY_LDFLAGS": "-buildid=  -extldflags=-static", "GANTRY_ARGS": "serve --port 8080",
 		"GANTRY_PORTS": "8080,53/udp", "GANTRY_PREPARE": "go generate ./web"}
 	got := mustResolve(t, Config{Tags: []string{"code"}, Args: []string{"from", "code"}}, env, facts(t))
