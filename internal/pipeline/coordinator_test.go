@@ -713,6 +713,11 @@ func TestConcurrentPublishes(t *testing.T) {
 
 	t.Run("both at once, no forced order", func(t *testing.T) {
 		f, older, newer, _ := setup(t)
+		// The read-back after DefaultSettle is what catches an older run
+		// whose check came before the newer run's tag and whose tag came
+		// after it; the tests' 1 ms settle does not outlast that step on a
+		// busy machine (the test failed so under load).
+		older.Settle, newer.Settle = DefaultSettle, DefaultSettle
 		res := publishBoth(t, older, newer)
 		for i, tag := range []string{"main", "main-dev"} {
 			if got := digestOf(t, f.tag(tag)); got != res[i].Digest {
