@@ -189,7 +189,7 @@ func TestBadInput(t *testing.T) {
 		{name: "publishing branch equal to the short SHA", run: func(t *testing.T, svc *testsvc.Service, repo string) (map[string]string, []string) {
 			short := svc.Git(t, "rev-parse", "HEAD")[:7] // GANTRY_SHORT_SHA_LENGTH's default
 			return ciFor(pushTo(short), map[string]string{"GANTRY_PUBLISH_BRANCH": short})(t, svc, repo)
-		}, problem: "looks like a short commit SHA, the immutable tag of a commit", fixIs: "publish from a branch with another name"},
+		}, problem: "looks like a short commit SHA: it is the immutable prod tag of any commit starting with", fixIs: "publish from a branch with another name"},
 		{name: "GITHUB_SHA with an injected flag", run: ciFor(func(h string) testsvc.Event { return pushMain(h + " -X main.version=PWNED") }, nil),
 			problem: "-X main.version=PWNED\" is not a full commit SHA", fixIs: "set it to a full SHA (git rev-parse HEAD)"},
 		{name: "a pull request head SHA with an injected flag", run: ciFor(func(h string) testsvc.Event {
