@@ -170,20 +170,27 @@ func TestBenchmarks(t *testing.T) {
 	if err := os.CopyFS(b.service, os.DirFS(filepath.Join(b.root, "examples/hello"))); err != nil {
 		t.Fatal(err)
 	}
+	type section struct {
+		name string
+		run  func(*testing.T)
+	}
+	all := []section{
+		{"sizes", b.sizes}, {"speed", b.speed}, {"cross", b.crossVsEmulation}, {"publish", b.publish},
+		{"promotion", b.promotion}, {"startup", b.startup}, {"emulation", b.noEmulation}, {"fastpath", b.fastPath},
+	}
 	sections := selected()
+	for _, name := range sections {
+		if !slices.ContainsFunc(all, func(s section) bool { return s.name == name }) {
+			t.Fatalf("GANTRY_BENCH_SECTIONS names %q, which is no section: use sizes, speed, cross, publish, promotion, startup, emulation or fastpath", name)
+		}
+	}
 	if sections != nil {
 		b.printf("_Sections %s only (GANTRY_BENCH_SECTIONS), measured separately from the rest of BENCHMARKS.md._\n\n", strings.Join(sections, ", "))
 	}
 	b.printf("# Benchmarks\n\nProduced by `go tool mage bench` (internal/bench/bench_test.go) on %s. Every figure below comes from the same run; times are the median of %d runs with the range in brackets, unless n says otherwise.\n\n",
 		time.Now().UTC().Format("2006-01-02"), runs)
 	b.machine(t)
-	for _, section := range []struct {
-		name string
-		run  func(*testing.T)
-	}{
-		{"sizes", b.sizes}, {"speed", b.speed}, {"cross", b.crossVsEmulation}, {"publish", b.publish},
-		{"promotion", b.promotion}, {"startup", b.startup}, {"emulation", b.noEmulation}, {"fastpath", b.fastPath},
-	} {
+	for _, section := range all {
 		if sections == nil || slices.Contains(sections, section.name) {
 			section.run(t)
 		}
