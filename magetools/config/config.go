@@ -110,6 +110,35 @@ type Config struct {
 	// images and its digest is reproducible. Env: GANTRY_ATTESTATIONS.
 	Attestations bool
 
+	// Signing is how Publish and Release sign what they push, each image
+	// with an SBOM per platform and SLSA provenance attached by digest
+	// (README, "Verifying an image"): "keyless" signs with the GitHub
+	// Actions workflow's OIDC identity (a Fulcio certificate, logged in
+	// Rekor; the publish job needs `permissions: id-token: write`), "key"
+	// with SigningKey, "off" attaches nothing. Default: "key" when
+	// SigningKey is set, else "keyless" in GitHub Actions, else "off".
+	// Env: GANTRY_SIGNING.
+	Signing string
+
+	// SigningKey is the path of a cosign private key (`cosign
+	// generate-key-pair`; its password in COSIGN_PASSWORD), for CI outside
+	// GitHub Actions. Key signatures are not logged in Rekor. Default:
+	// none. Env: GANTRY_SIGNING_KEY.
+	SigningKey string
+
+	// VerifyKey is the path of the public key (cosign.pub) that `mage
+	// verify` trusts. Default: none: the public key of SigningKey when
+	// that is set, else the keyless identity of Workflow. Env:
+	// GANTRY_VERIFY_KEY.
+	VerifyKey string
+
+	// Workflow is the workflow file, relative to the repository root,
+	// whose keyless signatures verification trusts, on the publishing
+	// branch and on v* tags. Default: the running workflow in GitHub
+	// Actions (GITHUB_WORKFLOW_REF), else DefaultWorkflow. Env:
+	// GANTRY_WORKFLOW.
+	Workflow string
+
 	// AllowReleaseOverwrite lets Release replace a <version> tag that
 	// already names an image of another commit. Default: false: a release
 	// version is immutable. Env: GANTRY_ALLOW_RELEASE_OVERWRITE.
@@ -211,9 +240,17 @@ const (
 	DefaultDevStage       = "dev"
 	DefaultShortSHALength = 7
 	DefaultDockerfile     = "docker/Dockerfile"
+	DefaultWorkflow       = ".github/workflows/publish-ghcr.yml"
 	// EmbeddedDockerfile as Config.Dockerfile chooses Gantry's embedded
 	// Dockerfile whatever files the service has.
 	EmbeddedDockerfile = "embedded"
+)
+
+// The values of Config.Signing.
+const (
+	SigningKeyless = "keyless"
+	SigningKey     = "key"
+	SigningOff     = "off"
 )
 
 // DefaultPlatforms and DefaultPullRequestPlatforms return the platform
@@ -332,6 +369,25 @@ func (c Config) Resolve(env Lookup, facts Facts) (Config, error) {
 	}
 	setDefault(&r.GOOS, facts.HostGOOS)
 	setDefault(&r.GOARCH, facts.HostGOARCH)
+	if r.Signing == "" {
+		actions, _ := env("GITHUB_ACTIONS")
+		switch {
+		case r.SigningKey != "":
+			r.Signing = SigningKey
+		case actions == "true":
+			r.Signing = SigningKeyless
+		default:
+			r.Signing = SigningOff
+		}
+	}
+	if r.Workflow == "" {
+		// owner/repo/.github/workflows/x.yml@refs/heads/main
+		running, _ := env("GITHUB_WORKFLOW_REF")
+		if _, path, ok := strings.Cut(strings.SplitN(running, "@", 2)[0], "/.github/"); ok {
+			r.Workflow = ".github/" + path
+		}
+	}
+	setDefault(&r.Workflow, DefaultWorkflow)
 	if err := r.validate(facts); err != nil {
 		return Config{}, err
 	}
@@ -363,6 +419,10 @@ func (r *Config) applyEnv(env Lookup) error {
 		"GANTRY_STAMP_DATE":     &r.Stamp.Date,
 		"GANTRY_GOOS":           &r.GOOS,
 		"GANTRY_GOARCH":         &r.GOARCH,
+		"GANTRY_SIGNING":        &r.Signing,
+		"GANTRY_SIGNING_KEY":    &r.SigningKey,
+		"GANTRY_VERIFY_KEY":     &r.VerifyKey,
+		"GANTRY_WORKFLOW":       &r.Workflow,
 	}
 	for key, field := range strs {
 		if v, ok := env(key); ok && v != "" {
@@ -430,6 +490,12 @@ func (r *Config) applyEnv(env Lookup) error {
 func (r Config) validate(facts Facts) error {
 	if r.ShortSHALength < 4 || r.ShortSHALength > 40 {
 		return fmt.Errorf("short SHA length %d is out of range; set GANTRY_SHORT_SHA_LENGTH or Config.ShortSHALength to a value from 4 to 40", r.ShortSHALength)
+	}
+	switch {
+	case !slices.Contains([]string{SigningKeyless, SigningKey, SigningOff}, r.Signing):
+		return fmt.Errorf("signing %q is none of keyless, key and off; set GANTRY_SIGNING or Config.Signing to one of them", r.Signing)
+	case r.Signing == SigningKey && r.SigningKey == "":
+		return fmt.Errorf("signing is %q but no key is named; set GANTRY_SIGNING_KEY (Config.SigningKey) to a cosign private key (cosign generate-key-pair), or GANTRY_SIGNING=keyless in GitHub Actions", r.Signing)
 	}
 	for _, set := range []struct {
 		platforms []string

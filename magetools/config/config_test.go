@@ -77,12 +77,56 @@ func TestResolveDefaults(t *testing.T) {
 		ShortSHALength:       7,
 		BuildArgs:            nil,
 		Attestations:         false,
+		Signing:              "off",
+		Workflow:             ".github/workflows/publish-ghcr.yml",
 		Stamp:                Stamp{Version: "main.version", Commit: "main.commit", Date: "main.date"},
 		GOOS:                 "linux",
 		GOARCH:               hostGOARCH,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Resolve defaults:\n got  %+v\n want %+v", got, want)
+	}
+}
+
+func TestResolveSigning(t *testing.T) {
+	t.Parallel()
+	f := facts(t)
+	for _, tc := range []struct {
+		name         string
+		cfg          Config
+		env          map[string]string
+		wantSigning  string
+		wantWorkflow string
+		wantErr      string
+	}{
+		{name: "off on a laptop", wantSigning: "off", wantWorkflow: ".github/workflows/publish-ghcr.yml"},
+		{name: "keyless in GitHub Actions, trusting the running workflow",
+			env:         map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_WORKFLOW_REF": "acme/svc/.github/workflows/container.yml@refs/heads/main"},
+			wantSigning: "keyless", wantWorkflow: ".github/workflows/container.yml"},
+		{name: "a key wins over Actions", env: map[string]string{"GITHUB_ACTIONS": "true", "GANTRY_SIGNING_KEY": "/k/cosign.key"},
+			wantSigning: "key", wantWorkflow: ".github/workflows/publish-ghcr.yml"},
+		{name: "off by choice in Actions", env: map[string]string{"GITHUB_ACTIONS": "true", "GANTRY_SIGNING": "off"},
+			wantSigning: "off", wantWorkflow: ".github/workflows/publish-ghcr.yml"},
+		{name: "the workflow set in code", cfg: Config{Workflow: ".github/workflows/release.yml"}, env: map[string]string{"GITHUB_WORKFLOW_REF": "acme/svc/.github/workflows/container.yml@refs/heads/main"},
+			wantSigning: "off", wantWorkflow: ".github/workflows/release.yml"},
+		{name: "an unknown mode", env: map[string]string{"GANTRY_SIGNING": "cosign"}, wantErr: `signing "cosign" is none of keyless, key and off`},
+		{name: "key without a key", cfg: Config{Signing: "key"}, wantErr: "set GANTRY_SIGNING_KEY"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tc.cfg.Resolve(envOf(tc.env), f)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Signing != tc.wantSigning || got.Workflow != tc.wantWorkflow {
+				t.Errorf("Signing, Workflow = %q, %q; want %q, %q", got.Signing, got.Workflow, tc.wantSigning, tc.wantWorkflow)
+			}
+		})
 	}
 }
 
