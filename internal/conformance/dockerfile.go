@@ -10,7 +10,6 @@ import (
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
-	"github.com/moby/buildkit/frontend/dockerfile/shell"
 
 	"github.com/gantry-build/gantry/internal/dockerfile"
 	"github.com/gantry-build/gantry/internal/gobuild"
@@ -88,13 +87,12 @@ func newStageGraph(path string, file dockerfile.File, buildArgs map[string]strin
 	n := len(file.Stages)
 	df := stageGraph{File: file, path: path, buildArgs: buildArgs,
 		base: make([]int, n), froms: make([]string, n), sources: make([][]source, n), deps: make([][]int, n)}
-	env := shell.EnvsFromSlice(argValues(file.MetaArgs, buildArgs))
-	lex := shell.NewLex(file.Escape)
+	expand := file.Expander(buildArgs)
 	for i, s := range file.Stages {
-		df.froms[i] = expand(lex, s.BaseName, env)
+		df.froms[i] = expand(s.BaseName)
 		df.base[i] = df.stageBefore(df.froms[i], i)
 		for _, src := range sourcesOf(s) {
-			src.from = expand(lex, src.from, env)
+			src.from = expand(src.from)
 			df.sources[i] = append(df.sources[i], src)
 			if dep := df.stageRef(src.from, i); dep >= 0 {
 				df.deps[i] = append(df.deps[i], dep)
@@ -102,35 +100,6 @@ func newStageGraph(path string, file dockerfile.File, buildArgs map[string]strin
 		}
 	}
 	return df
-}
-
-// argValues are the global ARGs' values as a build gets them: their
-// defaults, replaced by the build arguments Gantry passes.
-func argValues(metaArgs []instructions.ArgCommand, buildArgs map[string]string) []string {
-	values := map[string]string{}
-	for _, cmd := range metaArgs {
-		for _, kv := range cmd.Args {
-			if kv.Value != nil {
-				values[kv.Key] = *kv.Value
-			}
-		}
-	}
-	maps.Copy(values, buildArgs)
-	var env []string
-	for _, k := range slices.Sorted(maps.Keys(values)) {
-		env = append(env, k+"="+values[k])
-	}
-	return env
-}
-
-// expand resolves $VAR and ${VAR} as BuildKit does; a word it cannot
-// expand is kept as written.
-func expand(lex *shell.Lex, word string, env shell.EnvGetter) string {
-	out, _, err := lex.ProcessWord(word, env)
-	if err != nil {
-		return word
-	}
-	return out
 }
 
 // sourcesOf lists the --from of stage s's COPY and RUN --mount

@@ -9,11 +9,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
 )
 
 // File is a parsed Dockerfile.
@@ -57,6 +59,49 @@ func (f File) StageNames() []string {
 		}
 	}
 	return names
+}
+
+// Expander returns a function that expands a FROM or --from word as
+// BuildKit does: with the global ARGs' defaults, replaced by buildArgs. A
+// word it cannot expand is kept as written.
+func (f File) Expander(buildArgs map[string]string) func(word string) string {
+	values := map[string]string{}
+	for _, cmd := range f.MetaArgs {
+		for _, kv := range cmd.Args {
+			if kv.Value != nil {
+				values[kv.Key] = *kv.Value
+			}
+		}
+	}
+	maps.Copy(values, buildArgs)
+	var env []string
+	for _, k := range slices.Sorted(maps.Keys(values)) {
+		env = append(env, k+"="+values[k])
+	}
+	getter, lex := shell.EnvsFromSlice(env), shell.NewLex(f.Escape)
+	return func(word string) string {
+		out, _, err := lex.ProcessWord(word, getter)
+		if err != nil {
+			return word
+		}
+		return out
+	}
+}
+
+// Images returns the images the stages start FROM, expanded with
+// buildArgs, each once, in order: not the stages built FROM an earlier
+// stage, nor scratch.
+func (f File) Images(buildArgs map[string]string) []string {
+	expand := f.Expander(buildArgs)
+	var images []string
+	for i, s := range f.Stages {
+		from := expand(s.BaseName)
+		if j := f.Stage(from); (j >= 0 && j < i) || from == "scratch" || slices.Contains(images, from) {
+			continue
+		}
+		images = append(images, from)
+	}
+	return images
 }
 
 // MissingStage is a target the Dockerfile has no stage for.

@@ -1,6 +1,7 @@
 package dockerfile
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -52,5 +53,26 @@ func TestStage(t *testing.T) {
 	// BuildKit lower-cases stage names.
 	if got := strings.Join(f.StageNames(), ","); got != "build,prod" {
 		t.Errorf("StageNames() = %s, want build,prod", got)
+	}
+}
+
+func TestImages(t *testing.T) {
+	t.Parallel()
+	file, err := Parse([]byte(`ARG GO_IMAGE=golang:1.26
+ARG RUNTIME=gcr.io/distroless/static-debian12:nonroot
+FROM --platform=$BUILDPLATFORM ${GO_IMAGE} AS build
+FROM build AS test
+FROM scratch AS empty
+FROM ${RUNTIME} AS prod
+FROM golang:1.26 AS again
+FROM ${UNSET:-debian:bookworm} AS dev
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := file.Images(map[string]string{"RUNTIME": "localhost:5000/static:nonroot"})
+	want := []string{"golang:1.26", "localhost:5000/static:nonroot", "debian:bookworm"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Images = %q, want %q (build args over defaults; no stage, no scratch, each once)", got, want)
 	}
 }
