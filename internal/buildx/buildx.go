@@ -29,7 +29,9 @@ type Output int
 const (
 	// CacheOnly builds and keeps nothing but the build cache (pull requests).
 	CacheOnly Output = iota + 1
-	// Push pushes the image index to the registry.
+	// Push pushes the image index to the repository Name by digest, with
+	// no tag: Gantry tags it once it has verified and attested it, so that
+	// a tag never names an image that is not whole.
 	Push
 	// Load loads a single-platform image into the local Docker engine.
 	Load
@@ -41,7 +43,9 @@ type Build struct {
 	Dockerfile string
 	Target     string
 	Platforms  []string
+	// Tags name a loaded image; Name is the repository of a push.
 	Tags       []string
+	Name       string
 	Output     Output
 	BuildArgs  map[string]string
 	Labels     map[string]string
@@ -89,7 +93,10 @@ func (b Build) Args() ([]string, error) {
 	case CacheOnly:
 		output = "type=cacheonly"
 	case Push:
-		output = "type=image,push=true,oci-mediatypes=true" + rewrite
+		if b.Name == "" || len(b.Tags) > 0 {
+			return nil, fmt.Errorf("build of %s: a push names its repository (Build.Name) and no tag (Build.Tags), since it pushes by digest", b.Target)
+		}
+		output = "type=image,name=" + b.Name + ",push-by-digest=true,push=true,oci-mediatypes=true" + rewrite
 	case Load:
 		output = "type=docker" + rewrite
 	default:

@@ -61,7 +61,7 @@ func TestArgs(t *testing.T) {
 				b := base()
 				b.Output = Push
 				b.Progress = "plain"
-				b.Tags = []string{"ghcr.io/acme/svc:abc1234", "ghcr.io/acme/svc:1.2.3"}
+				b.Name = "ghcr.io/acme/svc"
 				b.BuildArgs = map[string]string{"MAIN_PACKAGE": "./cmd/svc", "GO_LDFLAGS": "-X main.version=1.2.3", "A": "1"}
 				b.Labels = map[string]string{
 					"org.opencontainers.image.version":  "1.2.3",
@@ -81,8 +81,6 @@ func TestArgs(t *testing.T) {
 				"--target", "prod",
 				"--platform", "linux/amd64,linux/arm64",
 				"--progress", "plain",
-				"--tag", "ghcr.io/acme/svc:abc1234",
-				"--tag", "ghcr.io/acme/svc:1.2.3",
 				"--build-arg", "A=1",
 				"--build-arg", "GO_LDFLAGS=-X main.version=1.2.3",
 				"--build-arg", "MAIN_PACKAGE=./cmd/svc",
@@ -95,7 +93,7 @@ func TestArgs(t *testing.T) {
 				"--cache-from", "type=gha,scope=svc-prod",
 				"--cache-from", "type=registry,ref=x",
 				"--cache-to", "type=gha,mode=max,scope=svc-prod",
-				"--output", "type=image,push=true,oci-mediatypes=true,rewrite-timestamp=true",
+				"--output", "type=image,name=ghcr.io/acme/svc,push-by-digest=true,push=true,oci-mediatypes=true,rewrite-timestamp=true",
 				"--metadata-file", "/tmp/gantry-1/prod-metadata.json",
 				"./svc"},
 		},
@@ -104,16 +102,15 @@ func TestArgs(t *testing.T) {
 			build: func() Build {
 				b := base()
 				b.Output = Push
-				b.Tags = []string{"r/s:t"}
+				b.Name = "r/s"
 				return b
 			},
 			want: []string{"buildx", "build",
 				"--file", "/tmp/gantry-1/Dockerfile",
 				"--target", "prod",
 				"--platform", "linux/amd64,linux/arm64",
-				"--tag", "r/s:t",
 				"--provenance=false", "--sbom=false",
-				"--output", "type=image,push=true,oci-mediatypes=true",
+				"--output", "type=image,name=r/s,push-by-digest=true,push=true,oci-mediatypes=true",
 				"./svc"},
 		},
 		{
@@ -178,7 +175,7 @@ func TestArgs(t *testing.T) {
 				b := base()
 				b.Target = "dev"
 				b.Output = Push
-				b.Tags = []string{"r/s:t-dev"}
+				b.Name = "r/s"
 				b.SourceDateEpoch = epoch
 				b.KeepLayerTimes = true
 				b.Contexts = map[string]string{"debug-binaries": "/tmp/gantry-1/debug-binaries", "binaries": "/tmp/gantry-1/binaries"}
@@ -188,12 +185,11 @@ func TestArgs(t *testing.T) {
 				"--file", "/tmp/gantry-1/Dockerfile",
 				"--target", "dev",
 				"--platform", "linux/amd64,linux/arm64",
-				"--tag", "r/s:t-dev",
 				"--build-arg", "SOURCE_DATE_EPOCH=1714000000",
 				"--build-context", "binaries=/tmp/gantry-1/binaries",
 				"--build-context", "debug-binaries=/tmp/gantry-1/debug-binaries",
 				"--provenance=false", "--sbom=false",
-				"--output", "type=image,push=true,oci-mediatypes=true",
+				"--output", "type=image,name=r/s,push-by-digest=true,push=true,oci-mediatypes=true",
 				"./svc"},
 		},
 		{
@@ -201,6 +197,7 @@ func TestArgs(t *testing.T) {
 			build: func() Build {
 				b := base()
 				b.Output = Push
+				b.Name = "r/s"
 				b.SourceDateEpoch = -5
 				return b
 			},
@@ -209,7 +206,7 @@ func TestArgs(t *testing.T) {
 				"--target", "prod",
 				"--platform", "linux/amd64,linux/arm64",
 				"--provenance=false", "--sbom=false",
-				"--output", "type=image,push=true,oci-mediatypes=true",
+				"--output", "type=image,name=r/s,push-by-digest=true,push=true,oci-mediatypes=true",
 				"./svc"},
 		},
 		{
@@ -272,6 +269,20 @@ func TestArgsUnknownOutput(t *testing.T) {
 		}
 		if cmd, err := b.Cmd(); err == nil || cmd.Name != "" {
 			t.Errorf("Output %d: Cmd() = %+v, %v; want only an error", out, cmd, err)
+		}
+	}
+}
+
+// TestArgsPushByDigest checks that a push names its repository and no
+// tag: Gantry tags only what it has verified.
+func TestArgsPushByDigest(t *testing.T) {
+	t.Parallel()
+	for name, b := range map[string]Build{
+		"no repository": {Target: "prod", Output: Push},
+		"tags":          {Target: "prod", Output: Push, Name: "r/s", Tags: []string{"r/s:t"}},
+	} {
+		if args, err := b.Args(); err == nil || !strings.Contains(err.Error(), "pushes by digest") {
+			t.Errorf("%s: Args() = %q, %v; want an error saying a push is by digest", name, args, err)
 		}
 	}
 }
