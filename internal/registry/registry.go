@@ -198,6 +198,55 @@ func (c Client) platformImages(ctx context.Context, ref name.Reference) (string,
 	return desc.Digest.String(), images, nil
 }
 
+// Manifest is one platform's manifest of an index.
+type Manifest struct {
+	// Platform is os/arch[/variant]; Digest the manifest's.
+	Platform, Digest string
+}
+
+// Manifests returns the platform manifests of what ref names, as
+// platformImages finds them.
+func (c Client) Manifests(ctx context.Context, ref string) ([]Manifest, error) {
+	r, err := name.ParseReference(ref, name.StrictValidation)
+	if err != nil {
+		return nil, fmt.Errorf("read the platforms of %s: %w", ref, err)
+	}
+	_, images, err := c.platformImages(ctx, r)
+	if err != nil {
+		return nil, explain(fmt.Errorf("read the platforms of %s: %w", ref, err), r.Context())
+	}
+	manifests := make([]Manifest, len(images))
+	for i, img := range images {
+		digest, err := img.image.Digest()
+		if err != nil {
+			return nil, fmt.Errorf("read the platforms of %s: %w", ref, err)
+		}
+		manifests[i] = Manifest{Platform: img.platform.String(), Digest: digest.String()}
+	}
+	return manifests, nil
+}
+
+// Resolve returns the digest that ref (a tag or a digest reference) names,
+// with a HEAD request where the registry answers one.
+func (c Client) Resolve(ctx context.Context, ref string) (string, error) {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return "", fmt.Errorf("resolve %s: %w", ref, err)
+	}
+	if d, ok := r.(name.Digest); ok {
+		return d.DigestStr(), nil
+	}
+	s, err := c.sessions()
+	if err != nil {
+		return "", err
+	}
+	desc, err := s.puller.Head(ctx, r)
+	if err != nil {
+		return "", explain(fmt.Errorf("resolve %s: %w", ref, err), r.Context())
+	}
+	return desc.Digest.String(), nil
+}
+
 // CheckPush fails, with the fix, when this machine cannot push to repo:
 // the registry is unreachable, or the credentials are missing or refused.
 // It runs before any build, so a bad login never leaves half a release.

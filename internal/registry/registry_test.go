@@ -867,3 +867,36 @@ func TestCheckPushStaysOnRegistry(t *testing.T) {
 		})
 	}
 }
+
+func TestManifestsAndResolve(t *testing.T) {
+	host, _ := newRegistry(t)
+	repo := host + "/acme/svc"
+	amd := platformImage(t, "linux/amd64", rev, nonroot)
+	arm := platformImage(t, "linux/arm64", rev, nonroot)
+	digest := push(t, repo+":with-attestations", index(t, attestation(t, amd), entry{platform: "linux/amd64", img: amd}, entry{platform: "linux/arm64", img: arm}))
+	c := New()
+	ctx := context.Background()
+
+	got, err := c.Manifests(ctx, repo+"@"+digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	amdDigest, _ := amd.Digest()
+	armDigest, _ := arm.Digest()
+	want := []Manifest{{"linux/amd64", amdDigest.String()}, {"linux/arm64", armDigest.String()}}
+	if !slices.Equal(got, want) {
+		t.Errorf("Manifests = %v, want %v (the attestation manifest left out)", got, want)
+	}
+	if _, err := c.Manifests(ctx, repo+":nope"); err == nil {
+		t.Error("Manifests of a missing tag: no error")
+	}
+
+	for ref, want := range map[string]string{repo + ":with-attestations": digest, repo + "@" + digest: digest} {
+		if got, err := c.Resolve(ctx, ref); err != nil || got != want {
+			t.Errorf("Resolve(%s) = %q, %v; want %q", ref, got, err, want)
+		}
+	}
+	if _, err := c.Resolve(ctx, repo+":nope"); err == nil || !strings.Contains(err.Error(), "resolve "+repo+":nope") {
+		t.Errorf("Resolve of a missing tag: %v, want an error naming it", err)
+	}
+}
