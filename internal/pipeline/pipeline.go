@@ -26,6 +26,7 @@ import (
 	"github.com/gantry-build/gantry/internal/gobuild"
 	"github.com/gantry-build/gantry/internal/plan"
 	"github.com/gantry-build/gantry/internal/registry"
+	"github.com/gantry-build/gantry/internal/supplychain"
 	"github.com/gantry-build/gantry/magetools/config"
 )
 
@@ -45,6 +46,8 @@ type Registry interface {
 	Lookup(ctx context.Context, tag string) (img registry.Image, found bool, err error)
 	Verify(ctx context.Context, ref string, want registry.Expect) (digest string, err error)
 	Tag(ctx context.Context, src, tag string) error
+	// Resolve returns the digest an image reference names.
+	Resolve(ctx context.Context, ref string) (string, error)
 }
 
 // Run is one run of the release process.
@@ -59,6 +62,9 @@ type Run struct {
 	Registry Registry
 	// Compiler compiles the binaries on the host (the fast path).
 	Compiler Compiler
+	// SupplyChain signs and attests what Publish pushes, and verifies it;
+	// nil when signing is off (Config.Signing).
+	SupplyChain SupplyChain
 	// Log carries the run's fields (commit); each step adds its own
 	// (target, platforms, tag, digest).
 	Log *logrus.Entry
@@ -86,6 +92,9 @@ type Result struct {
 	Digest string
 	// How is Built, Reused or Promoted.
 	How string
+	// Checks are what verifying its supply chain found (see attest); none
+	// when signing is off.
+	Checks []supplychain.Check
 }
 
 // inActions reports whether this runs in GitHub Actions.

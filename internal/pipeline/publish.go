@@ -27,13 +27,17 @@ const (
 //     anything is built;
 //  2. per image, reuse the immutable tag when it already holds this
 //     commit (a re-run), promote the main build on a release, or build
-//     and push the immutable tags only (the images to build are built at
+//     and push by digest, with no tag (the images to build are built at
 //     once: see builds);
-//  3. read every index back and verify it, each as soon as it is pushed;
-//  4. only when every image is verified, move the moving tags, only
-//     forwards in history, and read them back.
+//  3. per image, as soon as it is pushed: read the index back and verify
+//     it, attach its signature, SBOMs and provenance, verify those as a
+//     deployer would (see attest), and only then give it its immutable
+//     tags;
+//  4. only when every image is done, move the moving tags, only forwards
+//     in history, and read them back.
 //
-// A failure at any step leaves every moving tag where it was.
+// A failure at any step leaves every moving tag where it was, and an image
+// that failed step 3 untagged.
 func (r Run) Publish(ctx context.Context) ([]Result, error) {
 	results := make([]Result, len(r.Plan.Images))
 	err := r.withTemp(func(tmp string) error {
@@ -54,19 +58,18 @@ func (r Run) Publish(ctx context.Context) ([]Result, error) {
 			if err != nil {
 				return err
 			}
-			results[i] = res
 			if res.How == "" {
 				build = append(build, img)
 				index = append(index, i)
 				continue
 			}
-			if err := r.verified(ctx, res); err != nil {
+			if results[i], err = r.finish(ctx, res); err != nil {
 				return err
 			}
 		}
-		err := r.builds(ctx, tmp, build, buildx.Push, plan.Image.Immutable, func(ctx context.Context, r Run, i int, digest string) error {
-			res := Result{Image: r.Plan.Images[index[i]], Digest: digest, How: Built}
-			if err := r.verified(ctx, res); err != nil {
+		err := r.builds(ctx, tmp, build, buildx.Push, noTags, func(ctx context.Context, r Run, i int, digest string) error {
+			res, err := r.finish(ctx, Result{Image: r.Plan.Images[index[i]], Digest: digest, How: Built})
+			if err != nil {
 				return err
 			}
 			results[index[i]] = res
@@ -80,13 +83,31 @@ func (r Run) Publish(ctx context.Context) ([]Result, error) {
 	return finished(results), err
 }
 
-// verified verifies res's image and logs how it came to be.
-func (r Run) verified(ctx context.Context, res Result) error {
+// noTags are the tags of a push: none, since it goes by digest.
+func noTags(plan.Image) []string { return nil }
+
+// finish verifies res's index, attests it, and gives it its immutable
+// tags; it logs how the image came to be.
+func (r Run) finish(ctx context.Context, res Result) (Result, error) {
 	if err := r.verify(ctx, res.Image, res.Digest); err != nil {
-		return err
+		return Result{}, err
+	}
+	checks, err := r.attest(ctx, res)
+	if err != nil {
+		return Result{}, err
+	}
+	res.Checks = checks
+	src, err := registry.DigestRef(res.Image.Tags[0], res.Digest)
+	if err != nil {
+		return Result{}, err
+	}
+	for _, tag := range res.Image.Immutable() {
+		if err := r.Registry.Tag(ctx, src, tag); err != nil {
+			return Result{}, err
+		}
 	}
 	r.log(res.Image).WithFields(map[string]any{"tag": strings.Join(res.Image.Immutable(), ","), "digest": res.Digest}).Info(res.How)
-	return nil
+	return res, nil
 }
 
 // verify reads a pushed index back by digest and checks its platforms,
@@ -144,14 +165,7 @@ func (r Run) existing(ctx context.Context, img plan.Image) (Result, error) {
 		log.Infof("no prod image of this commit at %s: building the release", mainBuild)
 		return Result{Image: img}, err
 	}
-	src, err := registry.DigestRef(mainBuild, built.Digest)
-	if err != nil {
-		return Result{}, err
-	}
-	if err := r.Registry.Tag(ctx, src, tag); err != nil {
-		return Result{}, err
-	}
-	log.WithField("digest", built.Digest).Infof("promoted %s: the release ships the bytes built on main", mainBuild)
+	log.WithField("digest", built.Digest).Infof("promoting %s: the release ships the bytes built on main", mainBuild)
 	return Result{Image: img, Digest: built.Digest, How: Promoted}, nil
 }
 

@@ -16,7 +16,8 @@ import (
 )
 
 // Spec returns the buildx build of one image of the plan; dockerfilePath is
-// the Dockerfile to use (see Dockerfile).
+// the Dockerfile to use (see Dockerfile). tags name the image a Load
+// loads; a Push goes by digest to Config.Image, and Publish tags it.
 func (r Run) Spec(img plan.Image, dockerfilePath string, out buildx.Output, tags []string) buildx.Build {
 	cfg, ev := r.Config, r.Event
 	args := r.BuildOptions().BuildArgs()
@@ -33,6 +34,9 @@ func (r Run) Spec(img plan.Image, dockerfilePath string, out buildx.Output, tags
 		Attestations: cfg.Attestations,
 		NoCache:      cfg.NoCache,
 		Progress:     "auto",
+	}
+	if out == buildx.Push {
+		b.Name = cfg.Image
 	}
 	if !ev.CommitTime.IsZero() {
 		b.SourceDateEpoch = ev.CommitTime.Unix()
@@ -108,16 +112,13 @@ func (r Run) labels() map[string]string {
 // reads <Dockerfile>.dockerignore first).
 func (r Run) Dockerfile(tmp string) (string, error) {
 	cfg := r.Config
-	var path string
-	var content []byte
-	if cfg.Dockerfile != "" {
-		path = filepath.Join(cfg.Dir, cfg.Dockerfile)
-		var err error
-		if content, err = repofile.At(cfg.Dir).Read(filepath.ToSlash(cfg.Dockerfile), repofile.MaxBuildFile); err != nil {
-			return "", fmt.Errorf("read Dockerfile: %w; fix GANTRY_DOCKERFILE/Config.Dockerfile, or remove it to use Gantry's default", err)
-		}
-	} else {
-		path, content = filepath.Join(tmp, "Dockerfile"), docker.Render(cfg.Args, cfg.Ports)
+	_, content, err := r.dockerfileSource()
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(cfg.Dir, cfg.Dockerfile)
+	if cfg.Dockerfile == "" {
+		path = filepath.Join(tmp, "Dockerfile")
 		if err := os.WriteFile(path, content, 0o644); err != nil {
 			return "", err
 		}
@@ -129,4 +130,18 @@ func (r Run) Dockerfile(tmp string) (string, error) {
 		r.Log.WithField("dockerfile", path).Debug("using Gantry's default Dockerfile")
 	}
 	return path, dockerfile.CheckTargets(path, content, cfg.ProdStage, cfg.DevStage)
+}
+
+// dockerfileSource returns the name (the service's path, or "embedded")
+// and the content of the Dockerfile the builds use.
+func (r Run) dockerfileSource() (string, []byte, error) {
+	cfg := r.Config
+	if cfg.Dockerfile == "" {
+		return "embedded", docker.Render(cfg.Args, cfg.Ports), nil
+	}
+	content, err := repofile.At(cfg.Dir).Read(filepath.ToSlash(cfg.Dockerfile), repofile.MaxBuildFile)
+	if err != nil {
+		return "", nil, fmt.Errorf("read Dockerfile: %w; fix GANTRY_DOCKERFILE/Config.Dockerfile, or remove it to use Gantry's default", err)
+	}
+	return filepath.ToSlash(cfg.Dockerfile), content, nil
 }
