@@ -132,6 +132,15 @@ type Config struct {
 	// builder's own cache). Env: GANTRY_CACHE.
 	Cache string
 
+	// Signing is how published images and their attestations are signed:
+	// "keyless" (Sigstore: a Fulcio certificate for the GitHub Actions
+	// workflow's OIDC identity, the signatures logged in Rekor), "key" (a
+	// cosign key pair) or "off". Keyless needs `permissions: id-token:
+	// write` on the publishing job, which `mage check` looks for.
+	// Default: keyless in GitHub Actions, else off (SigningFor).
+	// Env: GANTRY_SIGNING.
+	Signing string
+
 	// NoCache builds without BuildKit's cache (buildx --no-cache).
 	// Default: false. Env: GANTRY_NO_CACHE.
 	NoCache bool
@@ -211,6 +220,10 @@ const (
 	DefaultDevStage       = "dev"
 	DefaultShortSHALength = 7
 	DefaultDockerfile     = "docker/Dockerfile"
+	// Signing modes (Config.Signing).
+	SigningKeyless = "keyless"
+	SigningKey     = "key"
+	SigningOff     = "off"
 	// EmbeddedDockerfile as Config.Dockerfile chooses Gantry's embedded
 	// Dockerfile whatever files the service has.
 	EmbeddedDockerfile = "embedded"
@@ -222,6 +235,20 @@ const (
 func DefaultPlatforms() []string { return []string{"linux/amd64", "linux/arm64"} }
 
 func DefaultPullRequestPlatforms() []string { return []string{"linux/amd64"} }
+
+// SigningFor is the signing mode of a run in GitHub Actions (inActions)
+// or elsewhere: Signing, or by default keyless in Actions, where the
+// workflow's OIDC identity can sign, and off elsewhere, where there is no
+// such identity.
+func (c Config) SigningFor(inActions bool) string {
+	switch {
+	case c.Signing != "":
+		return c.Signing
+	case inActions:
+		return SigningKeyless
+	}
+	return SigningOff
+}
 
 // Lookup reads one environment variable; os.LookupEnv in production, a map
 // in tests.
@@ -356,6 +383,7 @@ func (r *Config) applyEnv(env Lookup) error {
 		"GANTRY_PUBLISH_BRANCH": &r.PublishBranch,
 		"GANTRY_DOCKERFILE":     &r.Dockerfile,
 		"GANTRY_CACHE":          &r.Cache,
+		"GANTRY_SIGNING":        &r.Signing,
 		"GANTRY_PROD_STAGE":     &r.ProdStage,
 		"GANTRY_DEV_STAGE":      &r.DevStage,
 		"GANTRY_STAMP_VERSION":  &r.Stamp.Version,
@@ -469,6 +497,9 @@ func (r Config) validate(facts Facts) error {
 	}
 	if _, err := buildx.ParseCache(r.Cache); err != nil {
 		return err
+	}
+	if !slices.Contains([]string{"", SigningKeyless, SigningKey, SigningOff}, r.Signing) {
+		return fmt.Errorf("signing %q is not keyless, key or off; set GANTRY_SIGNING (Config.Signing) to one of them, or leave it unset for keyless in GitHub Actions", r.Signing)
 	}
 	if strings.EqualFold(r.ProdStage, r.DevStage) {
 		return fmt.Errorf("the prod and dev stages are both %q; give them different names (GANTRY_PROD_STAGE, GANTRY_DEV_STAGE)", r.ProdStage)

@@ -306,6 +306,7 @@ func TestResolveStringPrecedence(t *testing.T) {
 		{"GANTRY_PROD_STAGE", func(c *Config, v string) { c.ProdStage = v }, func(c Config) string { return c.ProdStage }, "prod", "runtime", "final", "final"},
 		{"GANTRY_DEV_STAGE", func(c *Config, v string) { c.DevStage = v }, func(c Config) string { return c.DevStage }, "dev", "debug", "devel", "devel"},
 		{"GANTRY_CACHE", func(c *Config, v string) { c.Cache = v }, func(c Config) string { return c.Cache }, "", "local:/var/cache/gantry", "registry:ghcr.io/acme/cache", "registry:ghcr.io/acme/cache"},
+		{"GANTRY_SIGNING", func(c *Config, v string) { c.Signing = v }, func(c Config) string { return c.Signing }, "", "key", "off", "off"},
 	}
 	for _, f := range fields {
 		t.Run(f.env, func(t *testing.T) {
@@ -686,6 +687,10 @@ func TestResolveErrors(t *testing.T) {
 			errHas: []string{"GANTRY_ATTESTATIONS", `"on"`, "true or false"}},
 		{name: "cache of an unknown kind", env: map[string]string{"GANTRY_CACHE": "s3:bucket"},
 			errHas: []string{`"s3:bucket"`, "GANTRY_CACHE", "registry:"}},
+		{name: "signing of an unknown mode", env: map[string]string{"GANTRY_SIGNING": "cosign"},
+			errHas: []string{`"cosign"`, "GANTRY_SIGNING", "keyless, key or off"}},
+		{name: "signing in upper case", cfg: Config{Signing: "Keyless"},
+			errHas: []string{`"Keyless"`, "Config.Signing"}},
 		{name: "platform linux/amd65", env: map[string]string{"GANTRY_PLATFORMS": "linux/amd64,linux/amd65"},
 			errHas: []string{"unknown platform", `"linux/amd65"`, "GANTRY_PLATFORMS", "linux/amd64"}},
 		{name: "platform windows/amd64", env: map[string]string{"GANTRY_PLATFORMS": "windows/amd64"},
@@ -909,5 +914,25 @@ func TestResolveBuildOptions(t *testing.T) {
 	}
 	if code := mustResolve(t, Config{Args: []string{"serve", "--addr", ":8080 x"}}, nil, facts(t)); !slices.Equal(code.Args, []string{"serve", "--addr", ":8080 x"}) {
 		t.Errorf("Args from code = %q", code.Args)
+	}
+}
+
+func TestSigningFor(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		signing   string
+		inActions bool
+		want      string
+	}{
+		{"", true, SigningKeyless},
+		{"", false, SigningOff},
+		{SigningKey, true, SigningKey},
+		{SigningOff, true, SigningOff},
+		{SigningKeyless, false, SigningKeyless},
+	}
+	for _, tt := range tests {
+		if got := (Config{Signing: tt.signing}).SigningFor(tt.inActions); got != tt.want {
+			t.Errorf("Signing %q, in Actions %t: SigningFor = %q, want %q", tt.signing, tt.inActions, got, tt.want)
+		}
 	}
 }
