@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"regexp"
 	"strings"
@@ -276,8 +277,9 @@ func (b Build) check() error {
 	if len(b.Platforms) == 0 {
 		return fmt.Errorf("provenance without platforms: pass those built, e.g. linux/amd64")
 	}
-	if b.Dockerfile.Path == "" || strings.HasPrefix(b.Dockerfile.Path, "/") {
-		return fmt.Errorf("provenance Dockerfile path %q is not relative to the repository root; pass e.g. docker/Dockerfile, or %q", b.Dockerfile.Path, EmbeddedDockerfile)
+	// The path becomes a URI's fragment: no .., no #.
+	if !fs.ValidPath(b.Dockerfile.Path) || b.Dockerfile.Path == "." || strings.Contains(b.Dockerfile.Path, "#") {
+		return fmt.Errorf("provenance Dockerfile path %q is not a clean path inside the repository; pass it relative to the repository root, e.g. docker/Dockerfile, or %q", b.Dockerfile.Path, EmbeddedDockerfile)
 	}
 	if err := checkDigest(b.Dockerfile.Digest); err != nil {
 		return fmt.Errorf("provenance Dockerfile %s: %w", b.Dockerfile.Path, err)
