@@ -109,3 +109,42 @@ func TestForBranchEscapes(t *testing.T) {
 		}
 	}
 }
+
+// TestIDTokenOnlyForPublishing: keyless signing makes the OIDC token an
+// identity that signs images, so only the publish job, which runs for
+// pushes alone, may request one; never the workflow as a whole, never the
+// pull request job.
+func TestIDTokenOnlyForPublishing(t *testing.T) {
+	t.Parallel()
+	wf, errs := actionlint.Parse(PublishGHCR)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	idToken := func(p *actionlint.Permissions) string {
+		if p == nil {
+			return "(inherited)"
+		}
+		if p.All != nil {
+			return p.All.Value
+		}
+		if s, ok := p.Scopes["id-token"]; ok && s.Value != nil {
+			return s.Value.Value
+		}
+		return "none"
+	}
+	if got := idToken(wf.Permissions); got != "none" {
+		t.Errorf("the workflow's permissions give id-token %s; want none, granted in the publish job only", got)
+	}
+	want := map[string]string{"build": "none", "publish": "write"}
+	for id, job := range wf.Jobs {
+		if got := idToken(job.Permissions); got != want[id] {
+			t.Errorf("job %s: id-token %s, want %s", id, got, want[id])
+		}
+	}
+	if len(wf.Jobs) != len(want) {
+		t.Errorf("the template has %d jobs, want %d: decide the new one's id-token here", len(wf.Jobs), len(want))
+	}
+	if publish := wf.Jobs["publish"]; publish == nil || publish.If == nil || publish.If.Value != "github.event_name == 'push'" {
+		t.Error("the publish job, which holds id-token: write, does not run for pushes only")
+	}
+}

@@ -52,7 +52,8 @@ const (
 	RuleWorkflowParse       = "workflow-parse"       // a workflow is not valid YAML or Actions syntax
 	RuleWorkflowName        = "workflow-name"        // the workflow is not named Container
 	RuleWorkflowMageCI      = "workflow-mage-ci"     // the workflow does not run mage ci
-	RuleWorkflowPermission  = "workflow-permission"  // packages: write reaches pull requests
+	RuleWorkflowPermission  = "workflow-permission"  // packages: write or id-token: write reaches pull requests
+	RuleWorkflowSigning     = "workflow-signing"     // signing is keyless and the publishing job has no id-token: write
 	RuleWorkflowConcurrency = "workflow-concurrency" // publishing runs of one ref may overlap
 	RuleWorkflowQEMU        = "workflow-qemu"        // QEMU set up that no target needs, or needed and not set up
 	RuleWorkflowBranch      = "workflow-branch"      // pushes to PublishBranch or of v* tags do not run the workflow
@@ -122,7 +123,8 @@ func Check(ctx context.Context, dir string, cfg config.Config, list Lister) []Fi
 
 	findings = append(findings, checkPackages(ctx, dir, cfg, list)...)
 
-	return append(findings, checkWorkflows(repofile.At(repofile.RepoRoot(dir)), emulation, cfg.PublishBranch)...)
+	// The workflow runs in GitHub Actions, wherever the check runs.
+	return append(findings, checkWorkflows(repofile.At(repofile.RepoRoot(dir)), emulation, cfg.PublishBranch, cfg.SigningFor(true))...)
 }
 
 // Emulation tells which RUN instructions building the targets executes on
@@ -139,7 +141,7 @@ type Emulation struct {
 
 // checkWorkflows checks the Container workflow and looks for another
 // workflow doing its job under another name, in the repository root.
-func checkWorkflows(root repofile.Dir, emulation Emulation, publishBranch string) []Finding {
+func checkWorkflows(root repofile.Dir, emulation Emulation, publishBranch, signing string) []Finding {
 	dir := filepath.Join(root.Path, filepath.Dir(workflow.Path))
 	want := filepath.Join(root.Path, workflow.Path)
 	var findings []Finding
@@ -152,7 +154,7 @@ func checkWorkflows(root repofile.Dir, emulation Emulation, publishBranch string
 		findings = append(findings, Finding{Severity: Error, Rule: RuleWorkflowParse, Path: want,
 			Message: fmt.Sprintf("cannot read the workflow: %v", err), Fix: "make it a regular, readable file of the repository"})
 	default:
-		findings = append(findings, CheckWorkflow(want, content, emulation, publishBranch)...)
+		findings = append(findings, CheckWorkflow(want, content, emulation, publishBranch, signing)...)
 	}
 
 	entries, err := os.ReadDir(dir)

@@ -76,6 +76,7 @@ func TestCheck(t *testing.T) {
 	// A service's own Dockerfile without the fast path's stages.
 	slowPath := []found{{RuleFastPath, Warning, "docker/Dockerfile"}, {RuleFastPath, Warning, "docker/Dockerfile"}}
 	mageCI := wf(onAll, read, job("build", ""))
+	noIDToken := strings.Replace(string(workflow.PublishGHCR), "      id-token: write\n", "", 1)
 	complete := map[string]string{
 		".dockerignore": string(docker.Dockerignore),
 		workflow.Path:   string(workflow.PublishGHCR),
@@ -111,6 +112,7 @@ func TestCheck(t *testing.T) {
 		fifos         []string
 		stamp         config.Stamp
 		publishBranch string
+		signing       string
 		cgo           bool
 		want          []found
 	}{
@@ -169,6 +171,10 @@ func TestCheck(t *testing.T) {
 			want: append([]found{{RuleDockerignore, Error, ".dockerignore"}, {RuleContextSize, Warning, ".dockerignore"}}, slowPath...)},
 		{name: "the workflow does not publish the publishing branch", files: complete, publishBranch: "master",
 			want: []found{{RuleWorkflowBranch, Error, workflow.Path}}},
+		// Unset, Signing is keyless: the workflow runs in GitHub Actions.
+		{name: "the publishing job cannot sign keyless", files: with(complete, map[string]string{workflow.Path: noIDToken}),
+			want: []found{{RuleWorkflowSigning, Warning, workflow.Path}}},
+		{name: "the publishing job signs with a key", files: with(complete, map[string]string{workflow.Path: noIDToken}), signing: config.SigningKey},
 		{name: "a service in a sub-folder uses the repository's workflow", dir: "services/api",
 			files: map[string]string{"services/api/.dockerignore": string(docker.Dockerignore), workflow.Path: string(workflow.PublishGHCR),
 				"services/api/go.mod": service["go.mod"], "services/api/main.go": service["main.go"]}},
@@ -230,6 +236,7 @@ func TestCheck(t *testing.T) {
 			if tt.publishBranch != "" {
 				cfg.PublishBranch = tt.publishBranch
 			}
+			cfg.Signing = tt.signing
 			dir := filepath.Join(repo, tt.dir)
 			var got []Finding
 			testtree.Returns(t, func() { got = Check(context.Background(), dir, cfg, ListPackages(dir, cfg, testLog())) })

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rhysd/actionlint"
 
+	"github.com/gantry-build/gantry/magetools/config"
 	"github.com/gantry-build/gantry/workflow"
 )
 
@@ -21,10 +22,11 @@ var pullRequestEvents = []string{"pull_request", "pull_request_target"}
 
 // CheckWorkflow applies the rules to the Container workflow (content, read
 // from path): named Container, running mage ci on pushes to publishBranch
-// and of v* tags, no packages: write for pull requests, publishing runs
-// serialised, QEMU set up only when the Dockerfile's emulation needs it,
-// no latest tag.
-func CheckWorkflow(path string, content []byte, emulation Emulation, publishBranch string) []Finding {
+// and of v* tags, no packages: write or id-token: write for pull requests,
+// id-token: write for the publishing job when signing (Config.SigningFor
+// in GitHub Actions) is keyless, publishing runs serialised, QEMU set up
+// only when the Dockerfile's emulation needs it, no latest tag.
+func CheckWorkflow(path string, content []byte, emulation Emulation, publishBranch, signing string) []Finding {
 	wf, findings := parseWorkflow(path, content)
 	if wf == nil {
 		return findings
@@ -45,6 +47,10 @@ func CheckWorkflow(path string, content []byte, emulation Emulation, publishBran
 		findings = append(findings, pushTriggers(path, wf, publishBranch)...)
 	}
 	findings = append(findings, packagesWriteOnPullRequests(path, wf)...)
+	findings = append(findings, idTokenOnPullRequests(path, wf)...)
+	if signing == config.SigningKeyless {
+		findings = append(findings, keylessWithoutIDToken(path, wf)...)
+	}
 	findings = append(findings, unserialisedPublishing(path, wf)...)
 	findings = append(findings, qemu(path, wf, emulation)...)
 	return byLine(append(findings, workflowLatest(path, wf)...))
@@ -122,27 +128,40 @@ func runsMageCI(script string) bool {
 	return false
 }
 
-// packagesWriteOnPullRequests finds jobs that hold packages: write (their
-// own or inherited from the workflow) and can run for a pull request: the
-// code of a pull request must never be able to push images.
-func packagesWriteOnPullRequests(path string, wf *actionlint.Workflow) []Finding {
+// pullRequestTriggers are the workflow's triggers that run it for a pull
+// request.
+func pullRequestTriggers(wf *actionlint.Workflow) []string {
 	var triggers []string
 	for _, ev := range wf.On {
 		if slices.Contains(pullRequestEvents, ev.EventName()) {
 			triggers = append(triggers, ev.EventName())
 		}
 	}
+	return triggers
+}
+
+// pullRequestsRunning are those of triggers that job's if: lets run it.
+func pullRequestsRunning(job *actionlint.Job, triggers []string) []string {
+	var onPR []string
+	for _, ev := range triggers {
+		if !excludesEvent(job.If, ev) {
+			onPR = append(onPR, ev)
+		}
+	}
+	return onPR
+}
+
+// packagesWriteOnPullRequests finds jobs that hold packages: write (their
+// own or inherited from the workflow) and can run for a pull request: the
+// code of a pull request must never be able to push images.
+func packagesWriteOnPullRequests(path string, wf *actionlint.Workflow) []Finding {
+	triggers := pullRequestTriggers(wf)
 	if len(triggers) == 0 {
 		return nil
 	}
 	var findings []Finding
 	for _, job := range jobs(wf) {
-		var onPR []string
-		for _, ev := range triggers {
-			if !excludesEvent(job.If, ev) {
-				onPR = append(onPR, ev)
-			}
-		}
+		onPR := pullRequestsRunning(job, triggers)
 		if len(onPR) == 0 {
 			continue
 		}
@@ -164,12 +183,73 @@ func packagesWriteOnPullRequests(path string, wf *actionlint.Workflow) []Finding
 	return findings
 }
 
-func writesPackages(p *actionlint.Permissions) bool {
+func writesPackages(p *actionlint.Permissions) bool { return grantsWrite(p, "packages") }
+
+// grantsWrite reports whether permissions p give scope write access.
+func grantsWrite(p *actionlint.Permissions, scope string) bool {
+	if p == nil {
+		return false
+	}
 	if p.All != nil {
 		return p.All.Value == "write-all"
 	}
-	scope, ok := p.Scopes["packages"]
-	return ok && scope.Value != nil && scope.Value.Value == "write"
+	s, ok := p.Scopes[scope]
+	return ok && s.Value != nil && s.Value.Value == "write"
+}
+
+// idTokenFix moves id-token: write where the template has it.
+const idTokenFix = "move `id-token: write` to the publishing job, which runs for push only (`if: github.event_name == 'push'`), and keep the workflow's own permissions at `contents: read`"
+
+// idTokenOnPullRequests finds id-token: write within reach of a pull
+// request: with it, pull request code can get an OIDC token for the
+// workflow's identity, which keyless signing trusts, and sign images as
+// the workflow. Granted by the workflow, it is an error as soon as pull
+// requests trigger the workflow, whichever jobs inherit it now: the next
+// job added without permissions would.
+func idTokenOnPullRequests(path string, wf *actionlint.Workflow) []Finding {
+	triggers := pullRequestTriggers(wf)
+	if len(triggers) == 0 {
+		return nil
+	}
+	var findings []Finding
+	if grantsWrite(wf.Permissions, "id-token") {
+		findings = append(findings, Finding{Severity: Error, Rule: RuleWorkflowPermission, Path: path, Line: wf.Permissions.Pos.Line,
+			Message: fmt.Sprintf("the workflow runs on %s and its permissions grant id-token: write to every job without permissions of its own: pull request code could sign images as the workflow", strings.Join(triggers, ", ")),
+			Fix:     idTokenFix})
+	}
+	for _, job := range jobs(wf) {
+		if onPR := pullRequestsRunning(job, triggers); len(onPR) > 0 && grantsWrite(job.Permissions, "id-token") {
+			findings = append(findings, Finding{Severity: Error, Rule: RuleWorkflowPermission, Path: path, Line: job.Permissions.Pos.Line,
+				Message: fmt.Sprintf("job %q runs on %s and has id-token: write: pull request code could sign images as the workflow", job.ID.Value, strings.Join(onPR, ", ")),
+				Fix:     idTokenFix})
+		}
+	}
+	return findings
+}
+
+// keylessWithoutIDToken finds the jobs that run mage ci for a push without
+// id-token: write, their own or the workflow's, while signing is keyless:
+// without it the job gets no OIDC token, Fulcio certifies no key, and
+// publishing cannot sign.
+func keylessWithoutIDToken(path string, wf *actionlint.Workflow) []Finding {
+	var findings []Finding
+	for _, job := range jobs(wf) {
+		if excludesEvent(job.If, "push") || !jobRunsMageCI(job) {
+			continue
+		}
+		perms, line := job.Permissions, job.Pos.Line
+		if perms != nil {
+			line = perms.Pos.Line
+		} else {
+			perms = wf.Permissions
+		}
+		if !grantsWrite(perms, "id-token") {
+			findings = append(findings, Finding{Severity: Warning, Rule: RuleWorkflowSigning, Path: path, Line: line,
+				Message: fmt.Sprintf("job %q runs mage ci for pushes without id-token: write, and signing is keyless (GANTRY_SIGNING, Config.Signing; the default in GitHub Actions): the job gets no OIDC token to sign with", job.ID.Value),
+				Fix:     "add `id-token: write` under the job's `permissions:`, beside `contents: read` and `packages: write`, as Gantry's template has it; if the job also runs for pull requests, split it first (a publishing job with `if: github.event_name == 'push'`). Or sign with a key: GANTRY_SIGNING=key"})
+		}
+	}
+	return findings
 }
 
 // excludesEvent reports whether the job condition cond is surely false

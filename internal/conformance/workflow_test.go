@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gantry-build/gantry/magetools/config"
 	"github.com/gantry-build/gantry/workflow"
 )
 
@@ -42,9 +43,10 @@ func TestCheckWorkflow(t *testing.T) {
 		workflow      string
 		emulation     Emulation
 		publishBranch string // main when empty
+		signing       string // off when empty: most cases are about other rules
 		want          []want
 	}{
-		{name: "the template", workflow: string(workflow.PublishGHCR), emulation: Emulation{Known: true, Path: "Dockerfile"}},
+		{name: "the template", workflow: string(workflow.PublishGHCR), emulation: Emulation{Known: true, Path: "Dockerfile"}, signing: config.SigningKeyless},
 		{name: "minimal", workflow: wf(onAll, read, job("build", ""))},
 
 		{name: "another name", workflow: strings.Replace(wf(onAll, read, job("build", "")), "name: Container", "name: Docker", 1),
@@ -61,7 +63,7 @@ func TestCheckWorkflow(t *testing.T) {
 		{name: "packages: write inherited by every job", workflow: wf(onAll, "permissions:\n  packages: write\n", job("build", "")),
 			want: []want{{RuleWorkflowPermission, Error, 6, "`if: github.event_name == 'push'`"}}},
 		{name: "write-all", workflow: wf(onAll, "permissions: write-all\n", job("build", "")),
-			want: []want{{RuleWorkflowPermission, Error, 6, "contents: read"}}},
+			want: []want{{RuleWorkflowPermission, Error, 6, "contents: read"}, {RuleWorkflowPermission, Error, 6, "move `id-token: write` to the publishing job"}}},
 		{name: "packages: write on the pull request job", workflow: wf(onAll, read, job("build", "    if: github.event_name == 'pull_request'\n"+writePackages)),
 			want: []want{{RuleWorkflowPermission, Error, 12, "grant packages: write only"}}},
 		{name: "packages: write on a job without if", workflow: wf(onAll, read, job("build", writePackages)),
@@ -81,6 +83,36 @@ func TestCheckWorkflow(t *testing.T) {
 		{name: "no pull request trigger", workflow: wf(onPush, "permissions:\n  packages: write\n", job("publish", ""))},
 		{name: "no permissions anywhere", workflow: wf(onAll, "", job("build", "")),
 			want: []want{{RuleWorkflowPermission, Warning, 7, "permissions: {contents: read}"}}},
+
+		// id-token: write lets a job sign as the workflow (keyless).
+		{name: "id-token: write for every job", workflow: wf(onAll, "permissions:\n  contents: read\n  id-token: write\n", job("build", "")),
+			want: []want{{RuleWorkflowPermission, Error, 6, "move `id-token: write` to the publishing job"}}},
+		{name: "id-token: write at the top though each job sets its own", workflow: wf(onAll, "permissions:\n  id-token: write\n", job("build", "    if: github.event_name == 'pull_request'\n    permissions:\n      contents: read\n")),
+			want: []want{{RuleWorkflowPermission, Error, 6, "keep the workflow's own permissions at `contents: read`"}}},
+		{name: "id-token: write at the top, no pull request trigger", workflow: wf(onPush, "permissions:\n  id-token: write\n", job("publish", ""))},
+		{name: "id-token: write on the pull request job", workflow: wf(onAll, read, job("build", "    if: github.event_name == 'pull_request'\n    permissions:\n      id-token: write\n")),
+			want: []want{{RuleWorkflowPermission, Error, 12, "which runs for push only"}}},
+		{name: "id-token: write on a job without if", workflow: wf(onAll, read, job("build", "    permissions:\n      contents: read\n      id-token: write\n")),
+			want: []want{{RuleWorkflowPermission, Error, 11, "which runs for push only"}}},
+		{name: "id-token: write on a job of pull_request_target", workflow: wf(onPush+"  pull_request_target:\n", read, job("build", "    if: github.event_name != 'pull_request'\n    permissions:\n      id-token: write\n")),
+			want: []want{{RuleWorkflowPermission, Error, 12, "which runs for push only"}}},
+		{name: "write-all on a pull request job", workflow: wf(onAll, read, job("build", "    permissions: write-all\n")),
+			want: []want{{RuleWorkflowPermission, Error, 11, "grant packages: write only"}, {RuleWorkflowPermission, Error, 11, "move `id-token: write`"}}},
+		{name: "id-token: write on the push job", workflow: wf(onAll, read, job("publish", "    if: github.event_name == 'push'\n    permissions:\n      id-token: write\n")), signing: config.SigningKeyless},
+		{name: "id-token: read is no grant", workflow: wf(onAll, read, job("build", "    permissions:\n      id-token: read\n"))},
+
+		// Keyless signing needs id-token: write on the job that publishes.
+		{name: "keyless, and the push job lacks id-token", workflow: wf(onAll, read, job("publish", "    if: github.event_name == 'push'\n"+writePackages)), signing: config.SigningKeyless,
+			want: []want{{RuleWorkflowSigning, Warning, 12, "add `id-token: write` under the job's `permissions:`"}}},
+		{name: "keyless, and the push job inherits no id-token", workflow: wf(onAll, read, job("publish", "    if: github.event_name == 'push'\n")), signing: config.SigningKeyless,
+			want: []want{{RuleWorkflowSigning, Warning, 9, "GANTRY_SIGNING=key"}}},
+		{name: "keyless, and the push job inherits id-token", workflow: wf(onPush, "permissions:\n  contents: read\n  id-token: write\n", job("publish", "")), signing: config.SigningKeyless},
+		{name: "keyless, and one job for pushes and pull requests", workflow: wf(onAll, read, job("build", "")), signing: config.SigningKeyless,
+			want: []want{{RuleWorkflowSigning, Warning, 9, "split it first"}}},
+		{name: "keyless: the pull request job needs none", workflow: wf(onAll, read, job("build", "    if: github.event_name == 'pull_request'\n")+job("publish", "    if: github.event_name == 'push'\n    permissions:\n      packages: write\n      id-token: write\n")), signing: config.SigningKeyless},
+		{name: "signing with a key needs no id-token", workflow: wf(onAll, read, job("publish", "    if: github.event_name == 'push'\n"+writePackages)), signing: config.SigningKey},
+		{name: "the template without id-token, keyless", workflow: strings.Replace(string(workflow.PublishGHCR), "      id-token: write\n", "", 1), signing: config.SigningKeyless,
+			want: []want{{RuleWorkflowSigning, Warning, 49, "add `id-token: write`"}}},
 
 		{name: "action at latest", workflow: strings.Replace(wf(onAll, read, job("build", "")), "checkout@v4", "checkout@latest", 1),
 			want: []want{{RuleLatest, Error, 12, "explicit version"}}},
@@ -158,7 +190,11 @@ func TestCheckWorkflow(t *testing.T) {
 			if branch == "" {
 				branch = "main"
 			}
-			assertFindings(t, CheckWorkflow("publish-ghcr.yml", []byte(tt.workflow), tt.emulation, branch), tt.want)
+			signing := tt.signing
+			if signing == "" {
+				signing = config.SigningOff
+			}
+			assertFindings(t, CheckWorkflow("publish-ghcr.yml", []byte(tt.workflow), tt.emulation, branch, signing), tt.want)
 		})
 	}
 }
@@ -181,7 +217,7 @@ func TestWorkflowForBranch(t *testing.T) {
 			t.Fatal(err)
 		}
 		for branch, runs := range map[string]bool{tt.branch: true, tt.other: false} {
-			found := slices.ContainsFunc(CheckWorkflow("publish-ghcr.yml", content, Emulation{}, branch), func(f Finding) bool { return f.Rule == RuleWorkflowBranch })
+			found := slices.ContainsFunc(CheckWorkflow("publish-ghcr.yml", content, Emulation{}, branch, config.SigningKeyless), func(f Finding) bool { return f.Rule == RuleWorkflowBranch })
 			if found == runs {
 				t.Errorf("the workflow for %q, publishing branch %q: workflow-branch finding %t, want %t", tt.branch, branch, found, !runs)
 			}
@@ -198,7 +234,7 @@ func TestWorkflowBranchMessage(t *testing.T) {
 		{"  push:\n    tags: [\"v*\"]\n", "(its push filters: no branches filter, only tags, so no branch runs it)"},
 	}
 	for _, tt := range tests {
-		got := CheckWorkflow("publish-ghcr.yml", []byte(wf(tt.on, read, job("build", ""))), Emulation{}, "master")
+		got := CheckWorkflow("publish-ghcr.yml", []byte(wf(tt.on, read, job("build", ""))), Emulation{}, "master", config.SigningOff)
 		if len(got) != 1 || !strings.Contains(got[0].Message, tt.want) {
 			t.Errorf("on:\n%s: findings %v, want one whose message holds %q", tt.on, got, tt.want)
 		}

@@ -114,10 +114,10 @@ type Config struct {
 	// with an SBOM per platform and SLSA provenance attached by digest
 	// (README, "Verifying an image"): "keyless" signs with the GitHub
 	// Actions workflow's OIDC identity (a Fulcio certificate, logged in
-	// Rekor; the publish job needs `permissions: id-token: write`), "key"
-	// with SigningKey, "off" attaches nothing. Default: "key" when
-	// SigningKey is set, else "keyless" in GitHub Actions, else "off".
-	// Env: GANTRY_SIGNING.
+	// Rekor; the publish job needs `permissions: id-token: write`, which
+	// `mage check` looks for), "key" with SigningKey, "off" attaches
+	// nothing. Default: "key" when SigningKey is set, else "keyless" in
+	// GitHub Actions, else "off" (SigningFor). Env: GANTRY_SIGNING.
 	Signing string
 
 	// SigningKey is the path of a cosign private key (`cosign
@@ -260,6 +260,23 @@ func DefaultPlatforms() []string { return []string{"linux/amd64", "linux/arm64"}
 
 func DefaultPullRequestPlatforms() []string { return []string{"linux/amd64"} }
 
+// SigningFor is the signing mode of a run in GitHub Actions (inActions)
+// or elsewhere: Signing, or by default key when SigningKey names one,
+// keyless in Actions, where the workflow's OIDC identity can sign, and off
+// elsewhere, where there is no such identity. mage check asks it for the
+// workflow, which runs in Actions whatever machine checks it.
+func (c Config) SigningFor(inActions bool) string {
+	switch {
+	case c.Signing != "":
+		return c.Signing
+	case c.SigningKey != "":
+		return SigningKey
+	case inActions:
+		return SigningKeyless
+	}
+	return SigningOff
+}
+
 // Lookup reads one environment variable; os.LookupEnv in production, a map
 // in tests.
 type Lookup func(key string) (string, bool)
@@ -369,17 +386,6 @@ func (c Config) Resolve(env Lookup, facts Facts) (Config, error) {
 	}
 	setDefault(&r.GOOS, facts.HostGOOS)
 	setDefault(&r.GOARCH, facts.HostGOARCH)
-	if r.Signing == "" {
-		actions, _ := env("GITHUB_ACTIONS")
-		switch {
-		case r.SigningKey != "":
-			r.Signing = SigningKey
-		case actions == "true":
-			r.Signing = SigningKeyless
-		default:
-			r.Signing = SigningOff
-		}
-	}
 	if r.Workflow == "" {
 		// owner/repo/.github/workflows/x.yml@refs/heads/main
 		running, _ := env("GITHUB_WORKFLOW_REF")
@@ -491,12 +497,6 @@ func (r Config) validate(facts Facts) error {
 	if r.ShortSHALength < 4 || r.ShortSHALength > 40 {
 		return fmt.Errorf("short SHA length %d is out of range; set GANTRY_SHORT_SHA_LENGTH or Config.ShortSHALength to a value from 4 to 40", r.ShortSHALength)
 	}
-	switch {
-	case !slices.Contains([]string{SigningKeyless, SigningKey, SigningOff}, r.Signing):
-		return fmt.Errorf("signing %q is none of keyless, key and off; set GANTRY_SIGNING or Config.Signing to one of them", r.Signing)
-	case r.Signing == SigningKey && r.SigningKey == "":
-		return fmt.Errorf("signing is %q but no key is named; set GANTRY_SIGNING_KEY (Config.SigningKey) to a cosign private key (cosign generate-key-pair), or GANTRY_SIGNING=keyless in GitHub Actions", r.Signing)
-	}
 	for _, set := range []struct {
 		platforms []string
 		names     string
@@ -535,6 +535,12 @@ func (r Config) validate(facts Facts) error {
 	}
 	if _, err := buildx.ParseCache(r.Cache); err != nil {
 		return err
+	}
+	if !slices.Contains([]string{"", SigningKeyless, SigningKey, SigningOff}, r.Signing) {
+		return fmt.Errorf("signing %q is not keyless, key or off; set GANTRY_SIGNING (Config.Signing) to one of them, or leave it unset for keyless in GitHub Actions", r.Signing)
+	}
+	if r.Signing == SigningKey && r.SigningKey == "" {
+		return fmt.Errorf("signing is %q but no key is named; set GANTRY_SIGNING_KEY (Config.SigningKey) to a cosign private key (cosign generate-key-pair), or GANTRY_SIGNING=keyless in GitHub Actions", r.Signing)
 	}
 	if strings.EqualFold(r.ProdStage, r.DevStage) {
 		return fmt.Errorf("the prod and dev stages are both %q; give them different names (GANTRY_PROD_STAGE, GANTRY_DEV_STAGE)", r.ProdStage)

@@ -77,7 +77,6 @@ func TestResolveDefaults(t *testing.T) {
 		ShortSHALength:       7,
 		BuildArgs:            nil,
 		Attestations:         false,
-		Signing:              "off",
 		Workflow:             ".github/workflows/publish-ghcr.yml",
 		Stamp:                Stamp{Version: "main.version", Commit: "main.commit", Date: "main.date"},
 		GOOS:                 "linux",
@@ -95,21 +94,19 @@ func TestResolveSigning(t *testing.T) {
 		name         string
 		cfg          Config
 		env          map[string]string
-		wantSigning  string
+		wantSigning  string // in Actions
 		wantWorkflow string
 		wantErr      string
 	}{
-		{name: "off on a laptop", wantSigning: "off", wantWorkflow: ".github/workflows/publish-ghcr.yml"},
 		{name: "keyless in GitHub Actions, trusting the running workflow",
-			env:         map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_WORKFLOW_REF": "acme/svc/.github/workflows/container.yml@refs/heads/main"},
+			env:         map[string]string{"GITHUB_WORKFLOW_REF": "acme/svc/.github/workflows/container.yml@refs/heads/main"},
 			wantSigning: "keyless", wantWorkflow: ".github/workflows/container.yml"},
-		{name: "a key wins over Actions", env: map[string]string{"GITHUB_ACTIONS": "true", "GANTRY_SIGNING_KEY": "/k/cosign.key"},
+		{name: "a key wins over Actions", env: map[string]string{"GANTRY_SIGNING_KEY": "/k/cosign.key"},
 			wantSigning: "key", wantWorkflow: ".github/workflows/publish-ghcr.yml"},
-		{name: "off by choice in Actions", env: map[string]string{"GITHUB_ACTIONS": "true", "GANTRY_SIGNING": "off"},
+		{name: "off by choice in Actions", env: map[string]string{"GANTRY_SIGNING": "off"},
 			wantSigning: "off", wantWorkflow: ".github/workflows/publish-ghcr.yml"},
 		{name: "the workflow set in code", cfg: Config{Workflow: ".github/workflows/release.yml"}, env: map[string]string{"GITHUB_WORKFLOW_REF": "acme/svc/.github/workflows/container.yml@refs/heads/main"},
-			wantSigning: "off", wantWorkflow: ".github/workflows/release.yml"},
-		{name: "an unknown mode", env: map[string]string{"GANTRY_SIGNING": "cosign"}, wantErr: `signing "cosign" is none of keyless, key and off`},
+			wantSigning: "keyless", wantWorkflow: ".github/workflows/release.yml"},
 		{name: "key without a key", cfg: Config{Signing: "key"}, wantErr: "set GANTRY_SIGNING_KEY"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -123,8 +120,8 @@ func TestResolveSigning(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Signing != tc.wantSigning || got.Workflow != tc.wantWorkflow {
-				t.Errorf("Signing, Workflow = %q, %q; want %q, %q", got.Signing, got.Workflow, tc.wantSigning, tc.wantWorkflow)
+			if signing := got.SigningFor(true); signing != tc.wantSigning || got.Workflow != tc.wantWorkflow {
+				t.Errorf("SigningFor(true), Workflow = %q, %q; want %q, %q", signing, got.Workflow, tc.wantSigning, tc.wantWorkflow)
 			}
 		})
 	}
@@ -350,6 +347,7 @@ func TestResolveStringPrecedence(t *testing.T) {
 		{"GANTRY_PROD_STAGE", func(c *Config, v string) { c.ProdStage = v }, func(c Config) string { return c.ProdStage }, "prod", "runtime", "final", "final"},
 		{"GANTRY_DEV_STAGE", func(c *Config, v string) { c.DevStage = v }, func(c Config) string { return c.DevStage }, "dev", "debug", "devel", "devel"},
 		{"GANTRY_CACHE", func(c *Config, v string) { c.Cache = v }, func(c Config) string { return c.Cache }, "", "local:/var/cache/gantry", "registry:ghcr.io/acme/cache", "registry:ghcr.io/acme/cache"},
+		{"GANTRY_SIGNING", func(c *Config, v string) { c.Signing = v }, func(c Config) string { return c.Signing }, "", "keyless", "off", "off"},
 	}
 	for _, f := range fields {
 		t.Run(f.env, func(t *testing.T) {
@@ -730,6 +728,10 @@ func TestResolveErrors(t *testing.T) {
 			errHas: []string{"GANTRY_ATTESTATIONS", `"on"`, "true or false"}},
 		{name: "cache of an unknown kind", env: map[string]string{"GANTRY_CACHE": "s3:bucket"},
 			errHas: []string{`"s3:bucket"`, "GANTRY_CACHE", "registry:"}},
+		{name: "signing of an unknown mode", env: map[string]string{"GANTRY_SIGNING": "cosign"},
+			errHas: []string{`"cosign"`, "GANTRY_SIGNING", "keyless, key or off"}},
+		{name: "signing in upper case", cfg: Config{Signing: "Keyless"},
+			errHas: []string{`"Keyless"`, "Config.Signing"}},
 		{name: "platform linux/amd65", env: map[string]string{"GANTRY_PLATFORMS": "linux/amd64,linux/amd65"},
 			errHas: []string{"unknown platform", `"linux/amd65"`, "GANTRY_PLATFORMS", "linux/amd64"}},
 		{name: "platform windows/amd64", env: map[string]string{"GANTRY_PLATFORMS": "windows/amd64"},
@@ -953,5 +955,25 @@ func TestResolveBuildOptions(t *testing.T) {
 	}
 	if code := mustResolve(t, Config{Args: []string{"serve", "--addr", ":8080 x"}}, nil, facts(t)); !slices.Equal(code.Args, []string{"serve", "--addr", ":8080 x"}) {
 		t.Errorf("Args from code = %q", code.Args)
+	}
+}
+
+func TestSigningFor(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		signing   string
+		inActions bool
+		want      string
+	}{
+		{"", true, SigningKeyless},
+		{"", false, SigningOff},
+		{SigningKey, true, SigningKey},
+		{SigningOff, true, SigningOff},
+		{SigningKeyless, false, SigningKeyless},
+	}
+	for _, tt := range tests {
+		if got := (Config{Signing: tt.signing}).SigningFor(tt.inActions); got != tt.want {
+			t.Errorf("Signing %q, in Actions %t: SigningFor = %q, want %q", tt.signing, tt.inActions, got, tt.want)
+		}
 	}
 }
