@@ -117,6 +117,15 @@ type Image struct {
 	Tags []string
 	// Digest is the pushed index digest; empty when nothing was pushed.
 	Digest string
+	// Verified are the supply-chain checks the image passed; none when
+	// signing is off.
+	Verified []Check
+}
+
+// Check is a verification an image passed, and the command that repeats
+// it.
+type Check struct {
+	What, Detail, Command string
 }
 
 // AppendSummary adds a Markdown report of images to the job summary:
@@ -147,6 +156,18 @@ func Summary(event, version string, images []Image) string {
 	}
 	if len(pulls) > 0 {
 		b.WriteString("\n```sh\n" + strings.Join(pulls, "\n") + "\n```\n")
+	}
+	for _, img := range images {
+		if len(img.Verified) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "\n#### Verified: %s `%s`\n\n", img.Target, img.Digest)
+		var commands []string
+		for _, c := range img.Verified {
+			fmt.Fprintf(&b, "- %s: %s\n", c.What, c.Detail)
+			commands = append(commands, c.Command)
+		}
+		b.WriteString("\nTo repeat these checks:\n\n```sh\n" + strings.Join(commands, "\n") + "\n```\n")
 	}
 	return b.String()
 }

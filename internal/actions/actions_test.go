@@ -118,10 +118,20 @@ func TestSummary(t *testing.T) {
 			"| dev | linux/amd64, linux/arm64 | `ghcr.io/acme/widget:abc1234-dev`<br>`ghcr.io/acme/widget:main-dev` | `sha256:2222` |\n",
 			"```sh\ndocker pull ghcr.io/acme/widget@sha256:1111\ndocker pull ghcr.io/acme/widget@sha256:2222\n```\n",
 		}},
+		{name: "verified", event: "branch", version: "main-abc1234",
+			images: []Image{{Target: "prod", Platforms: []string{"linux/amd64"}, Tags: []string{"ghcr.io/acme/widget:abc1234"}, Digest: "sha256:1111",
+				Verified: []Check{
+					{What: "signature", Detail: "signed by key 1a2b for refs/heads/main", Command: "cosign verify --key cosign.pub ghcr.io/acme/widget@sha256:1111"},
+					{What: "provenance", Detail: "built from https://github.com/acme/widget", Command: "cosign verify-attestation --type slsaprovenance1 --key cosign.pub ghcr.io/acme/widget@sha256:1111"},
+				}}},
+			want: []string{
+				"#### Verified: prod `sha256:1111`\n\n- signature: signed by key 1a2b for refs/heads/main\n- provenance: built from https://github.com/acme/widget\n",
+				"To repeat these checks:\n\n```sh\ncosign verify --key cosign.pub ghcr.io/acme/widget@sha256:1111\ncosign verify-attestation --type slsaprovenance1 --key cosign.pub ghcr.io/acme/widget@sha256:1111\n```\n",
+			}},
 		{name: "pull request pushes nothing", event: "pull_request", version: "pr-9-abc1234",
 			images:  []Image{{Target: "prod", Platforms: []string{"linux/amd64"}}},
 			want:    []string{"| prod | linux/amd64 |  | not pushed |\n"},
-			notWant: []string{"docker pull"}},
+			notWant: []string{"docker pull", "Verified"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
