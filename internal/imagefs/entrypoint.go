@@ -2,6 +2,7 @@ package imagefs
 
 import (
 	"fmt"
+	"math"
 	"path"
 	"slices"
 	"strings"
@@ -45,7 +46,7 @@ func Entrypoint(img v1.Image) (string, error) {
 			// The first PATH entry wins whatever lower layers hold.
 			_, ok := found[candidates[0]]
 			return ok
-		}, 1<<62, true)
+		}, math.MaxInt64, true) // a presence walk reads no content: no limit needed
 	if err != nil {
 		return "", fmt.Errorf("look %s up in the image's PATH: %w", prog, err)
 	}

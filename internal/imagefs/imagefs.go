@@ -240,7 +240,7 @@ func (w *walker) checkTarget(t string, k kind) error {
 	case kindLink:
 		return fmt.Errorf("%s is a symlink reached through another symlink: only one level is followed; point the first link straight at the file", t)
 	case kindWhiteout:
-		return fmt.Errorf("a symlink points at %s, which an upper layer deletes: point the link at a file the image has", t)
+		return fmt.Errorf("a symlink points at %s, which a layer deletes: point the link at a file the image has", t)
 	}
 	return fmt.Errorf("a symlink points at %s, which is not a regular file: point the link at a regular file", t)
 }
@@ -265,12 +265,9 @@ func (w *walker) keep(p string, h *tar.Header, r io.Reader) error {
 		w.data[p] = nil
 		return nil
 	}
-	b, err := io.ReadAll(io.LimitReader(r, w.maxFile+1))
+	b, err := io.ReadAll(r) // the tar reader stops at h.Size, checked above
 	if err != nil {
 		return fmt.Errorf("read %s: %w", p, err)
-	}
-	if int64(len(b)) > w.maxFile {
-		return fmt.Errorf("%s is over the %d-byte limit: raise the limit, or keep such a big file out of what is read", p, w.maxFile)
 	}
 	w.data[p] = b
 	return nil
