@@ -120,3 +120,22 @@ func TestSortPackages(t *testing.T) {
 		t.Errorf("sortPackages = %+v, want %+v", got, want)
 	}
 }
+
+// FuzzParseStatus: any input parses or fails cleanly, and every package
+// returned has a name and a version (the purl needs both).
+func FuzzParseStatus(f *testing.F) {
+	f.Add([]byte("Package: a\nStatus: install ok installed\nVersion: 1\nDescription: x\n y\n\nPackage: b\nVersion: 2\n"))
+	f.Add([]byte("Package: a\n\n"))
+	f.Add([]byte(" continuation first\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		pkgs, err := parseStatus(b)
+		if err != nil {
+			return
+		}
+		for _, p := range pkgs {
+			if p.Name == "" || p.Version == "" {
+				t.Errorf("parseStatus(%q) returned %+v, without a name or version", b, p)
+			}
+		}
+	})
+}
