@@ -133,6 +133,10 @@ func publish(ctx context.Context, r pipeline.Run) ([]pipeline.Result, error) {
 	if err := r.CheckPublish(ctx); err != nil {
 		return nil, err
 	}
+	r, err := r.WithSigning(ctx)
+	if err != nil {
+		return nil, err
+	}
 	return r.Publish(ctx)
 }
 
@@ -153,7 +157,40 @@ func release(ctx context.Context, r pipeline.Run) ([]pipeline.Result, error) {
 	if err := r.CheckRelease(ctx); err != nil {
 		return nil, err
 	}
+	r, err := r.WithSigning(ctx)
+	if err != nil {
+		return nil, err
+	}
 	return r.Release(ctx)
+}
+
+// Verify checks an image as a deployer would (-ref; default: this commit's prod image): its signature, its provenance and an SBOM per platform, and prints the cosign command that repeats each check.
+func Verify(ctx context.Context, ref *string) error {
+	ctx, s, err := load(ctx)
+	if err != nil {
+		return done(err)
+	}
+	target := s.cfg.Image + ":" + s.plan.Short
+	if ref != nil && *ref != "" {
+		target = *ref
+	}
+	return done(verify(ctx, s.run(), target))
+}
+
+func verify(ctx context.Context, r pipeline.Run, ref string) error {
+	report, err := r.VerifyImage(ctx, ref)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s\n", report.Image.Ref())
+	for _, c := range report.Checks {
+		mark := "ok  "
+		if !c.OK {
+			mark = "FAIL"
+		}
+		fmt.Printf("%s %s: %s\n     %s\n", mark, c.What, c.Detail, c.Command)
+	}
+	return report.Err()
 }
 
 // CI checks the service, then does what the GitHub Actions event asks: build a pull request, publish main, release a v* tag.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"runtime/debug"
 	"time"
 
 	"github.com/gantry-build/gantry/internal/dockerfile"
@@ -101,9 +102,10 @@ func (r Run) provenance(ctx context.Context, res Result) (provenance.Build, erro
 		Platforms:  res.Image.Platforms,
 		Dockerfile: provenance.Dockerfile{Path: name, Digest: "sha256:" + hex.EncodeToString(sum[:])},
 		BuildArgs:  args,
-		Builder:    r.builderID(),
-		Invocation: r.invocation(),
-		Finished:   time.Now().UTC(),
+		Builder:       r.builderID(),
+		Invocation:    r.invocation(),
+		Finished:      time.Now().UTC(),
+		GantryVersion: gantryVersion(),
 	}
 	file, err := dockerfile.Parse(content)
 	if err != nil {
@@ -136,12 +138,28 @@ func (r Run) server() string {
 }
 
 // builderID names what ran the build: the workflow at its ref in GitHub
-// Actions (as its keyless certificate does), else Gantry.
+// Actions (as its keyless certificate does), else Gantry at its version.
 func (r Run) builderID() string {
 	if ref := r.Getenv("GITHUB_WORKFLOW_REF"); r.inActions() && ref != "" {
 		return r.server() + "/" + ref
 	}
-	return "https://github.com/gantry-build/gantry"
+	return "https://github.com/gantry-build/gantry@" + gantryVersion()
+}
+
+// gantryVersion is the version of the Gantry module in this binary (the
+// service's mage binary), or "devel" when it is built from Gantry's own
+// checkout.
+func gantryVersion() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	for _, m := range append([]*debug.Module{&info.Main}, info.Deps...) {
+		if m.Path == "github.com/gantry-build/gantry" && m.Version != "" && m.Version != "(devel)" {
+			return m.Version
+		}
+	}
+	return "devel"
 }
 
 // invocation is the URL of this workflow run's attempt, in GitHub Actions.

@@ -46,7 +46,7 @@ func (j *journal) list() []string {
 
 // fakeBuilder stands in for buildx: a build that pushes puts an index of
 // its platforms in the registry, labelled with its revision and running
-// as User, under each of its tags.
+// as User, by digest in the repository it names.
 type fakeBuilder struct {
 	journal *journal
 	// User is the image config's user; "65532:65532" when empty.
@@ -114,13 +114,15 @@ func (b *fakeBuilder) Build(ctx context.Context, spec buildx.Build) (string, err
 	if err != nil {
 		return "", fmt.Errorf("fake build of %s: %w", spec.Target, err)
 	}
-	digest := ""
-	for _, tag := range spec.Tags {
-		if digest, err = registrytest.WriteIndex(tag, idx); err != nil {
-			return "", fmt.Errorf("fake build of %s: %w", spec.Target, err)
-		}
+	// A push goes by digest, as buildx's push-by-digest does.
+	d, err := idx.Digest()
+	if err != nil {
+		return "", fmt.Errorf("fake build of %s: %w", spec.Target, err)
 	}
-	return digest, nil
+	if _, err := registrytest.WriteIndex(spec.Name+"@"+d.String(), idx); err != nil {
+		return "", fmt.Errorf("fake build of %s: %w", spec.Target, err)
+	}
+	return d.String(), nil
 }
 
 // build returns the build of target; prod and dev build at once, in

@@ -110,7 +110,11 @@ func (r Run) log(img plan.Image) *logrus.Entry {
 func (r Run) Report(results []Result) error {
 	var images []actions.Image
 	for _, res := range results {
-		images = append(images, actions.Image{Target: res.Image.Target, Platforms: res.Image.Platforms, Tags: res.Image.Tags, Digest: res.Digest})
+		img := actions.Image{Target: res.Image.Target, Platforms: res.Image.Platforms, Tags: res.Image.Tags, Digest: res.Digest}
+		for _, c := range res.Checks {
+			img.Verified = append(img.Verified, actions.Check{What: c.What, Detail: c.Detail, Command: c.Command})
+		}
+		images = append(images, img)
 	}
 	if err := r.Actions().AppendSummary(string(r.Event.Kind)+" "+r.Event.Ref, r.Plan.Version, images); err != nil {
 		return err

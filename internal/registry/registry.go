@@ -120,10 +120,10 @@ type Image struct {
 	Revision string
 }
 
-// Lookup returns what tag names, or found == false when the tag (or the
-// repository) does not exist.
+// Lookup returns what tag (or a digest reference) names, or found == false
+// when the tag (or the repository) does not exist.
 func (c Client) Lookup(ctx context.Context, tag string) (img Image, found bool, err error) {
-	ref, err := name.NewTag(tag, name.StrictValidation)
+	ref, err := name.ParseReference(tag, name.StrictValidation)
 	if err != nil {
 		return Image{}, false, fmt.Errorf("look up %s: %w", tag, err)
 	}

@@ -194,9 +194,9 @@ func (a Attester) attachSBOM(ctx context.Context, img Image, p registry.Manifest
 // attachProvenance attaches build's provenance, about the index and every
 // platform manifest, to the index.
 func (a Attester) attachProvenance(ctx context.Context, img Image, platforms []registry.Manifest, build provenance.Build) error {
-	build.Subjects = []provenance.Subject{{Name: img.Repo, Digest: img.Digest}}
+	build.Subjects = []provenance.Subject{provenance.IndexSubject(img.Repo, img.Digest)}
 	for _, p := range platforms {
-		build.Subjects = append(build.Subjects, provenance.Subject{Name: img.Repo, Digest: p.Digest})
+		build.Subjects = append(build.Subjects, provenance.PlatformSubject(img.Repo, p.Platform, p.Digest))
 		if build.GoVersion == "" {
 			if info, err := a.binary(ctx, img, p); err == nil {
 				build.GoVersion = info.GoVersion
