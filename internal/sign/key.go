@@ -78,7 +78,7 @@ func NewKeySigner(keyPEM, password []byte) (Signer, error) {
 // Sign returns a bundle whose verification material is the public key's hint
 // (cosign's: base64 of the SHA-256 of the PKIX key), with no log entry.
 func (s *KeySigner) Sign(ctx context.Context, statement []byte) ([]byte, error) {
-	return BundleStatement(ctx, statement, s.keypair, sigsign.BundleOptions{})
+	return bundleStatement(ctx, statement, s.keypair, sigsign.BundleOptions{})
 }
 
 // Identity is "key sha256:<hex of the PKIX public key's SHA-256>".

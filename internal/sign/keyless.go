@@ -51,13 +51,17 @@ func (k Keyless) Sign(ctx context.Context, statement []byte) ([]byte, error) {
 	}
 	fulcioURL, rekorURL := or(k.FulcioURL, PublicGoodFulcio), or(k.RekorURL, PublicGoodRekor)
 	// Timeouts and retries as cosign's bundle.SignData.
-	return BundleStatement(ctx, statement, keypair, sigsign.BundleOptions{
+	b, err := bundleStatement(ctx, statement, keypair, sigsign.BundleOptions{
 		CertificateProvider:        sigsign.NewFulcio(&sigsign.FulcioOptions{BaseURL: fulcioURL, Timeout: 30 * time.Second, Retries: 1}),
 		CertificateProviderOptions: &sigsign.CertificateProviderOptions{IDToken: token},
 		TransparencyLogs: []sigsign.Transparency{
 			sigsign.NewRekor(&sigsign.RekorOptions{BaseURL: rekorURL, Timeout: 90 * time.Second, Retries: 1, Version: 1}),
 		},
 	})
+	if err != nil {
+		return nil, fmt.Errorf("keyless signing with Fulcio %s and Rekor %s: %w", fulcioURL, rekorURL, err)
+	}
+	return b, nil
 }
 
 // Identity is the identity Fulcio will certify, read from the token's claims

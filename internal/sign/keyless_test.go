@@ -53,6 +53,9 @@ func TestKeylessIdentity(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			signer := ss.Signer(tc.identity, tc.issuer)
+			if got := signer.Identity(); got != tc.identity {
+				t.Errorf("signer's Identity() = %q, want %q", got, tc.identity)
+			}
 			b, err := signer.Sign(context.Background(), stmt)
 			if err != nil {
 				t.Fatal(err)
@@ -254,5 +257,21 @@ func TestActionsToken(t *testing.T) {
 				t.Fatalf("ActionsToken = %q, %v; want %q", got, err, tc.want)
 			}
 		})
+	}
+}
+
+func TestKeylessSignFulcioRefuses(t *testing.T) {
+	t.Parallel()
+	fulcio := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "token expired", http.StatusUnauthorized)
+	}))
+	t.Cleanup(fulcio.Close)
+	token := signtest.Token(workflow+"@refs/heads/main", actions)
+	k := sign.Keyless{FulcioURL: fulcio.URL, RekorURL: "http://127.0.0.1:0", Token: func(context.Context) (string, error) { return token, nil }}
+	_, err := k.Sign(context.Background(), statement(t, cosignSignType, map[string]any{}, digestA))
+	for _, want := range []string{"keyless signing with Fulcio " + fulcio.URL + " and Rekor http://127.0.0.1:0", "Fulcio returned 401: token expired"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Sign error = %v, want one containing %q", err, want)
+		}
 	}
 }

@@ -30,13 +30,12 @@ type Signer interface {
 	Identity() string
 }
 
-// BundleStatement signs statement as a DSSE envelope with keypair and returns
+// bundleStatement signs statement as a DSSE envelope with keypair and returns
 // the bundle as JSON. It is the one place the bundle's shape is decided (the
 // in-toto payload type, protojson encoding, as cosign's
-// signcommon.NewAttestationBundle), so every Signer, including the test ones
-// in signtest, writes the same bundles; opts say where the certificate and
-// the transparency log entry come from.
-func BundleStatement(ctx context.Context, statement []byte, keypair sigsign.Keypair, opts sigsign.BundleOptions) ([]byte, error) {
+// signcommon.NewAttestationBundle), so key and keyless bundles differ only in
+// what opts add: a certificate and a transparency log entry.
+func bundleStatement(ctx context.Context, statement []byte, keypair sigsign.Keypair, opts sigsign.BundleOptions) ([]byte, error) {
 	opts.Context = ctx
 	content := &sigsign.DSSEData{Data: statement, PayloadType: inTotoPayloadType}
 	b, err := sigsign.Bundle(content, keypair, opts)

@@ -1,12 +1,16 @@
-// Package signtest is an in-process Sigstore for tests of keyless signing:
-// sigstore-go's testing/ca.VirtualSigstore (its Rekor log and timestamp
-// authority) with a Fulcio CA and a CT log of our own, so that leaf
-// certificates carry what the real Fulcio puts in them for GitHub Actions
-// (a URI SAN, the issuer, the source ref, an embedded SCT) and bundles
-// verify with the production keyless policy of package sign.
+// Package signtest is an in-process Sigstore for tests of keyless signing.
+// Fulcio and Rekor v1 are httptest servers, so bundles are made by
+// sign.Keyless itself, talking to them through sigstore-go's clients. The
+// Rekor log (and timestamp authority) is sigstore-go's
+// testing/ca.VirtualSigstore; the Fulcio CA and CT log are our own, because
+// the VirtualSigstore keeps its Fulcio key private and its leaves lack what
+// the real Fulcio puts in a GitHub Actions certificate (a URI SAN, the
+// source ref, an embedded SCT). So bundles verify with package sign's
+// production keyless verifier, no check relaxed.
 package signtest
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -18,10 +22,12 @@ import (
 	"encoding/asn1"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -32,13 +38,12 @@ import (
 	ctx509 "github.com/google/certificate-transparency-go/x509"
 	"github.com/google/certificate-transparency-go/x509util"
 	ssldsse "github.com/secure-systems-lab/go-securesystemslib/dsse"
-	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
-	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
-	sigsign "github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
 	"github.com/sigstore/sigstore-go/pkg/tlog"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/gantry-build/gantry/internal/sign"
 )
@@ -53,9 +58,12 @@ type Sigstore struct {
 	ctKey     *ecdsa.PrivateKey
 	ctLogID   [32]byte
 	ctLogs    map[string]*root.TransparencyLog
+	// The in-process Fulcio and Rekor servers sign.Keyless talks to.
+	fulcioURL, rekorURL string
 }
 
-// New starts a virtual Sigstore for t.
+// New starts a virtual Sigstore for t, its Fulcio and Rekor served by
+// httptest servers closed when t ends.
 func New(t testing.TB) *Sigstore {
 	t.Helper()
 	virtual, err := ca.NewVirtualSigstore()
@@ -78,7 +86,7 @@ func New(t testing.TB) *Sigstore {
 	if err != nil {
 		t.Fatalf("virtual CT log ID: %v", err)
 	}
-	return &Sigstore{
+	s := &Sigstore{
 		virtual: virtual,
 		fulcio: &root.FulcioCertificateAuthority{
 			Root:                rootCert,
@@ -100,6 +108,12 @@ func New(t testing.TB) *Sigstore {
 			SignatureHashFunc:   crypto.SHA256,
 		}},
 	}
+	fulcio := httptest.NewServer(http.HandlerFunc(s.serveFulcio))
+	t.Cleanup(fulcio.Close)
+	rekor := httptest.NewServer(http.HandlerFunc(s.serveRekor))
+	t.Cleanup(rekor.Close)
+	s.fulcioURL, s.rekorURL = fulcio.URL, rekor.URL
+	return s
 }
 
 // TrustedMaterial is what a verifier trusts: the virtual Fulcio CA and CT
@@ -114,45 +128,107 @@ func (s *Sigstore) Verifier(id sign.Identity) (sign.Verifier, error) {
 
 // Signer signs keyless as identity (the certificate's URI SAN, e.g.
 // https://github.com/o/r/.github/workflows/ci.yml@refs/heads/main) from OIDC
-// issuer issuer. The certificate's source repository ref is the part of the
-// identity after its last "@", as for a GitHub workflow.
+// issuer issuer: it is sign.Keyless itself, pointed at the virtual Fulcio and
+// Rekor servers, with a token for that identity (Token). The certificate's
+// source repository ref is the part of the identity after its last "@", as
+// for a GitHub workflow.
 func (s *Sigstore) Signer(identity, issuer string) sign.Signer {
-	return &signer{s: s, identity: identity, issuer: issuer}
+	token := Token(identity, issuer)
+	return sign.Keyless{
+		FulcioURL: s.fulcioURL,
+		RekorURL:  s.rekorURL,
+		Token:     func(context.Context) (string, error) { return token, nil },
+	}
 }
 
-type signer struct {
-	s                *Sigstore
-	identity, issuer string
+// Token is an (unsigned) OIDC token for identity from issuer, as the virtual
+// Fulcio reads it: sub is the identity, ref its part after the last "@";
+// for GitHub Actions it also has the job_workflow_ref the real one carries.
+func Token(identity, issuer string) string {
+	claims := map[string]string{"iss": issuer, "sub": identity}
+	if i := strings.LastIndex(identity, "@"); i >= 0 {
+		claims["ref"] = identity[i+1:]
+	}
+	if wf, ok := strings.CutPrefix(identity, "https://github.com/"); ok {
+		claims["job_workflow_ref"] = wf
+	}
+	b, err := json.Marshal(claims)
+	if err != nil {
+		panic(err) // a map of strings always marshals
+	}
+	enc := base64.RawURLEncoding.EncodeToString
+	return enc([]byte(`{"alg":"none"}`)) + "." + enc(b) + "." + enc([]byte("unsigned"))
 }
 
-func (g *signer) Identity() string { return g.identity }
-
-// Sign makes a bundle as sign.Keyless does, with the virtual Fulcio standing
-// in for the certificate request and the virtual Rekor for the log upload.
-func (g *signer) Sign(ctx context.Context, statement []byte) ([]byte, error) {
-	keypair, err := sigsign.NewEphemeralKeypair(nil)
-	if err != nil {
-		return nil, err
+// serveFulcio is Fulcio's /api/v2/signingCert: it checks the proof of
+// possession (the token's subject signed with the key) and issues a leaf for
+// the token's claims. Unlike Fulcio, it trusts the token unverified.
+func (s *Sigstore) serveFulcio(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || r.URL.Path != "/api/v2/signingCert" {
+		http.NotFound(w, r)
+		return
 	}
-	leaf, err := g.s.leaf(keypair.GetPublicKey(), g.identity, g.issuer)
-	if err != nil {
-		return nil, fmt.Errorf("virtual Fulcio: %w", err)
+	var claims struct {
+		Issuer  string `json:"iss"`
+		Subject string `json:"sub"`
+		Ref     string `json:"ref"`
 	}
-	return sign.BundleStatement(ctx, statement, keypair, sigsign.BundleOptions{
-		CertificateProvider: certificateProvider(leaf),
-		TransparencyLogs:    []sigsign.Transparency{rekor{g.s.virtual}},
+	var req struct {
+		PublicKeyRequest struct {
+			PublicKey struct {
+				Content string `json:"content"`
+			} `json:"publicKey"`
+			ProofOfPossession []byte `json:"proofOfPossession"`
+		} `json:"publicKeyRequest"`
+	}
+	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		http.Error(w, "no bearer token", http.StatusUnauthorized)
+		return
+	}
+	rawClaims, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err == nil {
+		err = json.Unmarshal(rawClaims, &claims)
+	}
+	if err != nil {
+		http.Error(w, "token claims: "+err.Error(), http.StatusUnauthorized)
+		return
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		http.Error(w, "request: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey([]byte(req.PublicKeyRequest.PublicKey.Content))
+	if err != nil {
+		http.Error(w, "public key: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	v, err := signature.LoadDefaultVerifier(pub)
+	if err == nil {
+		err = v.VerifySignature(bytes.NewReader(req.PublicKeyRequest.ProofOfPossession), strings.NewReader(claims.Subject))
+	}
+	if err != nil {
+		http.Error(w, "proof of possession: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	leaf, err := s.leaf(pub, claims.Subject, claims.Issuer, claims.Ref)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	var chain []string
+	for _, der := range [][]byte{leaf, s.fulcio.Intermediates[0].Raw, s.fulcio.Root.Raw} {
+		chain = append(chain, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{ // sigstore-go's Fulcio client wants 200
+		"signedCertificateEmbeddedSct": map[string]any{"chain": map[string]any{"certificates": chain}},
 	})
-}
-
-type certificateProvider []byte
-
-func (c certificateProvider) GetCertificate(context.Context, sigsign.Keypair, *sigsign.CertificateProviderOptions) ([]byte, error) {
-	return c, nil
 }
 
 // leaf issues a Fulcio-style code-signing certificate for pub, valid for ten
 // minutes from a minute ago, with an SCT from the virtual CT log embedded.
-func (s *Sigstore) leaf(pub crypto.PublicKey, identity, issuer string) ([]byte, error) {
+func (s *Sigstore) leaf(pub crypto.PublicKey, identity, issuer, ref string) ([]byte, error) {
 	san, err := url.Parse(identity)
 	if err != nil {
 		return nil, fmt.Errorf("identity %q is not a URI: %w", identity, err)
@@ -161,8 +237,8 @@ func (s *Sigstore) leaf(pub crypto.PublicKey, identity, issuer string) ([]byte, 
 		{Id: certificate.OIDIssuer, Value: []byte(issuer)},
 		derString(certificate.OIDIssuerV2, issuer),
 	}
-	if i := strings.LastIndex(identity, "@"); i >= 0 {
-		exts = append(exts, derString(certificate.OIDSourceRepositoryRef, identity[i+1:]))
+	if ref != "" {
+		exts = append(exts, derString(certificate.OIDSourceRepositoryRef, ref))
 	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
 	if err != nil {
@@ -255,51 +331,95 @@ func keyID(pub crypto.PublicKey) ([32]byte, error) {
 	return sha256.Sum256(der), nil
 }
 
-// rekor is a sign.Transparency that logs DSSE envelopes in the
-// VirtualSigstore's Rekor, with an inclusion proof (which v0.3 bundles need)
-// and a signed entry timestamp (which makes the integrated time trusted).
-type rekor struct{ virtual *ca.VirtualSigstore }
-
-func (r rekor) GetTransparencyLogEntry(_ context.Context, certPEM []byte, b *protobundle.Bundle) error {
-	env := b.GetDsseEnvelope()
-	if env == nil || len(env.Signatures) != 1 {
-		return errors.New("virtual Rekor logs DSSE envelopes with one signature")
+// serveRekor is Rekor v1's entry upload for the dsse kind, logging in the
+// VirtualSigstore's log: the answer has an inclusion proof (which v0.3
+// bundles need) and a signed entry timestamp (which makes the integrated
+// time trusted).
+func (s *Sigstore) serveRekor(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || r.URL.Path != "/api/v1/log/entries" {
+		http.NotFound(w, r)
+		return
 	}
-	block, _ := pem.Decode(certPEM)
+	var req struct {
+		Kind string `json:"kind"`
+		Spec struct {
+			ProposedContent struct {
+				Envelope  string   `json:"envelope"`
+				Verifiers [][]byte `json:"verifiers"`
+			} `json:"proposedContent"`
+		} `json:"spec"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Kind != "dsse" || len(req.Spec.ProposedContent.Verifiers) != 1 {
+		http.Error(w, fmt.Sprintf("want a dsse entry with one verifier (%v)", err), http.StatusBadRequest)
+		return
+	}
+	var env ssldsse.Envelope
+	if err := json.Unmarshal([]byte(req.Spec.ProposedContent.Envelope), &env); err != nil || len(env.Signatures) != 1 {
+		http.Error(w, fmt.Sprintf("want an envelope with one signature (%v)", err), http.StatusBadRequest)
+		return
+	}
+	sig, err := base64.StdEncoding.DecodeString(env.Signatures[0].Sig)
+	if err != nil {
+		http.Error(w, "signature: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	block, _ := pem.Decode(req.Spec.ProposedContent.Verifiers[0])
 	if block == nil || block.Type != "CERTIFICATE" {
-		return errors.New("virtual Rekor logs keyless signatures only")
+		http.Error(w, "the virtual Rekor logs keyless signatures only", http.StatusBadRequest)
+		return
 	}
 	cert, err := x509.ParseCertificate(block.Bytes)
 	if err != nil {
-		return err
-	}
-	sig := env.Signatures[0].Sig
-	envelope := &ssldsse.Envelope{
-		PayloadType: env.PayloadType,
-		Payload:     base64.StdEncoding.EncodeToString(env.Payload),
-		Signatures:  []ssldsse.Signature{{Sig: base64.StdEncoding.EncodeToString(sig)}},
+		http.Error(w, "certificate: "+err.Error(), http.StatusBadRequest)
+		return
 	}
 	integrated := time.Now().Unix()
-	entry, err := r.virtual.GenerateTlogEntry(cert, envelope, sig, integrated, true)
+	entry, err := s.virtual.GenerateTlogEntry(cert, &env, sig, integrated, true)
 	if err != nil {
-		return err
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
 	}
 	tle := entry.TransparencyLogEntry()
+	body := base64.StdEncoding.EncodeToString(tle.CanonicalizedBody)
+	logID := hex.EncodeToString(tle.LogId.KeyId)
 	// The VirtualSigstore keeps the entry's SET to itself; sign the same
-	// payload again to put it in the bundle.
-	set, err := r.virtual.RekorSignPayload(tlog.RekorPayload{
-		Body:           base64.StdEncoding.EncodeToString(tle.CanonicalizedBody),
-		IntegratedTime: integrated,
-		LogIndex:       tle.LogIndex,
-		LogID:          hex.EncodeToString(tle.LogId.KeyId),
-	})
+	// payload again for the answer.
+	set, err := s.virtual.RekorSignPayload(tlog.RekorPayload{Body: body, IntegratedTime: integrated, LogIndex: tle.LogIndex, LogID: logID})
 	if err != nil {
-		return err
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
 	}
-	tle.KindVersion = &protorekor.KindVersion{Kind: "dsse", Version: "0.0.1"}
-	tle.InclusionPromise = &protorekor.InclusionPromise{SignedEntryTimestamp: set}
-	b.VerificationMaterial.TlogEntries = append(b.VerificationMaterial.TlogEntries, tle)
-	return nil
+	proof := tle.InclusionProof
+	hashes := []string{}
+	for _, h := range proof.Hashes {
+		hashes = append(hashes, hex.EncodeToString(h))
+	}
+	sum := sha256.Sum256(tle.CanonicalizedBody)
+	uuid := hex.EncodeToString(sum[:])
+	w.Header().Set("ETag", uuid)
+	w.Header().Set("Location", "/api/v1/log/entries/"+uuid)
+	writeJSON(w, http.StatusCreated, map[string]any{uuid: map[string]any{
+		"body":           body,
+		"integratedTime": integrated,
+		"logID":          logID,
+		"logIndex":       tle.LogIndex,
+		"verification": map[string]any{
+			"signedEntryTimestamp": set,
+			"inclusionProof": map[string]any{
+				"checkpoint": proof.Checkpoint.Envelope,
+				"hashes":     hashes,
+				"logIndex":   proof.LogIndex,
+				"rootHash":   hex.EncodeToString(proof.RootHash),
+				"treeSize":   proof.TreeSize,
+			},
+		},
+	}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v) // the client sees a short body if this fails
 }
 
 // trusted is the VirtualSigstore's trusted material with the virtual Fulcio
