@@ -46,7 +46,8 @@ type verifier struct {
 	policy verify.PolicyOption
 	// identity names what signed, from the verification result.
 	identity func(*verify.VerificationResult) Verified
-	// mismatch explains a bundle the policy rejected, naming what signed it.
+	// mismatch, if set, explains a bundle the identity policy rejected,
+	// naming what signed it; nil for other errors.
 	mismatch func(*bundle.Bundle, error) error
 }
 
@@ -80,7 +81,6 @@ func NewKeyVerifier(publicPEM []byte) (Verifier, error) {
 		sev:      sev,
 		policy:   verify.WithKey(),
 		identity: func(*verify.VerificationResult) Verified { return Verified{Identity: id} },
-		mismatch: func(*bundle.Bundle, error) error { return nil },
 	}, nil
 }
 
@@ -152,8 +152,10 @@ func (v *verifier) Verify(bundleJSON []byte, digest string) (Verified, error) {
 	}
 	res, err := v.sev.Verify(&b, verify.NewPolicy(verify.WithArtifactDigest(alg, sum), v.policy))
 	if err != nil {
-		if idErr := v.mismatch(&b, err); idErr != nil {
-			return Verified{}, idErr
+		if v.mismatch != nil {
+			if idErr := v.mismatch(&b, err); idErr != nil {
+				return Verified{}, idErr
+			}
 		}
 		if subjects, serr := statementSubjects(env.Payload); serr == nil && !slices.Contains(subjects, digest) {
 			return Verified{}, fmt.Errorf("bundle attests %s, not %s: it was made for another image; verify it against the digest it names", strings.Join(subjects, ", "), digest)
