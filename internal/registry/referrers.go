@@ -141,7 +141,9 @@ func (c Client) Attach(ctx context.Context, subject string, a Artifact) (string,
 // failing with it would make signed images look unreadable. There is an
 // error only when both fail. (The client has no logger to report the
 // other failure to.) A registry without the API counts as answering: its
-// list is the tag's.
+// list is the tag's, as go-containerregistry reads it, which takes a tag
+// naming something other than an index for an empty list (Attach reports
+// that tag).
 func (c Client) Referrers(ctx context.Context, subject string) ([]Referrer, error) {
 	sub, err := parseDigest(subject)
 	if err != nil {
@@ -151,7 +153,7 @@ func (c Client) Referrers(ctx context.Context, subject string) ([]Referrer, erro
 	if err != nil {
 		return nil, fmt.Errorf("list the referrers of %s: %w", subject, err)
 	}
-	fromTag, tagErr := c.tagReferrers(ctx, s, sub)
+	fromTag, tagErr := tagReferrers(ctx, s, sub)
 	var fromAPI []v1.Descriptor
 	idx, apiErr := remote.Referrers(sub, remote.Reuse(s.puller), remote.WithContext(ctx))
 	if apiErr == nil {
@@ -168,7 +170,7 @@ func (c Client) Referrers(ctx context.Context, subject string) ([]Referrer, erro
 
 // tagReferrers returns the descriptors in subject's referrers tag; none
 // when there is no tag.
-func (c Client) tagReferrers(ctx context.Context, s sessions, sub name.Digest) ([]v1.Descriptor, error) {
+func tagReferrers(ctx context.Context, s sessions, sub name.Digest) ([]v1.Descriptor, error) {
 	tag := referrersTag(sub)
 	desc, err := s.puller.Get(ctx, tag)
 	if isNotFound(err) {

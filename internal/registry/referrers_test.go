@@ -488,7 +488,7 @@ func TestReferrersOneSourceFails(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = c.tagReferrers(ctx, s, mustDigest(t, subject))
+		_, err = tagReferrers(ctx, s, mustDigest(t, subject))
 		checkErr(t, err, []string{ref.String(), "not the OCI index of referrers", "delete the tag"}, nil)
 	})
 }
