@@ -1,6 +1,7 @@
 // Package registry is every registry read and write Gantry makes, through
-// go-containerregistry: checking what a build pushed, and adding tags to an
-// index that is already there (a registry-side tag, no layers moved).
+// go-containerregistry: checking what a build pushed, adding tags to an
+// index that is already there (a registry-side tag, no layers moved), and
+// attaching artifacts to it as OCI referrers, and reading them back.
 package registry
 
 import (
@@ -37,13 +38,18 @@ type Client struct {
 	pushCheck http.RoundTripper
 	// sessions opens the client's sessions on first use.
 	sessions func() (sessions, error)
+	// attaching serialises Attach per subject: each attach rewrites the
+	// subject's referrers tag, and two at once would lose one's entry.
+	attaching *keyedMutex
 }
 
 // sessions keep one authenticated transport per repository and scope,
 // made by the first call that needs it and reused by every later one
 // (concurrent ones too), so a publish does one token handshake per scope
 // instead of one per call: the puller's pull scope for reads, the
-// pusher's push scope for tags.
+// pusher's push scope for tags and referrers. The pusher never asks a
+// registry's referrers API (see skipReferrersProbe), so every referrer it
+// writes is also listed in the referrers tag.
 type sessions struct {
 	puller *remote.Puller
 	pusher *remote.Pusher
@@ -72,13 +78,14 @@ func newClient(keychain authn.Keychain) Client {
 		keychain: keychain,
 		pushCheck: transport.NewUserAgent(transport.NewRetry(http.DefaultTransport,
 			transport.WithRetryBackoff(retryBackoff), transport.WithRetryStatusCodes(retryStatusCodes...)), "gantry"),
+		attaching: &keyedMutex{},
 		sessions: sync.OnceValues(func() (sessions, error) {
 			opts := []remote.Option{remote.WithAuthFromKeychain(keychain), remote.WithUserAgent("gantry")}
 			puller, err := remote.NewPuller(opts...)
 			if err != nil {
 				return sessions{}, fmt.Errorf("open registry session: %w", err)
 			}
-			pusher, err := remote.NewPusher(opts...)
+			pusher, err := remote.NewPusher(append(opts, remote.WithTransport(skipReferrersProbe{remote.DefaultTransport}))...)
 			if err != nil {
 				return sessions{}, fmt.Errorf("open registry session: %w", err)
 			}

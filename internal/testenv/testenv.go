@@ -1,6 +1,7 @@
 // Package testenv reads the environment that scripts/testenv starts (the
-// buildx builder, the loopback registry, the Docker engine and the stand-in
-// base images) for the end-to-end tests and the repository's demo.
+// buildx builder, the loopback registry, the Docker engine, the stand-in
+// base images and cosign) for the end-to-end tests and the repository's
+// demo.
 package testenv
 
 import (
@@ -15,6 +16,9 @@ import (
 // Env is what scripts/testenv wrote to its env file.
 type Env struct {
 	Builder, Registry, DockerHost, GoImage, RuntimeImage, DevImage string
+	// Cosign is the path of the cosign binary that verifies what Gantry
+	// signs; scripts/testenv names the flags it needs offline.
+	Cosign string
 }
 
 // File is where scripts/testenv writes its variables
@@ -44,12 +48,17 @@ func Load() (Env, error) {
 	e := Env{
 		Builder: vars["GANTRY_TEST_BUILDER"], Registry: vars["GANTRY_TEST_REGISTRY"], DockerHost: vars["GANTRY_TEST_DOCKER_HOST"],
 		GoImage: vars["GANTRY_TEST_GO_IMAGE"], RuntimeImage: vars["GANTRY_TEST_RUNTIME_IMAGE"], DevImage: vars["GANTRY_TEST_DEV_IMAGE"],
+		Cosign: vars["GANTRY_TEST_COSIGN"],
 	}
 	for key, v := range map[string]string{"GANTRY_TEST_BUILDER": e.Builder, "GANTRY_TEST_REGISTRY": e.Registry, "GANTRY_TEST_DOCKER_HOST": e.DockerHost,
-		"GANTRY_TEST_GO_IMAGE": e.GoImage, "GANTRY_TEST_RUNTIME_IMAGE": e.RuntimeImage, "GANTRY_TEST_DEV_IMAGE": e.DevImage} {
+		"GANTRY_TEST_GO_IMAGE": e.GoImage, "GANTRY_TEST_RUNTIME_IMAGE": e.RuntimeImage, "GANTRY_TEST_DEV_IMAGE": e.DevImage,
+		"GANTRY_TEST_COSIGN": e.Cosign} {
 		if v == "" {
 			return e, fmt.Errorf("%s lacks %s: run `scripts/testenv up` again", File(), key)
 		}
+	}
+	if _, err := os.Stat(e.Cosign); err != nil {
+		return e, fmt.Errorf("cosign is missing (%v): run `scripts/testenv up`", err)
 	}
 	resp, err := http.Get("http://" + e.Registry + "/v2/")
 	if err != nil {
