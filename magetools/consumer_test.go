@@ -40,13 +40,13 @@ func TestConsumer(t *testing.T) {
 		if res.Code != 0 {
 			t.Fatalf("mage -l: exit %d", res.Code)
 		}
-		for _, target := range []string{"build", "buildDev", "check", "image", "imageDev", "publish", "release", "ci", "plan"} {
+		for _, target := range []string{"build", "buildDev", "check", "image", "imageDev", "publish", "release", "ci", "plan", "verify"} {
 			if !regexp.MustCompile(`(?m)^  ` + target + ` +\S.*$`).MatchString(res.Stdout) {
 				t.Errorf("target %s missing or undocumented in:\n%s", target, res.Stdout)
 			}
 		}
-		if n := len(regexp.MustCompile(`(?m)^  \S`).FindAllString(res.Stdout, -1)); n != 9 {
-			t.Errorf("%d targets listed, want exactly 9 (helpers leak?):\n%s", n, res.Stdout)
+		if n := len(regexp.MustCompile(`(?m)^  \S`).FindAllString(res.Stdout, -1)); n != 10 {
+			t.Errorf("%d targets listed, want exactly 10 (helpers leak?):\n%s", n, res.Stdout)
 		}
 	})
 

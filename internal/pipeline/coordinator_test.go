@@ -250,7 +250,7 @@ func digests(t *testing.T, f *fixture, tags ...string) map[string]string {
 }
 
 func TestPublishCoordinates(t *testing.T) {
-	t.Run("first run: build and push the immutable tags, verify both, then move", func(t *testing.T) {
+	t.Run("first run: build and push by digest, verify and tag each, then move", func(t *testing.T) {
 		f := newFixture(t)
 		r := f.run(t, false, f.dir, nil)
 		b, j, hook := withFakes(t, &r)
@@ -263,13 +263,16 @@ func TestPublishCoordinates(t *testing.T) {
 		}
 		sha := f.short(f.c2)
 		// prod and dev build at once: each is verified after its build,
-		// and the moving tags move only after both are verified.
+		// then gets its immutable tag, and the moving tags move only
+		// after both are verified.
 		checkOrder(t, j.list(), []string{"check push"}, [][]string{
-			{"build prod", "verify " + res[0].Digest},
-			{"build dev", "verify " + res[1].Digest},
+			{"build prod", "verify " + res[0].Digest, "tag " + sha},
+			{"build dev", "verify " + res[1].Digest, "tag " + sha + "-dev"},
 		}, []string{"tag main", "tag main-dev"})
-		if got := [][]string{b.build(t, "prod").Tags, b.build(t, "dev").Tags}; !slices.Equal(got[0], []string{f.tag(sha)}) || !slices.Equal(got[1], []string{f.tag(sha + "-dev")}) {
-			t.Errorf("builds pushed %q, want the immutable tags only", got)
+		for _, target := range []string{"prod", "dev"} {
+			if spec := b.build(t, target); spec.Name != f.image || len(spec.Tags) > 0 {
+				t.Errorf("%s pushed to %q with tags %q, want the repository by digest, no tag", target, spec.Name, spec.Tags)
+			}
 		}
 		want2 := map[string]string{sha: res[0].Digest, "main": res[0].Digest, sha + "-dev": res[1].Digest, "main-dev": res[1].Digest}
 		if got := digests(t, f, sha, "main", sha+"-dev", "main-dev"); !maps.Equal(got, want2) {
@@ -438,8 +441,8 @@ func TestPublishCoordinates(t *testing.T) {
 				t.Errorf("main moved to %s after a failed build", got)
 			}
 			for _, e := range j.list() {
-				if strings.HasPrefix(e, "tag ") {
-					t.Errorf("after the failed build: %s", e)
+				if strings.HasPrefix(e, "tag ") && e != "tag "+res[0].Image.Immutable()[0][strings.LastIndex(res[0].Image.Immutable()[0], ":")+1:] {
+					t.Errorf("after the failed build: %s; only %s's immutable tag may be set", e, other)
 				}
 			}
 		})
@@ -453,8 +456,8 @@ func TestPublishCoordinates(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Release: %v", err)
 		}
-		if len(b.builds) != 1 || b.builds[0].Target != "prod" || !slices.Equal(b.builds[0].Tags, []string{f.tag("1.2.3")}) {
-			t.Fatalf("builds %+v, want prod as 1.2.3", b.builds)
+		if len(b.builds) != 1 || b.builds[0].Target != "prod" {
+			t.Fatalf("builds %+v, want prod", b.builds)
 		}
 		if got := b.builds[0].Labels["org.opencontainers.image.version"]; got != "1.2.3" {
 			t.Errorf("version label %q, want 1.2.3", got)
@@ -462,7 +465,7 @@ func TestPublishCoordinates(t *testing.T) {
 		if len(res) != 1 || res[0].How != Built || digestOf(t, f.tag("1.2.3")) != res[0].Digest {
 			t.Errorf("results %+v, want 1.2.3 built", res)
 		}
-		want := []string{"check push", "build prod", "verify " + res[0].Digest}
+		want := []string{"check push", "build prod", "verify " + res[0].Digest, "tag 1.2.3"}
 		if got := j.list(); !slices.Equal(got, want) {
 			t.Errorf("effects %q, want %q", got, want)
 		}
@@ -555,9 +558,10 @@ func TestPublishBuildsAtOnce(t *testing.T) {
 			t.Fatalf("Publish: %v", err)
 		}
 		// prod's build returned only once dev's had started (Hold).
+		sha := f.short(f.c2)
 		checkOrder(t, j.list(), []string{"check push"}, [][]string{
-			{"build prod", "verify " + res[0].Digest},
-			{"build dev", "verify " + res[1].Digest},
+			{"build prod", "verify " + res[0].Digest, "tag " + sha},
+			{"build dev", "verify " + res[1].Digest, "tag " + sha + "-dev"},
 		}, []string{"tag main", "tag main-dev"})
 	})
 

@@ -290,6 +290,12 @@ func TestExisting(t *testing.T) {
 			if res.Image.Target != img.Target || strings.Join(res.Image.Tags, ",") != strings.Join(img.Tags, ",") {
 				t.Errorf("existing() Image = %+v, want %+v", res.Image, img)
 			}
+			if res.How != "" {
+				// What Publish does next with an image it need not build.
+				if _, err := r.finish(context.Background(), res); err != nil {
+					t.Fatalf("finish: %v", err)
+				}
+			}
 			if tt.wantHow == "" {
 				for tag, d := range before {
 					if got := digestOf(t, tag); got != d {
@@ -643,6 +649,9 @@ func TestPromotedReleaseKeepsMainBytes(t *testing.T) {
 	}
 	if res.How != Promoted {
 		t.Fatalf("How = %q, want %q", res.How, Promoted)
+	}
+	if _, err := release.finish(context.Background(), res); err != nil {
+		t.Fatalf("finish: %v", err)
 	}
 	want := labels["org.opencontainers.image.version"]
 	if got := versionLabel(t, f.tag("1.2.3")); got != want || !strings.HasPrefix(got, "main-") {

@@ -47,7 +47,7 @@ func TestSpec(t *testing.T) {
 			Dockerfile: specDF,
 			Target:     "prod",
 			Platforms:  []string{"linux/amd64", "linux/arm64"},
-			Tags:       []string{specImage + ":0123456"},
+			Name:       specImage,
 			Output:     buildx.Push,
 			BuildArgs: map[string]string{
 				"MAIN_PACKAGE": "./cmd/svc",
@@ -130,7 +130,6 @@ func TestSpec(t *testing.T) {
 			out:   buildx.Push,
 			want: func(b *buildx.Build) {
 				b.Target = "dev"
-				b.Tags = []string{specImage + ":0123456-dev"}
 				b.Progress = "plain"
 				b.CacheFrom = []string{"type=gha,scope=svc-dev"}
 				b.CacheTo = []string{"type=gha,mode=max,scope=svc-dev"}
@@ -141,10 +140,9 @@ func TestSpec(t *testing.T) {
 			ev:   pullRequest,
 			env:  actionsToken,
 			out:  buildx.CacheOnly,
-			tags: []string{},
 			want: func(b *buildx.Build) {
 				b.Platforms = []string{"linux/amd64"}
-				b.Tags = []string{}
+				b.Name = ""
 				b.Output = buildx.CacheOnly
 				b.Progress = "plain"
 				b.CacheFrom = []string{"type=gha,scope=svc-prod"}
@@ -157,11 +155,10 @@ func TestSpec(t *testing.T) {
 			ev:    pullRequest,
 			image: 1,
 			out:   buildx.CacheOnly,
-			tags:  []string{},
 			want: func(b *buildx.Build) {
 				b.Target = "dev"
 				b.Platforms = []string{"linux/amd64"}
-				b.Tags = []string{}
+				b.Name = ""
 				b.Output = buildx.CacheOnly
 				b.Labels["org.opencontainers.image.version"] = "pr-42-0123456"
 				b.BuildArgs["GO_LDFLAGS"] = "-X main.version=pr-42-0123456 -X main.commit=" + specSHA + " -X main.date=" + specCreated
@@ -183,11 +180,10 @@ func TestSpec(t *testing.T) {
 			ev:     pullRequest,
 			image:  1,
 			out:    buildx.CacheOnly,
-			tags:   []string{},
 			want: func(b *buildx.Build) {
 				b.Target = "dev"
 				b.Platforms = []string{"linux/amd64"}
-				b.Tags = []string{}
+				b.Name = ""
 				b.Output = buildx.CacheOnly
 				b.CacheFrom = []string{"type=local,src=/var/cache/gantry/svc-dev"}
 				b.Labels["org.opencontainers.image.version"] = "pr-42-0123456"
@@ -208,7 +204,6 @@ func TestSpec(t *testing.T) {
 			env:  actionsToken,
 			out:  buildx.Push,
 			want: func(b *buildx.Build) {
-				b.Tags = []string{specImage + ":1.2.3"}
 				b.Progress = "plain"
 				b.CacheFrom = []string{"type=gha,scope=svc-prod"}
 				b.CacheTo = []string{"type=gha,mode=max,scope=svc-prod"}
@@ -314,6 +309,7 @@ func TestSpec(t *testing.T) {
 			want: func(b *buildx.Build) {
 				b.Output = buildx.Load
 				b.Tags = []string{"svc:main-0123456"}
+				b.Name = ""
 			},
 		},
 		{
@@ -343,11 +339,7 @@ func TestSpec(t *testing.T) {
 			}
 			r := Run{Config: cfg, Event: tt.ev, Plan: p, Getenv: getenv(tt.env)}
 			img := p.Images[tt.image]
-			tags := tt.tags
-			if tags == nil {
-				tags = img.Immutable()
-			}
-			got := r.Spec(img, specDF, tt.out, tags)
+			got := r.Spec(img, specDF, tt.out, tt.tags)
 			want := base()
 			tt.want(&want)
 			if !reflect.DeepEqual(got, want) {
@@ -372,7 +364,7 @@ func TestSpecArgs(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := Run{Config: cfg, Event: ev, Plan: p, Getenv: getenv(nil)}
-	args, err := r.Spec(p.Images[0], specDF, buildx.Push, p.Images[0].Immutable()).Args()
+	args, err := r.Spec(p.Images[0], specDF, buildx.Push, nil).Args()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,16 +374,15 @@ func TestSpecArgs(t *testing.T) {
 		"--build-arg MAIN_PACKAGE=.",
 		"--label org.opencontainers.image.created=" + specCreated,
 		"--label org.opencontainers.image.title=svc",
-		"--tag " + specImage + ":0123456 ",
 		"--provenance=false --sbom=false",
-		"type=image,push=true,oci-mediatypes=true,rewrite-timestamp=true",
+		"type=image,name=" + specImage + ",push-by-digest=true,push=true,oci-mediatypes=true,rewrite-timestamp=true",
 	} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("args %q lack %q", joined, want)
 		}
 	}
-	if strings.Contains(joined, ":main ") || strings.HasSuffix(joined, ":main") {
-		t.Errorf("args %q push the moving tag main with the build", joined)
+	if strings.Contains(joined, "--tag") {
+		t.Errorf("args %q tag the build; a push goes by digest, tagged once verified", joined)
 	}
 	if args[len(args)-1] != dir {
 		t.Errorf("last argument %q, want the context %q", args[len(args)-1], dir)

@@ -86,6 +86,12 @@ func (s *KeySigner) Identity() string {
 	return keyIdentity(s.keypair.pkix)
 }
 
+// PublicPEM returns the public key as PKIX PEM, as cosign.pub holds it: what
+// a verifier of this signer's signatures trusts.
+func (s *KeySigner) PublicPEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: s.keypair.pkix})
+}
+
 // GenerateKey returns a new ECDSA P-256 key pair (cosign's default) in
 // cosign's format: the private key PEM-encoded as an ENCRYPTED SIGSTORE
 // PRIVATE KEY under password, and the public key as PKIX PEM.

@@ -111,6 +111,9 @@ func TestKeyRoundTrip(t *testing.T) {
 	if got := signer.Identity(); got != wantIdentity {
 		t.Errorf("Identity() = %q, want %q", got, wantIdentity)
 	}
+	if got := signer.(*sign.KeySigner).PublicPEM(); !bytes.Equal(got, pub) {
+		t.Errorf("PublicPEM() = %s, want the public key GenerateKey wrote: %s", got, pub)
+	}
 
 	for _, tc := range []struct {
 		name          string
