@@ -249,7 +249,7 @@ func (c Client) Resolve(ctx context.Context, ref string) (string, error) {
 	}
 	desc, err := s.puller.Head(ctx, r)
 	if err != nil {
-		return "", explain(fmt.Errorf("resolve %s: %w", ref, err), r.Context())
+		return "", fmt.Errorf("resolve %s: %w", ref, err)
 	}
 	return desc.Digest.String(), nil
 }

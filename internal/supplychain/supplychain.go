@@ -16,7 +16,6 @@ import (
 	"bytes"
 	"context"
 	"debug/buildinfo"
-	"errors"
 	"fmt"
 	"runtime/debug"
 	"slices"
@@ -346,6 +345,3 @@ func (a Attester) binary(ctx context.Context, img Image, p registry.Manifest) (*
 
 // maxBinary bounds the binary read out of an image.
 const maxBinary = 512 << 20
-
-// errNotVerified marks a report with a failed check.
-var errNotVerified = errors.New("not verified")

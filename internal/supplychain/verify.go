@@ -40,7 +40,7 @@ func (r Report) Err() error {
 	if len(failed) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%s does not verify: %s: %w", r.Image.Ref(), strings.Join(failed, "; "), errNotVerified)
+	return fmt.Errorf("%s does not verify: %s", r.Image.Ref(), strings.Join(failed, "; "))
 }
 
 // Verify checks img as a deployer would: a signature for ref by the
