@@ -11,6 +11,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/gantry-build/gantry/internal/provenance"
+	"github.com/gantry-build/gantry/internal/supplychain"
 	"github.com/gantry-build/gantry/internal/testsvc"
 )
 
@@ -129,13 +131,20 @@ func TestRegistrySafety(t *testing.T) {
 		}
 	})
 
-	t.Run("two builds of one commit have equal digests, prod and dev", func(t *testing.T) {
+	t.Run("two builds of one commit have equal digests, prod and dev, signed and attested", func(t *testing.T) {
+		// Everything on: signatures, SBOMs and provenance hang off the
+		// digests, outside the index, so the index stays reproducible.
 		noCache := map[string]string{"GANTRY_NO_CACHE": "true"}
+		keyEnv, _ := signingKey(t)
 		var builds [2]map[string]string // "<tag> <platform>" -> manifest digest and layers
 		for i, name := range []string{"repro-1", "repro-2"} {
 			r := env.Registry + "/" + run + "/" + name
-			if res := ci(t, svc, pushMain(b), testsvc.Merge(env.GantryEnv(r), noCache)); res.Code != 0 {
+			if res := ci(t, svc, pushMain(b), testsvc.Merge(env.GantryEnv(r), noCache, keyEnv)); res.Code != 0 {
 				t.Fatalf("%s: exit %d", name, res.Code)
+			}
+			_, prod := index(t, r+":"+b[:7])
+			if got := referrers(t, r, prod.String()); got[supplychain.SignaturePredicate] != 1 || got[provenance.PredicateType] != 1 {
+				t.Fatalf("%s: referrers %v, want a signature and provenance: signing was not on", name, got)
 			}
 			builds[i] = map[string]string{}
 			for _, tag := range []string{b[:7], b[:7] + "-dev"} {

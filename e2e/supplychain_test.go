@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"maps"
 	"os"
 	"os/exec"
@@ -58,6 +59,18 @@ func cosign(t *testing.T, args ...string) (string, error) {
 	out, err := exec.Command(env.Cosign, args...).CombinedOutput()
 	t.Logf("cosign %s: %v\n%s", strings.Join(args, " "), err, out)
 	return string(out), err
+}
+
+// payload decodes the DSSE payload (the in-toto statement) of the last
+// envelope cosign verify-attestation printed.
+func payload(t *testing.T, out string) string {
+	t.Helper()
+	var envelope struct{ Payload []byte }
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &envelope); err != nil {
+		t.Fatalf("cosign printed no envelope: %v", err)
+	}
+	return string(envelope.Payload)
 }
 
 // platformDigests returns the digest of each platform manifest of the
@@ -146,7 +159,7 @@ func TestSupplyChain(t *testing.T) {
 	})
 
 	t.Run("mage verify accepts it, and prints the cosign commands", func(t *testing.T) {
-		res := svc.Mage(t, testsvc.Merge(base, map[string]string{"GANTRY_VERIFY_KEY": pub}), "verify", "-ref", repo+":"+short)
+		res := svc.Mage(t, testsvc.Merge(base, map[string]string{"GANTRY_VERIFY_KEY": pub}), "verify", "-ref="+repo+":"+short)
 		if res.Code != 0 {
 			t.Fatalf("mage verify: exit %d\n%s", res.Code, res.Stdout)
 		}
@@ -163,8 +176,11 @@ func TestSupplyChain(t *testing.T) {
 		if _, err := cosign(t, "verify", "--key", pub, ref); err != nil {
 			t.Errorf("cosign verify: %v", err)
 		}
-		if out, err := cosign(t, "verify-attestation", "--key", pub, "--type", "slsaprovenance1", ref); err != nil || !strings.Contains(out, second) {
-			t.Errorf("cosign verify-attestation slsaprovenance1: %v (want the commit in the output)", err)
+		out, err := cosign(t, "verify-attestation", "--key", pub, "--type", "slsaprovenance1", ref)
+		if err != nil {
+			t.Errorf("cosign verify-attestation slsaprovenance1: %v", err)
+		} else if stmt := payload(t, out); !strings.Contains(stmt, `"gitCommit":"`+second+`"`) {
+			t.Errorf("the provenance cosign verified does not name the commit %s:\n%s", second, stmt)
 		}
 		if _, err := cosign(t, "verify-attestation", "--key", pub, "--type", "cyclonedx", repo+"@"+platforms["linux/arm64"]); err != nil {
 			t.Errorf("cosign verify-attestation cyclonedx: %v", err)
@@ -354,7 +370,7 @@ func tamperCases(t *testing.T, svc *testsvc.Service, repo string, base map[strin
 			moveTag("main", old)
 			undo := tc.tamper(t)
 			defer undo()
-			res := svc.Mage(t, testsvc.Merge(base, keyEnv), "verify", "-ref", tc.ref)
+			res := svc.Mage(t, testsvc.Merge(base, keyEnv), "verify", "-ref="+tc.ref)
 			if res.Code == 0 || !strings.Contains(res.Stdout+res.Stderr, tc.failure) {
 				t.Errorf("mage verify: exit %d; want a failure saying %q", res.Code, tc.failure)
 			}
