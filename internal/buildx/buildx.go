@@ -44,11 +44,11 @@ type Build struct {
 	Target     string
 	Platforms  []string
 	// Tags name a loaded image; Name is the repository of a push.
-	Tags       []string
-	Name       string
-	Output     Output
-	BuildArgs  map[string]string
-	Labels     map[string]string
+	Tags      []string
+	Name      string
+	Output    Output
+	BuildArgs map[string]string
+	Labels    map[string]string
 	// SourceDateEpoch is the commit time: BuildKit uses it for image
 	// timestamps, and rewrites layer timestamps to it, so that two builds of
 	// one commit give the same image.

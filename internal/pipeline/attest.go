@@ -95,13 +95,13 @@ func (r Run) provenance(ctx context.Context, res Result) (provenance.Build, erro
 	args := r.BuildOptions().BuildArgs()
 	maps.Copy(args, r.Config.BuildArgs)
 	b := provenance.Build{
-		Repository: r.sourceRepository(),
-		Commit:     r.Event.Commit,
-		Ref:        r.Event.Ref,
-		Target:     res.Image.Target,
-		Platforms:  res.Image.Platforms,
-		Dockerfile: provenance.Dockerfile{Path: name, Digest: "sha256:" + hex.EncodeToString(sum[:])},
-		BuildArgs:  args,
+		Repository:    r.sourceRepository(),
+		Commit:        r.Event.Commit,
+		Ref:           r.Event.Ref,
+		Target:        res.Image.Target,
+		Platforms:     res.Image.Platforms,
+		Dockerfile:    provenance.Dockerfile{Path: name, Digest: "sha256:" + hex.EncodeToString(sum[:])},
+		BuildArgs:     args,
 		Builder:       r.builderID(),
 		Invocation:    r.invocation(),
 		Finished:      time.Now().UTC(),
