@@ -32,7 +32,9 @@ import (
 	"github.com/gantry-build/gantry/internal/gobuild"
 	"github.com/gantry-build/gantry/internal/pipeline"
 	"github.com/gantry-build/gantry/internal/plan"
+	"github.com/gantry-build/gantry/internal/registry"
 	"github.com/gantry-build/gantry/internal/registrytest"
+	"github.com/gantry-build/gantry/internal/sign"
 	"github.com/gantry-build/gantry/internal/testenv"
 	"github.com/gantry-build/gantry/internal/testsvc"
 	"github.com/gantry-build/gantry/magetools/config"
@@ -195,11 +197,12 @@ func TestBenchmarks(t *testing.T) {
 	all := []section{
 		{"sizes", b.sizes}, {"speed", b.speed}, {"cross", b.crossVsEmulation}, {"publish", b.publish},
 		{"promotion", b.promotion}, {"startup", b.startup}, {"emulation", b.noEmulation}, {"fastpath", b.fastPath},
+		{"signing", b.signing},
 	}
 	sections := selected()
 	for _, name := range sections {
 		if !slices.ContainsFunc(all, func(s section) bool { return s.name == name }) {
-			t.Fatalf("GANTRY_BENCH_SECTIONS names %q, which is no section: use sizes, speed, cross, publish, promotion, startup, emulation or fastpath", name)
+			t.Fatalf("GANTRY_BENCH_SECTIONS names %q, which is no section: use sizes, speed, cross, publish, promotion, startup, emulation, fastpath or signing", name)
 		}
 	}
 	if sections != nil {
@@ -438,6 +441,107 @@ func (b *bench) publish(t *testing.T) {
 	b.printf("## 4. Publish: the whole job of a push to main\n\n`go tool mage ci` for a push to main: prod and dev for linux/amd64 and linux/arm64, built, pushed, read back and verified, moving tags set.\n\n| publish | time |\n|---|---|\n| cold (`GANTRY_NO_CACHE=true`: Delve and the dev packages fetched and built again; the binaries compiled on the host, whose Go cache is warm) | %s |\n| warm, after a one-line change | %s |\n| CPU time of the warm publish: Mage and every command it runs, buildkitd and the registry | %s |\n\n", cold, warm, cpu)
 	b.printf("Goal: the warm publish under 5 s: **%s**. The warm publish needs %.1f CPU-seconds, so on %d cores no schedule finishes it in under %.1f s. About half of it is the four host `go build`s (prod and debug for two platforms, each linking a new binary); the rest is the docker CLI and buildx plugin (three runs), BuildKit compressing and pushing the new layers, the registry, and Mage's own start (`go tool`, then `go version`, `go env` and two `go list`s to check its compiled magefile). After the moving tags move, Publish also waits 1 s before reading them back (`DefaultSettle`, against a run that moves them back; see moveTags).\n\n",
 		verdict(warm.median() < 5*time.Second), cpu.median().Seconds(), cores, floor.Seconds())
+}
+
+// signing compares warm publishes of a one-line change with signing off
+// and with a cosign key: what signing and attesting add to the whole, and
+// the bytes they add to the registry.
+func (b *bench) signing(t *testing.T) {
+	svc := testsvc.New(t, "github.com/acme/signing")
+	private, _, err := sign.GenerateKey([]byte("bench"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(t.TempDir(), "cosign.key")
+	if err := os.WriteFile(key, private, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stamp := time.Now().UnixNano()
+	unsigned, signed := fmt.Sprintf("%s/bench/unsigned-%d", env.Registry, stamp), fmt.Sprintf("%s/bench/signed-%d", env.Registry, stamp)
+	keyEnv := map[string]string{"GANTRY_SIGNING": "key", "GANTRY_SIGNING_KEY": key, "COSIGN_PASSWORD": "bench"}
+	publish := func(repo string, extra map[string]string) func() error {
+		return func() error {
+			head := svc.Git(t, "rev-parse", "HEAD")
+			ev := testsvc.Event{Name: "push", Ref: "refs/heads/main", SHA: head, Repository: "acme/signing"}
+			if res := svc.Mage(t, testsvc.Merge(env.GantryEnv(repo), ev.Env(t), extra), "ci"); res.Code != 0 {
+				return fmt.Errorf("mage ci: exit %d", res.Code)
+			}
+			return nil
+		}
+	}
+	change := func(i int) {
+		svc.Write(t, "version.go", fmt.Sprintf("package main\n\nconst change = %d\n", time.Now().UnixNano()))
+		svc.Commit(t, fmt.Sprintf("change %d", i))
+	}
+	// Warm the builder and both repositories first.
+	for _, warm := range []func() error{publish(unsigned, nil), publish(signed, keyEnv)} {
+		if err := warm(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	off := &figure{prepare: change, fn: publish(unsigned, nil)}
+	on := &figure{prepare: change, fn: publish(signed, keyEnv)}
+	measureRounds(t, runs, off, on)
+
+	head := svc.Git(t, "rev-parse", "HEAD")
+	added, artifacts := int64(0), 0
+	for _, tag := range []string{head[:7], head[:7] + "-dev"} {
+		digests := []string{registrytest.Digest(t, signed+":"+tag)}
+		digests = append(digests, platformManifests(t, signed+":"+tag)...)
+		for _, d := range digests {
+			n, bytes := attachedBytes(t, signed, d)
+			artifacts += n
+			added += bytes
+		}
+	}
+	share := float64(on.stats.median()-off.stats.median()) / float64(on.stats.median())
+	b.printf("## 9. Signing and attesting\n\n`go tool mage ci` for a push to main after a one-line change, warm, as in section 4, with signing off and with a cosign key (`GANTRY_SIGNING=key`): the key run attaches to each of prod and dev a signature and provenance, and an SBOM to each of their four platform manifests, and verifies them all (reading each binary back out of its image) before it tags anything. Keyless signing in Actions adds a Fulcio certificate request and a Rekor upload, which cannot be measured here.\n\n| publish | time |\n|---|---|\n| signing off | %s |\n| signed with a key, attested and verified | %s |\n\nSigning and attesting take **%.0f%%** of the signed publish. Goal: under 10%%: **%s**. The rows are measured in rounds. Each publish adds %d artifacts to the registry, %s in all (their manifests, bundles and the referrers-tag indexes that list them).\n\n",
+		off.stats, on.stats, 100*share, verdict(share < 0.10), artifacts, kib(added))
+}
+
+// platformManifests returns the platform manifest digests of the index ref.
+func platformManifests(t *testing.T, ref string) []string {
+	t.Helper()
+	list, err := registry.New().Manifests(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var digests []string
+	for _, m := range list {
+		digests = append(digests, m.Digest)
+	}
+	return digests
+}
+
+// attachedBytes counts the referrers of repo@digest and the bytes they
+// (manifests and blobs) and the referrers tag that lists them take in the
+// registry.
+func attachedBytes(t *testing.T, repo, digest string) (int, int64) {
+	t.Helper()
+	referrers, err := registry.New().Referrers(context.Background(), repo+"@"+digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := descriptorSize(t, repo+":"+strings.Replace(digest, ":", "-", 1))
+	for _, r := range referrers {
+		ref := repo + "@" + r.Digest
+		total += descriptorSize(t, ref) + manifestSize(t, ref)
+	}
+	return len(referrers), total
+}
+
+// descriptorSize is the size of the manifest or index ref names.
+func descriptorSize(t *testing.T, ref string) int64 {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := remote.Get(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return desc.Size
 }
 
 // cpuTime is the CPU time used so far by this process's finished children
@@ -813,9 +917,9 @@ func (b *bench) fastPath(t *testing.T) {
 }
 
 // manifestSize sums the blobs an image manifest (a registry cache with
-// image-manifest=true) names, each once: its layers and its config. (A
-// cache manifest can name a layer twice, for two cache records; the
-// registry and the gha backend store it once.)
+// image-manifest=true, a referrer) names, each once: its layers and its
+// config. (A cache manifest can name a layer twice, for two cache records;
+// the registry and the gha backend store it once.)
 func manifestSize(t *testing.T, ref string) int64 {
 	t.Helper()
 	r, err := name.ParseReference(ref)
