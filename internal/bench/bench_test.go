@@ -416,18 +416,8 @@ func (b *bench) crossVsEmulation(t *testing.T) {
 func (b *bench) publish(t *testing.T) {
 	svc := testsvc.New(t, "github.com/acme/publish")
 	repo := fmt.Sprintf("%s/bench/publish-%d", env.Registry, time.Now().UnixNano())
-	ci := func(extra map[string]string) error {
-		head := svc.Git(t, "rev-parse", "HEAD")
-		ev := testsvc.Event{Name: "push", Ref: "refs/heads/main", SHA: head, Repository: "acme/publish"}
-		if res := svc.Mage(t, testsvc.Merge(env.GantryEnv(repo), ev.Env(t), extra), "ci"); res.Code != 0 {
-			return fmt.Errorf("mage ci: exit %d", res.Code)
-		}
-		return nil
-	}
-	change := func(i int) {
-		svc.Write(t, "version.go", fmt.Sprintf("package main\n\nconst change = %d\n", time.Now().UnixNano()))
-		svc.Commit(t, fmt.Sprintf("change %d", i))
-	}
+	ci := func(extra map[string]string) error { return publishHead(t, svc, repo, extra)() }
+	change := oneLineChange(t, svc)
 	cold := measure(t, 1, change, func() error { return ci(map[string]string{"GANTRY_NO_CACHE": "true"}) })
 	var cpu stats
 	warm := measure(t, runs, change, func() error {
@@ -459,20 +449,8 @@ func (b *bench) signing(t *testing.T) {
 	stamp := time.Now().UnixNano()
 	unsigned, signed := fmt.Sprintf("%s/bench/unsigned-%d", env.Registry, stamp), fmt.Sprintf("%s/bench/signed-%d", env.Registry, stamp)
 	keyEnv := map[string]string{"GANTRY_SIGNING": "key", "GANTRY_SIGNING_KEY": key, "COSIGN_PASSWORD": "bench"}
-	publish := func(repo string, extra map[string]string) func() error {
-		return func() error {
-			head := svc.Git(t, "rev-parse", "HEAD")
-			ev := testsvc.Event{Name: "push", Ref: "refs/heads/main", SHA: head, Repository: "acme/signing"}
-			if res := svc.Mage(t, testsvc.Merge(env.GantryEnv(repo), ev.Env(t), extra), "ci"); res.Code != 0 {
-				return fmt.Errorf("mage ci: exit %d", res.Code)
-			}
-			return nil
-		}
-	}
-	change := func(i int) {
-		svc.Write(t, "version.go", fmt.Sprintf("package main\n\nconst change = %d\n", time.Now().UnixNano()))
-		svc.Commit(t, fmt.Sprintf("change %d", i))
-	}
+	publish := func(repo string, extra map[string]string) func() error { return publishHead(t, svc, repo, extra) }
+	change := oneLineChange(t, svc)
 	// Warm the builder and both repositories first.
 	for _, warm := range []func() error{publish(unsigned, nil), publish(signed, keyEnv)} {
 		if err := warm(); err != nil {
@@ -542,6 +520,28 @@ func descriptorSize(t *testing.T, ref string) int64 {
 		t.Fatal(err)
 	}
 	return desc.Size
+}
+
+// publishHead returns a publish of svc's HEAD to repo, as `mage ci` does
+// for a push to main, with extra over the test environment.
+func publishHead(t *testing.T, svc *testsvc.Service, repo string, extra map[string]string) func() error {
+	return func() error {
+		head := svc.Git(t, "rev-parse", "HEAD")
+		ev := testsvc.Event{Name: "push", Ref: "refs/heads/main", SHA: head, Repository: "acme/bench"}
+		if res := svc.Mage(t, testsvc.Merge(env.GantryEnv(repo), ev.Env(t), extra), "ci"); res.Code != 0 {
+			return fmt.Errorf("mage ci: exit %d", res.Code)
+		}
+		return nil
+	}
+}
+
+// oneLineChange returns a prepare step that commits a one-line change to
+// svc.
+func oneLineChange(t *testing.T, svc *testsvc.Service) func(int) {
+	return func(i int) {
+		svc.Write(t, "version.go", fmt.Sprintf("package main\n\nconst change = %d\n", time.Now().UnixNano()))
+		svc.Commit(t, fmt.Sprintf("change %d", i))
+	}
 }
 
 // cpuTime is the CPU time used so far by this process's finished children

@@ -211,23 +211,9 @@ func mergeReferrers(lists ...[]v1.Descriptor) []Referrer {
 // (repo@sha256:...), at most maxArtifact bytes.
 func (c Client) Content(ctx context.Context, ref string) ([]byte, error) {
 	fail := func(err error) error { return fmt.Errorf("read artifact %s: %w", ref, err) }
-	d, err := parseDigest(ref)
+	desc, d, s, err := c.imageManifest(ctx, ref, fail, "take the digest from the subject's referrers", "an artifact manifest: take the digest from the subject's referrers")
 	if err != nil {
-		return nil, fail(err)
-	}
-	s, err := c.sessions()
-	if err != nil {
-		return nil, fail(err)
-	}
-	desc, err := s.puller.Get(ctx, d)
-	if isNotFound(err) {
-		return nil, fail(fmt.Errorf("not in the registry: take the digest from the subject's referrers: %w", err))
-	}
-	if err != nil {
-		return nil, explainIO(fail(err), d.Context())
-	}
-	if !desc.MediaType.IsImage() {
-		return nil, fail(fmt.Errorf("it is a %s, not an artifact manifest: take the digest from the subject's referrers", desc.MediaType))
+		return nil, err
 	}
 	m, err := v1.ParseManifest(bytes.NewReader(desc.Manifest))
 	if err != nil {
@@ -260,28 +246,40 @@ func (c Client) Content(ctx context.Context, ref string) ([]byte, error) {
 	return b, nil
 }
 
+// imageManifest gets the image manifest ref (repo@sha256:...) names, with
+// the session it was read through: for Content and Image, whose fail
+// wraps the errors; fix says what to do when it is missing, want what it
+// should have been when it is an index.
+func (c Client) imageManifest(ctx context.Context, ref string, fail func(error) error, fix, want string) (*remote.Descriptor, name.Digest, sessions, error) {
+	d, err := parseDigest(ref)
+	if err != nil {
+		return nil, d, sessions{}, fail(err)
+	}
+	s, err := c.sessions()
+	if err != nil {
+		return nil, d, s, fail(err)
+	}
+	desc, err := s.puller.Get(ctx, d)
+	if isNotFound(err) {
+		return nil, d, s, fail(fmt.Errorf("not in the registry: %s: %w", fix, err))
+	}
+	if err != nil {
+		return nil, d, s, explainIO(fail(err), d.Context())
+	}
+	if !desc.MediaType.IsImage() {
+		return nil, d, s, fail(fmt.Errorf("it is a %s, not %s", desc.MediaType, want))
+	}
+	return desc, d, s, nil
+}
+
 // Image returns the platform image at ref (repo@sha256:<platform
 // manifest>), read lazily through the client's session: its layers are
 // fetched when read, with ctx, which must stay live until then.
 func (c Client) Image(ctx context.Context, ref string) (v1.Image, error) {
 	fail := func(err error) error { return fmt.Errorf("read image %s: %w", ref, err) }
-	d, err := parseDigest(ref)
+	desc, _, _, err := c.imageManifest(ctx, ref, fail, "check the digest", "a platform image: name one of its platform manifests' digests")
 	if err != nil {
-		return nil, fail(err)
-	}
-	s, err := c.sessions()
-	if err != nil {
-		return nil, fail(err)
-	}
-	desc, err := s.puller.Get(ctx, d)
-	if isNotFound(err) {
-		return nil, fail(fmt.Errorf("not in the registry: check the digest: %w", err))
-	}
-	if err != nil {
-		return nil, explainIO(fail(err), d.Context())
-	}
-	if !desc.MediaType.IsImage() {
-		return nil, fail(fmt.Errorf("it is a %s, not a platform image: name one of its platform manifests' digests", desc.MediaType))
+		return nil, err
 	}
 	img, err := desc.Image()
 	if err != nil {
