@@ -11,6 +11,7 @@ import (
 
 	"github.com/gantry-build/gantry/internal/dockerfile"
 	"github.com/gantry-build/gantry/internal/provenance"
+	"github.com/gantry-build/gantry/internal/run"
 	"github.com/gantry-build/gantry/internal/supplychain"
 )
 
@@ -94,6 +95,13 @@ func (r Run) provenance(ctx context.Context, res Result) (provenance.Build, erro
 	sum := sha256.Sum256(content)
 	args := r.BuildOptions().BuildArgs()
 	maps.Copy(args, r.Config.BuildArgs)
+	// What provenance records of the build arguments: never a secret.
+	recorded := maps.Clone(args)
+	for k := range recorded {
+		if run.SecretName(k) {
+			recorded[k] = "***"
+		}
+	}
 	b := provenance.Build{
 		Repository:    r.sourceRepository(),
 		Commit:        r.Event.Commit,
@@ -101,7 +109,7 @@ func (r Run) provenance(ctx context.Context, res Result) (provenance.Build, erro
 		Target:        res.Image.Target,
 		Platforms:     res.Image.Platforms,
 		Dockerfile:    provenance.Dockerfile{Path: name, Digest: "sha256:" + hex.EncodeToString(sum[:])},
-		BuildArgs:     args,
+		BuildArgs:     recorded,
 		Builder:       r.builderID(),
 		Invocation:    r.invocation(),
 		Finished:      time.Now().UTC(),

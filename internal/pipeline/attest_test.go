@@ -43,7 +43,7 @@ func baseImages(t *testing.T, f *fixture) func(*config.Config) {
 	base := f.host + "/base/image:1"
 	pushIndex(t, base, "")
 	return func(c *config.Config) {
-		c.BuildArgs = map[string]string{"GO_IMAGE": base, "RUNTIME_IMAGE": base, "DEV_IMAGE": base}
+		c.BuildArgs = map[string]string{"GO_IMAGE": base, "RUNTIME_IMAGE": base, "DEV_IMAGE": base, "NPM_TOKEN": "npm-secret"}
 	}
 }
 
@@ -70,6 +70,9 @@ func TestPublishAttests(t *testing.T) {
 		for _, b := range chain.builds {
 			if len(b.BaseImages) != 1 || b.BaseImages[0].Digest != base {
 				t.Errorf("provenance base images %+v, want the one base image by its digest %s", b.BaseImages, base)
+			}
+			if got := b.BuildArgs["NPM_TOKEN"]; got != "***" {
+				t.Errorf("provenance records the secret build argument NPM_TOKEN as %q, want ***", got)
 			}
 			if b.Commit != f.c2 || b.Ref != "refs/heads/main" || b.Dockerfile.Path != "embedded" || !strings.HasPrefix(b.Dockerfile.Digest, "sha256:") || b.BuildArgs["MAIN_PACKAGE"] == "" {
 				t.Errorf("provenance input %+v lacks the commit, ref, Dockerfile or build arguments", b)

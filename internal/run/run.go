@@ -60,9 +60,9 @@ var droppedEnv = []string{"GITHUB_TOKEN", "GH_TOKEN"}
 // contains one (any case): NPM_TOKEN, DB_PASSWORD, API_KEY.
 var secretWords = []string{"TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "API_KEY", "APIKEY", "PRIVATE_KEY"}
 
-// secretName reports whether the name of a variable or build argument
-// marks its value secret.
-func secretName(name string) bool {
+// SecretName reports whether the name of a variable or build argument
+// marks its value secret: logs and provenance show it as ***.
+func SecretName(name string) bool {
 	name = strings.ToUpper(name)
 	return slices.ContainsFunc(secretWords, func(w string) bool { return strings.Contains(name, w) })
 }
@@ -119,7 +119,7 @@ func (c Cmd) secrets(known []string) []string {
 // (NPM_TOKEN, --password) that names a secret, else "". Other keys are not
 // names: in -X main.tokenIssuer=acme, acme is no secret.
 func secretValue(kv string) string {
-	if key, value, ok := strings.Cut(kv, "="); ok && settingName.MatchString(key) && secretName(key) {
+	if key, value, ok := strings.Cut(kv, "="); ok && settingName.MatchString(key) && SecretName(key) {
 		return value
 	}
 	return ""
