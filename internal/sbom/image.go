@@ -38,10 +38,15 @@ const maxFile = 1 << 30
 
 // FromImage reads what the SBOM of img needs: the entrypoint binary's Go
 // build info, the installed Debian packages (/var/lib/dpkg/status, and
-// distroless's /var/lib/dpkg/status.d/*) and the well-known files. image
-// (repo@sha256:...) and platform only label it. It stops reading layers
-// once the binary, the dpkg status and every well-known file are found; a
-// distroless image's status.d may go on in any layer, so it reads them all.
+// distroless's /var/lib/dpkg/status.d/*) and, for an image without a dpkg
+// status, the well-known files. image (repo@sha256:...) and platform only
+// label it. A Debian image's packages own its well-known files (the
+// ca-certificates, base-passwd and tzdata packages), so it stops reading
+// layers once the binary and the dpkg status are found: a publish never
+// decompresses the base layers of the dev image, which hold most of its
+// bytes. A distroless image's status.d may go on in any layer, and an
+// image without a package database has only its files to show, so those
+// are read whole (they are small).
 func FromImage(img v1.Image, image, platform string) (Input, error) {
 	bin, err := imagefs.Entrypoint(img)
 	if err != nil {
@@ -51,12 +56,9 @@ func FromImage(img v1.Image, image, platform string) (Input, error) {
 		return p == bin || p == dpkgStatus || inStatusDir(p) || slices.Contains(wellKnownFiles, p)
 	}
 	done := func(found map[string][]byte) bool {
-		for _, p := range append([]string{bin, dpkgStatus}, wellKnownFiles...) {
-			if _, ok := found[p]; !ok {
-				return false
-			}
-		}
-		return true
+		_, binary := found[bin]
+		_, status := found[dpkgStatus]
+		return binary && status
 	}
 	files, err := imagefs.Read(img, want, done, maxFile)
 	if err != nil {
@@ -85,7 +87,7 @@ func FromImage(img v1.Image, image, platform string) (Input, error) {
 	in.Packages = sortPackages(in.Packages)
 
 	for _, p := range wellKnownFiles {
-		if b, ok := files[p]; ok {
+		if b, ok := files[p]; ok && files[dpkgStatus] == nil {
 			sum := sha256.Sum256(b)
 			in.Files = append(in.Files, File{Path: p, SHA256: hex.EncodeToString(sum[:])})
 		}

@@ -71,14 +71,14 @@ Version: 2.36-9
 func TestFromImageDebian(t *testing.T) {
 	t.Parallel()
 	img := image(t, "/usr/local/bin/service",
-		unfetchable{layer(t, map[string][]byte{"usr/lib/big.so": []byte("base")})},
+		unfetchable{layer(t, map[string][]byte{
+			"etc/passwd":                        []byte("root:x:0:0::/root:/bin/sh\n"),
+			"etc/ssl/certs/ca-certificates.crt": []byte("certs"),
+		})},
 		layer(t, map[string][]byte{
-			"var/lib/dpkg/status":                []byte(debianStatus),
-			"etc/passwd":                         []byte("root:x:0:0::/root:/bin/sh\n"),
-			"etc/group":                          []byte("root:x:0:\n"),
-			"etc/ssl/certs/ca-certificates.crt":  []byte("certs"),
-			"usr/share/zoneinfo/UTC":             []byte("TZif"),
-			"usr/share/zoneinfo/Europe/Brussels": []byte("TZif2"),
+			"var/lib/dpkg/status":    []byte(debianStatus),
+			"etc/group":              []byte("root:x:0:\n"),
+			"usr/share/zoneinfo/UTC": []byte("TZif"),
 		}),
 		layer(t, map[string][]byte{"usr/local/bin/service": serviceBinary(t)}),
 	)
@@ -94,6 +94,29 @@ func TestFromImageDebian(t *testing.T) {
 	}
 	if want := []Package{{Name: "ca-certificates", Version: "20230311+deb12u1", Architecture: "all"}}; !reflect.DeepEqual(in.Packages, want) {
 		t.Errorf("Packages = %+v, want %+v", in.Packages, want)
+	}
+	// The packages own the well-known files: none is listed, and the base
+	// layer below the dpkg status was never fetched (unfetchable).
+	if len(in.Files) != 0 {
+		t.Errorf("Files = %+v, want none: the dpkg status accounts for them", in.Files)
+	}
+}
+
+// TestFromImageFiles: an image without a package database lists the
+// well-known files it holds, by hash, from every layer.
+func TestFromImageFiles(t *testing.T) {
+	t.Parallel()
+	img := image(t, "/service",
+		layer(t, map[string][]byte{
+			"etc/passwd":                        []byte("root:x:0:0::/root:/bin/sh\n"),
+			"etc/ssl/certs/ca-certificates.crt": []byte("certs"),
+		}),
+		layer(t, map[string][]byte{"etc/group": []byte("root:x:0:\n"), "usr/share/zoneinfo/UTC": []byte("TZif")}),
+		layer(t, map[string][]byte{"service": serviceBinary(t)}),
+	)
+	in, err := FromImage(img, testImage, "linux/amd64")
+	if err != nil {
+		t.Fatal(err)
 	}
 	wantFiles := []File{ // sha256sum of each content
 		{Path: "/etc/group", SHA256: "7a696fcfba89a55a6d73fa1a03c7f071fad2141340027b17a25db249e26b9be8"},

@@ -23,6 +23,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/gantry-build/gantry/internal/imagefs"
 	"github.com/gantry-build/gantry/internal/provenance"
@@ -138,14 +139,22 @@ func (a Attester) Attest(ctx context.Context, img Image, ref string, build prove
 		return err
 	}
 	log := a.Log.WithField("digest", img.Digest)
+	// Reading a platform image is most of an SBOM's cost: all at once.
+	var platforms errgroup.Group
 	for _, p := range have.platforms {
 		if _, ok := have.sboms[p.Digest]; ok {
 			continue
 		}
-		if err := a.attachSBOM(ctx, img, p); err != nil {
-			return err
-		}
-		log.WithField("platform", p.Platform).Info("SBOM attached")
+		platforms.Go(func() error {
+			if err := a.attachSBOM(ctx, img, p); err != nil {
+				return err
+			}
+			log.WithField("platform", p.Platform).Info("SBOM attached")
+			return nil
+		})
+	}
+	if err := platforms.Wait(); err != nil {
+		return err
 	}
 	if !slices.ContainsFunc(have.provenance, func(p attested[provenance.Summary]) bool { return p.says.Commit == img.Commit }) {
 		if err := a.attachProvenance(ctx, img, have.platforms, build); err != nil {
