@@ -73,6 +73,43 @@ func payload(t *testing.T, out string) string {
 	return string(envelope.Payload)
 }
 
+// sbomPackages returns the names of the components of the SBOM attached
+// to repo@digest, verified with verifier.
+func sbomPackages(t *testing.T, verifier sign.Verifier, repo, digest string) []string {
+	t.Helper()
+	ctx := context.Background()
+	referrers, err := registry.New().Referrers(ctx, repo+"@"+digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range referrers {
+		if r.Annotations["dev.sigstore.bundle.predicateType"] != "https://cyclonedx.org/bom" {
+			continue
+		}
+		bundle, err := registry.New().Content(ctx, repo+"@"+r.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := verifier.Verify(bundle, digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stmt struct {
+			Predicate struct{ Components []struct{ Name string } }
+		}
+		if err := json.Unmarshal(v.Statement, &stmt); err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, c := range stmt.Predicate.Components {
+			names = append(names, c.Name)
+		}
+		return names
+	}
+	t.Fatalf("no SBOM attached to %s", digest)
+	return nil
+}
+
 // platformDigests returns the digest of each platform manifest of the
 // index ref names.
 func platformDigests(t *testing.T, ref string) map[string]string {
@@ -154,6 +191,25 @@ func TestSupplyChain(t *testing.T) {
 		for _, want := range []string{"#### Verified: prod `" + prod.String() + "`", "cosign verify --key", "cosign verify-attestation --key"} {
 			if !strings.Contains(string(written), want) {
 				t.Errorf("job summary lacks %q:\n%s", want, written)
+			}
+		}
+	})
+
+	t.Run("dev's SBOM lists its tools beside its base's packages", func(t *testing.T) {
+		pem, err := os.ReadFile(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		verifier, err := sign.NewKeyVerifier(pem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for platform, digest := range platformDigests(t, repo+":"+short+"-dev") {
+			names := sbomPackages(t, verifier, repo, digest)
+			for _, want := range []string{"curl", "jq", "strace", "libc6", "github.com/acme/signed", "stdlib"} {
+				if !slices.Contains(names, want) {
+					t.Errorf("%s: the SBOM lacks %s (it lists %d components)", platform, want, len(names))
+				}
 			}
 		}
 	})
