@@ -196,16 +196,8 @@ func TestSupplyChain(t *testing.T) {
 	})
 
 	t.Run("dev's SBOM lists its tools beside its base's packages", func(t *testing.T) {
-		pem, err := os.ReadFile(pub)
-		if err != nil {
-			t.Fatal(err)
-		}
-		verifier, err := sign.NewKeyVerifier(pem)
-		if err != nil {
-			t.Fatal(err)
-		}
 		for platform, digest := range platformDigests(t, repo+":"+short+"-dev") {
-			names := sbomPackages(t, verifier, repo, digest)
+			names := sbomPackages(t, keyVerifier(t, pub), repo, digest)
 			for _, want := range []string{"curl", "jq", "strace", "libc6", "github.com/acme/signed", "stdlib"} {
 				if !slices.Contains(names, want) {
 					t.Errorf("%s: the SBOM lacks %s (it lists %d components)", platform, want, len(names))
@@ -288,6 +280,17 @@ func TestSupplyChain(t *testing.T) {
 // requiring a signature for ref.
 func verifyWithKey(t *testing.T, repo, digest, commit, pub, ref string) supplychain.Report {
 	t.Helper()
+	a := supplychain.New(registry.New(), nil, keyVerifier(t, pub), nil, logrus.NewEntry(logrus.New()))
+	report, err := a.Verify(context.Background(), supplychain.Image{Repo: repo, Digest: digest, Commit: commit}, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return report
+}
+
+// keyVerifier verifies with the public key at pub.
+func keyVerifier(t *testing.T, pub string) sign.Verifier {
+	t.Helper()
 	pem, err := os.ReadFile(pub)
 	if err != nil {
 		t.Fatal(err)
@@ -296,12 +299,7 @@ func verifyWithKey(t *testing.T, repo, digest, commit, pub, ref string) supplych
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := supplychain.New(registry.New(), nil, verifier, nil, logrus.NewEntry(logrus.New()))
-	report, err := a.Verify(context.Background(), supplychain.Image{Repo: repo, Digest: digest, Commit: commit}, ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return report
+	return verifier
 }
 
 // allTags lists every tag of repo, the referrers tags included.
