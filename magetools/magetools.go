@@ -133,7 +133,7 @@ func publish(ctx context.Context, r pipeline.Run) ([]pipeline.Result, error) {
 	if err := r.CheckPublish(ctx); err != nil {
 		return nil, err
 	}
-	r, err := r.WithSigning(ctx)
+	r, err := r.WithSigning()
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +157,7 @@ func release(ctx context.Context, r pipeline.Run) ([]pipeline.Result, error) {
 	if err := r.CheckRelease(ctx); err != nil {
 		return nil, err
 	}
-	r, err := r.WithSigning(ctx)
+	r, err := r.WithSigning()
 	if err != nil {
 		return nil, err
 	}

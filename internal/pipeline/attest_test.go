@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/gantry-build/gantry/internal/provenance"
 	"github.com/gantry-build/gantry/internal/supplychain"
 	"github.com/gantry-build/gantry/magetools/config"
@@ -139,4 +141,36 @@ func TestPublishAttests(t *testing.T) {
 			t.Errorf("effects %q: nothing may be signed for the release", j.list())
 		}
 	})
+}
+
+func TestWithSigning(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		cfg     config.Config
+		env     map[string]string
+		signing bool
+		wantErr []string
+	}{
+		{name: "off outside Actions", env: map[string]string{}},
+		{name: "keyless in Actions without an OIDC token fails before any build", env: map[string]string{"GITHUB_ACTIONS": "true"},
+			wantErr: []string{"no OIDC token", "id-token: write", "GANTRY_SIGNING"}},
+		{name: "a key that is not there", cfg: config.Config{SigningKey: "/nonexistent/cosign.key"}, env: map[string]string{},
+			wantErr: []string{"read the signing key", "GANTRY_SIGNING_KEY"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Run{Config: tc.cfg, Getenv: getenv(tc.env), Log: logrus.NewEntry(logrus.New())}
+			got, err := r.WithSigning()
+			if tc.wantErr != nil {
+				wantErr(t, err, tc.wantErr...)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.SupplyChain != nil {
+				t.Errorf("SupplyChain %v, want none: signing is off", got.SupplyChain)
+			}
+		})
+	}
 }

@@ -21,7 +21,8 @@ const GitHubIssuer = "https://token.actions.githubusercontent.com"
 
 // WithSigning returns r with the SupplyChain that Config.Signing asks for:
 // a key signer, the workflow's keyless identity, or none (off, warned).
-func (r Run) WithSigning(ctx context.Context) (Run, error) {
+// What cannot sign fails here, before anything is built.
+func (r Run) WithSigning() (Run, error) {
 	mode := r.Config.SigningFor(r.inActions())
 	var signer supplychain.Signer
 	switch mode {
@@ -36,6 +37,9 @@ func (r Run) WithSigning(ctx context.Context) (Run, error) {
 		}
 		signer = key
 	case config.SigningKeyless:
+		if r.Getenv("ACTIONS_ID_TOKEN_REQUEST_URL") == "" || r.Getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN") == "" {
+			return r, fmt.Errorf("signing is keyless but this job gets no OIDC token to sign with: give the publish job `permissions: id-token: write` (mage check: workflow-signing), or sign with a key (GANTRY_SIGNING_KEY), or set GANTRY_SIGNING=off")
+		}
 		signer = sign.Keyless{Token: func(ctx context.Context) (string, error) {
 			return sign.ActionsToken(ctx, r.Getenv, http.DefaultClient)
 		}}

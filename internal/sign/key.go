@@ -81,11 +81,6 @@ func (s *KeySigner) Sign(ctx context.Context, statement []byte) ([]byte, error) 
 	return bundleStatement(ctx, statement, s.keypair, sigsign.BundleOptions{})
 }
 
-// Identity is "key sha256:<hex of the PKIX public key's SHA-256>".
-func (s *KeySigner) Identity() string {
-	return keyIdentity(s.keypair.pkix)
-}
-
 // PublicPEM returns the public key as PKIX PEM, as cosign.pub holds it: what
 // a verifier of this signer's signatures trusts.
 func (s *KeySigner) PublicPEM() []byte {

@@ -2,7 +2,6 @@ package sign
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -62,54 +61,6 @@ func (k Keyless) Sign(ctx context.Context, statement []byte) ([]byte, error) {
 		return nil, fmt.Errorf("keyless signing with Fulcio %s and Rekor %s: %w", fulcioURL, rekorURL, err)
 	}
 	return b, nil
-}
-
-// Identity is the identity Fulcio will certify, read from the token's claims
-// without verifying them (Fulcio does): for GitHub Actions
-// https://github.com/<job_workflow_ref>, else the email or subject.
-func (k Keyless) Identity() string {
-	if k.Token == nil {
-		return "keyless (no OIDC token source)"
-	}
-	token, err := k.Token(context.Background())
-	if err != nil {
-		return fmt.Sprintf("keyless (no OIDC token: %v)", err)
-	}
-	id, err := tokenIdentity(token)
-	if err != nil {
-		return fmt.Sprintf("keyless (unreadable OIDC token: %v)", err)
-	}
-	return id
-}
-
-// tokenIdentity is the certificate SAN Fulcio derives from a token's claims.
-func tokenIdentity(token string) (string, error) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return "", errors.New("not a JWT")
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return "", fmt.Errorf("decode claims: %w", err)
-	}
-	var c struct {
-		Issuer         string `json:"iss"`
-		Subject        string `json:"sub"`
-		Email          string `json:"email"`
-		JobWorkflowRef string `json:"job_workflow_ref"`
-	}
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return "", fmt.Errorf("decode claims: %w", err)
-	}
-	switch {
-	case c.Issuer == actionsIssuer && c.JobWorkflowRef != "":
-		return "https://github.com/" + c.JobWorkflowRef, nil
-	case c.Email != "":
-		return c.Email, nil
-	case c.Subject != "":
-		return c.Subject, nil
-	}
-	return "", errors.New("token names no subject")
 }
 
 // actionsIssuer is the OIDC issuer of GitHub Actions tokens.

@@ -25,9 +25,6 @@ type Signer interface {
 	// Sign returns a Sigstore bundle (JSON, media type BundleMediaType)
 	// holding a DSSE envelope of statement.
 	Sign(ctx context.Context, statement []byte) ([]byte, error)
-	// Identity describes who signs, for logs and job summaries: "key
-	// <fingerprint>" or the certificate identity.
-	Identity() string
 }
 
 // bundleStatement signs statement as a DSSE envelope with keypair and returns
