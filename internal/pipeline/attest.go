@@ -6,13 +6,17 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/gantry-build/gantry/internal/dockerfile"
+	"github.com/gantry-build/gantry/internal/git"
 	"github.com/gantry-build/gantry/internal/provenance"
 	"github.com/gantry-build/gantry/internal/run"
 	"github.com/gantry-build/gantry/internal/supplychain"
+	"github.com/gantry-build/gantry/magetools/config"
 )
 
 // SupplyChain attaches an image's signature, SBOMs and provenance, and
@@ -92,6 +96,11 @@ func (r Run) provenance(ctx context.Context, res Result) (provenance.Build, erro
 	if err != nil {
 		return provenance.Build{}, err
 	}
+	if name != config.EmbeddedDockerfile {
+		if name, err = r.repoPath(ctx, name); err != nil {
+			return provenance.Build{}, err
+		}
+	}
 	sum := sha256.Sum256(content)
 	args := r.BuildOptions().BuildArgs()
 	maps.Copy(args, r.Config.BuildArgs)
@@ -127,6 +136,28 @@ func (r Run) provenance(ctx context.Context, res Result) (provenance.Build, erro
 		b.BaseImages = append(b.BaseImages, provenance.Dependency{URI: image, Digest: digest})
 	}
 	return b, nil
+}
+
+// repoPath returns the path from the repository's root of rel, a path
+// from the service directory: provenance names files as the repository
+// holds them (a service in a subdirectory, or a Dockerfile above it).
+func (r Run) repoPath(ctx context.Context, rel string) (string, error) {
+	root, err := git.Repo{Dir: r.Config.Dir}.TopLevel(ctx)
+	if err != nil {
+		return "", fmt.Errorf("find the repository of %s: %w", r.Config.Dir, err)
+	}
+	dir, err := filepath.EvalSymlinks(r.Config.Dir)
+	if err == nil {
+		dir, err = filepath.Abs(dir)
+	}
+	if err != nil {
+		return "", fmt.Errorf("find the service directory %s: %w", r.Config.Dir, err)
+	}
+	path, err := filepath.Rel(root, filepath.Join(dir, rel))
+	if err != nil || path == ".." || strings.HasPrefix(path, "../") {
+		return "", fmt.Errorf("the Dockerfile %s is outside the repository %s, so provenance cannot name it by the commit: move it into the repository (GANTRY_DOCKERFILE, Config.Dockerfile)", rel, root)
+	}
+	return filepath.ToSlash(path), nil
 }
 
 // sourceRepository is the URL of the source repository.

@@ -3,6 +3,8 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -172,5 +174,34 @@ func TestWithSigning(t *testing.T) {
 				t.Errorf("SupplyChain %v, want none: signing is off", got.SupplyChain)
 			}
 		})
+	}
+}
+
+// TestRepoPath: provenance names the Dockerfile by its path in the
+// repository, whatever directory the service is in.
+func TestRepoPath(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct {
+		dir, rel, want, wantErr string
+	}{
+		{dir: ".", rel: "docker/Dockerfile", want: "docker/Dockerfile"},
+		{dir: "examples/hello", rel: "../../docker/Dockerfile", want: "docker/Dockerfile"},
+		{dir: "services/api", rel: "Dockerfile", want: "services/api/Dockerfile"},
+		{dir: ".", rel: "../elsewhere/Dockerfile", wantErr: "outside the repository"},
+	} {
+		dir := filepath.Join(f.dir, tc.dir)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		got, err := Run{Config: config.Config{Dir: dir}}.repoPath(context.Background(), tc.rel)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("repoPath(%s, %s) = %q, %v; want an error saying %q", tc.dir, tc.rel, got, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("repoPath(%s, %s) = %q, %v; want %q", tc.dir, tc.rel, got, err, tc.want)
+		}
 	}
 }
