@@ -16,7 +16,6 @@ import (
 	"github.com/gantry-build/gantry/internal/provenance"
 	"github.com/gantry-build/gantry/internal/run"
 	"github.com/gantry-build/gantry/internal/supplychain"
-	"github.com/gantry-build/gantry/magetools/config"
 )
 
 // SupplyChain attaches an image's signature, SBOMs and provenance, and
@@ -96,7 +95,7 @@ func (r Run) provenance(ctx context.Context, res Result) (provenance.Build, erro
 	if err != nil {
 		return provenance.Build{}, err
 	}
-	if name != config.EmbeddedDockerfile {
+	if name != provenance.EmbeddedDockerfile {
 		if name, err = r.repoPath(ctx, name); err != nil {
 			return provenance.Build{}, err
 		}

@@ -12,8 +12,8 @@ import (
 	"github.com/gantry-build/gantry/internal/dockerfile"
 	"github.com/gantry-build/gantry/internal/gobuild"
 	"github.com/gantry-build/gantry/internal/plan"
+	"github.com/gantry-build/gantry/internal/provenance"
 	"github.com/gantry-build/gantry/internal/repofile"
-	"github.com/gantry-build/gantry/magetools/config"
 )
 
 // Spec returns the buildx build of one image of the plan; dockerfilePath is
@@ -138,7 +138,7 @@ func (r Run) Dockerfile(tmp string) (string, error) {
 func (r Run) dockerfileSource() (string, []byte, error) {
 	cfg := r.Config
 	if cfg.Dockerfile == "" {
-		return config.EmbeddedDockerfile, docker.Render(cfg.Args, cfg.Ports), nil
+		return provenance.EmbeddedDockerfile, docker.Render(cfg.Args, cfg.Ports), nil
 	}
 	content, err := repofile.At(cfg.Dir).Read(filepath.ToSlash(cfg.Dockerfile), repofile.MaxBuildFile)
 	if err != nil {

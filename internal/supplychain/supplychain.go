@@ -13,9 +13,7 @@
 package supplychain
 
 import (
-	"bytes"
 	"context"
-	"debug/buildinfo"
 	"fmt"
 	"runtime/debug"
 	"slices"
@@ -25,7 +23,6 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/gantry-build/gantry/internal/imagefs"
 	"github.com/gantry-build/gantry/internal/provenance"
 	"github.com/gantry-build/gantry/internal/registry"
 	"github.com/gantry-build/gantry/internal/sbom"
@@ -66,7 +63,7 @@ func (img Image) Ref() string { return img.Repo + "@" + img.Digest }
 
 // BundleMediaType is the media type of a Sigstore bundle, and so the
 // artifact type of every referrer Gantry attaches.
-const BundleMediaType = "application/vnd.dev.sigstore.bundle.v0.3+json"
+const BundleMediaType = sign.BundleMediaType
 
 // SignaturePredicate is the predicate type of an image signature as cosign
 // v3 writes it: a statement about the digest with an empty predicate.
@@ -332,26 +329,12 @@ func (a Attester) binary(ctx context.Context, img Image, p registry.Manifest) (*
 	if err != nil {
 		return nil, err
 	}
-	path, err := imagefs.Entrypoint(image)
+	// The SBOM's own reading of the image, so that what is compared is
+	// read the way the SBOM was made.
+	in, err := sbom.FromImage(image, ref, p.Platform)
 	if err != nil {
 		return nil, fmt.Errorf("read the binary of %s: %w", ref, err)
 	}
-	files, err := imagefs.Read(image, func(name string) bool { return name == path },
-		func(found map[string][]byte) bool { return len(found) == 1 }, maxBinary)
-	if err != nil {
-		return nil, fmt.Errorf("read %s from %s: %w", path, ref, err)
-	}
-	content, ok := files[path]
-	if !ok {
-		return nil, fmt.Errorf("read %s from %s: the image has no such file", path, ref)
-	}
-	info, err := buildinfo.Read(bytes.NewReader(content))
-	if err != nil {
-		return nil, fmt.Errorf("read the Go build information of %s in %s: %w", path, ref, err)
-	}
-	a.binaries.Store(p.Digest, info)
-	return info, nil
+	a.binaries.Store(p.Digest, in.Info)
+	return in.Info, nil
 }
-
-// maxBinary bounds the binary read out of an image.
-const maxBinary = 512 << 20

@@ -93,6 +93,7 @@ func (a Attester) checkSignature(img Image, ref string, have found) Check {
 	}
 	switch {
 	case len(refs) > 0:
+		slices.Sort(refs)
 		c.Detail = fmt.Sprintf("no signature for %s; signed for %s only", ref, strings.Join(refs, ", "))
 	default:
 		c.Detail = "no signature by the trusted signer is attached" + rejected(have)
