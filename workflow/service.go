@@ -16,7 +16,7 @@ import (
 // its own (publish-ghcr-<service>.yml), which another service's does not
 // take.
 func PathFor(dir, service string) string {
-	if dir == "" || dir == "." {
+	if dir == "" || dir == "." || service == "" {
 		return Path
 	}
 	return ".github/workflows/publish-ghcr-" + service + ".yml"
