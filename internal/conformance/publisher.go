@@ -427,3 +427,10 @@ func pushingOutput(args []string) bool {
 	}
 	return false
 }
+
+// RunsMageCI reports whether a step of the workflow content runs mage ci:
+// whether it is a Gantry workflow. One that does not parse does not.
+func RunsMageCI(content []byte) bool {
+	wf, _ := actionlint.Parse(content)
+	return wf != nil && mageCILine(wf) > 0
+}
