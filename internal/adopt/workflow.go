@@ -2,9 +2,7 @@ package adopt
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"path/filepath"
 	"strings"
 
@@ -145,11 +143,10 @@ func replacedWorkflow(ctx context.Context, root repofile.Dir, files []File, serv
 			continue
 		}
 		content, err := root.Read(f.Path, repofile.MaxBuildFile)
-		if errors.Is(err, fs.ErrNotExist) {
-			return "", nil
-		}
 		if err != nil {
-			return "", fmt.Errorf("not read: %w", err)
+			// Missing, it is written; unreadable (a link out of the
+			// repository), writing it fails and says why, in its turn.
+			return "", nil
 		}
 		replace, why, err := judgeWorkflow(f.Path, content, service)
 		if err != nil || !replace {
