@@ -162,6 +162,7 @@ func checkWorkflows(root repofile.Dir, svc serviceInRepo, emulation Emulation, p
 			Message: fmt.Sprintf("cannot read the workflow: %v", err), Fix: "make it a regular, readable file of the repository"})
 	default:
 		findings = append(findings, CheckWorkflow(want, content, emulation, publishBranch, signing)...)
+		findings = append(findings, svc.elsewhere(want, content)...)
 	}
 
 	entries, err := os.ReadDir(dir)

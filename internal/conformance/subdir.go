@@ -114,6 +114,19 @@ func (s serviceInRepo) othersWorkflow(content []byte) bool {
 	return others && !ours
 }
 
+// elsewhere reports a Container workflow (at path) of a service with
+// magefiles of its own in a subdirectory that runs mage ci only in other
+// directories: there, mage finds another magefile or none.
+func (s serviceInRepo) elsewhere(path string, content []byte) []Finding {
+	wf, _ := actionlint.Parse(content)
+	if s.MageDir == "." || wf == nil || !s.othersWorkflow(content) {
+		return nil
+	}
+	return []Finding{{Severity: Error, Rule: RuleWorkflowMageCI, Path: path, Line: mageCILine(wf),
+		Message: fmt.Sprintf("the workflow runs mage ci outside the service's directory %s, which holds its magefiles", s.MageDir),
+		Fix:     fmt.Sprintf("give the job `defaults: {run: {working-directory: %s}}`, as gantry init writes it", s.MageDir)}}
+}
+
 // workingDirectory is the directory a run step runs in, relative to the
 // repository root ("." for the root), and whether it is known.
 func workingDirectory(wf *actionlint.Workflow, job *actionlint.Job, exec *actionlint.ExecRun) (string, bool) {
