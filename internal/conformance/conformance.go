@@ -175,8 +175,9 @@ func checkWorkflows(root repofile.Dir, svc serviceInRepo, emulation Emulation, p
 		if ext := filepath.Ext(e.Name()); e.IsDir() || file == want || (ext != ".yml" && ext != ".yaml") {
 			continue
 		}
-		// Another workflow only matters if it runs mage ci; one that cannot
-		// be read is GitHub's to reject, not ours.
+		// Another workflow only matters if it runs mage ci (for this
+		// service) or pushes the image; one that cannot be read is
+		// GitHub's to reject, not ours.
 		if content, err := root.Read(path.Join(path.Dir(workflow.Path), e.Name()), repofile.MaxBuildFile); err == nil {
 			if !svc.othersWorkflow(content) {
 				findings = append(findings, CheckOtherWorkflow(file, content)...)
