@@ -51,12 +51,18 @@ const filterSpecials = `*?+[!\`
 // (c++ gives c\+\+, and !main no longer excludes main), as a YAML
 // double-quoted scalar, so that YAML reinterprets nothing either.
 func BranchFilter(branch string) string {
+	return strconv.Quote(literalPattern(branch)) // Go's escapes are YAML's too
+}
+
+// literalPattern is the filter pattern that matches name alone: its
+// special characters escaped.
+func literalPattern(name string) string {
 	var pattern strings.Builder
-	for _, r := range branch {
+	for _, r := range name {
 		if strings.ContainsRune(filterSpecials, r) {
 			pattern.WriteByte('\\')
 		}
 		pattern.WriteRune(r)
 	}
-	return strconv.Quote(pattern.String()) // Go's escapes are YAML's too
+	return pattern.String()
 }

@@ -28,7 +28,7 @@ import (
 	"github.com/gantry-build/gantry/internal/adopt"
 )
 
-const usage = "usage: gantry init [-force[=magefile,gomod,workflow,dockerfile]] [-dockerfile] [-dir DIR] [-main PKG] [-service NAME] [-gantry-version vX.Y.Z] [-replace PATH]"
+const usage = "usage: gantry init [-force[=magefile,gomod,workflow,dockerfile]] [-dockerfile] [-dir DIR] [-main PKG] [-service NAME] [-branch NAME] [-gantry-version vX.Y.Z] [-replace PATH]"
 
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
@@ -51,6 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&opts.Dockerfile, "dockerfile", false, "also write Gantry's default Dockerfile to docker/Dockerfile, to change it, with the CMD and EXPOSE of the team's Dockerfile")
 	fs.StringVar(&opts.MainPackage, "main", "", "the main package to build, when it is not . or the only ./cmd/<name>")
 	fs.StringVar(&opts.Service, "service", "", "the service's name, when not the main package's (or module's) name")
+	fs.StringVar(&opts.Branch, "branch", "", "the publishing branch, when it is not the one origin/HEAD names (or that one is refused, with no main or master to fall back on)")
 	fs.StringVar(&version, "gantry-version", "", "the Gantry version to require (default: the version gantry was run at)")
 	fs.StringVar(&opts.Replace, "replace", "", "a local Gantry checkout for magefiles/go.mod's replace directive")
 	if err := fs.Parse(args[1:]); err != nil {

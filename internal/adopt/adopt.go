@@ -24,6 +24,7 @@ import (
 	"github.com/gantry-build/gantry/internal/repofile"
 	"github.com/gantry-build/gantry/internal/run"
 	"github.com/gantry-build/gantry/magetools/config"
+	"github.com/gantry-build/gantry/workflow"
 )
 
 // MageVersion is the Mage that init adds to the service's go.mod as a tool.
@@ -45,6 +46,9 @@ type Options struct {
 	GantryVersion string
 	// Replace points magefiles/go.mod at a local Gantry checkout.
 	Replace string
+	// Branch is the publishing branch, instead of the one the repository
+	// names (origin/HEAD); it must pass CheckPublishBranch.
+	Branch string
 }
 
 // Force is the set of files -force overwrites, by ForceKeys name; "all"
@@ -115,7 +119,11 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 	if err != nil {
 		return r, err
 	}
-	branch, err := discover.ReadPublishBranch(ctx, dir)
+	found, err := discover.ReadPublishBranch(ctx, dir)
+	if err != nil {
+		return r, err
+	}
+	branch, branchNotes, err := decidePublishBranch(found, opts.Branch, branchExists(ctx, dir))
 	if err != nil {
 		return r, err
 	}
@@ -125,8 +133,15 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 	if err != nil {
 		return r, err
 	}
-	r.Decisions, r.Notes = layout.Decisions, layout.Notes
+	r.Decisions, r.Notes = layout.Decisions, append(branchNotes, layout.Notes...)
 	layout.GantryVersion, layout.Dockerfile = opts.GantryVersion, opts.Dockerfile
+	if layout.RepoDir = serviceDirInRepo(dir); layout.RepoDir != "." {
+		r.Decisions = append(r.Decisions, Decision{What: "workflow", Value: layout.WorkflowPath(),
+			Source: fmt.Sprintf("the service lies in %s of its repository, and GitHub reads workflows only from the root's .github/workflows", layout.RepoDir)})
+		if ok, _ := root.Exists(workflow.Path); ok {
+			r.Notes = append(r.Notes, fmt.Sprintf("%s never runs: GitHub reads workflows only from the repository root's .github/workflows; delete it (git rm %s)", workflow.Path, workflow.Path))
+		}
+	}
 	if layout.Replace = opts.Replace; layout.Replace != "" {
 		// magefiles/go.mod is one directory down: a relative path would
 		// point somewhere else from there.
@@ -142,6 +157,13 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 		return r, err
 	}
 
+	// Before anything is written: a workflow in the way is replaced only
+	// when it is a hand-written image workflow git can restore.
+	replacing, err := replacedWorkflow(ctx, root, files, layout.Service, opts.Force)
+	if err != nil {
+		return r, err
+	}
+
 	magefilesChanged := false
 	for _, f := range files {
 		var wrote bool
@@ -151,7 +173,7 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 		case f.Key == "magefile" && !opts.Force.Has(f.Key) && exists(filepath.Join(dir, f.Path)):
 			wrote, err = r.updateMagefile(root, f.Path, layout, opts)
 		default:
-			wrote, err = writeFile(root, f.Path, f.Content, opts.Force.Has(f.Key))
+			wrote, err = writeFile(root, f.Path, f.Content, opts.Force.Has(f.Key) || (f.Key == "workflow" && replacing != ""))
 			if err == nil && !wrote {
 				r.Skipped = append(r.Skipped, Skip{f.Path, fmt.Sprintf("it exists; -force=%s overwrites it", f.Key)})
 			}
@@ -159,7 +181,9 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 		if err != nil {
 			return r, err
 		}
-		if wrote {
+		if wrote && f.Key == "workflow" && replacing != "" {
+			r.Wrote = append(r.Wrote, fmt.Sprintf("%s (replaced the image workflow it held, which %s; `git checkout -- %s` restores it)", f.Path, replacing, f.Path))
+		} else if wrote {
 			r.Wrote = append(r.Wrote, f.Path)
 			magefilesChanged = magefilesChanged || strings.HasPrefix(f.Path, "magefiles/go.mod")
 		}

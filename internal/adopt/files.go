@@ -71,6 +71,10 @@ type Layout struct {
 	MainPackage, Service string
 	// PublishBranch is the branch the workflow publishes on.
 	PublishBranch string
+	// RepoDir is the service directory relative to its repository's root,
+	// slash-separated ("." or "" at the root): the workflow goes to the
+	// root (workflow.PathFor, ForService).
+	RepoDir string
 	// Settings are the fields the magefile's init() sets, because the
 	// targets' defaults would not give them.
 	Settings []Setting
@@ -236,7 +240,7 @@ func (l Layout) Files() ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	wf, err := workflow.ForBranch(l.PublishBranch)
+	wf, err := workflow.ForService(l.PublishBranch, l.repoDir(), l.Service)
 	if err != nil {
 		return nil, err
 	}
@@ -244,12 +248,28 @@ func (l Layout) Files() ([]File, error) {
 		{"magefiles/magefile.go", magefile, "magefile"},
 		{"magefiles/go.mod", gomod, "gomod"},
 		{".dockerignore", docker.Dockerignore, ""},
-		{workflow.Path, wf, "workflow"},
+		{l.WorkflowPath(), wf, "workflow"},
 	}
 	if l.Dockerfile {
 		files = append(files, File{config.DefaultDockerfile, docker.Render(l.Args, l.Ports), "dockerfile"})
 	}
 	return files, nil
+}
+
+// repoDir is RepoDir, "." at the root.
+func (l Layout) repoDir() string {
+	if l.RepoDir == "" {
+		return "."
+	}
+	return l.RepoDir
+}
+
+// WorkflowPath is where init writes the workflow, relative to the
+// service directory: the repository root's .github/workflows, which is
+// where GitHub reads workflows, under a name of the service's own when it
+// lies in a subdirectory (workflow.PathFor).
+func (l Layout) WorkflowPath() string {
+	return workflowFile(l.repoDir(), workflow.PathFor(l.repoDir(), l.Service))
 }
 
 // header is the magefile's doc comment, which `mage -l` prints.
