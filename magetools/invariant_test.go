@@ -28,8 +28,9 @@ import (
 // TestInitOutputPassesCheck is the invariant of issue 18: in a repository
 // laid out as real services are, `gantry init` with no flags either
 // succeeds, and then `mage check` (after the commit a developer makes)
-// finds no error, or fails with an error that says how to fix what it
-// could not. It runs over every fixture and over generated repository
+// finds no error and what mage build compiles loads (after its Prepare
+// command), or fails with an error that says how to fix what it could
+// not. It runs over every fixture and over generated repository
 // shapes: each dimension's values one at a time from a baseline (so a
 // failure names the dimension), then seeded combinations of all.
 //
@@ -98,7 +99,46 @@ func assertInvariant(t *testing.T, what string, svc *testsvc.Service, root, vers
 	}
 	if checkErr != nil || len(errs) > 0 {
 		t.Errorf("%s: gantry init succeeded, then mage check fails:\n%s--- init's report ---\n%s", what, describe(errs, checkErr), printed.String())
+		return
 	}
+	// A check that passes a service whose build cannot compile tells the
+	// team nothing: what mage build compiles, after its Prepare command,
+	// must load.
+	if broken := compiles(t, svc); broken != "" {
+		t.Errorf("%s: gantry init succeeded and mage check passes, but mage build cannot compile the service:\n%s--- init's report ---\n%s", what, broken, printed.String())
+	}
+}
+
+// compiles runs the Prepare command of the configuration (Config, as
+// check left it), as mage build does first, then lists the main package's
+// graph and returns the packages of the service's module that do not
+// load, one a line with go's error; "" when all do.
+func compiles(t *testing.T, svc *testsvc.Service) string {
+	t.Helper()
+	ctx := context.Background()
+	var logged bytes.Buffer
+	log := logrus.New()
+	log.SetOutput(&logged)
+	s, err := readSession(ctx, logrus.NewEntry(log), true)
+	if err != nil {
+		return fmt.Sprintf("  the configuration: %v\n", err)
+	}
+	if len(s.cfg.Prepare) > 0 {
+		if res := svc.Exec(t, nil, s.cfg.Prepare[0], s.cfg.Prepare[1:]...); res.Code != 0 {
+			return fmt.Sprintf("  the Prepare command %q: exit %d\n%s", s.cfg.Prepare, res.Code, res.Stderr)
+		}
+	}
+	g, err := conformance.ListPackages(s.cfg.Dir, s.cfg, logrus.NewEntry(log))(ctx)
+	if err != nil {
+		return fmt.Sprintf("  go list: %v\n", err)
+	}
+	var b strings.Builder
+	for _, p := range g.Packages {
+		if p.InMainModule() && p.Error != nil {
+			fmt.Fprintf(&b, "  %s: %s\n", p.ImportPath, p.Error.Err)
+		}
+	}
+	return b.String()
 }
 
 // check is `mage check` in svc, in this process: the magefile's init()
