@@ -85,7 +85,7 @@ func buildBinary(ctx context.Context, debug bool) error {
 	cmd.Dir = s.cfg.Dir
 	// go's output streams to the user as ever; its start is kept to say
 	// what failed.
-	printed := &head{max: 64 << 10}
+	printed := &outputHead{max: 64 << 10}
 	cmd.Stderr = io.MultiWriter(os.Stderr, printed)
 	if err := run.Run(ctx, cmd); err != nil {
 		// Diagnosed with the settings this build ran with (Config.CGO,

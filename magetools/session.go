@@ -248,18 +248,18 @@ func (s session) checkCrossCgo() error {
 	return fmt.Errorf("cgo for %s/%s on this %s/%s machine needs a C cross-compiler: set CC (e.g. CC=aarch64-linux-gnu-gcc, from Debian's gcc-aarch64-linux-gnu), or build the image (go tool mage image), whose Dockerfile brings one", s.cfg.GOOS, s.cfg.GOARCH, s.hostGOOS, s.hostGOARCH)
 }
 
-// head keeps the first max bytes written to it: the start of a command's
-// output, where go prints its first error.
-type head struct {
+// outputHead keeps the first max bytes written to it: the start of a
+// command's output, where go prints its first error.
+type outputHead struct {
 	max int
 	buf []byte
 }
 
-func (h *head) Write(p []byte) (int, error) {
+func (h *outputHead) Write(p []byte) (int, error) {
 	if room := h.max - len(h.buf); room > 0 {
 		h.buf = append(h.buf, p[:min(room, len(p))]...)
 	}
 	return len(p), nil
 }
 
-func (h *head) String() string { return string(h.buf) }
+func (h *outputHead) String() string { return string(h.buf) }

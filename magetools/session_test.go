@@ -308,7 +308,7 @@ func TestLoadLeavesGlobalLoggerAlone(t *testing.T) {
 
 func TestHeadKeepsTheStart(t *testing.T) {
 	t.Parallel()
-	h := &head{max: 8}
+	h := &outputHead{max: 8}
 	for _, s := range []string{"ui.go:5", ": pattern", " build/*"} {
 		if n, err := h.Write([]byte(s)); n != len(s) || err != nil {
 			t.Fatalf("Write(%q) = %d, %v: a tee must take everything", s, n, err)

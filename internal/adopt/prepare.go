@@ -43,10 +43,12 @@ var nodeDir = regexp.MustCompile(`(?:\bcd\s+|--prefix[\s=]+|--cwd[\s=]+)([^\s;&|
 // decidePrepare decides the command run before every build (Prepare):
 // what makes the files //go:embed patterns need that the commit does not
 // hold (missing), else go generate on the packages with //go:generate
-// directives. A generate step is preferred for missing files only when it
-// makes them; else a Makefile target writing their directory, else the
-// package.json build script of the embedding package's directory or its
-// parent. What cannot be decided remains, with the fix.
+// directives. A generate step is preferred for missing files when it
+// evidently makes them (runs a UI build, names their directory); else a
+// Makefile target writing their directory, else the package.json build
+// script of the embedding package's directory or its parent, else the
+// embedding package's own //go:generate, whatever it says. What cannot be
+// decided remains, with the fix.
 func (l *Layout) decidePrepare(repo discover.Repo, gens []discover.Generator, missing []embeds.Missing) {
 	if len(missing) == 0 {
 		l.decideGenerate(gens)
@@ -93,10 +95,12 @@ func (l *Layout) decidePrepare(repo discover.Repo, gens []discover.Generator, mi
 func (l *Layout) producerOf(repo discover.Repo, gens []discover.Generator, m embeds.Missing) (producer, bool) {
 	pkgDir := path.Dir(m.File)
 	within := embeds.PatternDir(m.Pattern) // the directory, relative to the package
-	for _, g := range gens {
+	var own *discover.Generator            // the embedding package's directives
+	for i, g := range gens {
 		if g.Package != "./"+pkgDir && !(pkgDir == "." && g.Package == ".") {
 			continue
 		}
+		own = &gens[i]
 		for _, d := range g.Directives {
 			words := strings.Fields(d)
 			if slices.Contains([]string{"npm", "npx", "yarn", "pnpm"}, words[0]) || mentionsDir(d, within) {
@@ -118,6 +122,11 @@ func (l *Layout) producerOf(repo discover.Repo, gens []discover.Generator, m emb
 		if dir == "." {
 			break
 		}
+	}
+	if own != nil {
+		// A directive that does not say what it writes (go run ./gen) is
+		// taken to make what its package embeds when nothing else does.
+		return producer{command: []string{"go", "generate"}, source: fmt.Sprintf("//go:generate in %s, the package embedding %s", strings.Join(own.Files, ", "), m.Dir)}, true
 	}
 	return producer{}, false
 }
