@@ -10,6 +10,7 @@ package embeds
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -55,10 +56,16 @@ func Find(ctx context.Context, dir string, g golist.Graph, mainPackage string, c
 		return nil, false, nil
 	}
 	abs, err := filepath.Abs(dir)
+	if err == nil {
+		abs, err = filepath.EvalSymlinks(abs)
+	}
 	if err != nil {
 		return nil, true, err
 	}
-	var dirs, embedded []string
+	// embedded maps each embedded file, as git names it (links resolved,
+	// as git's paths are), to the path go names it by, for the overlay.
+	var dirs []string
+	embedded := map[string]string{}
 	for _, p := range g.Packages {
 		if !p.InMainModule() {
 			continue
@@ -72,8 +79,12 @@ func Find(ctx context.Context, dir string, g golist.Graph, mainPackage string, c
 			continue
 		}
 		dirs = append(dirs, p.Dir)
+		real, err := filepath.EvalSymlinks(p.Dir)
+		if err != nil {
+			return nil, true, err
+		}
 		for _, f := range p.EmbedFiles {
-			embedded = append(embedded, filepath.Join(p.Dir, f))
+			embedded[filepath.Join(real, f)] = filepath.Join(p.Dir, f)
 		}
 	}
 	if len(embedded) == 0 {
@@ -83,7 +94,10 @@ func Find(ctx context.Context, dir string, g golist.Graph, mainPackage string, c
 	if err != nil {
 		return nil, true, fmt.Errorf("list the files git tracks where packages embed files: %w", err)
 	}
-	untracked := Untracked(embedded, tracked)
+	var untracked []string
+	for _, f := range Untracked(slices.Sorted(maps.Keys(embedded)), tracked) {
+		untracked = append(untracked, embedded[f])
+	}
 	if len(untracked) == 0 {
 		return missing, true, nil
 	}
@@ -111,7 +125,8 @@ func Untracked(embedded, tracked []string) []string {
 }
 
 // fromError reads p's error as a pattern matching nothing; dir is the
-// absolute directory go list ran in, which go's positions are relative to.
+// directory go list ran in (absolute, links resolved), which go's
+// positions are relative to.
 func fromError(dir string, p golist.Package) (Missing, bool) {
 	if p.Error == nil {
 		return Missing{}, false
@@ -121,7 +136,10 @@ func fromError(dir string, p golist.Package) (Missing, bool) {
 		return Missing{}, false
 	}
 	file, line := splitPos(p.Error.Pos)
-	pkgDir, err := filepath.Rel(dir, p.Dir)
+	pkgDir, err := filepath.EvalSymlinks(p.Dir)
+	if err == nil {
+		pkgDir, err = filepath.Rel(dir, pkgDir)
+	}
 	if err != nil {
 		pkgDir = p.Dir
 	}

@@ -123,3 +123,24 @@ func TestPatternDir(t *testing.T) {
 		}
 	}
 }
+
+// TestFindThroughALink: a service reached through a symbolic link (a
+// checkout under a linked home) reads its committed files as committed.
+func TestFindThroughALink(t *testing.T) {
+	dir := service(t, map[string]string{".gitignore": "node_modules\n", "ui/build/index.html": "<html>"})
+	link := filepath.Join(t.TempDir(), "svc")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := find(t, link); len(got) != 0 {
+		t.Errorf("Find = %+v through a link, want nothing: the files are committed", got)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("ui/build\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gittest.Run(t, dir, nil, "rm", "-q", "--cached", "ui/build/index.html")
+	gittest.Run(t, dir, nil, "commit", "-q", "-am", "ignore the build")
+	if got, _ := find(t, link); len(got) != 1 || got[0].Dir != "ui/build" {
+		t.Errorf("Find = %+v through a link, want ui/build", got)
+	}
+}

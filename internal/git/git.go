@@ -218,13 +218,17 @@ func (r Repo) OriginHead(ctx context.Context) (string, error) {
 }
 
 // Tracked returns the files under paths (absolute, or relative to Dir)
-// that the index tracks, as absolute paths: what a fresh checkout of the
-// commit holds there, whatever else the working tree has.
+// that the index tracks, as absolute paths with links resolved: what a
+// fresh checkout of the commit holds there, whatever else the working
+// tree has.
 func (r Repo) Tracked(ctx context.Context, paths []string) ([]string, error) {
 	if len(paths) == 0 {
 		return nil, nil
 	}
 	dir, err := filepath.Abs(r.Dir)
+	if err == nil {
+		dir, err = filepath.EvalSymlinks(dir)
+	}
 	if err != nil {
 		return nil, err
 	}
