@@ -34,7 +34,7 @@ type producer struct {
 }
 
 // nodeBuild is a recipe's command running a package.json's build script.
-var nodeBuild = regexp.MustCompile(`\b(?:(?:yarn|pnpm)(?:\s+run)?\s+build|npm\s+run\s+build)\b`)
+var nodeBuild = regexp.MustCompile(`\b(?:yarn|pnpm|npm)\s(?:[^;&|]*\s)?build(?:\s|$|[;&|)])`)
 
 // nodeDir is the directory a recipe runs its build script in: cd DIR,
 // npm's --prefix DIR or yarn's --cwd DIR.
@@ -103,7 +103,7 @@ func (l *Layout) producerOf(repo discover.Repo, gens []discover.Generator, m emb
 		own = &gens[i]
 		for _, d := range g.Directives {
 			words := strings.Fields(d)
-			if slices.Contains([]string{"npm", "npx", "yarn", "pnpm"}, words[0]) || mentionsDir(d, within) {
+			if len(words) > 0 && slices.Contains([]string{"npm", "npx", "yarn", "pnpm"}, words[0]) || mentionsDir(d, within) {
 				return producer{command: []string{"go", "generate"}, source: "//go:generate " + d}, true
 			}
 		}

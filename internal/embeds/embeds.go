@@ -94,14 +94,14 @@ func Find(ctx context.Context, dir string, g golist.Graph, mainPackage string, c
 	if err != nil {
 		return nil, true, fmt.Errorf("list the files git tracks where packages embed files: %w", err)
 	}
-	var untracked []string
-	for _, f := range Untracked(slices.Sorted(maps.Keys(embedded)), tracked) {
-		untracked = append(untracked, embedded[f])
+	var deleted []string
+	for _, f := range untracked(slices.Sorted(maps.Keys(embedded)), tracked) {
+		deleted = append(deleted, embedded[f])
 	}
-	if len(untracked) == 0 {
+	if len(deleted) == 0 {
 		return missing, true, nil
 	}
-	fresh, err := golist.ListWithout(ctx, dir, mainPackage, g.GOOS, g.GOARCH, cgo, untracked, log)
+	fresh, err := golist.ListWithout(ctx, dir, mainPackage, g.GOOS, g.GOARCH, cgo, deleted, log)
 	if err != nil {
 		return nil, true, fmt.Errorf("list the packages as a fresh checkout holds them: %w", err)
 	}
@@ -113,8 +113,8 @@ func Find(ctx context.Context, dir string, g golist.Graph, mainPackage string, c
 	return missing, true, nil
 }
 
-// Untracked are the files of embedded that are not among tracked.
-func Untracked(embedded, tracked []string) []string {
+// untracked are the files of embedded that are not among tracked.
+func untracked(embedded, tracked []string) []string {
 	var out []string
 	for _, f := range embedded {
 		if !slices.Contains(tracked, f) {
