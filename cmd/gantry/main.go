@@ -69,6 +69,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = werr
 	}
 	if err == nil {
+		err = remaining(report)
+	}
+	if err == nil {
 		fmt.Fprintln(stdout, "next: go tool mage check; go tool mage plan; then commit everything it wrote, go.work included (go.work.sum is ignored)")
 	}
 	return err
@@ -114,4 +117,13 @@ func buildVersion() string {
 		return info.Main.Version
 	}
 	return ""
+}
+
+// remaining fails init when it could not decide everything: its output
+// passes mage check, or it says what remains, and exits non-zero.
+func remaining(report adopt.Report) error {
+	if len(report.Remaining) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d thing(s) remain for the service to decide (the `remains` lines above, each with its fix); the files are written: fix those, then run go tool mage check", len(report.Remaining))
 }

@@ -68,6 +68,9 @@ type Report struct {
 	// Ran lists the commands run that change the service, as typed in a
 	// shell (not the go list that reads its packages).
 	Ran []string
+	// Remaining are what init could not decide and the service must, each
+	// with the fix: the files are written, but mage check would fail.
+	Remaining []string
 }
 
 // Skip is a file or step init left alone, and why.
@@ -88,6 +91,9 @@ func (r Report) Write(w io.Writer) error {
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "note    %s\n", n)
+	}
+	for _, n := range r.Remaining {
+		fmt.Fprintf(&b, "remains %s\n", n)
 	}
 	for _, p := range r.Wrote {
 		fmt.Fprintf(&b, "wrote   %s\n", p)
@@ -129,11 +135,11 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 	}
 	flags := Flags{MainPackage: opts.MainPackage, Service: opts.Service,
 		WritesDockerfile: opts.Dockerfile && (opts.Force.Has("dockerfile") || !exists(filepath.Join(dir, config.DefaultDockerfile)))}
-	layout, err := NewLayout(repo, flags, branch, listPackages(ctx, dir))
+	layout, err := NewLayout(repo, flags, branch, listPackages(ctx, dir), findEmbeds(ctx, dir))
 	if err != nil {
 		return r, err
 	}
-	r.Decisions, r.Notes = layout.Decisions, append(branchNotes, layout.Notes...)
+	r.Decisions, r.Notes, r.Remaining = layout.Decisions, append(branchNotes, layout.Notes...), layout.Remaining
 	layout.GantryVersion, layout.Dockerfile = opts.GantryVersion, opts.Dockerfile
 	if layout.RepoDir = serviceDirInRepo(dir); layout.RepoDir != "." {
 		r.Decisions = append(r.Decisions, Decision{What: "workflow", Value: layout.WorkflowPath(),

@@ -82,6 +82,9 @@ type Layout struct {
 	// report.
 	Decisions []Decision
 	Notes     []string
+	// Remaining are what init could not decide and the service must, each
+	// with the fix: init then fails, as check would.
+	Remaining []string
 	// Dockerfile also writes Gantry's Dockerfile to docker/Dockerfile,
 	// with Args as its CMD and Ports as its EXPOSE (docker.Render).
 	Dockerfile  bool
@@ -109,7 +112,7 @@ type Packages func(mainPkg string) (golist.Graph, error)
 // package's packages, as the targets' configuration would where it
 // decides too, honouring the flags; it fails with the flag to pass when
 // it cannot decide.
-func NewLayout(repo discover.Repo, flags Flags, branch discover.Fact, packages Packages) (Layout, error) {
+func NewLayout(repo discover.Repo, flags Flags, branch discover.Fact, packages Packages, embedsOf Embeds) (Layout, error) {
 	l := Layout{ModulePath: repo.Module.Path}
 	decided, ignored, err := repo.Main()
 	l.Notes = append(l.Notes, ignored...)
@@ -166,7 +169,7 @@ func NewLayout(repo discover.Repo, flags Flags, branch discover.Fact, packages P
 
 	choice := l.decideDockerfile(repo, flags.WritesDockerfile)
 	l.decideRuntime(choice.others(repo), choice, binaryNames(repo, l.Service))
-	l.decideBuild(repo.BuildsOf(l.MainPackage, choice.skip()), l.readPackages(packages))
+	l.decideBuild(repo, repo.BuildsOf(l.MainPackage, choice.skip()), l.readPackages(packages, embedsOf))
 	return l, nil
 }
 

@@ -123,7 +123,9 @@ func Check(ctx context.Context, dir string, cfg config.Config, list Lister) []Fi
 		findings = append(findings, CheckContextSize(ignorePath, sent)...)
 	}
 
+	list = listOnce(list)
 	findings = append(findings, checkPackages(ctx, dir, cfg, list)...)
+	findings = append(findings, checkEmbeds(ctx, dir, cfg, list)...)
 
 	// The workflow runs in GitHub Actions, wherever the check runs.
 	repoRoot := repofile.RepoRoot(dir)
