@@ -1,13 +1,16 @@
 package adopt
 
 import (
+	"errors"
 	"fmt"
 	"go/format"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"golang.org/x/mod/modfile"
+	modpath "golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
 
 	"github.com/gantry-build/gantry/docker"
@@ -205,8 +208,14 @@ func display(value any) string {
 func Version(flagVersion, buildVersion, replace string) (string, error) {
 	switch {
 	case flagVersion != "":
-		if !semver.IsValid(flagVersion) {
-			return "", fmt.Errorf("-gantry-version %q is not a module version; write it as v1.2.3", flagVersion)
+		// A full version or a pseudo-version: go get would read v1 as a
+		// query for the latest v1.x.y, which a go.mod require cannot hold.
+		err := modpath.Check(Module, flagVersion)
+		if err == nil && semver.Canonical(flagVersion) != flagVersion {
+			err = errors.New("not a full version")
+		}
+		if err != nil {
+			return "", fmt.Errorf("-gantry-version %q is not a full module version of %s (%v); write it as vX.Y.Z, e.g. v1.2.3, or a pseudo-version such as v0.0.0-20261205045600-0123456789ab", flagVersion, Module, err)
 		}
 		return flagVersion, nil
 	case buildVersion != "" && buildVersion != "(devel)":
@@ -303,7 +312,15 @@ func (s Setting) expr() string {
 // assignment without it is the team's own.
 const commentPrefix = "// from "
 
-func (s Setting) comment() string { return commentPrefix + s.Source }
+// comment is the setting's "// from" comment. A source holding a
+// control character (a file name with a newline names it) is written
+// Go-quoted, so the comment stays on its line and injects no code.
+func (s Setting) comment() string {
+	if strings.ContainsFunc(s.Source, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) {
+		return commentPrefix + strconv.Quote(s.Source)
+	}
+	return commentPrefix + s.Source
+}
 
 // magefilesGoMod is the go.mod of the magefiles module, which keeps
 // Gantry's dependencies out of the service's go.mod and images. Its go
