@@ -142,6 +142,14 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 		return r, err
 	}
 
+	paths := []string{".gitignore", "go.work", "magefiles/go.sum"}
+	for _, f := range files {
+		paths = append(paths, f.Path)
+	}
+	if err := checkNoDirectories(dir, paths); err != nil {
+		return r, err
+	}
+
 	magefilesChanged := false
 	for _, f := range files {
 		var wrote bool
@@ -391,6 +399,18 @@ func readGoMod(root repofile.Dir) (*modfile.File, error) {
 		return nil, fmt.Errorf("parse go.mod: %w; fix it (go mod tidy names the problem)", err)
 	}
 	return f, nil
+}
+
+// checkNoDirectories refuses, before anything is written, a directory
+// where init writes a file (a .dockerignore/ made by mistake): -force
+// could not overwrite it, and "it exists" would hide why.
+func checkNoDirectories(dir string, paths []string) error {
+	for _, p := range paths {
+		if info, err := os.Stat(filepath.Join(dir, filepath.FromSlash(p))); err == nil && info.IsDir() {
+			return fmt.Errorf("%s is a directory, where gantry init writes a file: move it away (mv %s %s.old) or remove it if it is empty or a mistake (rmdir %s), then run gantry init again; nothing was written", p, p, p, p)
+		}
+	}
+	return nil
 }
 
 func exists(path string) bool {

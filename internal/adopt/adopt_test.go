@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -337,5 +338,30 @@ func TestReportRun(t *testing.T) {
 	}
 	if want := []string{"GOFLAGS=-mod=mod go env GOFLAGS"}; !slices.Equal(r.Ran, want) {
 		t.Errorf("Ran = %q, want %q", r.Ran, want)
+	}
+}
+
+// TestInitRefusesADirectoryWhereAFileGoes: a directory at a path init
+// writes is named as one, with the fix, with -force too, before anything
+// is written.
+func TestInitRefusesADirectoryWhereAFileGoes(t *testing.T) {
+	t.Parallel()
+	for _, path := range []string{".dockerignore", "magefiles/magefile.go", workflow.Path, "go.work"} {
+		for _, force := range []Force{nil, {"all": true}} {
+			t.Run(path+fmt.Sprint(force), func(t *testing.T) {
+				t.Parallel()
+				svc := newService(t)
+				if err := os.MkdirAll(filepath.Join(svc.Dir, path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				_, err := Init(context.Background(), Options{Dir: svc.Dir, Replace: testsvc.Root(t), GantryVersion: "v0.0.0", Force: force})
+				if want := path + " is a directory, where gantry init writes a file: move it away"; err == nil || !strings.Contains(err.Error(), want) {
+					t.Fatalf("err %v, want %q", err, want)
+				}
+				if status := svc.Git(t, "status", "--porcelain", "--untracked-files=all"); status != "" {
+					t.Errorf("init wrote before refusing:\n%s", status)
+				}
+			})
+		}
 	}
 }
