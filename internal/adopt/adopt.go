@@ -179,7 +179,11 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 		return r, err
 	}
 
-	if err := r.addMage(ctx, root, gomod); err != nil {
+	addedMage, err := r.addMage(ctx, root, gomod)
+	if err != nil {
+		return r, err
+	}
+	if err := r.vendor(ctx, root, addedMage); err != nil {
 		return r, err
 	}
 
@@ -199,32 +203,55 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 // addMage makes Mage a tool of the service without raising any of its
 // requirements: a service that requires github.com/magefile/mage already
 // gets the tool line at that version (go.mod edited, nothing fetched);
-// otherwise go get -tool adds MageVersion.
-func (r *Report) addMage(ctx context.Context, root repofile.Dir, gomod *modfile.File) error {
-	const mage = "github.com/magefile/mage"
-	if hasTool(gomod, mage) {
+// otherwise go get -tool adds MageVersion. It reports whether go.mod
+// changed.
+func (r *Report) addMage(ctx context.Context, root repofile.Dir, gomod *modfile.File) (bool, error) {
+	if hasTool(gomod, mageModule) {
 		r.Skipped = append(r.Skipped, Skip{"go.mod", "Mage is a tool already"})
-		return nil
+		return false, nil
 	}
 	for _, req := range gomod.Require {
-		if req.Mod.Path != mage {
+		if req.Mod.Path != mageModule {
 			continue
 		}
-		if err := gomod.AddTool(mage); err != nil {
-			return err
+		if err := gomod.AddTool(mageModule); err != nil {
+			return false, err
 		}
 		gomod.Cleanup()
 		data, err := gomod.Format()
 		if err != nil {
-			return err
+			return false, err
 		}
 		if err := root.Write("go.mod", data); err != nil {
-			return fmt.Errorf("not written: %w", err)
+			return false, fmt.Errorf("not written: %w", err)
 		}
-		r.Wrote = append(r.Wrote, fmt.Sprintf("go.mod (tool %s, at the %s it requires already)", mage, req.Mod.Version))
+		r.Wrote = append(r.Wrote, fmt.Sprintf("go.mod (tool %s, at the %s it requires already)", mageModule, req.Mod.Version))
+		return true, nil
+	}
+	return true, r.run(ctx, root.Path, nil, "go", "get", "-tool", mageModule+"@"+MageVersion)
+}
+
+const mageModule = "github.com/magefile/mage"
+
+// vendor keeps a vendored service's vendor/ in step with its go.mod: a
+// tool added to go.mod and not to vendor/modules.txt breaks the service's
+// own go build ("inconsistent vendoring"), and the image build, which
+// runs with GOWORK=off. It runs go mod vendor (outside the workspace,
+// where it is refused) when go.mod changed, or when vendor/ lacks Mage,
+// as after an init that stopped before vendoring.
+func (r *Report) vendor(ctx context.Context, root repofile.Dir, changed bool) error {
+	modules, err := root.Read("vendor/modules.txt", repofile.MaxBuildFile)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("not read: %w", err)
+	}
+	if !changed && bytes.Contains(append([]byte("\n"), modules...), []byte("\n# "+mageModule+" ")) {
+		r.Skipped = append(r.Skipped, Skip{"vendor/", "it holds Mage already"})
 		return nil
 	}
-	return r.run(ctx, root.Path, nil, "go", "get", "-tool", mage+"@"+MageVersion)
+	return r.run(ctx, root.Path, []string{"GOWORK=off"}, "go", "mod", "vendor")
 }
 
 // listPackages lists the main package's packages as `mage check` does, for

@@ -365,3 +365,42 @@ func TestInitRefusesADirectoryWhereAFileGoes(t *testing.T) {
 		}
 	}
 }
+
+// TestInitVendored: in a vendored service, the tool init adds to go.mod
+// is vendored too, so the service's own go build (and the image's, with
+// GOWORK=off) still finds vendor/ consistent; a re-run vendors nothing.
+func TestInitVendored(t *testing.T) {
+	t.Parallel()
+	svc := &testsvc.Service{Dir: t.TempDir()}
+	svc.Write(t, "go.mod", "module github.com/acme/vendored\n\ngo 1.26\n\nrequire golang.org/x/mod v0.41.0\n")
+	svc.Write(t, "main.go", "package main\n\nimport \"golang.org/x/mod/semver\"\n\nfunc main() { println(semver.IsValid(\"v1.0.0\")) }\n")
+	svc.Write(t, ".gitignore", "/vendored\n")
+	for _, args := range [][]string{{"mod", "tidy"}, {"mod", "vendor"}} {
+		if res := svc.Exec(t, nil, "go", args...); res.Code != 0 {
+			t.Fatalf("go %v: exit %d", args, res.Code)
+		}
+	}
+	svc.Git(t, "init", "-q", "-b", "main")
+	svc.Commit(t, "a vendored service")
+
+	report, err := Init(context.Background(), Options{Dir: svc.Dir, Replace: testsvc.Root(t), GantryVersion: "v0.0.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "GOWORK=off go mod vendor"; !slices.Contains(report.Ran, want) {
+		t.Errorf("ran %q, want %q", report.Ran, want)
+	}
+	for _, env := range []map[string]string{nil, {"GOWORK": "off"}} {
+		if res := svc.Exec(t, env, "go", "build", "./..."); res.Code != 0 {
+			t.Errorf("go build ./... (%v) after init: exit %d\n%s", env, res.Code, res.Stderr)
+		}
+	}
+	if res := svc.Mage(t, nil, "-l"); res.Code != 0 || !strings.Contains(res.Stdout, "check") {
+		t.Errorf("go tool mage -l: exit %d\n%s", res.Code, res.Stdout)
+	}
+
+	again, err := Init(context.Background(), Options{Dir: svc.Dir, Replace: testsvc.Root(t), GantryVersion: "v0.0.0"})
+	if err != nil || len(again.Ran) != 0 {
+		t.Errorf("a re-run ran %q (%v), want nothing", again.Ran, err)
+	}
+}
