@@ -145,8 +145,9 @@ func TestDockerignoreKeepsOutputsOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, content := range map[string]string{"docker/dockerignore": string(docker.Dockerignore), "examples/hello/.dockerignore": string(example)} {
-		if !slices.Contains(strings.Split(content, "\n"), binDir+"/") {
-			t.Errorf("%s does not ignore %s/", name, binDir)
+		// bin/ holds binDir (bin/gantry), and so ignores it.
+		if top, _, _ := strings.Cut(binDir, "/"); !slices.Contains(strings.Split(content, "\n"), top+"/") {
+			t.Errorf("%s does not ignore %s/, which holds %s/", name, top, binDir)
 		}
 	}
 }
