@@ -150,9 +150,32 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 		return r, err
 	}
 
+	// From here on init changes the service: if it stops, what it changed
+	// is put back, so that a re-run starts afresh rather than skipping a
+	// broken file as "it exists" and reporting success over it.
+	j, err := newJournal(root, append(paths, "go.mod", "go.sum"))
+	if err != nil {
+		return r, err
+	}
+	if err := r.apply(ctx, root, files, layout, opts, gomod); err != nil {
+		said, rerr := j.restore()
+		r.Wrote = nil
+		if said != "" {
+			r.Notes = append(r.Notes, "init stopped, so it undid what it had written: "+said)
+		}
+		return r, errors.Join(err, rerr)
+	}
+	return r, nil
+}
+
+// apply writes the files, adds Mage, vendors, tidies the magefiles module
+// and joins the workspace.
+func (r *Report) apply(ctx context.Context, root repofile.Dir, files []File, layout Layout, opts Options, gomod *modfile.File) error {
+	dir := root.Path
 	magefilesChanged := false
 	for _, f := range files {
 		var wrote bool
+		var err error
 		switch {
 		case f.Key == "":
 			err = r.mergeLines(root, f.Path, f.Content)
@@ -165,7 +188,7 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 			}
 		}
 		if err != nil {
-			return r, err
+			return err
 		}
 		if wrote {
 			r.Wrote = append(r.Wrote, f.Path)
@@ -176,28 +199,31 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 	// rewritten by go commands in the workspace (mage builds its magefile
 	// there), so it is ignored rather than committed.
 	if err := r.mergeLines(root, ".gitignore", []byte("# Written by go commands in Gantry's workspace (go.work): not committed.\ngo.work.sum\n")); err != nil {
-		return r, err
+		return err
 	}
 
 	addedMage, err := r.addMage(ctx, root, gomod)
 	if err != nil {
-		return r, err
+		return err
 	}
 	if err := r.vendor(ctx, root, addedMage); err != nil {
-		return r, err
+		return err
 	}
 
-	if magefilesChanged {
+	// A magefiles/go.mod without its go.sum was left by an init that
+	// stopped before tidying (one from before init undid its changes):
+	// tidied now, rather than reported as done.
+	if magefilesChanged || !exists(filepath.Join(dir, "magefiles", "go.sum")) {
 		// GOWORK=off: tidy the magefiles module on its own, whatever an
 		// existing go.work lists.
 		if err := r.run(ctx, filepath.Join(dir, "magefiles"), []string{"GOWORK=off"}, "go", "mod", "tidy"); err != nil {
-			return r, err
+			return err
 		}
 	} else {
 		r.Skipped = append(r.Skipped, Skip{"magefiles/go.sum", "magefiles/go.mod is unchanged, so not tidied"})
 	}
 
-	return r, r.joinWorkspace(root, layout.GoVersion)
+	return r.joinWorkspace(root, layout.GoVersion)
 }
 
 // addMage makes Mage a tool of the service without raising any of its
@@ -473,7 +499,7 @@ func (r *Report) run(ctx context.Context, dir string, env []string, name string,
 	cmd := run.Cmd{Name: name, Args: args, Env: env, Dir: dir, Stdout: &out, Stderr: &out}
 	line := strings.Join(append([]string{name}, args...), " ")
 	if err := run.Run(ctx, cmd); err != nil {
-		return fmt.Errorf("`%s` in %s failed: %w\n%s\nfix what it names and run gantry init again: files it wrote are kept (-force rewrites them)", line, dir, err, out.Bytes())
+		return fmt.Errorf("`%s` in %s failed: %w\n%s\nfix what it names and run gantry init again", line, dir, err, out.Bytes())
 	}
 	r.Ran = append(r.Ran, strings.TrimSpace(strings.Join(env, " ")+" "+line))
 	return nil

@@ -404,3 +404,61 @@ func TestInitVendored(t *testing.T) {
 		t.Errorf("a re-run ran %q (%v), want nothing", again.Ran, err)
 	}
 }
+
+// TestInitUndoesAFailedRun: an init that stops in go mod tidy (here: a
+// -replace that does not exist) puts back go.mod and removes every file
+// it made, so the repository is as it was; a re-run then writes
+// magefiles/go.mod afresh instead of skipping the broken one.
+func TestInitUndoesAFailedRun(t *testing.T) {
+	t.Parallel()
+	svc := newService(t)
+	before := readFile(t, svc.Dir, "go.mod")
+	report, err := Init(context.Background(), Options{Dir: svc.Dir, Replace: filepath.Join(t.TempDir(), "no-gantry"), GantryVersion: "v0.0.0"})
+	if err == nil || !strings.Contains(err.Error(), "`go mod tidy`") {
+		t.Fatalf("err %v, want go mod tidy's failure", err)
+	}
+	if status := svc.Git(t, "status", "--porcelain", "--untracked-files=all"); status != "" {
+		t.Errorf("a failed init left changes:\n%s", status)
+	}
+	if got := readFile(t, svc.Dir, "go.mod"); got != before {
+		t.Errorf("go.mod not put back:\n%s", got)
+	}
+	if _, err := os.Stat(filepath.Join(svc.Dir, "magefiles")); !os.IsNotExist(err) {
+		t.Errorf("magefiles/ left behind: %v", err)
+	}
+	if len(report.Wrote) != 0 || !slices.ContainsFunc(report.Notes, func(n string) bool {
+		return strings.HasPrefix(n, "init stopped, so it undid what it had written: put back .gitignore, go.mod; removed magefiles/magefile.go, magefiles/go.mod,")
+	}) {
+		t.Errorf("report wrote %v, notes %q; want the undoing said", report.Wrote, report.Notes)
+	}
+
+	report, err = Init(context.Background(), Options{Dir: svc.Dir, Replace: testsvc.Root(t), GantryVersion: "v0.0.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(report.Wrote, "magefiles/go.mod") || !strings.Contains(readFile(t, svc.Dir, "magefiles/go.mod"), testsvc.Root(t)) {
+		t.Errorf("the re-run wrote %v; want magefiles/go.mod afresh", report.Wrote)
+	}
+}
+
+// TestInitTidiesAnUntidiedMagefilesModule: a magefiles/go.mod left
+// without its go.sum (an older init that stopped) is tidied by the next
+// run, not skipped as done.
+func TestInitTidiesAnUntidiedMagefilesModule(t *testing.T) {
+	t.Parallel()
+	svc := newService(t)
+	opts := Options{Dir: svc.Dir, Replace: testsvc.Root(t), GantryVersion: "v0.0.0"}
+	if _, err := Init(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(svc.Dir, "magefiles", "go.sum")); err != nil {
+		t.Fatal(err)
+	}
+	report, err := Init(context.Background(), opts)
+	if err != nil || !slices.Contains(report.Ran, "GOWORK=off go mod tidy") {
+		t.Fatalf("ran %q, %v; want go mod tidy", report.Ran, err)
+	}
+	if _, err := os.Stat(filepath.Join(svc.Dir, "magefiles", "go.sum")); err != nil {
+		t.Error(err)
+	}
+}
