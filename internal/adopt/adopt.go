@@ -115,6 +115,16 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 	if err != nil {
 		return r, err
 	}
+	if err := checkRootMagefiles(root); err != nil {
+		return r, err
+	}
+	magefiles, err := ReadMagefiles(root, repo.Module.Path)
+	if err != nil {
+		return r, err
+	}
+	if err := magefiles.check(); err != nil {
+		return r, err
+	}
 	branch, err := discover.ReadPublishBranch(ctx, dir)
 	if err != nil {
 		return r, err
@@ -137,6 +147,15 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 	if gomod.Go != nil {
 		layout.GoVersion = gomod.Go.Version
 	}
+	layout.MagefilePath = magefiles.Path()
+	hasGoMod := exists(filepath.Join(dir, "magefiles", "go.mod"))
+	layout.RequireService = magefiles.ImportsService && !hasGoMod
+	if len(magefiles.Team) > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("magefiles/ holds the team's mage files (%s): Gantry's targets go beside them, in %s", strings.Join(magefiles.Team, ", "), layout.MagefilePath))
+	}
+	if layout.RequireService {
+		r.Notes = append(r.Notes, fmt.Sprintf("the team's mage files import packages of %s, so the magefiles module init makes requires it, replaced by the directory above (..)", layout.ModulePath))
+	}
 	files, err := layout.Files()
 	if err != nil {
 		return r, err
@@ -153,10 +172,7 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 	// From here on init changes the service: if it stops, what it changed
 	// is put back, so that a re-run starts afresh rather than skipping a
 	// broken file as "it exists" and reporting success over it.
-	j, err := newJournal(root, append(paths, "go.mod", "go.sum"))
-	if err != nil {
-		return r, err
-	}
+	j := newJournal(root, append(paths, "go.mod", "go.sum"))
 	if err := r.apply(ctx, root, files, layout, opts, gomod); err != nil {
 		said, rerr := j.restore()
 		r.Wrote = nil
@@ -181,6 +197,8 @@ func (r *Report) apply(ctx context.Context, root repofile.Dir, files []File, lay
 			err = r.mergeLines(root, f.Path, f.Content)
 		case f.Key == "magefile" && !opts.Force.Has(f.Key) && exists(filepath.Join(dir, f.Path)):
 			wrote, err = r.updateMagefile(root, f.Path, layout, opts)
+		case f.Key == "gomod" && !opts.Force.Has(f.Key) && exists(filepath.Join(dir, f.Path)):
+			wrote, err = r.requireGantry(root, f.Path, layout)
 		default:
 			wrote, err = writeFile(root, f.Path, f.Content, opts.Force.Has(f.Key))
 			if err == nil && !wrote {
@@ -314,6 +332,42 @@ func (r *Report) updateMagefile(root repofile.Dir, rel string, l Layout, opts Op
 		return false, nil
 	}
 	if err := root.Write(rel, updated); err != nil {
+		return false, fmt.Errorf("not written: %w", err)
+	}
+	return true, nil
+}
+
+// requireGantry adds Gantry's requirement (and replace) to a
+// magefiles/go.mod without one, the team's own magefiles module, keeping
+// all it says; it reports whether it wrote. One that requires Gantry is
+// left alone.
+func (r *Report) requireGantry(root repofile.Dir, rel string, l Layout) (bool, error) {
+	data, err := root.Read(rel, repofile.MaxBuildFile)
+	if err != nil {
+		return false, fmt.Errorf("not read: %w", err)
+	}
+	f, err := modfile.Parse(rel, data, nil)
+	if err != nil {
+		return false, fmt.Errorf("parse %s: %w; fix it, or rewrite it with -force=gomod", rel, err)
+	}
+	if slices.ContainsFunc(f.Require, func(req *modfile.Require) bool { return req.Mod.Path == Module }) {
+		r.Skipped = append(r.Skipped, Skip{rel, "it exists; -force=gomod overwrites it"})
+		return false, nil
+	}
+	if err := f.AddRequire(Module, l.GantryVersion); err != nil {
+		return false, err
+	}
+	if l.Replace != "" {
+		if err := f.AddReplace(Module, "", l.Replace, ""); err != nil {
+			return false, err
+		}
+	}
+	f.Cleanup()
+	out, err := f.Format()
+	if err != nil {
+		return false, err
+	}
+	if err := root.Write(rel, out); err != nil {
 		return false, fmt.Errorf("not written: %w", err)
 	}
 	return true, nil

@@ -149,20 +149,18 @@ func TestInit(t *testing.T) {
 		}
 	})
 
-	t.Run("-force rewrites the files it names, never the team's .dockerignore entries", func(t *testing.T) {
+	t.Run("-force rewrites the files it names, never the team's magefile or .dockerignore entries", func(t *testing.T) {
+		const teams = "//go:build mage\n\npackage main\n\n// Lint is the team's.\nfunc Lint() {}\n"
 		svc.Write(t, workflow.Path, "# the team's\n")
-		svc.Write(t, "magefiles/magefile.go", "//go:build mage\n\npackage main\n")
+		svc.Write(t, "magefiles/magefile.go", teams)
 		opts := opts
 		opts.Force, opts.Dockerfile = Force{"workflow": true, "dockerfile": true}, true
 		report, err := Init(context.Background(), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := []string{workflow.Path, "docker/Dockerfile"}; !slices.Equal(report.Wrote, want) {
+		if want := []string{"magefiles/gantry.go", workflow.Path, "docker/Dockerfile"}; !slices.Equal(report.Wrote, want) {
 			t.Errorf("wrote %v, want %v", report.Wrote, want)
-		}
-		if got := readFile(t, svc.Dir, "magefiles/magefile.go"); got != "//go:build mage\n\npackage main\n" {
-			t.Error("-force=workflow,dockerfile rewrote the magefile")
 		}
 		opts.Force = Force{"all": true}
 		if _, err := Init(context.Background(), opts); err != nil {
@@ -174,8 +172,14 @@ func TestInit(t *testing.T) {
 		if got := readFile(t, svc.Dir, "docker/Dockerfile"); got != string(docker.Dockerfile) {
 			t.Error("docker/Dockerfile is not Gantry's")
 		}
-		if got := readFile(t, svc.Dir, "magefiles/magefile.go"); !strings.Contains(got, "github.com/gantry-build/gantry/magetools") {
-			t.Errorf("-force did not rewrite the magefile:\n%s", got)
+		if got := readFile(t, svc.Dir, "magefiles/magefile.go"); got != teams {
+			t.Errorf("-force rewrote the team's magefile:\n%s", got)
+		}
+		if got := readFile(t, svc.Dir, "magefiles/gantry.go"); !strings.Contains(got, "github.com/gantry-build/gantry/magetools") {
+			t.Errorf("Gantry's magefile beside the team's lacks the import:\n%s", got)
+		}
+		if res := svc.Mage(t, nil, "-l"); res.Code != 0 || !strings.Contains(res.Stdout, "lint") || !strings.Contains(res.Stdout, "check") {
+			t.Errorf("mage -l: exit %d, want the team's lint and Gantry's check:\n%s", res.Code, res.Stdout)
 		}
 	})
 }
@@ -240,8 +244,9 @@ func TestInitWritesOnlyInsideTheRepository(t *testing.T) {
 		// directory outside the repository holding the file "file".
 		setup   func(t *testing.T, dir, outside string)
 		wantErr string
-		// wantFile is a file of the repository that must hold Gantry's
-		// entries afterwards; "" for none.
+		// wantFile is a file of the repository that init merged Gantry's
+		// entries into, through the link, then put back as it was when it
+		// stopped; "" for none.
 		wantFile string
 	}{
 		{name: ".dockerignore linked to a file outside", setup: func(t *testing.T, dir, outside string) {
@@ -283,7 +288,8 @@ func TestInitWritesOnlyInsideTheRepository(t *testing.T) {
 				testtree.Link(t, svc.Dir, ".github", outside)
 			}
 			var err error
-			testtree.Returns(t, func() { _, err = Init(context.Background(), Options{Dir: svc.Dir, GantryVersion: "v1.0.0"}) })
+			var report Report
+			testtree.Returns(t, func() { report, err = Init(context.Background(), Options{Dir: svc.Dir, GantryVersion: "v1.0.0"}) })
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("err %v, want %q", err, tt.wantErr)
 			}
@@ -292,8 +298,14 @@ func TestInitWritesOnlyInsideTheRepository(t *testing.T) {
 				t.Errorf("outside the repository: %v, %d entries; want %v untouched", after, len(entries), before)
 			}
 			if tt.wantFile != "" {
-				if got := readFile(t, svc.Dir, tt.wantFile); !strings.HasPrefix(got, "*.log\n") || !strings.Contains(got, ".git\n") {
-					t.Errorf("%s holds %q, want its own entries and Gantry's", tt.wantFile, got)
+				if got := readFile(t, svc.Dir, tt.wantFile); got != "*.log\n" {
+					t.Errorf("%s holds %q, want its own entries, put back", tt.wantFile, got)
+				}
+				if info, err := os.Lstat(filepath.Join(svc.Dir, ".dockerignore")); err != nil || info.Mode()&os.ModeSymlink == 0 {
+					t.Errorf(".dockerignore is no longer the link (%v)", err)
+				}
+				if !slices.ContainsFunc(report.Notes, func(n string) bool { return strings.Contains(n, "put back .dockerignore") }) {
+					t.Errorf("notes %q: want .dockerignore merged, then put back", report.Notes)
 				}
 			}
 		})

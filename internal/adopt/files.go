@@ -1,6 +1,7 @@
 package adopt
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"go/format"
@@ -81,6 +82,12 @@ type Layout struct {
 	// report.
 	Decisions []Decision
 	Notes     []string
+	// MagefilePath is where Gantry's magefile goes (Magefiles.Path); ""
+	// for magefiles/magefile.go.
+	MagefilePath string
+	// RequireService: the magefiles module requires the service's module,
+	// replaced by "..", as the team's mage files import its packages.
+	RequireService bool
 	// Dockerfile also writes Gantry's Dockerfile to docker/Dockerfile,
 	// with Args as its CMD and Ports as its EXPOSE (docker.Render).
 	Dockerfile  bool
@@ -250,7 +257,7 @@ func (l Layout) Files() ([]File, error) {
 		return nil, err
 	}
 	files := []File{
-		{"magefiles/magefile.go", magefile, "magefile"},
+		{cmp.Or(l.MagefilePath, magefilePath), magefile, "magefile"},
 		{"magefiles/go.mod", gomod, "gomod"},
 		{".dockerignore", docker.Dockerignore, ""},
 		{workflow.Path, wf, "workflow"},
@@ -339,6 +346,14 @@ func (l Layout) magefilesGoMod() ([]byte, error) {
 	f.AddNewRequire(Module, l.GantryVersion, false)
 	if l.Replace != "" {
 		if err := f.AddReplace(Module, "", l.Replace, ""); err != nil {
+			return nil, err
+		}
+	}
+	if l.RequireService {
+		// The service's module is the directory above, never fetched: a
+		// proxy knows nothing of it (or not this commit of it).
+		f.AddNewRequire(l.ModulePath, "v0.0.0", false)
+		if err := f.AddReplace(l.ModulePath, "", "..", ""); err != nil {
 			return nil, err
 		}
 	}

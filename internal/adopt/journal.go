@@ -38,7 +38,7 @@ type kept struct {
 
 // newJournal records the files at paths (slash-separated, relative to
 // root) and the directories holding them.
-func newJournal(root repofile.Dir, paths []string) (*journal, error) {
+func newJournal(root repofile.Dir, paths []string) *journal {
 	j := &journal{root: root}
 	for _, p := range paths {
 		content, err := root.Read(p, maxRestored)
@@ -46,7 +46,9 @@ func newJournal(root repofile.Dir, paths []string) (*journal, error) {
 		case errors.Is(err, fs.ErrNotExist):
 			j.files = append(j.files, kept{path: p})
 		case err != nil:
-			return nil, fmt.Errorf("not read: %w", err)
+			// One init may not read (a link out of the repository, a
+			// named pipe), it may not write either: its write names why.
+			continue
 		default:
 			j.files = append(j.files, kept{path: p, content: content, existed: true})
 		}
@@ -60,7 +62,7 @@ func newJournal(root repofile.Dir, paths []string) (*journal, error) {
 		}
 	}
 	slices.Sort(j.dirs)
-	return j, nil
+	return j
 }
 
 // restore puts every file back as it was, removes those that were not
