@@ -317,7 +317,11 @@ func (r *Report) updateMagefile(root repofile.Dir, rel string, l Layout, opts Op
 	}
 	updated, kept, err := UpdateMagefile(content, magefileSettings(l, opts), l.header())
 	var foreign foreignMagefileError
-	if errors.As(err, &foreign) && opts.MainPackage == "" && opts.Service == "" {
+	if errors.As(err, &foreign) {
+		foreign.path = rel
+		if opts.MainPackage != "" || opts.Service != "" {
+			return false, foreign
+		}
 		r.Skipped = append(r.Skipped, Skip{rel, foreign.Error()})
 		return false, nil
 	}

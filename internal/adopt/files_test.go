@@ -50,6 +50,8 @@ func TestNewLayout(t *testing.T) {
 			wantErr: "pass -service with a valid name"},
 		{name: "a module name that cannot", module: "github.com/acme/-widget-", candidates: []string{"."},
 			wantErr: "pass -service with a valid name"},
+		{name: "a 300-character name, which mage build could not name a file", module: "github.com/acme/widget", candidates: []string{"."}, serviceFlag: strings.Repeat("a", 300),
+			wantErr: "is 300 characters long; a service name may have at most 128"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
