@@ -51,7 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&opts.Dockerfile, "dockerfile", false, "also write Gantry's default Dockerfile to docker/Dockerfile, to change it, with the CMD and EXPOSE of the team's Dockerfile")
 	fs.StringVar(&opts.MainPackage, "main", "", "the main package to build, when it is not . or the only ./cmd/<name>")
 	fs.StringVar(&opts.Service, "service", "", "the service's name, when not the main package's (or module's) name")
-	fs.StringVar(&version, "gantry-version", "", "the Gantry version to require (default: the version gantry was run at)")
+	fs.StringVar(&version, "gantry-version", "", "the Gantry version to require: vX.Y.Z or a pseudo-version (default: the version gantry was run at)")
 	fs.StringVar(&opts.Replace, "replace", "", "a local Gantry checkout for magefiles/go.mod's replace directive")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err

@@ -149,7 +149,8 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 	}
 	layout.MagefilePath = magefiles.Path()
 	hasGoMod := exists(filepath.Join(dir, "magefiles", "go.mod"))
-	layout.RequireService = magefiles.ImportsService && !hasGoMod
+	// Only in the go.mod init writes: a team's own keeps its arrangement.
+	layout.RequireService = magefiles.ImportsService && (!hasGoMod || opts.Force.Has("gomod"))
 	if len(magefiles.Team) > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("magefiles/ holds the team's mage files (%s): Gantry's targets go beside them, in %s", strings.Join(magefiles.Team, ", "), layout.MagefilePath))
 	}
