@@ -236,6 +236,9 @@ func (r *Report) apply(ctx context.Context, root repofile.Dir, files []File, lay
 		// GOWORK=off: tidy the magefiles module on its own, whatever an
 		// existing go.work lists.
 		if err := r.run(ctx, filepath.Join(dir, "magefiles"), []string{"GOWORK=off"}, "go", "mod", "tidy"); err != nil {
+			if !magefilesChanged {
+				return fmt.Errorf("%w; magefiles/go.mod, without its go.sum, was left so by an earlier init that stopped: pass -force=gomod to write it afresh", err)
+			}
 			return err
 		}
 	} else {

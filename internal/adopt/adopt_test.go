@@ -474,3 +474,25 @@ func TestInitTidiesAnUntidiedMagefilesModule(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestInitNamesALeftBrokenMagefilesModule: a magefiles/go.mod an older
+// init left with a require that does not resolve, and no go.sum, fails
+// the re-run's tidy with -force=gomod as the fix, never a success; with
+// it, init writes it afresh.
+func TestInitNamesALeftBrokenMagefilesModule(t *testing.T) {
+	t.Parallel()
+	svc := newService(t)
+	svc.Write(t, "magefiles/go.mod", "module github.com/acme/widget/magefiles\n\ngo 1.26\n\nrequire github.com/gantry-build/gantry v0.0.0\n\nreplace github.com/gantry-build/gantry => "+filepath.Join(t.TempDir(), "gone")+"\n")
+	svc.Write(t, "magefiles/magefile.go", "//go:build mage\n\npackage main\n\nimport (\n\t//mage:import\n\t_ \"github.com/gantry-build/gantry/magetools\"\n)\n")
+	opts := Options{Dir: svc.Dir, Replace: testsvc.Root(t), GantryVersion: "v0.0.0"}
+	if _, err := Init(context.Background(), opts); err == nil || !strings.Contains(err.Error(), "pass -force=gomod to write it afresh") {
+		t.Fatalf("err %v, want the fix", err)
+	}
+	opts.Force = Force{"gomod": true}
+	if _, err := Init(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, svc.Dir, "magefiles/go.mod"); !strings.Contains(got, testsvc.Root(t)) {
+		t.Errorf("magefiles/go.mod not written afresh:\n%s", got)
+	}
+}
