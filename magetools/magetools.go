@@ -56,12 +56,12 @@ func writeJSON(s session) error {
 	return enc.Encode(s.plan)
 }
 
-// Build compiles the static, stripped production binary into bin/ (GANTRY_GOOS/GANTRY_GOARCH for another platform).
+// Build compiles the static, stripped production binary into bin/gantry/ (GANTRY_GOOS/GANTRY_GOARCH for another platform).
 func Build(ctx context.Context) error {
 	return done(buildBinary(ctx, false))
 }
 
-// BuildDev compiles the debug binary (no optimisation, no inlining, symbols kept) into bin/.
+// BuildDev compiles the debug binary (no optimisation, no inlining, symbols kept) into bin/gantry/.
 func BuildDev(ctx context.Context) error {
 	return done(buildBinary(ctx, true))
 }

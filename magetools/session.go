@@ -165,9 +165,9 @@ func (s session) run() pipeline.Run {
 }
 
 // binaryPath is where Build and BuildDev write, relative to the service's
-// Dir: bin/<service>[-dev], with -<os>-<arch> added when GANTRY_GOOS and
-// GANTRY_GOARCH name another platform than this machine's (and .exe for
-// Windows).
+// Dir: bin/gantry/<service>[-dev], with -<os>-<arch> added when
+// GANTRY_GOOS and GANTRY_GOARCH name another platform than this machine's
+// (and .exe for Windows).
 func (s session) binaryPath(debug bool) string {
 	name := s.cfg.Service
 	if debug {
@@ -187,24 +187,30 @@ func (s session) forHost() bool {
 	return s.cfg.GOOS == s.hostGOOS && s.cfg.GOARCH == s.hostGOARCH
 }
 
-// binDir holds Build's outputs, relative to the service's Dir.
-const binDir = "bin"
+// binDir holds Build's outputs, relative to the service's Dir. It is
+// Gantry's own directory, not bin/: a team's bin/ (its scripts, its
+// bin/.gitignore) is left as it is, and the .dockerignore template's bin/
+// still keeps the binaries out of the build context.
+const binDir = "bin/gantry"
 
-// ignoreOutputs makes bin/ under dir and keeps git from seeing what is in
-// it, with a bin/.gitignore of "*": Gantry's own outputs must never make
-// the checkout dirty (a dirty tree cannot publish). An existing
-// bin/.gitignore is the service's and is left alone. A bin/ that is a
-// link leading out of the repository is refused: the binary would be
-// written outside.
+// outputsIgnore is binDir's .gitignore: everything in it, itself too.
+const outputsIgnore = "# Written by Gantry: mage build's outputs, never committed.\n*\n"
+
+// ignoreOutputs makes binDir under dir and keeps git from seeing what is
+// in it, with a .gitignore of "*": Gantry's own outputs must never make
+// the checkout dirty (a dirty tree cannot publish). The directory is
+// Gantry's, so a .gitignore there that says otherwise is rewritten. A
+// binDir that is a link leading out of the repository is refused: the
+// binary would be written outside.
 func ignoreOutputs(dir string) error {
 	root := repofile.At(dir)
 	if err := root.MkdirAll(binDir); err != nil {
 		return fmt.Errorf("mage build writes into %s/: %w", binDir, err)
 	}
 	ignore := binDir + "/.gitignore"
-	_, err := root.Read(ignore, repofile.MaxBuildFile)
-	if errors.Is(err, fs.ErrNotExist) {
-		err = root.Write(ignore, []byte("# Written by Gantry: build outputs, never committed.\n*\n"))
+	have, err := root.Read(ignore, repofile.MaxBuildFile)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && string(have) != outputsIgnore) {
+		err = root.Write(ignore, []byte(outputsIgnore))
 	}
 	if err != nil {
 		return fmt.Errorf("mage build keeps git from seeing its outputs with %s: %w", ignore, err)

@@ -1,13 +1,17 @@
 package adopt
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"go/format"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"golang.org/x/mod/modfile"
+	modpath "golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
 
 	"github.com/gantry-build/gantry/docker"
@@ -85,6 +89,12 @@ type Layout struct {
 	// Remaining are what init could not decide and the service must, each
 	// with the fix: init then fails, as check would.
 	Remaining []string
+	// MagefilePath is where Gantry's magefile goes (Magefiles.Path); ""
+	// for magefiles/magefile.go.
+	MagefilePath string
+	// RequireService: the magefiles module requires the service's module,
+	// replaced by "..", as the team's mage files import its packages.
+	RequireService bool
 	// Dockerfile also writes Gantry's Dockerfile to docker/Dockerfile,
 	// with Args as its CMD and Ports as its EXPOSE (docker.Render).
 	Dockerfile  bool
@@ -212,8 +222,14 @@ func display(value any) string {
 func Version(flagVersion, buildVersion, replace string) (string, error) {
 	switch {
 	case flagVersion != "":
-		if !semver.IsValid(flagVersion) {
-			return "", fmt.Errorf("-gantry-version %q is not a module version; write it as v1.2.3", flagVersion)
+		// A full version or a pseudo-version: go get would read v1 as a
+		// query for the latest v1.x.y, which a go.mod require cannot hold.
+		err := modpath.Check(Module, flagVersion)
+		if err == nil && semver.Canonical(flagVersion) != flagVersion {
+			err = errors.New("not a full version")
+		}
+		if err != nil {
+			return "", fmt.Errorf("-gantry-version %q is not a full module version of %s (%v); write it as vX.Y.Z, e.g. v1.2.3, or a pseudo-version such as v0.0.0-20261205045600-0123456789ab", flagVersion, Module, err)
 		}
 		return flagVersion, nil
 	case buildVersion != "" && buildVersion != "(devel)":
@@ -248,7 +264,7 @@ func (l Layout) Files() ([]File, error) {
 		return nil, err
 	}
 	files := []File{
-		{"magefiles/magefile.go", magefile, "magefile"},
+		{cmp.Or(l.MagefilePath, magefilePath), magefile, "magefile"},
 		{"magefiles/go.mod", gomod, "gomod"},
 		{".dockerignore", docker.Dockerignore, ""},
 		{l.WorkflowPath(), wf, "workflow"},
@@ -326,7 +342,15 @@ func (s Setting) expr() string {
 // assignment without it is the team's own.
 const commentPrefix = "// from "
 
-func (s Setting) comment() string { return commentPrefix + s.Source }
+// comment is the setting's "// from" comment. A source holding a
+// control character (a file name with a newline names it) is written
+// Go-quoted, so the comment stays on its line and injects no code.
+func (s Setting) comment() string {
+	if strings.ContainsFunc(s.Source, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) {
+		return commentPrefix + strconv.Quote(s.Source)
+	}
+	return commentPrefix + s.Source
+}
 
 // magefilesGoMod is the go.mod of the magefiles module, which keeps
 // Gantry's dependencies out of the service's go.mod and images. Its go
@@ -345,6 +369,14 @@ func (l Layout) magefilesGoMod() ([]byte, error) {
 	f.AddNewRequire(Module, l.GantryVersion, false)
 	if l.Replace != "" {
 		if err := f.AddReplace(Module, "", l.Replace, ""); err != nil {
+			return nil, err
+		}
+	}
+	if l.RequireService {
+		// The service's module is the directory above, never fetched: a
+		// proxy knows nothing of it (or not this commit of it).
+		f.AddNewRequire(l.ModulePath, "v0.0.0", false)
+		if err := f.AddReplace(l.ModulePath, "", "..", ""); err != nil {
 			return nil, err
 		}
 	}

@@ -51,6 +51,8 @@ func TestNewLayout(t *testing.T) {
 			wantErr: "pass -service with a valid name"},
 		{name: "a module name that cannot", module: "github.com/acme/-widget-", candidates: []string{"."},
 			wantErr: "pass -service with a valid name"},
+		{name: "a 300-character name, which mage build could not name a file", module: "github.com/acme/widget", candidates: []string{"."}, serviceFlag: strings.Repeat("a", 300),
+			wantErr: "is 300 characters long; a service name may have at most 128"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,7 +95,13 @@ func TestVersion(t *testing.T) {
 		{name: "from a checkout, flag and replace", build: "(devel)", flag: "v1.5.0", replace: "/src/gantry", want: "v1.5.0"},
 		{name: "from a checkout", build: "(devel)", wantErr: "pass -gantry-version v1.2.3, or -replace PATH"},
 		{name: "no build information", wantErr: "pass -gantry-version"},
-		{name: "not a version", flag: "1.5", wantErr: "write it as v1.2.3"},
+		{name: "not a version", flag: "1.5", wantErr: "write it as vX.Y.Z, e.g. v1.2.3"},
+		{name: "a major version only", flag: "v1", wantErr: "write it as vX.Y.Z"},
+		{name: "no patch", flag: "v1.5", wantErr: "write it as vX.Y.Z"},
+		{name: "build metadata", flag: "v1.5.0+meta", wantErr: "write it as vX.Y.Z"},
+		{name: "a major version the module path lacks", flag: "v2.0.0", wantErr: "write it as vX.Y.Z"},
+		{name: "a pseudo-version", flag: "v0.0.0-20261205045600-0123456789ab", want: "v0.0.0-20261205045600-0123456789ab"},
+		{name: "a pre-release", flag: "v1.5.0-rc.1", want: "v1.5.0-rc.1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -800,6 +800,8 @@ func TestResolveErrors(t *testing.T) {
 			errHas: []string{`"-widget-" is not a valid image name component`}},
 		{name: "image from a repository going up", facts: func(f *Facts) { f.OwnerRepo = "../../x" },
 			errHas: []string{`".." is not a valid image name component`, "GANTRY_IMAGE"}},
+		{name: "a 300-character service name", env: map[string]string{"GANTRY_SERVICE": strings.Repeat("a", 300)},
+			errHas: []string{"is 300 characters long", "at most 128", "GANTRY_SERVICE"}},
 		{name: "description on two lines", cfg: Config{Description: "a\nb"},
 			errHas: []string{"control character", "Config.Description"}},
 		{name: "unknown GOOS", env: map[string]string{"GANTRY_GOOS": "linux -x"},
