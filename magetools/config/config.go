@@ -215,6 +215,23 @@ type Config struct {
 	// platform the mage binary runs as. Env: GANTRY_GOOS, GANTRY_GOARCH.
 	GOOS   string
 	GOARCH string
+
+	// Services are the services of a repository that builds several, one
+	// image each, from main packages of the one Go module in Dir (see
+	// Service and ResolveServices). The fields above are shared; each
+	// Service overrides its own. With Services, Service and MainPackage
+	// stay unset, GANTRY_SERVICE and GANTRY_MAIN are refused, and Image
+	// (GANTRY_IMAGE) is the repository the services' default images are
+	// under. Default: none: the repository is one service, configured by
+	// the fields above. Env: none (GANTRY_SERVICES selects some of them).
+	Services []Service
+
+	// BuildAll builds every service on a push to the publishing branch,
+	// not only those whose inputs changed since the image their moving
+	// tag names (README, "Several services"): to pick up a new base image
+	// under the same tag. Only with Services. Default: false. Env:
+	// GANTRY_BUILD_ALL.
+	BuildAll bool
 }
 
 // Stamp names package-qualified string variables (e.g. "main.version").
@@ -458,6 +475,7 @@ func (r *Config) applyEnv(env Lookup) error {
 		"GANTRY_NO_CACHE":                &r.NoCache,
 		"GANTRY_CGO":                     &r.CGO,
 		"GANTRY_RELEASE_REBUILD":         &r.ReleaseRebuild,
+		"GANTRY_BUILD_ALL":               &r.BuildAll,
 	} {
 		if v, ok := env(key); ok && v != "" {
 			b, err := strconv.ParseBool(v)
