@@ -21,11 +21,12 @@ import (
 
 	"github.com/gantry-build/gantry/internal/golist"
 	"github.com/gantry-build/gantry/internal/module"
+	"github.com/gantry-build/gantry/internal/registry"
 )
 
 // Label is the image label that carries the inputs digest. Equal inputs
 // give an equal label, so two builds of one commit stay equal.
-const Label = "io.github.gantry-build.inputs"
+const Label = registry.InputsLabel
 
 // Inputs collects the entries of a digest; the zero value is empty.
 type Inputs struct {
