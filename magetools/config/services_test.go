@@ -131,4 +131,3 @@ func TestResolveServicesWithoutImage(t *testing.T) {
 		t.Errorf("got %+v, want both services resolved apart from the image", cfgs)
 	}
 }
-
