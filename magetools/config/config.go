@@ -360,7 +360,7 @@ func (c Config) Resolve(env Lookup, facts Facts) (Config, error) {
 	if r.MainPackage == "" {
 		main, err := module.DecideMain(facts.NamedMains, facts.MainCandidates)
 		if err != nil {
-			return Config{}, fmt.Errorf("%w; set GANTRY_MAIN or Config.MainPackage (e.g. ./cmd/server)", err)
+			return Config{}, fmt.Errorf("%w; set GANTRY_MAIN or Config.MainPackage (e.g. ./cmd/server), or, to build each, list them in Config.Services (gantry init writes it)", err)
 		}
 		r.MainPackage = main.Package
 	}
