@@ -40,7 +40,7 @@ var Config config.Config
 // Plan prints what this commit's run would do: targets, platforms, tags (-json: JSON only).
 func Plan(ctx context.Context, json *bool) error {
 	if several() {
-		_, sessions, err := loadAll(ctx, false)
+		_, sessions, err := loadPlans(ctx)
 		if err != nil {
 			return done(err)
 		}
@@ -223,7 +223,7 @@ func CI(ctx context.Context) error {
 	var err error
 	if several() {
 		var sessions []session
-		if ctx, sessions, err = loadAll(ctx, false); err == nil {
+		if ctx, sessions, err = loadPlans(ctx); err == nil {
 			err = ciServices(ctx, sessions)
 		}
 	} else {

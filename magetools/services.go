@@ -33,6 +33,17 @@ func loadAll(ctx context.Context, local bool) (context.Context, []session, error
 	return ctx, sessions, err
 }
 
+// loadPlans is loadAll for the targets that plan what to publish (plan,
+// ci, publish): on a push to the publishing branch, only the services it
+// affects are built (affectedOnly), which reads the registry.
+func loadPlans(ctx context.Context) (context.Context, []session, error) {
+	ctx, sessions, err := loadAll(ctx, false)
+	if err == nil {
+		affectedOnly(ctx, sessions)
+	}
+	return ctx, sessions, err
+}
+
 // errSeveral refuses a target that works on one service in a run of
 // several.
 func errSeveral(sessions []session) error {
@@ -217,7 +228,7 @@ func publishServices(ctx context.Context, runs pipeline.Services, release bool) 
 // actAll is publish (or release) of every service, without ci's event
 // switch.
 func actAll(ctx context.Context, release bool) error {
-	ctx, sessions, err := loadAll(ctx, false)
+	ctx, sessions, err := loadPlans(ctx)
 	if err != nil {
 		return err
 	}

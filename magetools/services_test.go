@@ -11,7 +11,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/sirupsen/logrus"
 
 	"github.com/gantry-build/gantry/internal/conformance"
 	"github.com/gantry-build/gantry/internal/gittest"
@@ -88,7 +87,7 @@ func TestReadSessionsAffectedOnly(t *testing.T) {
 	_, base := monorepo(t)
 	read := func() []session {
 		t.Helper()
-		sessions, err := readSessions(context.Background(), logrus.NewEntry(logrus.New()), false)
+		_, sessions, err := loadPlans(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}

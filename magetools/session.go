@@ -142,9 +142,6 @@ func readSessions(ctx context.Context, log *logrus.Entry, local bool) ([]session
 	if err != nil {
 		return sessions, fmt.Errorf("configuration: %w", err)
 	}
-	if several {
-		affectedOnly(ctx, sessions)
-	}
 	return sessions, nil
 }
 

@@ -198,6 +198,8 @@ func display(value any) string {
 	switch v := value.(type) {
 	case []string:
 		return strings.Join(v, " ")
+	case services:
+		return strings.Join(v, " ")
 	case bool:
 		if v {
 			return "on"
