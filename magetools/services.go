@@ -132,7 +132,7 @@ func checkServices(ctx context.Context, sessions []session) error {
 		names = append(names, s.cfg.Service)
 		all = append(all, conformance.Check(ctx, s.cfg.Dir, s.cfg, s.packages))
 	}
-	return reportFindings(mergeFindings(names, all), actions.Runner{Getenv: os.Getenv, Out: os.Stdout}, sessions[0].log.WithField("services", strings.Join(names, ",")))
+	return reportFindings(mergeFindings(names, all), actions.Runner{Getenv: os.Getenv, Out: os.Stdout}, sessions[0].log.WithField("service", strings.Join(names, ",")))
 }
 
 // mergeFindings are the findings of the services names (all, in the same

@@ -103,15 +103,14 @@ func (r Run) Affected(ctx context.Context, digest string) inputs.Decision {
 // (Config.Services), one run each, carried out together.
 type Services []Run
 
-// active are the runs whose plan is not skipped; the others are logged.
+// active are the runs whose plan is not skipped (the plan and its log say
+// why the others are).
 func (s Services) active() Services {
 	var out Services
 	for _, r := range s {
-		if r.Plan.Skipped != "" {
-			r.Log.Infof("not rebuilt: %s", r.Plan.Skipped)
-			continue
+		if r.Plan.Skipped == "" {
+			out = append(out, r)
 		}
-		out = append(out, r)
 	}
 	return out
 }
