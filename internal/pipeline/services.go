@@ -161,8 +161,12 @@ func (s Services) Publish(ctx context.Context) ([]Result, error) {
 			return nil, fmt.Errorf("service %s: %w", r.Config.Service, err)
 		}
 	}
+	runs, err := runs.prepareOnce(ctx)
+	if err != nil {
+		return nil, err
+	}
 	results := make([][]Result, len(runs))
-	err := runs.together(func(i int, r Run) error {
+	err = runs.together(func(i int, r Run) error {
 		results[i] = make([]Result, len(r.Plan.Images))
 		return r.withTemp(func(tmp string) error { return r.put(ctx, tmp, results[i]) })
 	})
@@ -203,14 +207,37 @@ func (s Services) Release(ctx context.Context) ([]Result, error) {
 }
 
 func (s Services) each(ctx context.Context, fn func(Run, context.Context) ([]Result, error)) ([]Result, error) {
-	runs := s.active()
+	runs, err := s.active().prepareOnce(ctx)
+	if err != nil {
+		return nil, err
+	}
 	results := make([][]Result, len(runs))
-	err := runs.together(func(i int, r Run) error {
+	err = runs.together(func(i int, r Run) error {
 		var err error
 		results[i], err = fn(r, ctx)
 		return err
 	})
 	return runs.label(results), err
+}
+
+// prepareOnce runs each distinct Prepare command of the runs once, one
+// after the other, before any build, and returns the runs without it:
+// the services share Dir, and the same command (go generate ./...) run
+// by several builds at once would write the same files at once.
+func (s Services) prepareOnce(ctx context.Context) (Services, error) {
+	out := slices.Clone(s)
+	done := map[string]bool{}
+	for i, r := range s {
+		key := strings.Join(r.Config.Prepare, "\x00")
+		if key != "" && !done[key] {
+			if err := r.Prepare(ctx); err != nil {
+				return s, fmt.Errorf("service %s: %w", r.Config.Service, err)
+			}
+			done[key] = true
+		}
+		out[i].Config.Prepare = nil
+	}
+	return out, nil
 }
 
 // together runs fn for every run at once, each in its own log lane (the

@@ -260,3 +260,25 @@ func TestInputsDigest(t *testing.T) {
 		t.Errorf("with Prepare: digest %s, want none", d)
 	}
 }
+
+// TestServicesPrepareOnce: services that share a Prepare command run it
+// once before their builds, not once each at the same time in one Dir.
+func TestServicesPrepareOnce(t *testing.T) {
+	f := newFixture(t)
+	j := &journal{}
+	b := byService{fakeBuilder: &fakeBuilder{journal: j}}
+	s := f.services(t, b, j, "api", "worker", "web")
+	// git config writes .git/config, leaving the tree clean.
+	count := []string{"git", "config", "--add", "gantry.prepared", "shared"}
+	s[0].Config.Prepare, s[1].Config.Prepare = count, count
+	s[2].Config.Prepare = []string{"git", "config", "--add", "gantry.prepared", "web"}
+	for i := range s {
+		s[i].Plan.Images = buildOnly(s[i].Plan.Images)
+	}
+	if _, err := s.BuildOnly(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := gitRun(t, f.dir, nil, "config", "--get-all", "gantry.prepared"); got != "shared\nweb" {
+		t.Errorf("prepared %q, want the shared command once, then web's", got)
+	}
+}
