@@ -50,7 +50,8 @@ type Config struct {
 	// Default: the one .goreleaser.yaml's builds[0].main names, else a
 	// Dockerfile's go build, else the Makefile's; else "." when the root
 	// is a main package, else ./cmd when it is, else the single
-	// ./cmd/<name>; several are an error. Env: GANTRY_MAIN.
+	// ./cmd/<name>; several are an error (list them in Services instead).
+	// Env: GANTRY_MAIN.
 	MainPackage string
 
 	// Registry is the registry host of the default Image.
