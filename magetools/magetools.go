@@ -40,6 +40,13 @@ var Config config.Config
 
 // Plan prints what this commit's run would do: targets, platforms, tags (-json: JSON only).
 func Plan(ctx context.Context, json *bool) error {
+	if several() {
+		_, sessions, err := loadPlans(ctx)
+		if err != nil {
+			return done(err)
+		}
+		return done(planServices(sessions, json != nil && *json))
+	}
 	ctx, s, err := load(ctx)
 	if err != nil {
 		return done(err)
@@ -67,10 +74,22 @@ func BuildDev(ctx context.Context) error {
 }
 
 func buildBinary(ctx context.Context, debug bool) error {
+	if several() {
+		ctx, sessions, err := loadAll(ctx, true)
+		if err != nil {
+			return err
+		}
+		return buildServices(ctx, sessions, debug)
+	}
 	ctx, s, err := loadLocal(ctx)
 	if err != nil {
 		return err
 	}
+	return buildSession(ctx, s, debug)
+}
+
+// buildSession compiles s's binary into bin/.
+func buildSession(ctx context.Context, s session, debug bool) error {
 	if err := ignoreOutputs(s.cfg.Dir); err != nil {
 		return err
 	}
@@ -129,6 +148,9 @@ func loadImage(ctx context.Context, target string) error {
 
 // Publish builds prod and dev for every platform and pushes the tags of a push to the publishing branch.
 func Publish(ctx context.Context) error {
+	if several() {
+		return done(actAll(ctx, false))
+	}
 	ctx, s, err := load(ctx)
 	if err != nil {
 		return done(err)
@@ -153,6 +175,9 @@ func publish(ctx context.Context, r pipeline.Run) ([]pipeline.Result, error) {
 
 // Release builds and pushes the prod image of the v* tag at HEAD as <version>.
 func Release(ctx context.Context) error {
+	if several() {
+		return done(actAll(ctx, true))
+	}
 	ctx, s, err := load(ctx)
 	if err != nil {
 		return done(err)
@@ -206,9 +231,17 @@ func verify(ctx context.Context, r pipeline.Run, ref string) error {
 
 // CI checks the service, then does what the GitHub Actions event asks: build a pull request, publish main, release a v* tag.
 func CI(ctx context.Context) error {
-	ctx, s, err := load(ctx)
-	if err == nil {
-		err = ci(ctx, s)
+	var err error
+	if several() {
+		var sessions []session
+		if ctx, sessions, err = loadPlans(ctx); err == nil {
+			err = ciServices(ctx, sessions)
+		}
+	} else {
+		var s session
+		if ctx, s, err = load(ctx); err == nil {
+			err = ci(ctx, s)
+		}
 	}
 	if err != nil {
 		// An annotation puts the error on the run's summary page.

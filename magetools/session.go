@@ -66,16 +66,31 @@ func loadSession(ctx context.Context, local bool) (context.Context, session, err
 }
 
 func readSession(ctx context.Context, log *logrus.Entry, local bool) (session, error) {
+	sessions, err := readSessions(ctx, log, local)
+	if len(sessions) > 1 {
+		return session{}, errSeveral(sessions)
+	}
+	if len(sessions) == 0 {
+		return session{}, err
+	}
+	return sessions[0], err
+}
+
+// readSessions reads the event and the module once, and returns the
+// session of each service the configuration names (one without
+// Config.Services). When only the image cannot be told, the error wraps
+// config.ErrNoImage and the sessions are as readSession's then.
+func readSessions(ctx context.Context, log *logrus.Entry, local bool) ([]session, error) {
 	dir := Config.ServiceDir(os.LookupEnv)
 	ev, err := event.Read(ctx, os.Getenv, dir, log)
 	if err != nil {
-		return session{}, err
+		return nil, err
 	}
 	// The main package is decided as gantry init decides it: from what
 	// .goreleaser.yaml, a Dockerfile or the Makefile name, else the layout.
 	repo, err := discover.Read(dir)
 	if err != nil {
-		return session{}, err
+		return nil, err
 	}
 	for _, u := range repo.Unreadable {
 		log.Debugf("not read for the defaults: %s", u)
@@ -95,20 +110,49 @@ func readSession(ctx context.Context, log *logrus.Entry, local bool) (session, e
 	// bounds the Dockerfile instead.
 	facts.RepoRoot, _ = git.Repo{Dir: dir}.TopLevel(ctx)
 	if facts.HostGOOS, facts.HostGOARCH, err = (gobuild.Host{}).Platform(ctx, dir); err != nil {
-		return session{}, err
+		return nil, err
 	}
-	cfg, err := Config.Resolve(os.LookupEnv, facts)
+	cfgs, err := Config.ResolveServices(os.LookupEnv, facts)
 	if errors.Is(err, config.ErrNoImage) && local {
-		cfg.Image, err = "localhost/"+cfg.Service, nil
+		for i := range cfgs {
+			cfgs[i].Image = "localhost/" + cfgs[i].Service
+		}
+		err = nil
 	}
-	if errors.Is(err, config.ErrNoImage) {
-		// The commit is validated and the SHA length resolved by now.
-		return session{cfg: cfg, event: ev, log: log.WithField("commit", ev.Commit[:cfg.ShortSHALength]), hostGOOS: facts.HostGOOS, hostGOARCH: facts.HostGOARCH,
-			packages: conformance.ListPackages(cfg.Dir, cfg, log)}, fmt.Errorf("configuration: %w", err)
+	if err != nil && !errors.Is(err, config.ErrNoImage) {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	several := len(Config.Services) > 0
+	var sessions []session
+	for _, cfg := range cfgs {
+		log := log
+		if several {
+			log = log.WithField("service", cfg.Service)
+		}
+		s, serr := serviceSession(ctx, cfg, ev, facts, log, err)
+		if serr != nil && !errors.Is(serr, config.ErrNoImage) {
+			return nil, serr
+		}
+		if several && serr == nil {
+			s.plan.Service = cfg.Service
+		}
+		sessions = append(sessions, s)
 	}
 	if err != nil {
-		return session{}, fmt.Errorf("configuration: %w", err)
+		return sessions, fmt.Errorf("configuration: %w", err)
 	}
+	return sessions, nil
+}
+
+// serviceSession is the session of one resolved service configuration;
+// resolveErr is what resolving it gave (nil, or wrapping ErrNoImage).
+func serviceSession(ctx context.Context, cfg config.Config, ev event.Context, facts config.Facts, log *logrus.Entry, resolveErr error) (session, error) {
+	if errors.Is(resolveErr, config.ErrNoImage) {
+		// The commit is validated and the SHA length resolved by now.
+		return session{cfg: cfg, event: ev, log: log.WithField("commit", ev.Commit[:cfg.ShortSHALength]), hostGOOS: facts.HostGOOS, hostGOARCH: facts.HostGOARCH,
+			packages: conformance.ListPackages(cfg.Dir, cfg, log)}, fmt.Errorf("configuration: %w", resolveErr)
+	}
+	var err error
 	packages := conformance.ListPackages(cfg.Dir, cfg, log)
 	// With git status clean, the files the build reads decide: without a
 	// checkout (a CI job without one) there is no commit to compare with.

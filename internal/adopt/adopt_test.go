@@ -214,15 +214,61 @@ func TestInitWritesTheRuntimeIntoDockerfile(t *testing.T) {
 	}
 }
 
-func TestInitRefusesWhatItCannotDecide(t *testing.T) {
+// TestInitSeveralServices: in a repository of two main packages under
+// ./cmd, init lays them out as two services (Config.Services), which mage
+// check checks and mage plan plans, each under its own image.
+func TestInitSeveralServices(t *testing.T) {
 	svc := newService(t)
 	svc.Write(t, "cmd/api/main.go", readFile(t, svc.Dir, "main.go"))
 	if err := os.Remove(filepath.Join(svc.Dir, "main.go")); err != nil {
 		t.Fatal(err)
 	}
-	svc.Write(t, "cmd/worker/main.go", "package main\n\nfunc main() {}\n")
+	svc.Write(t, "cmd/worker/main.go", "package main\n\nvar version, commit, date string\n\nfunc main() { println(version, commit, date) }\n")
+	svc.Commit(t, "two commands")
+	opts := Options{Dir: svc.Dir, Replace: testsvc.Root(t), GantryVersion: "v0.0.0"}
+	report := initService(t, svc.Dir, opts)
+	if !strings.Contains(report, "decided services ./cmd/api ./cmd/worker (from the main packages ./cmd/api, ./cmd/worker, one service each; set in the magefile's init())") {
+		t.Errorf("report:\n%s", report)
+	}
+	magefile := readFile(t, svc.Dir, "magefiles/magefile.go")
+	if !strings.Contains(magefile, `magetools.Config.Services = []magetools.Service{{Name: "api", MainPackage: "./cmd/api"}, {Name: "worker", MainPackage: "./cmd/worker"}} // from`) ||
+		strings.Contains(magefile, "Config.MainPackage") || strings.Contains(magefile, "Config.Service ") {
+		t.Errorf("magefile:\n%s", magefile)
+	}
+	if report := initService(t, svc.Dir, opts); readFile(t, svc.Dir, "magefiles/magefile.go") != magefile {
+		t.Errorf("a re-run changed the magefile:\n%s", report)
+	}
+	svc.Commit(t, "adopt Gantry")
+	if res := svc.Mage(t, nil, "check"); res.Code != 0 {
+		t.Fatalf("mage check: exit %d:\n%s", res.Code, res.Stderr)
+	}
+	// BuildAll: the plan of a push to main reads no registry.
+	res := svc.Mage(t, map[string]string{"GANTRY_BUILD_ALL": "true"}, "plan", "-json")
+	if res.Code != 0 {
+		t.Fatalf("mage plan: exit %d:\n%s", res.Code, res.Stderr)
+	}
+	var plans []struct {
+		Service string `json:"service"`
+		Images  []struct {
+			Tags []string `json:"tags"`
+		} `json:"images"`
+	}
+	if err := json.Unmarshal([]byte(res.Stdout), &plans); err != nil {
+		t.Fatalf("stdout is not a JSON list: %v\n%s", err, res.Stdout)
+	}
+	if len(plans) != 2 || plans[1].Service != "worker" || len(plans[1].Images) != 2 || !strings.HasPrefix(plans[1].Images[0].Tags[0], "ghcr.io/acme/widget/worker:") {
+		t.Errorf("plans %+v, want api's and worker's, each under its own image", plans)
+	}
+}
+
+func TestInitRefusesWhatItCannotDecide(t *testing.T) {
+	svc := newService(t)
+	if err := os.Remove(filepath.Join(svc.Dir, "main.go")); err != nil {
+		t.Fatal(err)
+	}
+	svc.Write(t, "lib/lib.go", "package lib\n")
 	_, err := Init(context.Background(), Options{Dir: svc.Dir, GantryVersion: "v1.0.0"})
-	if err == nil || !strings.Contains(err.Error(), "several main packages found (./cmd/api, ./cmd/worker)") || !strings.Contains(err.Error(), "pass -main") {
+	if err == nil || !strings.Contains(err.Error(), "no main package found") || !strings.Contains(err.Error(), "pass -main") {
 		t.Fatalf("err %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(svc.Dir, "magefiles")); !os.IsNotExist(err) {

@@ -82,6 +82,10 @@ type Layout struct {
 	// Settings are the fields the magefile's init() sets, because the
 	// targets' defaults would not give them.
 	Settings []Setting
+	// Services are the main packages of a repository of several services
+	// (Config.Services); MainPackage and Service are then the first's,
+	// from which the shared settings are decided.
+	Services []string
 	// Decisions and Notes (evidence passed over, and why) are for the
 	// report.
 	Decisions []Decision
@@ -136,6 +140,10 @@ func NewLayout(repo discover.Repo, flags Flags, branch discover.Fact, packages P
 		}
 		l.MainPackage = flags.MainPackage
 		l.decide("main package", "MainPackage", flags.MainPackage, "-main", err != nil || flags.MainPackage != decided.Package)
+	case err != nil && len(repo.Module.MainCandidates) > 1:
+		if err := l.decideServices(repo.Module.MainCandidates, err); err != nil {
+			return Layout{}, err
+		}
 	case err != nil:
 		return Layout{}, fmt.Errorf("%w; pass -main with the package to build (e.g. -main ./server)", err)
 	default:
@@ -151,7 +159,7 @@ func NewLayout(repo discover.Repo, flags Flags, branch discover.Fact, packages P
 		return Layout{}, fmt.Errorf("%w; pass -service with a valid name", err)
 	}
 	l.Service = service.Value
-	l.decide("service", "Service", service.Value, service.Source, service.Value != module.ServiceName(l.MainPackage, l.ModulePath))
+	l.decide("service", "Service", service.Value, service.Source, len(l.Services) == 0 && service.Value != module.ServiceName(l.MainPackage, l.ModulePath))
 
 	stamps, declared, err := repo.Stamps(l.MainPackage)
 	if err != nil {
@@ -206,6 +214,8 @@ func (l *Layout) apply(what, field string, value any, source, applied string) {
 func display(value any) string {
 	switch v := value.(type) {
 	case []string:
+		return strings.Join(v, " ")
+	case services:
 		return strings.Join(v, " ")
 	case bool:
 		if v {
@@ -293,6 +303,9 @@ func (l Layout) WorkflowPath() string {
 
 // header is the magefile's doc comment, which `mage -l` prints.
 func (l Layout) header() string {
+	if len(l.Services) > 0 {
+		return fmt.Sprintf("// Gantry's release targets for the service %q and the others of\n// magetools.Config.Services, each built from its main package; to change\n// them, edit Config.Services in init().\n", l.Service)
+	}
 	return fmt.Sprintf("// Gantry's release targets for the service %q, built from the main package\n// %q; to change either, set magetools.Config.Service or .MainPackage in init().\n", l.Service, l.MainPackage)
 }
 
@@ -328,6 +341,12 @@ func (s Setting) expr() string {
 	switch v := s.Value.(type) {
 	case bool:
 		return strconv.FormatBool(v)
+	case services:
+		entries := make([]string, len(v))
+		for i, main := range v {
+			entries[i] = fmt.Sprintf("{Name: %q, MainPackage: %q}", module.ServiceName(main, ""), main)
+		}
+		return "[]magetools.Service{" + strings.Join(entries, ", ") + "}"
 	case []string:
 		quoted := make([]string, len(v))
 		for i, e := range v {
@@ -382,4 +401,25 @@ func (l Layout) magefilesGoMod() ([]byte, error) {
 	}
 	f.Cleanup()
 	return modfile.Format(f.Syntax), nil
+}
+
+// services is the value of the Services setting: the main packages, each
+// a service named after its directory (./cmd/api is api).
+type services []string
+
+// decideServices lays out a repository of several main packages under
+// ./cmd (what the layout says, err, when nothing names one) as one
+// service each, in Config.Services, instead of refusing: the settings
+// decided after it are the first service's, shared by all. A directory
+// name that cannot name an image is refused with the flag to pass.
+func (l *Layout) decideServices(mains []string, why error) error {
+	for _, main := range mains {
+		if err := module.CheckServiceName(module.ServiceName(main, "")); err != nil {
+			return fmt.Errorf("%v, and %s cannot name a service (%w); pass -main with the package to build", why, main, err)
+		}
+	}
+	l.Services, l.MainPackage = mains, mains[0]
+	l.apply("services", "Services", services(mains), fmt.Sprintf("the main packages %s, one service each", strings.Join(mains, ", ")), inMagefile)
+	l.Notes = append(l.Notes, fmt.Sprintf("the settings decided below are %s's and apply to every service; set a service's own in its entry of magetools.Config.Services (README, Several services); go tool mage plan shows each", mains[0]))
+	return nil
 }

@@ -43,8 +43,10 @@ func TestNewLayout(t *testing.T) {
 			wantMain: "./cmd/server", wantService: "widget", wantSetSvc: true},
 		{name: "service named as the default", module: "github.com/acme/widget", candidates: []string{"."}, serviceFlag: "widget",
 			wantMain: ".", wantService: "widget"},
-		{name: "several", module: "github.com/acme/widget", candidates: []string{"./cmd/api", "./cmd/worker"},
-			wantErr: "several main packages found (./cmd/api, ./cmd/worker) and no .goreleaser.yaml, Dockerfile or Makefile names one; pass -main"},
+		{name: "several: a service each, the first's settings shared", module: "github.com/acme/widget", candidates: []string{"./cmd/api", "./cmd/worker"},
+			wantMain: "./cmd/api", wantService: "api"},
+		{name: "several, one that cannot name a service", module: "github.com/acme/widget", candidates: []string{"./cmd/api", "./cmd/Worker_"},
+			wantErr: "./cmd/Worker_ cannot name a service"},
 		{name: "none", module: "github.com/acme/widget",
 			wantErr: "no main package found: neither the module root nor ./cmd is package main, there is no ./cmd/<name> with one, and no .goreleaser.yaml, Dockerfile or Makefile names one; pass -main"},
 		{name: "a name that cannot name an image", module: "github.com/acme/widget", candidates: []string{"."}, serviceFlag: "My Service",
@@ -67,6 +69,9 @@ func TestNewLayout(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatal(err)
+			}
+			if several := len(tt.candidates) > 1 && tt.mainFlag == ""; several != (len(l.Services) > 0) || several && len(l.Services) != len(tt.candidates) {
+				t.Errorf("services %q for candidates %q", l.Services, tt.candidates)
 			}
 			setMain := slices.ContainsFunc(l.Settings, func(s Setting) bool { return s.Field == "MainPackage" })
 			setService := slices.ContainsFunc(l.Settings, func(s Setting) bool { return s.Field == "Service" })

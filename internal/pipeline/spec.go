@@ -13,6 +13,7 @@ import (
 	"github.com/gantry-build/gantry/internal/gobuild"
 	"github.com/gantry-build/gantry/internal/plan"
 	"github.com/gantry-build/gantry/internal/provenance"
+	"github.com/gantry-build/gantry/internal/registry"
 	"github.com/gantry-build/gantry/internal/repofile"
 )
 
@@ -102,6 +103,9 @@ func (r Run) labels() map[string]string {
 	}
 	if cfg.License != "" {
 		l["org.opencontainers.image.licenses"] = cfg.License
+	}
+	if r.Plan.Inputs != "" {
+		l[registry.InputsLabel] = r.Plan.Inputs
 	}
 	return l
 }

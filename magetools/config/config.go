@@ -51,7 +51,8 @@ type Config struct {
 	// Default: the one .goreleaser.yaml's builds[0].main names, else a
 	// Dockerfile's go build, else the Makefile's; else "." when the root
 	// is a main package, else ./cmd when it is, else the single
-	// ./cmd/<name>; several are an error. Env: GANTRY_MAIN.
+	// ./cmd/<name>; several are an error (list them in Services instead).
+	// Env: GANTRY_MAIN.
 	MainPackage string
 
 	// Registry is the registry host of the default Image.
@@ -218,6 +219,23 @@ type Config struct {
 	// platform the mage binary runs as. Env: GANTRY_GOOS, GANTRY_GOARCH.
 	GOOS   string
 	GOARCH string
+
+	// Services are the services of a repository that builds several, one
+	// image each, from main packages of the one Go module in Dir (see
+	// Service and ResolveServices). The fields above are shared; each
+	// Service overrides its own. With Services, Service and MainPackage
+	// stay unset, GANTRY_SERVICE and GANTRY_MAIN are refused, and Image
+	// (GANTRY_IMAGE) is the repository the services' default images are
+	// under. Default: none: the repository is one service, configured by
+	// the fields above. Env: none (GANTRY_SERVICES selects some of them).
+	Services []Service
+
+	// BuildAll builds every service on a push to the publishing branch,
+	// not only those whose inputs changed since the image their moving
+	// tag names (README, "Several services"): to pick up a new base image
+	// under the same tag. Only with Services. Default: false. Env:
+	// GANTRY_BUILD_ALL.
+	BuildAll bool
 }
 
 // Stamp names package-qualified string variables (e.g. "main.version").
@@ -371,7 +389,7 @@ func (c Config) Resolve(env Lookup, facts Facts) (Config, error) {
 	if r.MainPackage == "" {
 		main, err := module.DecideMain(facts.NamedMains, facts.MainCandidates)
 		if err != nil {
-			return Config{}, fmt.Errorf("%w; set GANTRY_MAIN or Config.MainPackage (e.g. ./cmd/server)", err)
+			return Config{}, fmt.Errorf("%w; set GANTRY_MAIN or Config.MainPackage (e.g. ./cmd/server), or, to build each, list them in Config.Services (gantry init writes it)", err)
 		}
 		r.MainPackage = main.Package
 	}
@@ -488,6 +506,7 @@ func (r *Config) applyEnv(env Lookup) error {
 		"GANTRY_NO_CACHE":                &r.NoCache,
 		"GANTRY_CGO":                     &r.CGO,
 		"GANTRY_RELEASE_REBUILD":         &r.ReleaseRebuild,
+		"GANTRY_BUILD_ALL":               &r.BuildAll,
 	} {
 		if v, ok := env(key); ok && v != "" {
 			b, err := strconv.ParseBool(v)
