@@ -24,6 +24,7 @@ import (
 	"strings"
 
 	"github.com/gantry-build/gantry/internal/golist"
+	"github.com/gantry-build/gantry/magetools/config"
 )
 
 // Var is a package-level variable or constant of a linked package.
@@ -122,6 +123,16 @@ func (r *Reader) Check(target string) (v Var, problem string) {
 		}
 	}
 	return Var{}, fmt.Sprintf("package %s declares no package-level variable %s", pkgPath, name)
+}
+
+// Package returns the linked package -X target names: the main package
+// for main.<name>.
+func (r *Reader) Package(target string) (golist.Package, bool) {
+	pkgPath := target[:max(strings.LastIndex(target, "."), 0)]
+	if pkgPath == "main" {
+		return r.main, r.main.ImportPath != ""
+	}
+	return r.graph.Lookup(pkgPath)
 }
 
 // Settable lists the variables -X can set in the service's own packages
@@ -279,3 +290,59 @@ func (r *Reader) importPackage(importPath string) (*types.Package, error) {
 type importer func(string) (*types.Package, error)
 
 func (f importer) Import(path string) (*types.Package, error) { return f(path) }
+
+// Stamp is one of the three stamps of the configuration.
+type Stamp struct {
+	// Field is Config.Stamp's field: Version, Commit, Date.
+	Field string
+	// Target is its -X target, "" when switched off.
+	Target string
+	// Default: nothing set it, so it took its default (main.<field>).
+	Default bool
+}
+
+// Stamps are s's stamps, in the order Version, Commit, Date.
+func Stamps(s config.Stamp) []Stamp {
+	return []Stamp{
+		{"Version", s.Version, s.Defaulted.Version},
+		{"Commit", s.Commit, s.Defaulted.Commit},
+		{"Date", s.Date, s.Defaulted.Date},
+	}
+}
+
+// Settings names the settings of the stamp, for messages.
+func (s Stamp) Settings() string {
+	return fmt.Sprintf("Config.Stamp.%s or GANTRY_STAMP_%s", s.Field, strings.ToUpper(s.Field))
+}
+
+// Skipped is a default stamp the build leaves out, and why.
+type Skipped struct {
+	Stamp
+	Problem string
+}
+
+// Effective returns the stamps a build of the graph passes: s without the
+// default stamps whose variable -X cannot set (a service that declares no
+// version variable still builds), each in skipped with why. A stamp the
+// team set that sets nothing is an error naming the fix: the binary would
+// not know what the team asked it to.
+func (r *Reader) Effective(s config.Stamp) (effective config.Stamp, skipped []Skipped, err error) {
+	effective = s
+	fields := map[string]*string{"Version": &effective.Version, "Commit": &effective.Commit, "Date": &effective.Date}
+	var errs []error
+	for _, st := range Stamps(s) {
+		if st.Target == "" {
+			continue
+		}
+		_, problem := r.Check(st.Target)
+		switch {
+		case problem == "":
+		case st.Default:
+			*fields[st.Field] = ""
+			skipped = append(skipped, Skipped{st, problem})
+		default:
+			errs = append(errs, fmt.Errorf("-X %s (%s) sets nothing: %s; set it to a string variable the binary links, or to - to switch the stamp off (mage check names the candidates)", st.Target, st.Settings(), problem))
+		}
+	}
+	return effective, skipped, errors.Join(errs...)
+}

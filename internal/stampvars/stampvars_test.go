@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gantry-build/gantry/internal/gobuild"
 	"github.com/gantry-build/gantry/internal/golist"
+	"github.com/gantry-build/gantry/magetools/config"
 )
 
 // graph writes each package's one file (by import path) under a temporary
@@ -133,5 +135,56 @@ func TestParseErrors(t *testing.T) {
 	}
 	if _, problem := r.Check("example.com/svc/pkg/build.version"); !strings.Contains(problem, "cannot parse package example.com/svc/pkg/build") {
 		t.Errorf("a stamp in the broken package: %q, want it to say the package does not parse", problem)
+	}
+}
+
+// TestEffective: the build leaves out a default stamp that sets nothing,
+// and refuses one the team set; the -X flags follow.
+func TestEffective(t *testing.T) {
+	t.Parallel()
+	g := graph(t, map[string]string{"example.com/svc/cmd/api": "package main\n\nvar version string\n\nfunc main() {}\n"})
+	all := config.StampFields{Version: true, Commit: true, Date: true}
+	tests := []struct {
+		name    string
+		stamp   config.Stamp
+		want    []string // the -X flags
+		skipped []string // the fields left out
+		err     string
+	}{
+		{name: "defaults: the missing ones are left out", stamp: config.Stamp{Version: "main.version", Commit: "main.commit", Date: "main.date", Defaulted: all},
+			want: []string{"-X", "main.version=1.2.3"}, skipped: []string{"Commit", "Date"}},
+		{name: "a configured stamp that sets nothing is an error", stamp: config.Stamp{Version: "main.version", Commit: "main.sha", Date: "main.date", Defaulted: config.StampFields{Version: true, Date: true}},
+			err: "-X main.sha (Config.Stamp.Commit or GANTRY_STAMP_COMMIT) sets nothing: package main declares no package-level variable sha"},
+		{name: "configured as the default's name, still the team's", stamp: config.Stamp{Commit: "main.commit"},
+			err: "-X main.commit (Config.Stamp.Commit or GANTRY_STAMP_COMMIT) sets nothing"},
+		{name: "switched off", stamp: config.Stamp{Version: "main.version", Defaulted: all}, want: []string{"-X", "main.version=1.2.3"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, skipped, err := New(g).Effective(tt.stamp)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var fields []string
+			for _, s := range skipped {
+				fields = append(fields, s.Field)
+				if !strings.Contains(s.Problem, "declares no package-level variable") {
+					t.Errorf("skipped %s: problem %q does not say why", s.Field, s.Problem)
+				}
+			}
+			if !slices.Equal(fields, tt.skipped) {
+				t.Errorf("skipped %v, want %v", fields, tt.skipped)
+			}
+			if flags := gobuild.XFlags(got, gobuild.Stamp{Version: "1.2.3", Commit: "abc"}); !slices.Equal(flags, tt.want) {
+				t.Errorf("-X flags %v, want %v", flags, tt.want)
+			}
+		})
 	}
 }
