@@ -76,4 +76,3 @@ func TestBuildStamps(t *testing.T) {
 		})
 	}
 }
-
