@@ -19,10 +19,10 @@ type packageFacts struct {
 	generators []discover.Generator
 }
 
-// readPackages lists the main package's packages once and reads them; a
-// failure is noted, and the decisions go on without them.
-func (l *Layout) readPackages(packages Packages) packageFacts {
-	g, err := packages(l.MainPackage)
+// readPackages reads the main package's packages, listed once (err: why
+// they could not be); a failure is noted, and the decisions go on without
+// them.
+func (l *Layout) readPackages(g golist.Graph, err error) packageFacts {
 	if err != nil {
 		l.Notes = append(l.Notes, fmt.Sprintf("cgo and //go:generate not looked for: %v", err))
 		return packageFacts{}

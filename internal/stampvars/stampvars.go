@@ -17,13 +17,16 @@ import (
 	"errors"
 	"fmt"
 	"go/ast"
+	"go/parser"
 	"go/scanner"
 	"go/token"
 	"go/types"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/gantry-build/gantry/internal/golist"
+	"github.com/gantry-build/gantry/internal/repofile"
 	"github.com/gantry-build/gantry/magetools/config"
 )
 
@@ -250,7 +253,7 @@ func (r *Reader) check(p golist.Package) *checked {
 	}
 	c := &checked{}
 	r.pkgs[p.ImportPath] = c
-	if c.files, c.err = golist.ParseFiles(r.fset, p); c.err != nil {
+	if c.files, c.err = r.parse(p); c.err != nil {
 		return c
 	}
 	c.info = &types.Info{Types: map[ast.Expr]types.TypeAndValue{}, Defs: map[*ast.Ident]types.Object{}}
@@ -264,6 +267,29 @@ func (r *Reader) check(p golist.Package) *checked {
 	}
 	c.pkg, _ = conf.Check(p.ImportPath, r.fset, c.files, c.info)
 	return c
+}
+
+// parse parses the files p compiles. The service's own are read as
+// repofile reads its files (regular files, no link leading out of the
+// repository, up to MaxGoFile); the others are the go command's.
+func (r *Reader) parse(p golist.Package) ([]*ast.File, error) {
+	if !p.InMainModule() {
+		return golist.ParseFiles(r.fset, p)
+	}
+	dir := repofile.At(p.Dir)
+	var files []*ast.File
+	for _, name := range p.GoFiles {
+		content, err := dir.Read(name, repofile.MaxGoFile)
+		if err != nil {
+			return nil, fmt.Errorf("not read: %w", err)
+		}
+		f, err := parser.ParseFile(r.fset, filepath.Join(p.Dir, name), content, parser.SkipObjectResolution)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f)
+	}
+	return files, nil
 }
 
 // importPackage gives the type-checker the service's own packages,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gantry-build/gantry/internal/gobuild"
 	"github.com/gantry-build/gantry/internal/golist"
+	"github.com/gantry-build/gantry/internal/testtree"
 	"github.com/gantry-build/gantry/magetools/config"
 )
 
@@ -184,6 +185,40 @@ func TestEffective(t *testing.T) {
 			}
 			if flags := gobuild.XFlags(got, gobuild.Stamp{Version: "1.2.3", Commit: "abc"}); !slices.Equal(flags, tt.want) {
 				t.Errorf("-X flags %v, want %v", flags, tt.want)
+			}
+		})
+	}
+}
+
+// The service's own Go files are read as repofile reads its files: a link
+// leading out of the repository or a named pipe is refused, and the
+// reader does not hang.
+func TestHostileFiles(t *testing.T) {
+	t.Parallel()
+	outside := testtree.New(t, map[string]string{"v.go": "package main\n\nvar version string\n"})
+	tests := []struct {
+		name, want string
+		setup      func(t *testing.T, dir string)
+	}{
+		{"a link leading out", "a.go is a link to " + outside, func(t *testing.T, dir string) {
+			testtree.Link(t, dir, "a.go", filepath.Join(outside, "v.go"))
+		}},
+		{"a named pipe", "a.go is a named pipe", func(t *testing.T, dir string) { testtree.Fifo(t, dir, "a.go") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := testtree.New(t, map[string]string{".git/HEAD": "ref: refs/heads/main\n"})
+			tt.setup(t, dir)
+			g := golist.Graph{Packages: []golist.Package{{Dir: dir, ImportPath: "example.com/svc", Name: "main", GoFiles: []string{"a.go"},
+				Module: &struct {
+					Path string
+					Main bool
+				}{"example.com/svc", true}}}}
+			var problem string
+			testtree.Returns(t, func() { _, problem = New(g).Check("main.version") })
+			if !strings.Contains(problem, tt.want) {
+				t.Errorf("Check = %q, want it to say %q", problem, tt.want)
 			}
 		})
 	}
