@@ -16,6 +16,9 @@ import (
 // exists, else off ("-"), with a note on how to add one. Without the
 // graph (err), the defaults stay and the note says why.
 func (l *Layout) decideStamps(repo discover.Repo, g golist.Graph, err error) {
+	if _, ok := g.Main(); !ok && err == nil {
+		err = fmt.Errorf("go list found no main package %s", l.MainPackage)
+	}
 	if err != nil {
 		l.Notes = append(l.Notes, fmt.Sprintf("version stamps not looked for in the Go source: %v", err))
 		for _, k := range discover.StampKinds {

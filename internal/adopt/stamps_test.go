@@ -2,6 +2,8 @@ package adopt
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -9,6 +11,8 @@ import (
 
 	"github.com/gantry-build/gantry/internal/conformance"
 	"github.com/gantry-build/gantry/internal/discover"
+	"github.com/gantry-build/gantry/internal/golist"
+	"github.com/gantry-build/gantry/internal/module"
 	"github.com/gantry-build/gantry/internal/testtree"
 	"github.com/gantry-build/gantry/magetools/config"
 )
@@ -114,3 +118,22 @@ func resolveSettings(t *testing.T, dir string, repo discover.Repo, l Layout) con
 	return resolved
 }
 
+// Without the graph, init cannot tell which variables exist: the stamps
+// keep their defaults (a default that sets nothing is only a warning),
+// and a note says why.
+func TestStampsWithoutTheGraph(t *testing.T) {
+	t.Parallel()
+	repo := discover.Repo{Dir: t.TempDir(), Module: module.Module{Path: "github.com/acme/svc", MainCandidates: []string{"."}}}
+	for _, packages := range []Packages{noPackages, func(string) (golist.Graph, error) { return golist.Graph{}, errors.New("go list failed") }} {
+		l, err := NewLayout(repo, Flags{}, discover.PublishBranch("", "main"), packages)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.ContainsFunc(l.Settings, func(s Setting) bool { return strings.HasPrefix(s.Field, "Stamp.") }) {
+			t.Errorf("settings %+v: a stamp decided without the variables", l.Settings)
+		}
+		if !slices.ContainsFunc(l.Notes, func(n string) bool { return strings.HasPrefix(n, "version stamps not looked for in the Go source: ") }) {
+			t.Errorf("notes %q do not say why the stamps were not looked for", l.Notes)
+		}
+	}
+}

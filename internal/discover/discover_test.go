@@ -263,7 +263,6 @@ func TestGenerators(t *testing.T) {
 	}
 }
 
-
 // TestStamps: the -X targets of the builds are used only when they set a
 // variable the binary links, after the module path is resolved; the rest
 // are noted with why, and never copied as written.
