@@ -36,7 +36,6 @@ func (l *Layout) decideStamps(repo discover.Repo, g golist.Graph, err error) {
 			continue
 		}
 		if _, problem := vars.Check(def); problem != "" {
-			l.Notes = append(l.Notes, fmt.Sprintf("%s sets nothing: %s", def, problem))
 			// A default that sets nothing is left out of the build with a
 			// warning; off says there is none, and check stays quiet.
 			l.decide("stamp "+k.String(), field, "-", fmt.Sprintf("no string variable %s or other %s variable is declared: off", def, k), true)
