@@ -2,7 +2,6 @@ package adopt
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/gantry-build/gantry/internal/discover"
 	"github.com/gantry-build/gantry/internal/golist"
@@ -22,7 +21,7 @@ func (l *Layout) decideStamps(repo discover.Repo, g golist.Graph, err error) {
 	if err != nil {
 		l.Notes = append(l.Notes, fmt.Sprintf("version stamps not looked for in the Go source: %v", err))
 		for _, k := range discover.StampKinds {
-			l.decide("stamp "+k.String(), stampField(k), "main."+k.String(), "the default", false)
+			l.decide("stamp "+k.String(), "Stamp."+k.Field(), "main."+k.String(), "the default", false)
 		}
 		return
 	}
@@ -30,7 +29,7 @@ func (l *Layout) decideStamps(repo discover.Repo, g golist.Graph, err error) {
 	stamps, notes := repo.Stamps(vars)
 	l.Notes = append(l.Notes, notes...)
 	for _, k := range discover.StampKinds {
-		def, field := "main."+k.String(), stampField(k)
+		def, field := "main."+k.String(), "Stamp."+k.Field()
 		if s, ok := stamps[k]; ok {
 			l.decide("stamp "+k.String(), field, s.Value, s.Source, s.Value != def)
 			continue
@@ -44,9 +43,4 @@ func (l *Layout) decideStamps(repo discover.Repo, g golist.Graph, err error) {
 		}
 		l.decide("stamp "+k.String(), field, def, "the default", false)
 	}
-}
-
-// stampField is the configuration's field of a stamp: Stamp.Version.
-func stampField(k discover.StampKind) string {
-	return "Stamp." + strings.ToUpper(k.String()[:1]) + k.String()[1:]
 }

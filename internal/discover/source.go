@@ -26,6 +26,11 @@ func (k StampKind) String() string {
 	return [...]string{"version", "commit", "date"}[k]
 }
 
+// Field is the stamp's field of the configuration's Stamp: Version.
+func (k StampKind) Field() string {
+	return [...]string{"Version", "Commit", "Date"}[k]
+}
+
 // stampNames are the variable names each kind is recognised by, lower-
 // cased, most likely first.
 var stampNames = map[StampKind][]string{
@@ -88,7 +93,7 @@ func (r Repo) Stamps(vars *stampvars.Reader) (stamps map[StampKind]Fact, notes [
 			target, ok := ResolveTarget(written, r.Module.Path)
 			if !ok {
 				notes = append(notes, fmt.Sprintf("-X %s (from %s) not used: %s, whose value only the build tool knows; the %s stamp is decided without it (to choose, set magetools.Config.Stamp.%s to <import path>.<name>)",
-					written, b.From("ldflags"), unresolved(target), k, strings.ToUpper(k.String()[:1])+k.String()[1:]))
+					written, b.From("ldflags"), unresolved(target), k, k.Field()))
 				continue
 			}
 			if _, problem := vars.Check(target); problem != "" {
