@@ -96,11 +96,15 @@ func buildSession(ctx context.Context, s session, debug bool) error {
 	if err := s.checkCrossCgo(); err != nil {
 		return err
 	}
-	if err := s.run().Prepare(ctx); err != nil {
+	r, err := s.build(ctx)
+	if err != nil {
+		return err
+	}
+	if err := r.Prepare(ctx); err != nil {
 		return err
 	}
 	out := s.binaryPath(debug)
-	cmd := gobuild.Command(s.run().BuildOptions(), out, s.cfg.GOOS, s.cfg.GOARCH, debug)
+	cmd := gobuild.Command(r.BuildOptions(), out, s.cfg.GOOS, s.cfg.GOARCH, debug)
 	cmd.Dir = s.cfg.Dir
 	// go's output streams to the user as ever; its start is kept to say
 	// what failed.
@@ -137,7 +141,11 @@ func loadImage(ctx context.Context, target string) error {
 	if err != nil {
 		return err
 	}
-	tag, err := s.run().Load(ctx, target, s.hostGOARCH)
+	r, err := s.build(ctx)
+	if err != nil {
+		return err
+	}
+	tag, err := r.Load(ctx, target, s.hostGOARCH)
 	if err != nil {
 		return err
 	}
@@ -155,7 +163,10 @@ func Publish(ctx context.Context) error {
 	if err != nil {
 		return done(err)
 	}
-	_, err = publish(ctx, s.run())
+	r, err := s.build(ctx)
+	if err == nil {
+		_, err = publish(ctx, r)
+	}
 	return done(err)
 }
 
@@ -182,7 +193,10 @@ func Release(ctx context.Context) error {
 	if err != nil {
 		return done(err)
 	}
-	_, err = release(ctx, s.run())
+	r, err := s.build(ctx)
+	if err == nil {
+		_, err = release(ctx, r)
+	}
 	return done(err)
 }
 
@@ -260,6 +274,10 @@ func ci(ctx context.Context, s session) error {
 		return err
 	}
 	if err := checkConformance(ctx, s); err != nil {
+		return err
+	}
+	r, err := s.build(ctx)
+	if err != nil {
 		return err
 	}
 	var results []pipeline.Result

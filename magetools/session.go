@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/magefile/mage/mg"
 	"github.com/sirupsen/logrus"
@@ -23,6 +24,7 @@ import (
 	"github.com/gantry-build/gantry/internal/plan"
 	"github.com/gantry-build/gantry/internal/repofile"
 	"github.com/gantry-build/gantry/internal/run"
+	"github.com/gantry-build/gantry/internal/stampvars"
 	"github.com/gantry-build/gantry/magetools/config"
 )
 
@@ -107,8 +109,9 @@ func readSessions(ctx context.Context, log *logrus.Entry, local bool) ([]session
 		}
 	}
 	// Outside a checkout (a CI job without one) the service directory
-	// bounds the Dockerfile instead.
-	facts.RepoRoot, _ = git.Repo{Dir: dir}.TopLevel(ctx)
+	// bounds the Dockerfile instead; the root is the one repofile reads
+	// the service's files within.
+	facts.RepoRoot = repofile.RepoRoot(dir)
 	if facts.HostGOOS, facts.HostGOARCH, err = (gobuild.Host{}).Platform(ctx, dir); err != nil {
 		return nil, err
 	}
@@ -206,6 +209,30 @@ func compiledChanges(ctx context.Context, cfg config.Config, g golist.Graph) (gi
 
 func (s session) run() pipeline.Run {
 	return pipeline.New(s.cfg, s.event, s.plan, s.log)
+}
+
+// build is run for the targets that build: with the stamps the build
+// passes (stampvars.Effective over the main package's graph, as mage
+// check's stamp rule reads it). A default stamp whose variable the binary
+// lacks is left out with one warning; one the team set is an error. When
+// the graph cannot be listed, the go build says why, so the stamps stay.
+func (s session) build(ctx context.Context) (pipeline.Run, error) {
+	r := s.run()
+	g, err := s.packages(ctx)
+	if err != nil {
+		s.log.Debugf("version stamps not checked: %v", err)
+		return r, nil
+	}
+	stamp, skipped, err := stampvars.New(g).Effective(s.cfg.Stamp)
+	if err != nil {
+		return r, err
+	}
+	for _, sk := range skipped {
+		s.log.Warnf("-X %s (the default of %s, which is not set) sets nothing: %s; the build leaves it out, so the binary will not know its %s (declare the variable, or set %s to - to say there is none)",
+			sk.Target, sk.Settings(), sk.Problem, strings.ToLower(sk.Field), sk.Settings())
+	}
+	r.Config.Stamp = stamp
+	return r, nil
 }
 
 // binaryPath is where Build and BuildDev write, relative to the service's

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"go/format"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -161,33 +160,15 @@ func NewLayout(repo discover.Repo, flags Flags, branch discover.Fact, packages P
 	l.Service = service.Value
 	l.decide("service", "Service", service.Value, service.Source, len(l.Services) == 0 && service.Value != module.ServiceName(l.MainPackage, l.ModulePath))
 
-	stamps, declared, err := repo.Stamps(l.MainPackage)
-	if err != nil {
-		l.Notes = append(l.Notes, fmt.Sprintf("version stamps not looked for in the Go source: %v", err))
-	}
-	for _, k := range discover.StampKinds {
-		def := "main." + k.String()
-		field := "Stamp." + strings.ToUpper(k.String()[:1]) + k.String()[1:]
-		if s, ok := stamps[k]; ok {
-			l.decide("stamp "+k.String(), field, s.Value, s.Source, s.Value != def)
-			continue
-		}
-		if err == nil && !slices.Contains(declared, def) {
-			// An -X for a variable that does not exist sets nothing, and
-			// mage check refuses it: the stamp is switched off instead.
-			l.decide("stamp "+k.String(), field, "-", fmt.Sprintf("no string variable %s or other %s variable is declared: off", def, k), true)
-			l.Notes = append(l.Notes, fmt.Sprintf("the %s stamp is off: to stamp it, declare `var %s string` in package main and remove magetools.Config.%s from the magefile, or set it to <import path>.<name>", k, k, field))
-			continue
-		}
-		l.decide("stamp "+k.String(), field, def, "the default", false)
-	}
+	graph, listErr := packages(l.MainPackage)
+	l.decideStamps(repo, graph, listErr)
 
 	l.PublishBranch = branch.Value
 	l.decide("publishing branch", "PublishBranch", branch.Value, branch.Source, branch.Value != config.DefaultPublishBranch)
 
 	choice := l.decideDockerfile(repo, flags.WritesDockerfile)
 	l.decideRuntime(choice.others(repo), choice, binaryNames(repo, l.Service))
-	l.decideBuild(repo, repo.BuildsOf(l.MainPackage, choice.skip()), l.readPackages(packages, embedsOf))
+	l.decideBuild(repo, repo.BuildsOf(l.MainPackage, choice.skip()), l.readPackages(graph, listErr, embedsOf))
 	return l, nil
 }
 

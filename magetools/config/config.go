@@ -251,7 +251,15 @@ type Stamp struct {
 	// Date receives the commit time, RFC 3339 in UTC.
 	// Default: "main.date". Env: GANTRY_STAMP_DATE ("-": off).
 	Date string
+	// Defaulted is set by Resolve, not by the service: the fields that took
+	// their default because nothing set them. A default stamp whose
+	// variable the binary lacks is left out of the build with a warning (a
+	// minimal service declares none), while one the team set is an error.
+	Defaulted StampFields
 }
+
+// StampFields marks some of Stamp's fields.
+type StampFields struct{ Version, Commit, Date bool }
 
 // Defaults that need no look-up.
 const (
@@ -422,12 +430,21 @@ func (c Config) Resolve(env Lookup, facts Facts) (Config, error) {
 	case r.Dockerfile == "" && fileExists(filepath.Join(facts.Dir, DefaultDockerfile)):
 		r.Dockerfile = DefaultDockerfile
 	}
-	for field, def := range map[*string]string{&r.Stamp.Version: "main.version", &r.Stamp.Commit: "main.commit", &r.Stamp.Date: "main.date"} {
-		switch *field {
+	r.Stamp.Defaulted = StampFields{}
+	for _, f := range []struct {
+		field     *string
+		def       string
+		defaulted *bool
+	}{
+		{&r.Stamp.Version, "main.version", &r.Stamp.Defaulted.Version},
+		{&r.Stamp.Commit, "main.commit", &r.Stamp.Defaulted.Commit},
+		{&r.Stamp.Date, "main.date", &r.Stamp.Defaulted.Date},
+	} {
+		switch *f.field {
 		case "":
-			*field = def
+			*f.field, *f.defaulted = f.def, true
 		case "-":
-			*field = ""
+			*f.field = ""
 		}
 	}
 	setDefault(&r.GOOS, facts.HostGOOS)

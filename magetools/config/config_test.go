@@ -78,7 +78,7 @@ func TestResolveDefaults(t *testing.T) {
 		BuildArgs:            nil,
 		Attestations:         false,
 		Workflow:             ".github/workflows/publish-ghcr.yml",
-		Stamp:                Stamp{Version: "main.version", Commit: "main.commit", Date: "main.date"},
+		Stamp:                Stamp{Version: "main.version", Commit: "main.commit", Date: "main.date", Defaulted: StampFields{true, true, true}},
 		GOOS:                 "linux",
 		GOARCH:               hostGOARCH,
 	}
@@ -593,6 +593,8 @@ func TestResolveStamp(t *testing.T) {
 			want: Stamp{Version: "main.version", Commit: "", Date: "main.date"}},
 		{name: "GANTRY_STAMP_DATE=- switches a code-set date off", code: custom, env: map[string]string{"GANTRY_STAMP_DATE": "-"},
 			want: Stamp{Version: custom.Version, Commit: custom.Commit, Date: ""}},
+		{name: "Defaulted set in code is Resolve's to say", code: Stamp{Version: "x.V", Defaulted: StampFields{Version: true}},
+			want: Stamp{Version: "x.V", Commit: "main.commit", Date: "main.date"}},
 		{name: "all switched off", env: map[string]string{"GANTRY_STAMP_VERSION": "-", "GANTRY_STAMP_COMMIT": "-", "GANTRY_STAMP_DATE": "-"},
 			want: Stamp{}},
 	}
@@ -600,6 +602,9 @@ func TestResolveStamp(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			got := mustResolve(t, Config{Stamp: tt.code}, tt.env, facts(t))
+			// What took its default is exactly what nothing set.
+			tt.want.Defaulted = StampFields{tt.code.Version == "" && tt.env["GANTRY_STAMP_VERSION"] == "",
+				tt.code.Commit == "" && tt.env["GANTRY_STAMP_COMMIT"] == "", tt.code.Date == "" && tt.env["GANTRY_STAMP_DATE"] == ""}
 			if got.Stamp != tt.want {
 				t.Errorf("Stamp = %+v, want %+v", got.Stamp, tt.want)
 			}
