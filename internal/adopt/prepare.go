@@ -115,6 +115,16 @@ func (l *Layout) producerOf(repo discover.Repo, gens []discover.Generator, m emb
 			}
 		}
 	}
+	// The team's own entry point comes before a package.json script: a
+	// target whose recipe works in the embedding package's directory
+	// (cd ui && go run ./gen) makes what that package embeds.
+	for _, t := range repo.MakeTargets {
+		for _, command := range t.Recipe {
+			if at := nodeDir.FindStringSubmatch(command); at != nil && pkgDir != "." && path.Clean(strings.TrimPrefix(at[1], "./")) == pkgDir {
+				return producer{command: []string{"make", t.Name}, source: fmt.Sprintf("%s line %d: target %s works in %s, the package whose //go:embed %s needs %s", repo.MakefileName, t.Line, t.Name, pkgDir, m.Pattern, m.Dir)}, true
+			}
+		}
+	}
 	for _, dir := range []string{pkgDir, path.Dir(pkgDir)} {
 		if p, ok := l.packageJSON(repo.Dir, dir); ok && p.OutputDir() == m.Dir {
 			return producer{command: p.Command(), source: fmt.Sprintf("%s's build script writes %s, which //go:embed %s in %s needs", path.Join(dir, "package.json"), m.Dir, m.Pattern, m.File)}, true
