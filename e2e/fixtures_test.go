@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -144,9 +145,9 @@ func TestIssue18Services(t *testing.T) {
 			// The binary embeds the UI that make ui generated, which no
 			// commit holds.
 			addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-			server := svc.Command(map[string]string{"ADDR": addr}, filepath.Join(svc.Dir, "bin", "dashboard"))
+			server := svc.Command(map[string]string{"ADDR": addr}, filepath.Join(svc.Dir, "bin", "gantry", "dashboard"))
 			if err := server.Start(); err != nil {
-				t.Fatalf("bin/dashboard: %v", err)
+				t.Fatalf("bin/gantry/dashboard: %v", err)
 			}
 			t.Cleanup(func() { server.Process.Kill(); server.Wait() })
 			if got := getRetrying(t, "http://"+addr+"/"); !strings.Contains(got, "built by ui/gen") {
@@ -158,11 +159,15 @@ func TestIssue18Services(t *testing.T) {
 			// The workflow is the repository's: GitHub reads only the
 			// root's .github/workflows.
 			top := svc.Git(t, "rev-parse", "--show-toplevel")
-			if _, err := os.Stat(filepath.Join(top, workflow.Path)); err != nil {
+			path := workflow.PathFor(fixtures.Platform.Sub, "api")
+			content, err := os.ReadFile(filepath.Join(top, path))
+			if err != nil {
 				t.Errorf("no workflow at the repository's root: %v", err)
+			} else if !strings.Contains(string(content), "working-directory: "+strconv.Quote(fixtures.Platform.Sub)) {
+				t.Errorf("%s does not run its jobs in %s:\n%s", path, fixtures.Platform.Sub, content)
 			}
-			if _, err := os.Stat(filepath.Join(svc.Dir, workflow.Path)); err == nil {
-				t.Errorf("a workflow in services/api/%s, where GitHub never runs it", workflow.Path)
+			if entries, _ := os.ReadDir(filepath.Join(svc.Dir, ".github", "workflows")); len(entries) > 0 {
+				t.Errorf("workflows in %s/.github/workflows, where GitHub never runs them", fixtures.Platform.Sub)
 			}
 		}},
 	} {
