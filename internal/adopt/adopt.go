@@ -38,6 +38,9 @@ type Options struct {
 	Force Force
 	// Dockerfile also writes Gantry's default Dockerfile to docker/Dockerfile.
 	Dockerfile bool
+	// Matrix writes the workflow for a matrix of native runners: a
+	// platform job per platform and a finalize job (Config.Shard).
+	Matrix bool
 	// MainPackage and Service override what the repository says; with an
 	// existing magefile, they are updated in it.
 	MainPackage, Service string
@@ -126,7 +129,7 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 		return r, err
 	}
 	r.Decisions, r.Notes = layout.Decisions, layout.Notes
-	layout.GantryVersion, layout.Dockerfile = opts.GantryVersion, opts.Dockerfile
+	layout.GantryVersion, layout.Dockerfile, layout.Matrix = opts.GantryVersion, opts.Dockerfile, opts.Matrix
 	if layout.Replace = opts.Replace; layout.Replace != "" {
 		// magefiles/go.mod is one directory down: a relative path would
 		// point somewhere else from there.

@@ -82,6 +82,9 @@ type Layout struct {
 	// with Args as its CMD and Ports as its EXPOSE (docker.Render).
 	Dockerfile  bool
 	Args, Ports []string
+	// Matrix writes the workflow for a matrix of native runners
+	// (workflow.Matrix) instead of the single-runner one.
+	Matrix bool
 }
 
 // Flags are the settings given on init's command line, which win over
@@ -236,7 +239,11 @@ func (l Layout) Files() ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	wf, err := workflow.ForBranch(l.PublishBranch)
+	forBranch := workflow.ForBranch
+	if l.Matrix {
+		forBranch = workflow.MatrixForBranch
+	}
+	wf, err := forBranch(l.PublishBranch)
 	if err != nil {
 		return nil, err
 	}

@@ -57,6 +57,7 @@ const (
 	RuleWorkflowConcurrency = "workflow-concurrency" // publishing runs of one ref may overlap
 	RuleWorkflowQEMU        = "workflow-qemu"        // QEMU set up that no target needs, or needed and not set up
 	RuleWorkflowBranch      = "workflow-branch"      // pushes to PublishBranch or of v* tags do not run the workflow
+	RuleWorkflowShard       = "workflow-shard"       // platform jobs (GANTRY_SHARD=<platform>) with no finalize job after them
 	RuleStamp               = "stamp"                // a -X target that is no string variable the binary links
 	RuleCgo                 = "cgo"                  // a package works only with cgo, and Gantry builds with cgo off
 	RulePackages            = "packages"             // the main package's graph cannot be listed
