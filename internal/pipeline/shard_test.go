@@ -11,6 +11,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/gantry-build/gantry/internal/buildx"
 	"github.com/gantry-build/gantry/internal/registry"
 	"github.com/gantry-build/gantry/internal/registrytest"
 	"github.com/gantry-build/gantry/magetools/config"
@@ -303,5 +304,44 @@ func editShard(t *testing.T, dir, platform string, edit func(*ShardFile)) {
 	}
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// nodesBuilder is a fakeBuilder whose builder has the given nodes.
+type nodesBuilder struct {
+	*fakeBuilder
+	nodes []buildx.Node
+}
+
+func (b nodesBuilder) Inspect(context.Context) (buildx.Builder, error) {
+	bl := buildx.Builder{Name: "fleet", Driver: "remote", Nodes: b.nodes}
+	for _, n := range b.nodes {
+		bl.Platforms = append(bl.Platforms, n.Platforms...)
+	}
+	return bl, nil
+}
+
+// A builder of several nodes must serve every platform of the plan: a
+// publish it cannot serve natively fails before buildx runs, with nothing
+// pushed or tagged; one that covers them publishes.
+func TestPublishOnNodes(t *testing.T) {
+	amd := buildx.Node{Name: "fleet0", Endpoint: "tcp://amd:1234", Platforms: []string{"linux/amd64"}}
+	arm := buildx.Node{Name: "fleet1", Endpoint: "tcp://arm:1234", Platforms: []string{"linux/arm64"}}
+	f := newFixture(t)
+	r := f.run(t, false, f.dir, nil)
+	b, _, _ := withFakes(t, &r)
+	r.Builder = nodesBuilder{b, []buildx.Node{amd, {Name: "fleet1", Endpoint: "tcp://arm:1234", Err: "connection refused"}}}
+	_, err := r.Publish(context.Background())
+	wantErr(t, err, `no node of buildx builder "fleet" serves linux/arm64`, "fleet1 at tcp://arm:1234 (unreachable: connection refused)", "docker buildx create --append --name fleet --platform linux/arm64")
+	if len(b.builds) > 0 {
+		t.Errorf("built %d images on a builder that cannot serve the plan", len(b.builds))
+	}
+	sha := f.short(f.c2)
+	if got := digests(t, f, sha, "main"); got[sha]+got["main"] != "" {
+		t.Errorf("tagged after the builder check failed: %v", got)
+	}
+	r.Builder = nodesBuilder{b, []buildx.Node{amd, arm}}
+	if _, err := r.Publish(context.Background()); err != nil {
+		t.Fatalf("Publish on a node per platform: %v", err)
 	}
 }
