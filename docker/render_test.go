@@ -3,6 +3,7 @@ package docker_test
 import (
 	"bytes"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -44,5 +45,17 @@ func TestRenderSetsCmdAndExposeInBothImages(t *testing.T) {
 func TestRenderWithoutSettingsIsTheDefault(t *testing.T) {
 	if !bytes.Equal(docker.Render(nil, nil), docker.Dockerfile) {
 		t.Error("Render(nil, nil) differs from the embedded Dockerfile")
+	}
+}
+
+// TestTemplateHoldsTheRequiredIgnores: gantry init merges the template, so
+// what mage check requires must be in it, line for line.
+func TestTemplateHoldsTheRequiredIgnores(t *testing.T) {
+	t.Parallel()
+	lines := strings.Split(string(docker.Dockerignore), "\n")
+	for _, p := range docker.RequiredIgnores {
+		if !slices.Contains(lines, p) {
+			t.Errorf("the .dockerignore template lacks the line %q", p)
+		}
 	}
 }

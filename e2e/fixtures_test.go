@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"debug/elf"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +16,7 @@ import (
 	"github.com/gantry-build/gantry/internal/fixtures"
 	"github.com/gantry-build/gantry/internal/registrytest"
 	"github.com/gantry-build/gantry/internal/testsvc"
+	"github.com/gantry-build/gantry/workflow"
 )
 
 // realService is a fixture laid out like one of the real services of
@@ -30,7 +35,7 @@ type realService struct {
 }
 
 // TestRealServices adopts Gantry in services laid out like the three real
-// ones of issue 11 (internal/fixtures) with `gantry init` and no flags, and
+// ones of issue 11 and issue 18's billing (internal/fixtures) with `gantry init` and no flags, and
 // takes each through what its team does next: commit, `mage check`,
 // `mage build`, and in CI a push to its default branch (`mage ci`). Each
 // must pass as it is, publish both platforms, run, report its stamped
@@ -104,9 +109,103 @@ func TestRealServices(t *testing.T) {
 					t.Errorf("--version: %v: %q, want %s", err, out, version)
 				}
 			}},
+		// Issue 18: GoReleaser's boilerplate ldflags name main.* which
+		// package main does not declare, and the team's own image workflow
+		// is where Gantry's goes.
+		{fixture: fixtures.Billing,
+			decided: []string{
+				"decided main package ./cmd (from .goreleaser.yaml builds[0].main;",
+				"decided stamp version github.com/acme/billing/pkg/build.version (",
+				"decided publishing branch master (from origin/HEAD;",
+				"decided ports (EXPOSE) 8080 (from Dockerfile line 12;",
+			},
+			serves: func(t *testing.T, image, version string) {
+				if got := env.serve(t, image, "linux/amd64", "/version"); !strings.Contains(got, `"version":"`+version+`"`) {
+					t.Errorf("/version = %q, want version %s", got, version)
+				}
+			}},
 	} {
 		t.Run(svc.fixture.Name, svc.adopt)
 	}
+}
+
+// TestIssue18Services adopts Gantry in the other services of issue 18
+// (internal/fixtures) with `gantry init` and no flags, commits, and runs
+// `mage check` and `mage build`: each must pass and leave the tree clean.
+// No `mage ci` (the billing service of TestRealServices publishes): the
+// builds here are of the binary only.
+func TestIssue18Services(t *testing.T) {
+	for _, svc := range []struct {
+		fixture fixtures.Fixture
+		// after checks what mage build left in the service directory.
+		after func(t *testing.T, svc *testsvc.Service)
+	}{
+		{fixture: fixtures.Dashboard, after: func(t *testing.T, svc *testsvc.Service) {
+			// The binary embeds the UI that make ui generated, which no
+			// commit holds.
+			addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+			server := svc.Command(map[string]string{"ADDR": addr}, filepath.Join(svc.Dir, "bin", "dashboard"))
+			if err := server.Start(); err != nil {
+				t.Fatalf("bin/dashboard: %v", err)
+			}
+			t.Cleanup(func() { server.Process.Kill(); server.Wait() })
+			if got := getRetrying(t, "http://"+addr+"/"); !strings.Contains(got, "built by ui/gen") {
+				t.Errorf("/ = %q, want the UI make ui built", got)
+			}
+		}},
+		{fixture: fixtures.Vendored},
+		{fixture: fixtures.Platform, after: func(t *testing.T, svc *testsvc.Service) {
+			// The workflow is the repository's: GitHub reads only the
+			// root's .github/workflows.
+			top := svc.Git(t, "rev-parse", "--show-toplevel")
+			if _, err := os.Stat(filepath.Join(top, workflow.Path)); err != nil {
+				t.Errorf("no workflow at the repository's root: %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(svc.Dir, workflow.Path)); err == nil {
+				t.Errorf("a workflow in services/api/%s, where GitHub never runs it", workflow.Path)
+			}
+		}},
+	} {
+		t.Run(svc.fixture.Name, func(t *testing.T) {
+			s := svc.fixture.Clone(t)
+			t.Logf("gantry init:\n%s", s.Init(t))
+			s.Commit(t, "adopt Gantry")
+			clean(t, s, "gantry init and a commit")
+			base := env.GantryEnv(env.Registry + "/" + run + "/" + svc.fixture.Name)
+			if res := s.Mage(t, base, "check"); res.Code != 0 {
+				t.Errorf("mage check: exit %d", res.Code)
+			}
+			clean(t, s, "mage check")
+			if res := s.Mage(t, base, "build"); res.Code != 0 {
+				t.Fatalf("mage build: exit %d", res.Code)
+			}
+			clean(t, s, "mage build")
+			if svc.after != nil {
+				svc.after(t, s)
+			}
+		})
+	}
+}
+
+// getRetrying returns the body of url once the server answers it (it may
+// be starting), failing the test after a few seconds.
+func getRetrying(t *testing.T, url string) string {
+	t.Helper()
+	var err error
+	for range 50 {
+		var res *http.Response
+		if res, err = http.Get(url); err == nil {
+			body, readErr := io.ReadAll(res.Body)
+			res.Body.Close()
+			if readErr != nil {
+				t.Fatalf("GET %s: %v", url, readErr)
+			}
+			return string(body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("GET %s: %v", url, err)
+	return ""
 }
 
 // adopt walks the service from gantry init to its image serving.

@@ -200,7 +200,6 @@ func published(t *testing.T, repo string, tags []string) map[string]string {
 	return out
 }
 
-
 // endpoint is the BuildKit address of a buildx builder's first node.
 func endpoint(t *testing.T, builder string) string {
 	t.Helper()

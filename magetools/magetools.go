@@ -19,6 +19,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -82,9 +83,19 @@ func buildBinary(ctx context.Context, debug bool) error {
 	out := s.binaryPath(debug)
 	cmd := gobuild.Command(s.run().BuildOptions(), out, s.cfg.GOOS, s.cfg.GOARCH, debug)
 	cmd.Dir = s.cfg.Dir
+	// go's output streams to the user as ever; its start is kept to say
+	// what failed.
+	printed := &outputHead{max: 64 << 10}
+	cmd.Stderr = io.MultiWriter(os.Stderr, printed)
 	if err := run.Run(ctx, cmd); err != nil {
-		if pkgs, lerr := gobuild.NeedsCgo(ctx, s.cfg.Dir, s.cfg.MainPackage, s.cfg.GOOS, s.cfg.GOARCH); lerr == nil && len(pkgs) > 0 {
-			return fmt.Errorf("%w: %s", err, cgoHint(pkgs))
+		// Diagnosed with the settings this build ran with (Config.CGO,
+		// Prepare), and the packages needing cgo listed as it compiled.
+		needCgo := func() []string {
+			pkgs, _ := gobuild.NeedsCgo(ctx, s.cfg.Dir, s.cfg.MainPackage, s.cfg.GOOS, s.cfg.GOARCH)
+			return pkgs
+		}
+		if diagnosis := gobuild.Diagnose(printed.String(), s.cfg.CGO, s.cfg.Prepare, needCgo); diagnosis != "" {
+			return fmt.Errorf("%w: %s", err, diagnosis)
 		}
 		return err
 	}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/magefile/mage/mg"
 	"github.com/sirupsen/logrus"
@@ -249,7 +248,18 @@ func (s session) checkCrossCgo() error {
 	return fmt.Errorf("cgo for %s/%s on this %s/%s machine needs a C cross-compiler: set CC (e.g. CC=aarch64-linux-gnu-gcc, from Debian's gcc-aarch64-linux-gnu), or build the image (go tool mage image), whose Dockerfile brings one", s.cfg.GOOS, s.cfg.GOARCH, s.hostGOOS, s.hostGOARCH)
 }
 
-// cgoHint names the packages that need cgo when a build failed for them.
-func cgoHint(pkgs []string) string {
-	return fmt.Sprintf("%s build only with cgo, and this service builds with CGO_ENABLED=0: set magetools.Config.CGO = true (GANTRY_CGO=true), or replace them with pure-Go packages", strings.Join(pkgs, ", "))
+// outputHead keeps the first max bytes written to it: the start of a
+// command's output, where go prints its first error.
+type outputHead struct {
+	max int
+	buf []byte
 }
+
+func (h *outputHead) Write(p []byte) (int, error) {
+	if room := h.max - len(h.buf); room > 0 {
+		h.buf = append(h.buf, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+func (h *outputHead) String() string { return string(h.buf) }

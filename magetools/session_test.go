@@ -305,3 +305,16 @@ func TestLoadLeavesGlobalLoggerAlone(t *testing.T) {
 		t.Errorf("the target logged through the service's logger: %s", serviceOut.String())
 	}
 }
+
+func TestHeadKeepsTheStart(t *testing.T) {
+	t.Parallel()
+	h := &outputHead{max: 8}
+	for _, s := range []string{"ui.go:5", ": pattern", " build/*"} {
+		if n, err := h.Write([]byte(s)); n != len(s) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v: a tee must take everything", s, n, err)
+		}
+	}
+	if got := h.String(); got != "ui.go:5:" {
+		t.Errorf("head = %q, want the first 8 bytes", got)
+	}
+}

@@ -39,6 +39,17 @@ func ForBranch(branch string) ([]byte, error) { return forBranch(PublishGHCR, br
 // MatrixForBranch is ForBranch for the Matrix template.
 func MatrixForBranch(branch string) ([]byte, error) { return forBranch(Matrix, branch) }
 
+// MatrixForService is the Matrix template for a service whose module
+// root is the directory dir of its repository. Only a service at the
+// root has one: the edits ForService makes for a subdirectory are the
+// single-runner template's.
+func MatrixForService(branch, dir string) ([]byte, error) {
+	if dir != "" && dir != "." {
+		return nil, fmt.Errorf("the matrix workflow is written only for a service at its repository's root, and this one is in %s; run gantry init without -matrix, or split the workflow's publish job by hand as the matrix template does (README, Scaling out)", dir)
+	}
+	return MatrixForBranch(branch)
+}
+
 func forBranch(template []byte, branch string) ([]byte, error) {
 	if strings.Count(string(template), templateBranches) != 1 {
 		return nil, fmt.Errorf("the workflow template has no single %q line to name the branch in", strings.TrimSpace(templateBranches))
@@ -63,12 +74,18 @@ const filterSpecials = `*?+[!\`
 // (c++ gives c\+\+, and !main no longer excludes main), as a YAML
 // double-quoted scalar, so that YAML reinterprets nothing either.
 func BranchFilter(branch string) string {
+	return strconv.Quote(literalPattern(branch)) // Go's escapes are YAML's too
+}
+
+// literalPattern is the filter pattern that matches name alone: its
+// special characters escaped.
+func literalPattern(name string) string {
 	var pattern strings.Builder
-	for _, r := range branch {
+	for _, r := range name {
 		if strings.ContainsRune(filterSpecials, r) {
 			pattern.WriteByte('\\')
 		}
 		pattern.WriteRune(r)
 	}
-	return strconv.Quote(pattern.String()) // Go's escapes are YAML's too
+	return pattern.String()
 }

@@ -210,6 +210,12 @@ func TestMatrix(t *testing.T) {
 			t.Errorf("the matrix template lacks %s", want)
 		}
 	}
+	if root, err := MatrixForService("main", "."); err != nil || !bytes.Equal(root, Matrix) {
+		t.Errorf("MatrixForService at the root: %v", err)
+	}
+	if _, err := MatrixForService("main", "services/api"); err == nil || !strings.Contains(err.Error(), "without -matrix") {
+		t.Errorf("MatrixForService in a subdirectory: %v, want a refusal with the fix", err)
+	}
 	master, err := MatrixForBranch("master")
 	if err != nil {
 		t.Fatal(err)

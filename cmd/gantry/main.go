@@ -28,7 +28,7 @@ import (
 	"github.com/gantry-build/gantry/internal/adopt"
 )
 
-const usage = "usage: gantry init [-force[=magefile,gomod,workflow,dockerfile]] [-dockerfile] [-matrix] [-dir DIR] [-main PKG] [-service NAME] [-gantry-version vX.Y.Z] [-replace PATH]"
+const usage = "usage: gantry init [-force[=magefile,gomod,workflow,dockerfile]] [-dockerfile] [-matrix] [-dir DIR] [-main PKG] [-service NAME] [-branch NAME] [-gantry-version vX.Y.Z] [-replace PATH]"
 
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
@@ -52,6 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&opts.Matrix, "matrix", false, "write the workflow for a matrix of native runners: each platform builds on a runner of its own architecture, and a finalize job publishes")
 	fs.StringVar(&opts.MainPackage, "main", "", "the main package to build, when it is not . or the only ./cmd/<name>")
 	fs.StringVar(&opts.Service, "service", "", "the service's name, when not the main package's (or module's) name")
+	fs.StringVar(&opts.Branch, "branch", "", "the publishing branch, when it is not the one origin/HEAD names (or that one is refused, with no main or master to fall back on)")
 	fs.StringVar(&version, "gantry-version", "", "the Gantry version to require (default: the version gantry was run at)")
 	fs.StringVar(&opts.Replace, "replace", "", "a local Gantry checkout for magefiles/go.mod's replace directive")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -67,6 +68,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	report, err := adopt.Init(ctx, opts)
 	if werr := report.Write(stdout); err == nil {
 		err = werr
+	}
+	if err == nil {
+		err = remaining(report)
 	}
 	if err == nil {
 		fmt.Fprintln(stdout, "next: go tool mage check; go tool mage plan; then commit everything it wrote, go.work included (go.work.sum is ignored)")
@@ -114,4 +118,13 @@ func buildVersion() string {
 		return info.Main.Version
 	}
 	return ""
+}
+
+// remaining fails init when it could not decide everything: its output
+// passes mage check, or it says what remains, and exits non-zero.
+func remaining(report adopt.Report) error {
+	if len(report.Remaining) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d thing(s) remain for the service to decide (the `remains` lines above, each with its fix); the files are written: fix those, then run go tool mage check", len(report.Remaining))
 }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gantry-build/gantry/internal/adopt"
 )
 
 func TestRunRefuses(t *testing.T) {
@@ -71,5 +73,15 @@ func TestForceFlag(t *testing.T) {
 		if err != nil || f.String() != tt.want {
 			t.Errorf("%v: %q, %v; want %q", tt.args, f.String(), err, tt.want)
 		}
+	}
+}
+
+func TestRemainingFailsInit(t *testing.T) {
+	t.Parallel()
+	if err := remaining(adopt.Report{Notes: []string{"a note"}}); err != nil {
+		t.Errorf("nothing remains: %v", err)
+	}
+	if err := remaining(adopt.Report{Remaining: []string{"set Prepare"}}); err == nil || !strings.Contains(err.Error(), "1 thing(s) remain") {
+		t.Errorf("one remains: %v, want an error counting it", err)
 	}
 }

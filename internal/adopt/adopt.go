@@ -24,6 +24,7 @@ import (
 	"github.com/gantry-build/gantry/internal/repofile"
 	"github.com/gantry-build/gantry/internal/run"
 	"github.com/gantry-build/gantry/magetools/config"
+	"github.com/gantry-build/gantry/workflow"
 )
 
 // MageVersion is the Mage that init adds to the service's go.mod as a tool.
@@ -48,6 +49,9 @@ type Options struct {
 	GantryVersion string
 	// Replace points magefiles/go.mod at a local Gantry checkout.
 	Replace string
+	// Branch is the publishing branch, instead of the one the repository
+	// names (origin/HEAD); it must pass CheckPublishBranch.
+	Branch string
 }
 
 // Force is the set of files -force overwrites, by ForceKeys name; "all"
@@ -67,6 +71,9 @@ type Report struct {
 	// Ran lists the commands run that change the service, as typed in a
 	// shell (not the go list that reads its packages).
 	Ran []string
+	// Remaining are what init could not decide and the service must, each
+	// with the fix: the files are written, but mage check would fail.
+	Remaining []string
 }
 
 // Skip is a file or step init left alone, and why.
@@ -87,6 +94,9 @@ func (r Report) Write(w io.Writer) error {
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "note    %s\n", n)
+	}
+	for _, n := range r.Remaining {
+		fmt.Fprintf(&b, "remains %s\n", n)
 	}
 	for _, p := range r.Wrote {
 		fmt.Fprintf(&b, "wrote   %s\n", p)
@@ -118,18 +128,29 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 	if err != nil {
 		return r, err
 	}
-	branch, err := discover.ReadPublishBranch(ctx, dir)
+	found, err := discover.ReadPublishBranch(ctx, dir)
+	if err != nil {
+		return r, err
+	}
+	branch, branchNotes, err := decidePublishBranch(found, opts.Branch, branchExists(ctx, dir))
 	if err != nil {
 		return r, err
 	}
 	flags := Flags{MainPackage: opts.MainPackage, Service: opts.Service,
 		WritesDockerfile: opts.Dockerfile && (opts.Force.Has("dockerfile") || !exists(filepath.Join(dir, config.DefaultDockerfile)))}
-	layout, err := NewLayout(repo, flags, branch, listPackages(ctx, dir))
+	layout, err := NewLayout(repo, flags, branch, listPackages(ctx, dir), findEmbeds(ctx, dir))
 	if err != nil {
 		return r, err
 	}
-	r.Decisions, r.Notes = layout.Decisions, layout.Notes
+	r.Decisions, r.Notes, r.Remaining = layout.Decisions, append(branchNotes, layout.Notes...), layout.Remaining
 	layout.GantryVersion, layout.Dockerfile, layout.Matrix = opts.GantryVersion, opts.Dockerfile, opts.Matrix
+	if layout.RepoDir = serviceDirInRepo(dir); layout.RepoDir != "." {
+		r.Decisions = append(r.Decisions, Decision{What: "workflow", Value: layout.WorkflowPath(),
+			Source: fmt.Sprintf("the service lies in %s of its repository, and GitHub reads workflows only from the root's .github/workflows", layout.RepoDir)})
+		if ok, _ := root.Exists(workflow.Path); ok {
+			r.Notes = append(r.Notes, fmt.Sprintf("%s never runs: GitHub reads workflows only from the repository root's .github/workflows; delete it (git rm %s)", workflow.Path, workflow.Path))
+		}
+	}
 	if layout.Replace = opts.Replace; layout.Replace != "" {
 		// magefiles/go.mod is one directory down: a relative path would
 		// point somewhere else from there.
@@ -145,6 +166,13 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 		return r, err
 	}
 
+	// Before anything is written: a workflow in the way is replaced only
+	// when it is a hand-written image workflow git can restore.
+	replacing, err := replacedWorkflow(ctx, root, files, layout.Service, opts.Force)
+	if err != nil {
+		return r, err
+	}
+
 	magefilesChanged := false
 	for _, f := range files {
 		var wrote bool
@@ -154,7 +182,7 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 		case f.Key == "magefile" && !opts.Force.Has(f.Key) && exists(filepath.Join(dir, f.Path)):
 			wrote, err = r.updateMagefile(root, f.Path, layout, opts)
 		default:
-			wrote, err = writeFile(root, f.Path, f.Content, opts.Force.Has(f.Key))
+			wrote, err = writeFile(root, f.Path, f.Content, opts.Force.Has(f.Key) || (f.Key == "workflow" && replacing != ""))
 			if err == nil && !wrote {
 				r.Skipped = append(r.Skipped, Skip{f.Path, fmt.Sprintf("it exists; -force=%s overwrites it", f.Key)})
 			}
@@ -162,7 +190,9 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 		if err != nil {
 			return r, err
 		}
-		if wrote {
+		if wrote && f.Key == "workflow" && replacing != "" {
+			r.Wrote = append(r.Wrote, fmt.Sprintf("%s (replaced the image workflow it held, which %s; `git checkout -- %s` restores it)", f.Path, replacing, f.Path))
+		} else if wrote {
 			r.Wrote = append(r.Wrote, f.Path)
 			magefilesChanged = magefilesChanged || strings.HasPrefix(f.Path, "magefiles/go.mod")
 		}

@@ -112,7 +112,7 @@ func TestInit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(report.Wrote) != 1 || !strings.HasPrefix(report.Wrote[0], ".dockerignore (added .github, *.md,") || len(report.Ran) != 0 {
+		if len(report.Wrote) != 1 || !strings.HasPrefix(report.Wrote[0], ".dockerignore (added **/.git, .github, **/.env*, *.md,") || len(report.Ran) != 0 {
 			t.Errorf("wrote %v, ran %v; want only .dockerignore merged", report.Wrote, report.Ran)
 		}
 		got := readFile(t, svc.Dir, ".dockerignore")

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gantry-build/gantry/internal/discover"
+	"github.com/gantry-build/gantry/internal/embeds"
 	"github.com/gantry-build/gantry/internal/golist"
 	"github.com/gantry-build/gantry/magetools/config"
 )
@@ -17,31 +18,38 @@ type packageFacts struct {
 	needCgo []golist.CgoNeed
 	// generators are the module's packages with //go:generate directives.
 	generators []discover.Generator
+	// missingEmbeds are the //go:embed patterns that match nothing in a
+	// fresh checkout, by mage check's embed rule.
+	missingEmbeds []embeds.Missing
 }
 
 // readPackages lists the main package's packages once and reads them; a
 // failure is noted, and the decisions go on without them.
-func (l *Layout) readPackages(packages Packages) packageFacts {
+func (l *Layout) readPackages(packages Packages, embedsOf Embeds) packageFacts {
 	g, err := packages(l.MainPackage)
 	if err != nil {
-		l.Notes = append(l.Notes, fmt.Sprintf("cgo and //go:generate not looked for: %v", err))
+		l.Notes = append(l.Notes, fmt.Sprintf("cgo, //go:generate and generated embeds not looked for: %v", err))
 		return packageFacts{}
 	}
 	gens, err := discover.Generators(g)
 	if err != nil {
 		l.Notes = append(l.Notes, fmt.Sprintf("//go:generate not looked for: %v", err))
 	}
-	return packageFacts{needCgo: g.NeedCgo(), generators: gens}
+	missing, err := embedsOf(g, l.MainPackage)
+	if err != nil {
+		l.Notes = append(l.Notes, fmt.Sprintf("generated embeds not looked for: %v", err))
+	}
+	return packageFacts{needCgo: g.NeedCgo(), generators: gens, missingEmbeds: missing}
 }
 
 // decideBuild decides how the binary is built from the main package's
 // builds (most trusted first) and its packages: tags, cgo, linker flags
 // and the command that generates its inputs.
-func (l *Layout) decideBuild(builds []discover.GoBuild, facts packageFacts) {
+func (l *Layout) decideBuild(repo discover.Repo, builds []discover.GoBuild, facts packageFacts) {
 	l.decideTags(builds)
 	cgo := l.decideCGO(builds, facts.needCgo)
 	l.decideLDFlags(builds, cgo)
-	l.decidePrepare(facts.generators)
+	l.decidePrepare(repo, facts.generators, facts.missingEmbeds)
 }
 
 // decideTags takes the tags of the most trusted build that sets any.
@@ -112,22 +120,6 @@ func (l *Layout) decideLDFlags(builds []discover.GoBuild, cgo bool) {
 	if flags = l.applicable("linker flag", flags, source, config.CheckLDFlag); len(flags) > 0 {
 		l.decide("linker flags", "LDFlags", flags, source, true)
 	}
-}
-
-// decidePrepare runs go generate on the packages of the module that carry
-// //go:generate directives, before every build.
-func (l *Layout) decidePrepare(gens []discover.Generator) {
-	if len(gens) == 0 {
-		return
-	}
-	cmd := []string{"go", "generate"}
-	var files []string
-	for _, g := range gens {
-		cmd = append(cmd, g.Package)
-		files = append(files, g.Files...)
-	}
-	l.decide("prepare command", "Prepare", cmd, "//go:generate in "+strings.Join(files, ", "), true)
-	l.Notes = append(l.Notes, "what go generate writes must be ignored by git (.gitignore: publishing refuses a dirty tree) and not by .dockerignore (the image build needs it)")
 }
 
 // applicable keeps the words (tags, flags, ports) the magefile can set;

@@ -50,7 +50,7 @@ func (tt decision) run(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := NewLayout(repo, tt.flags, discover.PublishBranch("", "main"), listPackages(context.Background(), dir))
+	l, err := NewLayout(repo, tt.flags, discover.PublishBranch("", "main"), listPackages(context.Background(), dir), findEmbeds(context.Background(), dir))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,6 +71,10 @@ type Layout struct {
 	MainPackage, Service string
 	// PublishBranch is the branch the workflow publishes on.
 	PublishBranch string
+	// RepoDir is the service directory relative to its repository's root,
+	// slash-separated ("." or "" at the root): the workflow goes to the
+	// root (workflow.PathFor, ForService).
+	RepoDir string
 	// Settings are the fields the magefile's init() sets, because the
 	// targets' defaults would not give them.
 	Settings []Setting
@@ -78,6 +82,9 @@ type Layout struct {
 	// report.
 	Decisions []Decision
 	Notes     []string
+	// Remaining are what init could not decide and the service must, each
+	// with the fix: init then fails, as check would.
+	Remaining []string
 	// Dockerfile also writes Gantry's Dockerfile to docker/Dockerfile,
 	// with Args as its CMD and Ports as its EXPOSE (docker.Render).
 	Dockerfile  bool
@@ -108,7 +115,7 @@ type Packages func(mainPkg string) (golist.Graph, error)
 // package's packages, as the targets' configuration would where it
 // decides too, honouring the flags; it fails with the flag to pass when
 // it cannot decide.
-func NewLayout(repo discover.Repo, flags Flags, branch discover.Fact, packages Packages) (Layout, error) {
+func NewLayout(repo discover.Repo, flags Flags, branch discover.Fact, packages Packages, embedsOf Embeds) (Layout, error) {
 	l := Layout{ModulePath: repo.Module.Path}
 	decided, ignored, err := repo.Main()
 	l.Notes = append(l.Notes, ignored...)
@@ -165,7 +172,7 @@ func NewLayout(repo discover.Repo, flags Flags, branch discover.Fact, packages P
 
 	choice := l.decideDockerfile(repo, flags.WritesDockerfile)
 	l.decideRuntime(choice.others(repo), choice, binaryNames(repo, l.Service))
-	l.decideBuild(repo.BuildsOf(l.MainPackage, choice.skip()), l.readPackages(packages))
+	l.decideBuild(repo, repo.BuildsOf(l.MainPackage, choice.skip()), l.readPackages(packages, embedsOf))
 	return l, nil
 }
 
@@ -239,11 +246,10 @@ func (l Layout) Files() ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	forBranch := workflow.ForBranch
+	wf, err := workflow.ForService(l.PublishBranch, l.repoDir(), l.Service)
 	if l.Matrix {
-		forBranch = workflow.MatrixForBranch
+		wf, err = workflow.MatrixForService(l.PublishBranch, l.repoDir())
 	}
-	wf, err := forBranch(l.PublishBranch)
 	if err != nil {
 		return nil, err
 	}
@@ -251,12 +257,28 @@ func (l Layout) Files() ([]File, error) {
 		{"magefiles/magefile.go", magefile, "magefile"},
 		{"magefiles/go.mod", gomod, "gomod"},
 		{".dockerignore", docker.Dockerignore, ""},
-		{workflow.Path, wf, "workflow"},
+		{l.WorkflowPath(), wf, "workflow"},
 	}
 	if l.Dockerfile {
 		files = append(files, File{config.DefaultDockerfile, docker.Render(l.Args, l.Ports), "dockerfile"})
 	}
 	return files, nil
+}
+
+// repoDir is RepoDir, "." at the root.
+func (l Layout) repoDir() string {
+	if l.RepoDir == "" {
+		return "."
+	}
+	return l.RepoDir
+}
+
+// WorkflowPath is where init writes the workflow, relative to the
+// service directory: the repository root's .github/workflows, which is
+// where GitHub reads workflows, under a name of the service's own when it
+// lies in a subdirectory (workflow.PathFor).
+func (l Layout) WorkflowPath() string {
+	return workflowFile(l.repoDir(), workflow.PathFor(l.repoDir(), l.Service))
 }
 
 // header is the magefile's doc comment, which `mage -l` prints.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gantry-build/gantry/docker"
 	"github.com/gantry-build/gantry/internal/discover"
+	"github.com/gantry-build/gantry/internal/embeds"
 	"github.com/gantry-build/gantry/internal/golist"
 	"github.com/gantry-build/gantry/internal/module"
 	"github.com/gantry-build/gantry/workflow"
@@ -55,7 +56,7 @@ func TestNewLayout(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			repo := discover.Repo{Dir: t.TempDir(), Module: module.Module{Path: tt.module, MainCandidates: tt.candidates}}
-			l, err := NewLayout(repo, Flags{MainPackage: tt.mainFlag, Service: tt.serviceFlag}, discover.PublishBranch("", "main"), noPackages)
+			l, err := NewLayout(repo, Flags{MainPackage: tt.mainFlag, Service: tt.serviceFlag}, discover.PublishBranch("", "main"), noPackages, noEmbeds)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err %v, want %q", err, tt.wantErr)
@@ -77,6 +78,8 @@ func TestNewLayout(t *testing.T) {
 
 // noPackages is a main package that imports nothing.
 func noPackages(string) (golist.Graph, error) { return golist.Graph{}, nil }
+
+func noEmbeds(golist.Graph, string) ([]embeds.Missing, error) { return nil, nil }
 
 func TestVersion(t *testing.T) {
 	t.Parallel()

@@ -57,6 +57,8 @@ const (
 	RuleWorkflowConcurrency = "workflow-concurrency" // publishing runs of one ref may overlap
 	RuleWorkflowQEMU        = "workflow-qemu"        // QEMU set up that no target needs, or needed and not set up
 	RuleWorkflowBranch      = "workflow-branch"      // pushes to PublishBranch or of v* tags do not run the workflow
+	RuleWorkflowPublisher   = "workflow-publisher"   // another workflow pushes the service's image
+	RuleWorkflowUnread      = "workflow-unread"      // a workflow under a service's subdirectory, which GitHub never reads
 	RuleWorkflowShard       = "workflow-shard"       // platform jobs (GANTRY_SHARD=<platform>) with no finalize job after them
 	RuleStamp               = "stamp"                // a -X target that is no string variable the binary links
 	RuleCgo                 = "cgo"                  // a package works only with cgo, and Gantry builds with cgo off
@@ -122,10 +124,15 @@ func Check(ctx context.Context, dir string, cfg config.Config, list Lister) []Fi
 		findings = append(findings, CheckContextSize(ignorePath, sent)...)
 	}
 
+	list = listOnce(list)
 	findings = append(findings, checkPackages(ctx, dir, cfg, list)...)
+	findings = append(findings, checkEmbeds(ctx, dir, cfg, list)...)
 
 	// The workflow runs in GitHub Actions, wherever the check runs.
-	return append(findings, checkWorkflows(repofile.At(repofile.RepoRoot(dir)), emulation, cfg.PublishBranch, cfg.SigningFor(true))...)
+	repoRoot := repofile.RepoRoot(dir)
+	svc := newServiceInRepo(repoRoot, dir, cfg)
+	findings = append(findings, unreadWorkflows(dir, svc)...)
+	return append(findings, checkWorkflows(repofile.At(repoRoot), svc, emulation, cfg.PublishBranch, cfg.SigningFor(true))...)
 }
 
 // Emulation tells which RUN instructions building the targets executes on
@@ -140,22 +147,25 @@ type Emulation struct {
 	RunLines []int
 }
 
-// checkWorkflows checks the Container workflow and looks for another
-// workflow doing its job under another name, in the repository root.
-func checkWorkflows(root repofile.Dir, emulation Emulation, publishBranch, signing string) []Finding {
+// checkWorkflows checks the Container workflow of the service svc (at
+// workflow.PathFor) and looks, in the repository root, for another
+// workflow doing its job under another name, or pushing its image.
+func checkWorkflows(root repofile.Dir, svc serviceInRepo, emulation Emulation, publishBranch, signing string) []Finding {
 	dir := filepath.Join(root.Path, filepath.Dir(workflow.Path))
-	want := filepath.Join(root.Path, workflow.Path)
+	wantPath := svc.workflowPath(root)
+	want := filepath.Join(root.Path, wantPath)
 	var findings []Finding
-	switch content, err := root.Read(workflow.Path, repofile.MaxBuildFile); {
+	switch content, err := root.Read(wantPath, repofile.MaxBuildFile); {
 	case errors.Is(err, os.ErrNotExist):
 		findings = append(findings, Finding{Severity: Error, Rule: RuleWorkflowMissing, Path: want,
 			Message: "the Container workflow is missing",
-			Fix:     "run `go run github.com/gantry-build/gantry/cmd/gantry@<version> init`, or copy .github/workflows/publish-ghcr.yml from Gantry"})
+			Fix:     "run `go run github.com/gantry-build/gantry/cmd/gantry@<version> init`, or copy .github/workflows/publish-ghcr.yml from Gantry to " + wantPath})
 	case err != nil:
 		findings = append(findings, Finding{Severity: Error, Rule: RuleWorkflowParse, Path: want,
 			Message: fmt.Sprintf("cannot read the workflow: %v", err), Fix: "make it a regular, readable file of the repository"})
 	default:
 		findings = append(findings, CheckWorkflow(want, content, emulation, publishBranch, signing)...)
+		findings = append(findings, svc.elsewhere(want, content)...)
 	}
 
 	entries, err := os.ReadDir(dir)
@@ -168,10 +178,14 @@ func checkWorkflows(root repofile.Dir, emulation Emulation, publishBranch, signi
 		if ext := filepath.Ext(e.Name()); e.IsDir() || file == want || (ext != ".yml" && ext != ".yaml") {
 			continue
 		}
-		// Another workflow only matters if it runs mage ci; one that cannot
-		// be read is GitHub's to reject, not ours.
+		// Another workflow only matters if it runs mage ci (for this
+		// service) or pushes the image; one that cannot be read is
+		// GitHub's to reject, not ours.
 		if content, err := root.Read(path.Join(path.Dir(workflow.Path), e.Name()), repofile.MaxBuildFile); err == nil {
-			findings = append(findings, CheckOtherWorkflow(file, content)...)
+			if !svc.othersWorkflow(content) {
+				findings = append(findings, CheckOtherWorkflow(file, content)...)
+			}
+			findings = append(findings, CheckPublishers(file, content, svc.Image)...)
 		}
 	}
 	return findings

@@ -98,10 +98,21 @@ func TestCheck(t *testing.T) {
 		return out
 	}
 	const mb = 1_000_000
+	// A service in services/api as gantry init lays it out, and the
+	// Container workflow of another service at the repository's root.
+	subdir := map[string]string{"services/api/.dockerignore": string(docker.Dockerignore), "services/api/go.mod": service["go.mod"],
+		"services/api/main.go": service["main.go"], "services/api/magefiles/magefile.go": "//go:build mage\n\npackage main\n"}
+	subdirWorkflow, err := workflow.ForService("main", "services/api", "api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootService := string(workflow.PublishGHCR)
+	dockerPush := wf(onPush, read, "  push:\n    runs-on: ubuntu-latest\n    steps:\n      - run: |\n          docker build -t ghcr.io/acme/svc:${{ github.sha }} .\n          docker push ghcr.io/acme/svc:${{ github.sha }}\n")
 	tests := []struct {
 		name       string
 		files      map[string]string
 		dir        string // the service, relative to the repository
+		service    string // Config.Service
 		dockerfile string
 		// sized are files of the given size (sparse: no disk used).
 		sized map[string]int64
@@ -142,8 +153,9 @@ func TestCheck(t *testing.T) {
 			want: append([]found{{RuleWorkflowQEMU, Warning, workflow.Path}}, slowPath...)},
 		{name: "a RUN on the target platform with QEMU", files: with(complete, map[string]string{"docker/Dockerfile": good, workflow.Path: withQEMU}), dockerfile: "docker/Dockerfile",
 			want: slowPath},
-		{name: "an .env file on disk", files: with(complete, map[string]string{"config/.env": "TOKEN=x"}),
+		{name: "an .env file on disk", files: with(complete, map[string]string{".dockerignore": ".git\n.env*\nbin/\n", "config/.env": "TOKEN=x"}),
 			want: []found{{RuleDockerignore, Error, ".dockerignore"}}},
+		{name: "an .env file on disk, the template", files: with(complete, map[string]string{"deploy/.env.tpl": "TOKEN=x"})},
 		{name: "the stamps name the service's variables", files: complete, stamp: config.Stamp{Version: "main.version", Commit: "main.commit", Date: "main.date"}},
 		{name: "a stamp naming no variable", files: complete, stamp: config.Stamp{Version: "main.Version"},
 			want: []found{{RuleStamp, Error, "."}}},
@@ -181,7 +193,28 @@ func TestCheck(t *testing.T) {
 		{name: "a service in a sub-folder without the workflow", dir: "services/api",
 			files: map[string]string{"services/api/.dockerignore": string(docker.Dockerignore), "services/api/" + workflow.Path: string(workflow.PublishGHCR),
 				"services/api/go.mod": service["go.mod"], "services/api/main.go": service["main.go"]},
-			want: []found{{RuleWorkflowMissing, Error, workflow.Path}}},
+			want: []found{{RuleWorkflowMissing, Error, workflow.Path}, {RuleWorkflowUnread, Error, workflow.Path}}},
+		// gantry init's layout: the service's own magefiles, its workflow
+		// at the repository's root under a name of its own.
+		{name: "a service in a subdirectory with its own workflow", dir: "services/api", service: "api",
+			files: with(subdir, map[string]string{".github/workflows/publish-ghcr-api.yml": string(subdirWorkflow), workflow.Path: rootService})},
+		{name: "a service in a subdirectory without its own workflow", dir: "services/api", service: "api",
+			files: with(subdir, map[string]string{workflow.Path: rootService}),
+			want:  []found{{RuleWorkflowMissing, Error, ".github/workflows/publish-ghcr-api.yml"}}},
+		{name: "a service in a subdirectory with its workflow under it", dir: "services/api", service: "api",
+			files: with(subdir, map[string]string{"services/api/" + workflow.Path: string(subdirWorkflow)}),
+			want:  []found{{RuleWorkflowMissing, Error, ".github/workflows/publish-ghcr-api.yml"}, {RuleWorkflowUnread, Error, workflow.Path}}},
+		{name: "a service in a subdirectory whose workflow breaks a rule", dir: "services/api", service: "api",
+			files: with(subdir, map[string]string{".github/workflows/publish-ghcr-api.yml": strings.Replace(string(subdirWorkflow), "name: Container", "name: API", 1)}),
+			want:  []found{{RuleWorkflowName, Error, ".github/workflows/publish-ghcr-api.yml"}}},
+		{name: "a service in a subdirectory whose workflow runs mage ci at the root", dir: "services/api", service: "api",
+			files: with(subdir, map[string]string{".github/workflows/publish-ghcr-api.yml": rootService}),
+			want:  []found{{RuleWorkflowMageCI, Error, ".github/workflows/publish-ghcr-api.yml"}}},
+		{name: "a service in a subdirectory published by the root's publish-ghcr.yml", dir: "services/api", service: "api",
+			files: with(subdir, map[string]string{workflow.Path: string(subdirWorkflow)})},
+		{name: "another service's workflow runs mage ci in its directory", files: with(complete, map[string]string{".github/workflows/publish-ghcr-api.yml": string(subdirWorkflow)})},
+		{name: "another workflow pushes the image", files: with(complete, map[string]string{".github/workflows/docker.yml": dockerPush}),
+			want: []found{{RuleWorkflowPublisher, Error, ".github/workflows/docker.yml"}}},
 		{name: "a .dockerignore linked inside the repository", files: with(complete, map[string]string{".dockerignore": "", "docker/dockerignore": string(docker.Dockerignore)}),
 			links: map[string]string{".dockerignore": "docker/dockerignore"}},
 		{name: "a .dockerignore linked out of the repository", files: with(complete, map[string]string{".dockerignore": ""}),
@@ -236,7 +269,7 @@ func TestCheck(t *testing.T) {
 			if tt.publishBranch != "" {
 				cfg.PublishBranch = tt.publishBranch
 			}
-			cfg.Signing = tt.signing
+			cfg.Signing, cfg.Service = tt.signing, tt.service
 			dir := filepath.Join(repo, tt.dir)
 			var got []Finding
 			testtree.Returns(t, func() { got = Check(context.Background(), dir, cfg, ListPackages(dir, cfg, testLog())) })

@@ -35,8 +35,8 @@ type secretKind struct {
 }
 
 var (
-	gitFiles = secretKind{".git", ".git", "actions/checkout keeps the job's token in .git/config, and COPY . . would put the history in an image"}
-	envFiles = secretKind{".env*", ".env*", ".env files hold secrets"}
+	gitFiles = secretKind{".git", docker.IgnoreGit, "actions/checkout keeps the job's token in .git/config, and COPY . . would put the history in an image"}
+	envFiles = secretKind{".env*", docker.IgnoreEnv, ".env files hold secrets"}
 )
 
 // secretKindOf says whether rel (slash-separated) must stay out of the
@@ -119,6 +119,13 @@ func checkDockerignore(path string, content []byte, exists, embeddedDockerfile b
 		}
 	}
 	return findings, sent
+}
+
+// CheckDockerignore is the dockerignore rule for the .dockerignore at path,
+// which exists and holds content, beside the build context on disk.
+func CheckDockerignore(path string, content []byte, buildContext fs.FS) []Finding {
+	findings, _ := checkDockerignore(path, content, true, false, buildContext)
+	return findings
 }
 
 // sentFiles walks buildContext through the patterns of a .dockerignore
@@ -262,8 +269,8 @@ func (f contextFilter) walk(buildContext fs.FS, sent func(sentFile)) error {
 }
 
 // fix says how to keep the leaked paths of kind out: drop the `!` lines
-// that bring them back, or add the pattern (for every depth when a leaked
-// path is below the context's root).
+// that bring them back, or add the pattern, which covers every depth (the
+// one gantry init's merge adds).
 func (f contextFilter) fix(kind secretKind, leaked []string) string {
 	var culprits []string
 	for _, p := range f.matcher.Patterns() {
@@ -280,13 +287,5 @@ func (f contextFilter) fix(kind secretKind, leaked []string) string {
 	if len(culprits) > 0 {
 		return fmt.Sprintf("remove %s: no later `!` line may bring back any %s", strings.Join(culprits, " and "), kind.what)
 	}
-	pattern := kind.pattern
-	if slices.ContainsFunc(leaked, func(l string) bool {
-		first, _, _ := strings.Cut(l, "/")
-		_, secret := secretKindOf(first)
-		return !secret
-	}) {
-		pattern = "**/" + pattern
-	}
-	return fmt.Sprintf("add a line `%s` (and no later `!` line that brings any of it back)", pattern)
+	return fmt.Sprintf("add a line `%s` (and no later `!` line that brings any of it back)", kind.pattern)
 }

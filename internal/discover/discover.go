@@ -43,6 +43,9 @@ type Repo struct {
 	Dockerfiles []Dockerfile
 	// Makefile holds the Makefile's go build commands.
 	Makefile []GoBuild
+	// MakefileName is the Makefile's name, MakeTargets its rules.
+	MakefileName string
+	MakeTargets  []MakeTarget
 	// Unreadable names the files that could not be read or parsed, with
 	// the error: they are not evidence.
 	Unreadable []string
@@ -90,6 +93,7 @@ func Read(dir string) (Repo, error) {
 			r.Unreadable = append(r.Unreadable, fmt.Sprintf("%s: %v", name, err))
 		}
 		r.Makefile = builds
+		r.MakefileName, r.MakeTargets = name, ParseMakeTargets(content)
 		break
 	}
 	return r, nil

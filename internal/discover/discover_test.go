@@ -238,7 +238,8 @@ func TestGenerators(t *testing.T) {
 	dep := golist.Package{Dir: filepath.Join(dir, "dep"), ImportPath: "example.com/dep", Module: mod(false), GoFiles: []string{"dep.go"}}
 	g := golist.Graph{Packages: []golist.Package{pkg("internal/z", "z.go"), pkg("web", "assets.go", "gen.go", "web.go"), pkg("db", "db.go"), dep, pkg(".", "main.go")}}
 	got, err := Generators(g)
-	want := []Generator{{"./internal/z", []string{"./internal/z/z.go"}}, {"./web", []string{"./web/assets.go", "./web/gen.go"}}}
+	want := []Generator{{"./internal/z", []string{"./internal/z/z.go"}, []string{"go run gen.go"}},
+		{"./web", []string{"./web/assets.go", "./web/gen.go"}, []string{"go run ./gen", "npm run build"}}}
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("Generators = %+v, %v; want %+v", got, err, want)
 	}

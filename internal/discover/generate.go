@@ -20,6 +20,9 @@ type Generator struct {
 	Package string
 	// Files are the files holding the directives, as "./<dir>/<file>".
 	Files []string
+	// Directives are the commands of its directives, as written after
+	// //go:generate.
+	Directives []string
 }
 
 // Generators finds the packages of the service's own module in g (the
@@ -37,12 +40,13 @@ func Generators(g golist.Graph) ([]Generator, error) {
 		pkg := packageDir(p)
 		gen := Generator{Package: pkg}
 		for _, name := range p.GoFiles {
-			has, err := hasGenerate(repofile.At(p.Dir), name)
+			directives, err := generateDirectives(repofile.At(p.Dir), name)
 			if err != nil {
 				return nil, err
 			}
-			if has {
+			if len(directives) > 0 {
 				gen.Files = append(gen.Files, pkg+"/"+name)
+				gen.Directives = append(gen.Directives, directives...)
 			}
 		}
 		if len(gen.Files) > 0 {
@@ -62,24 +66,25 @@ func packageDir(p golist.Package) string {
 	return "./" + path.Clean(rel)
 }
 
-// hasGenerate reports whether the Go file name in the package dir has a
-// line that go generate runs: "//go:generate" at the start, then a space
-// or a tab.
-func hasGenerate(dir repofile.Dir, name string) (bool, error) {
+// generateDirectives returns the commands of the lines of the Go file
+// name in the package dir that go generate runs: "//go:generate" at the
+// start, then a space or a tab.
+func generateDirectives(dir repofile.Dir, name string) ([]string, error) {
 	content, err := dir.Read(name, repofile.MaxGoFile)
 	if err != nil {
-		return false, fmt.Errorf("look for //go:generate: %w", err)
+		return nil, fmt.Errorf("look for //go:generate: %w", err)
 	}
+	var directives []string
 	lines := bufio.NewScanner(bytes.NewReader(content))
 	lines.Buffer(nil, 1<<20)
 	for lines.Scan() {
 		rest, ok := strings.CutPrefix(lines.Text(), "//go:generate")
 		if ok && (strings.HasPrefix(rest, " ") || strings.HasPrefix(rest, "\t")) {
-			return true, nil
+			directives = append(directives, strings.TrimSpace(rest))
 		}
 	}
 	if err := lines.Err(); err != nil {
-		return false, fmt.Errorf("look for //go:generate in %s: %w", filepath.Join(dir.Path, name), err)
+		return nil, fmt.Errorf("look for //go:generate in %s: %w", filepath.Join(dir.Path, name), err)
 	}
-	return false, nil
+	return directives, nil
 }

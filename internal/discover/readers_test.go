@@ -369,3 +369,65 @@ func TestParseGantrysDockerfile(t *testing.T) {
 		t.Error("a go build in a line that cannot be split was read without an error")
 	}
 }
+
+func TestParseMakeTargets(t *testing.T) {
+	t.Parallel()
+	makefile := "UI := ui\n" +
+		".PHONY: ui build\n" +
+		"ui: ; cd $(UI) && yarn install && yarn build\n" +
+		"build: ui\n\tgo build -o bin/svc . \\\n\t  && echo done\n" +
+		"# a comment: not a rule\n" +
+		"web assets: deps\n\tnpm --prefix web run build\n" +
+		"%.o: %.c\n\tcc -c $<\n" +
+		"X = a:b\n"
+	got := ParseMakeTargets([]byte(makefile))
+	want := []MakeTarget{
+		{Name: "ui", Line: 3, Recipe: []string{"cd ui && yarn install && yarn build"}},
+		{Name: "build", Line: 4, Recipe: []string{"go build -o bin/svc .  \t  && echo done"}},
+		{Name: "web", Line: 8, Recipe: []string{"npm --prefix web run build"}},
+		{Name: "assets", Line: 8, Recipe: []string{"npm --prefix web run build"}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ParseMakeTargets =\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+func TestPackageJSON(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, content string
+		p             PackageJSON
+		wantOut       string
+		wantCommand   []string
+	}{
+		{name: "vite with --outDir", content: `{"scripts": {"build": "vite build --outDir build", "dev": "vite"}}`, p: PackageJSON{Dir: "ui"},
+			wantOut: "ui/build", wantCommand: []string{"npm", "--prefix", "ui", "run", "build"}},
+		{name: "vite's default, yarn", content: `{"scripts": {"build": "tsc && vite build"}}`, p: PackageJSON{Dir: "web", Yarn: true},
+			wantOut: "web/dist", wantCommand: []string{"yarn", "--cwd", "web", "build"}},
+		{name: "flag=value from the service root", content: `{"scripts": {"build": "parcel build src/index.html --dist-dir=web/static"}}`, p: PackageJSON{Dir: "."},
+			wantOut: "web/static", wantCommand: []string{"npm", "--prefix", ".", "run", "build"}},
+		{name: "create-react-app", content: `{"scripts": {"build": "react-scripts build"}}`, p: PackageJSON{Dir: "ui"}, wantOut: "ui/build"},
+		{name: "a script that does not tell", content: `{"scripts": {"build": "make assets"}}`, p: PackageJSON{Dir: "ui"}},
+		{name: "no build script", content: `{"name": "ui"}`, p: PackageJSON{Dir: "ui"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			build, err := ParsePackageJSON([]byte(tt.content))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := tt.p
+			p.Build = build
+			if got := p.OutputDir(); got != tt.wantOut {
+				t.Errorf("OutputDir = %q, want %q", got, tt.wantOut)
+			}
+			if tt.wantCommand != nil && !reflect.DeepEqual(p.Command(), tt.wantCommand) {
+				t.Errorf("Command = %q, want %q", p.Command(), tt.wantCommand)
+			}
+		})
+	}
+	if _, err := ParsePackageJSON([]byte("{")); err == nil {
+		t.Error("a package.json that is not JSON parsed")
+	}
+}

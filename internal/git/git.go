@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -214,4 +215,32 @@ func (r Repo) OriginHead(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return strings.TrimPrefix(out, "origin/"), nil
+}
+
+// Tracked returns the files under paths (absolute, or relative to Dir)
+// that the index tracks, as absolute paths with links resolved: what a
+// fresh checkout of the commit holds there, whatever else the working
+// tree has.
+func (r Repo) Tracked(ctx context.Context, paths []string) ([]string, error) {
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	dir, err := filepath.Abs(r.Dir)
+	if err == nil {
+		dir, err = filepath.EvalSymlinks(dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out, err := r.output(ctx, append([]string{"ls-files", "-z", "--"}, paths...)...)
+	if err != nil {
+		return nil, fmt.Errorf("git ls-files: %w", err)
+	}
+	var files []string
+	for _, f := range strings.Split(out, "\x00") {
+		if f != "" {
+			files = append(files, filepath.Join(dir, filepath.FromSlash(f)))
+		}
+	}
+	return files, nil
 }

@@ -1,10 +1,12 @@
 package git
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -445,4 +447,25 @@ func FuzzWithoutUserinfo(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestTracked(t *testing.T) {
+	dir := gittest.NewRepo(t)
+	gittest.Commit(t, dir, "kept.txt", "x", "2024-01-02T03:04:05Z")
+	for name, content := range map[string]string{".gitignore": "out\n", "out": "generated", "new.txt": "not added"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := Repo{Dir: dir}.Tracked(context.Background(), []string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{filepath.Join(real, "kept.txt")}; !slices.Equal(got, want) {
+		t.Errorf("Tracked = %q, want %q: neither the ignored nor the untracked file", got, want)
+	}
 }

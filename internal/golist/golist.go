@@ -15,6 +15,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -47,12 +48,20 @@ type Package struct {
 	// build constraints (cgo's among them) leave out.
 	GoFiles        []string
 	IgnoredGoFiles []string
-	Error          *struct{ Err string }
+	Error          *PackageError
 
 	// The package's other source files, those constraints leave out, and
 	// the files it embeds (//go:embed), relative to Dir.
 	CgoFiles, CFiles, CXXFiles, MFiles, HFiles, FFiles, SFiles, SwigFiles, SwigCXXFiles, SysoFiles []string
 	IgnoredOtherFiles, EmbedFiles                                                                  []string
+}
+
+// PackageError is go list's error of a package: Err is go's message,
+// Pos where it points (file:line:col, relative to the listing directory),
+// when it points anywhere.
+type PackageError struct {
+	Pos string
+	Err string
 }
 
 // InMainModule reports whether the package belongs to the service's own module.
@@ -88,8 +97,44 @@ func List(ctx context.Context, dir, mainPackage, goos, goarch string, log *logru
 // ListWithCgo is List with cgo on, as a service with Config.CGO builds:
 // only then does the graph hold the C files cgo compiles.
 func ListWithCgo(ctx context.Context, dir, mainPackage, goos, goarch string, log *logrus.Entry) (Graph, error) {
-	cmd := Command(dir, mainPackage, goos, goarch)
+	return list(ctx, withCgo(Command(dir, mainPackage, goos, goarch)), mainPackage, goos, goarch, log)
+}
+
+// withCgo is cmd with CGO_ENABLED=1 instead of 0.
+func withCgo(cmd run.Cmd) run.Cmd {
 	cmd.Env = append(slices.DeleteFunc(cmd.Env, func(e string) bool { return strings.HasPrefix(e, "CGO_ENABLED=") }), "CGO_ENABLED=1")
+	return cmd
+}
+
+// ListWithout is List (ListWithCgo with cgo) as if the files deleted
+// (absolute paths) were not there, through go's -overlay: how the graph
+// lists in a fresh checkout that lacks them.
+func ListWithout(ctx context.Context, dir, mainPackage, goos, goarch string, cgo bool, deleted []string, log *logrus.Entry) (Graph, error) {
+	replace := map[string]string{}
+	for _, f := range deleted {
+		replace[f] = "" // an empty replacement deletes the file
+	}
+	overlay, err := json.Marshal(map[string]map[string]string{"Replace": replace})
+	if err != nil {
+		return Graph{}, err
+	}
+	f, err := os.CreateTemp("", "gantry-overlay-*.json")
+	if err != nil {
+		return Graph{}, fmt.Errorf("write go's overlay: %w", err)
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(overlay); err != nil {
+		f.Close()
+		return Graph{}, fmt.Errorf("write go's overlay: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return Graph{}, fmt.Errorf("write go's overlay: %w", err)
+	}
+	cmd := Command(dir, mainPackage, goos, goarch)
+	if cgo {
+		cmd = withCgo(cmd)
+	}
+	cmd.Args = slices.Insert(cmd.Args, 1, "-overlay="+f.Name())
 	return list(ctx, cmd, mainPackage, goos, goarch, log)
 }
 

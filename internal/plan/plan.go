@@ -94,7 +94,7 @@ func Make(ev event.Context, cfg config.Config) (Plan, error) {
 	if cfg.ShortSHALength < 4 || cfg.ShortSHALength > 40 {
 		return Plan{}, fmt.Errorf("short SHA length %d is out of range; set GANTRY_SHORT_SHA_LENGTH or Config.ShortSHALength to a value from 4 to 40", cfg.ShortSHALength)
 	}
-	if err := checkPublishBranch(cfg); err != nil {
+	if err := CheckPublishBranch(cfg.PublishBranch, cfg.ShortSHALength); err != nil {
 		return Plan{}, err
 	}
 	p := compute(ev, cfg)
@@ -152,18 +152,20 @@ func compute(ev event.Context, cfg config.Config) Plan {
 	return p
 }
 
-// checkPublishBranch refuses a publishing branch whose moving tags could
-// be latest or an immutable tag another run pushes: every moving tag,
-// prod's and dev's, is checked against the form of every immutable tag.
-func checkPublishBranch(cfg config.Config) error {
+// CheckPublishBranch refuses a publishing branch whose moving tags could
+// be latest or an immutable tag another run pushes, with short SHAs of
+// shortSHALength digits: every moving tag, prod's and dev's, is checked
+// against the form of every immutable tag. gantry init checks the branch
+// it writes with it too.
+func CheckPublishBranch(branch string, shortSHALength int) error {
 	for _, suffix := range []string{"", "-dev"} {
-		tag := Sanitize(cfg.PublishBranch, suffix)
-		why := immutableTagForm(tag, cfg.ShortSHALength)
+		tag := Sanitize(branch, suffix)
+		why := immutableTagForm(tag, shortSHALength)
 		if reference.IsLatest(tag) {
 			why = "Gantry never pushes latest (every reference names an explicit version)"
 		}
 		if why != "" {
-			return fmt.Errorf("publishing branch %q would move the tag %q, and %s; publish from a branch with another name, e.g. main (GANTRY_PUBLISH_BRANCH, Config.PublishBranch)", cfg.PublishBranch, tag, why)
+			return fmt.Errorf("publishing branch %q would move the tag %q, and %s; publish from a branch with another name, e.g. main (GANTRY_PUBLISH_BRANCH, Config.PublishBranch)", branch, tag, why)
 		}
 	}
 	return nil

@@ -20,6 +20,7 @@ import (
 	"github.com/gantry-build/gantry/internal/event"
 	"github.com/gantry-build/gantry/internal/module"
 	"github.com/gantry-build/gantry/internal/reference"
+	"github.com/gantry-build/gantry/workflow"
 )
 
 // Config is the whole of Gantry's configuration. Every field documents its
@@ -135,8 +136,10 @@ type Config struct {
 	// Workflow is the workflow file, relative to the repository root,
 	// whose keyless signatures verification trusts, on the publishing
 	// branch and on v* tags. Default: the running workflow in GitHub
-	// Actions (GITHUB_WORKFLOW_REF), else DefaultWorkflow. Env:
-	// GANTRY_WORKFLOW.
+	// Actions (GITHUB_WORKFLOW_REF), else DefaultWorkflow, or for a
+	// service in a subdirectory of its repository (Dir below the
+	// repository root) .github/workflows/publish-ghcr-<Service>.yml, where
+	// gantry init writes its workflow. Env: GANTRY_WORKFLOW.
 	Workflow string
 
 	// AllowReleaseOverwrite lets Release replace a <version> tag that
@@ -345,6 +348,31 @@ type Facts struct {
 	HostGOOS, HostGOARCH string
 }
 
+// serviceDirInRepo is Dir relative to RepoRoot, slash-separated: "." for
+// a service at its repository's root, or when either is unknown.
+func (f Facts) serviceDirInRepo() string {
+	if f.RepoRoot == "" {
+		return "."
+	}
+	// git gives the root through links, as the kernel does: so is Dir.
+	dir, err := filepath.Abs(f.Dir)
+	if err != nil {
+		return "."
+	}
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
+	root := f.RepoRoot
+	if real, err := filepath.EvalSymlinks(root); err == nil {
+		root = real
+	}
+	rel, err := filepath.Rel(root, dir)
+	if err != nil || !module.Within(root, dir) {
+		return "."
+	}
+	return filepath.ToSlash(rel)
+}
+
 // ErrNoImage is wrapped by Resolve's error when nothing names the image
 // repository. The Config returned with it is resolved and valid apart from
 // Image, so that a target that needs no image (check) can go on.
@@ -414,7 +442,9 @@ func (c Config) Resolve(env Lookup, facts Facts) (Config, error) {
 			r.Workflow = ".github/" + path
 		}
 	}
-	setDefault(&r.Workflow, DefaultWorkflow)
+	// Outside Actions, the workflow gantry init writes for the service:
+	// one of its own when it is in a subdirectory of its repository.
+	setDefault(&r.Workflow, workflow.PathFor(facts.serviceDirInRepo(), r.Service))
 	if r.ShardDir == "" {
 		tmp, _ := env("RUNNER_TEMP")
 		if tmp == "" {
@@ -558,7 +588,7 @@ func (r Config) validate(facts Facts) error {
 			return fmt.Errorf("%w; set GANTRY_IMAGE or Config.Image to a repository such as ghcr.io/acme/svc, without a tag", err)
 		}
 	}
-	if err := checkPublishBranch(r.PublishBranch); err != nil {
+	if err := CheckPublishBranch(r.PublishBranch); err != nil {
 		return err
 	}
 	for _, stage := range []struct{ name, vars string }{{r.ProdStage, "GANTRY_PROD_STAGE, Config.ProdStage"}, {r.DevStage, "GANTRY_DEV_STAGE, Config.DevStage"}} {
@@ -761,9 +791,10 @@ func checkBuildArg(key string) error {
 	return nil
 }
 
-// checkPublishBranch refuses a publishing branch that is no branch name,
-// or whose moving tag would be "latest".
-func checkPublishBranch(branch string) error {
+// CheckPublishBranch refuses a publishing branch that is no branch name,
+// or whose moving tag would be "latest"; plan.CheckPublishBranch refuses
+// the moving tags of the form of an immutable one.
+func CheckPublishBranch(branch string) error {
 	if err := event.CheckRefName("refs/heads/" + branch); err != nil {
 		return fmt.Errorf("publishing branch %q is not a branch name (%v); set GANTRY_PUBLISH_BRANCH or Config.PublishBranch to the branch that publishes, e.g. main", branch, err)
 	}

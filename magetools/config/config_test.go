@@ -1023,3 +1023,32 @@ func TestResolveShard(t *testing.T) {
 		})
 	}
 }
+
+// TestResolveWorkflowOfASubdirectory: outside Actions, a service in a
+// subdirectory of its repository trusts the workflow gantry init writes
+// for it at the repository's root; one at the root, publish-ghcr.yml.
+func TestResolveWorkflowOfASubdirectory(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	svc := filepath.Join(root, "services", "api")
+	if err := os.MkdirAll(svc, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, dir, root string
+		env             map[string]string
+		want            string
+	}{
+		{name: "in a subdirectory", dir: svc, root: root, want: ".github/workflows/publish-ghcr-api.yml"},
+		{name: "at the root", dir: root, root: root, want: ".github/workflows/publish-ghcr.yml"},
+		{name: "no repository known", dir: svc, want: ".github/workflows/publish-ghcr.yml"},
+		{name: "in Actions, the running workflow", dir: svc, root: root, env: map[string]string{"GITHUB_WORKFLOW_REF": "acme/svc/.github/workflows/api.yml@refs/heads/main"},
+			want: ".github/workflows/api.yml"},
+	} {
+		f := facts(t)
+		f.Dir, f.RepoRoot = tt.dir, tt.root
+		if got := mustResolve(t, Config{}, tt.env, f).Workflow; got != tt.want {
+			t.Errorf("%s: Workflow = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
