@@ -345,3 +345,49 @@ func TestPublishOnNodes(t *testing.T) {
 		t.Fatalf("Publish on a node per platform: %v", err)
 	}
 }
+
+// A sharded release promotes main's build as a single runner's does: the
+// platform jobs build nothing, finalize tags main's index. A release of a
+// commit main never built is built per platform and assembled.
+func TestShardedRelease(t *testing.T) {
+	release := func(f *fixture, shard, dir string) Run {
+		return f.run(t, true, f.dir, func(c *config.Config) { c.Shard, c.ShardDir = shard, dir })
+	}
+	t.Run("promoted", func(t *testing.T) {
+		f := newFixture(t)
+		prod := pushIndex(t, f.tag(f.short(f.c2)), f.c2)
+		dir := t.TempDir()
+		for _, p := range []string{"linux/amd64", "linux/arm64"} {
+			r := release(f, p, dir)
+			withFakes(t, &r)
+			r.Builder = forbiddenBuilder{t}
+			if res, err := r.Shard(context.Background()); err != nil || len(res) != 0 {
+				t.Fatalf("Shard %s of a promoted release: %v, %v; want nothing built", p, res, err)
+			}
+		}
+		r := release(f, config.ShardFinalize, dir)
+		withFakes(t, &r)
+		r.Builder = forbiddenBuilder{t}
+		res, err := r.Finalize(context.Background())
+		if err != nil || len(res) != 1 || res[0].How != Promoted || digestOf(t, f.tag("1.2.3")) != prod {
+			t.Errorf("Finalize: %+v, %v; want 1.2.3 promoted from %s", res, err, prod)
+		}
+	})
+	t.Run("built", func(t *testing.T) {
+		f := newFixture(t)
+		dir := t.TempDir()
+		for _, p := range []string{"linux/amd64", "linux/arm64"} {
+			r := release(f, p, dir)
+			b, _, _ := withFakes(t, &r)
+			if _, err := r.Shard(context.Background()); err != nil || len(b.builds) != 1 || b.builds[0].Target != "prod" {
+				t.Fatalf("Shard %s: %v; builds %d, want prod alone", p, err, len(b.builds))
+			}
+		}
+		r := release(f, config.ShardFinalize, dir)
+		withFakes(t, &r)
+		res, err := r.Finalize(context.Background())
+		if err != nil || len(res) != 1 || res[0].How != Built || digestOf(t, f.tag("1.2.3")) != res[0].Digest {
+			t.Errorf("Finalize: %+v, %v; want 1.2.3 assembled", res, err)
+		}
+	})
+}
