@@ -129,8 +129,8 @@ func TestConsumer(t *testing.T) {
 		if res := solo.Mage(t, nil, "build"); res.Code != 0 {
 			t.Fatalf("build: exit %d\n%s", res.Code, res.Stderr)
 		}
-		if _, err := os.Stat(filepath.Join(solo.Dir, "bin", "solo")); err != nil {
-			t.Errorf("build wrote no bin/solo: %v", err)
+		if _, err := os.Stat(filepath.Join(solo.Dir, "bin", "gantry", "solo")); err != nil {
+			t.Errorf("build wrote no bin/gantry/solo: %v", err)
 		}
 		if res := solo.Mage(t, nil, "plan"); res.Code == 0 || !strings.Contains(res.Stderr, "set GANTRY_IMAGE") {
 			t.Errorf("plan: exit %d, want a refusal naming GANTRY_IMAGE:\n%s", res.Code, res.Stderr)
@@ -182,9 +182,9 @@ func TestConsumer(t *testing.T) {
 		if res.Code != 0 {
 			t.Fatalf("exit %d", res.Code)
 		}
-		out := run(t, svc.Dir+"/bin/widget", "-version")
+		out := run(t, svc.Dir+"/bin/gantry/widget", "-version")
 		if !strings.HasPrefix(out, "main-"+short+" "+head+" ") {
-			t.Errorf("bin/widget -version = %q", out)
+			t.Errorf("bin/gantry/widget -version = %q", out)
 		}
 	})
 
@@ -197,15 +197,15 @@ func TestConsumer(t *testing.T) {
 		if res.Code != 0 {
 			t.Fatalf("exit %d:\n%s", res.Code, res.Stderr)
 		}
-		if _, err := os.Stat(filepath.Join(svc.Dir, "bin", "widget-linux-"+goarch)); err != nil {
-			t.Errorf("no bin/widget-linux-%s: %v", goarch, err)
+		if _, err := os.Stat(filepath.Join(svc.Dir, "bin", "gantry", "widget-linux-"+goarch)); err != nil {
+			t.Errorf("no bin/gantry/widget-linux-%s: %v", goarch, err)
 		}
 	})
 
 	t.Run("GOARCH retargets mage, not the build", func(t *testing.T) {
 		// GOARCH=arm64 go tool mage builds an arm64 mage, which runs on an
 		// amd64 host only under binfmt (QEMU); the build must still be
-		// the host's, in bin/widget.
+		// the host's, in bin/gantry/widget.
 		if runtime.GOARCH != "amd64" {
 			t.Skip("needs an amd64 host")
 		}
@@ -216,13 +216,13 @@ func TestConsumer(t *testing.T) {
 		if res.Code != 0 {
 			t.Fatalf("exit %d:\n%s", res.Code, res.Stderr)
 		}
-		f, err := elf.Open(filepath.Join(svc.Dir, "bin", "widget"))
+		f, err := elf.Open(filepath.Join(svc.Dir, "bin", "gantry", "widget"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer f.Close()
 		if f.Machine != elf.EM_X86_64 {
-			t.Errorf("bin/widget is built for %s, want the host's x86-64", f.Machine)
+			t.Errorf("bin/gantry/widget is built for %s, want the host's x86-64", f.Machine)
 		}
 	})
 

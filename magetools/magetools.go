@@ -40,6 +40,13 @@ var Config config.Config
 
 // Plan prints what this commit's run would do: targets, platforms, tags (-json: JSON only).
 func Plan(ctx context.Context, json *bool) error {
+	if several() {
+		_, sessions, err := loadPlans(ctx)
+		if err != nil {
+			return done(err)
+		}
+		return done(planServices(sessions, json != nil && *json))
+	}
 	ctx, s, err := load(ctx)
 	if err != nil {
 		return done(err)
@@ -56,32 +63,48 @@ func writeJSON(s session) error {
 	return enc.Encode(s.plan)
 }
 
-// Build compiles the static, stripped production binary into bin/ (GANTRY_GOOS/GANTRY_GOARCH for another platform).
+// Build compiles the static, stripped production binary into bin/gantry/ (GANTRY_GOOS/GANTRY_GOARCH for another platform).
 func Build(ctx context.Context) error {
 	return done(buildBinary(ctx, false))
 }
 
-// BuildDev compiles the debug binary (no optimisation, no inlining, symbols kept) into bin/.
+// BuildDev compiles the debug binary (no optimisation, no inlining, symbols kept) into bin/gantry/.
 func BuildDev(ctx context.Context) error {
 	return done(buildBinary(ctx, true))
 }
 
 func buildBinary(ctx context.Context, debug bool) error {
+	if several() {
+		ctx, sessions, err := loadAll(ctx, true)
+		if err != nil {
+			return err
+		}
+		return buildServices(ctx, sessions, debug)
+	}
 	ctx, s, err := loadLocal(ctx)
 	if err != nil {
 		return err
 	}
+	return buildSession(ctx, s, debug)
+}
+
+// buildSession compiles s's binary into bin/.
+func buildSession(ctx context.Context, s session, debug bool) error {
 	if err := ignoreOutputs(s.cfg.Dir); err != nil {
 		return err
 	}
 	if err := s.checkCrossCgo(); err != nil {
 		return err
 	}
-	if err := s.run().Prepare(ctx); err != nil {
+	r, err := s.build(ctx)
+	if err != nil {
+		return err
+	}
+	if err := r.Prepare(ctx); err != nil {
 		return err
 	}
 	out := s.binaryPath(debug)
-	cmd := gobuild.Command(s.run().BuildOptions(), out, s.cfg.GOOS, s.cfg.GOARCH, debug)
+	cmd := gobuild.Command(r.BuildOptions(), out, s.cfg.GOOS, s.cfg.GOARCH, debug)
 	cmd.Dir = s.cfg.Dir
 	// go's output streams to the user as ever; its start is kept to say
 	// what failed.
@@ -118,7 +141,11 @@ func loadImage(ctx context.Context, target string) error {
 	if err != nil {
 		return err
 	}
-	tag, err := s.run().Load(ctx, target, s.hostGOARCH)
+	r, err := s.build(ctx)
+	if err != nil {
+		return err
+	}
+	tag, err := r.Load(ctx, target, s.hostGOARCH)
 	if err != nil {
 		return err
 	}
@@ -129,11 +156,17 @@ func loadImage(ctx context.Context, target string) error {
 
 // Publish builds prod and dev for every platform and pushes the tags of a push to the publishing branch.
 func Publish(ctx context.Context) error {
+	if several() {
+		return done(actAll(ctx, false))
+	}
 	ctx, s, err := load(ctx)
 	if err != nil {
 		return done(err)
 	}
-	_, err = publish(ctx, s.run())
+	r, err := s.build(ctx)
+	if err == nil {
+		_, err = publish(ctx, r)
+	}
 	return done(err)
 }
 
@@ -153,11 +186,17 @@ func publish(ctx context.Context, r pipeline.Run) ([]pipeline.Result, error) {
 
 // Release builds and pushes the prod image of the v* tag at HEAD as <version>.
 func Release(ctx context.Context) error {
+	if several() {
+		return done(actAll(ctx, true))
+	}
 	ctx, s, err := load(ctx)
 	if err != nil {
 		return done(err)
 	}
-	_, err = release(ctx, s.run())
+	r, err := s.build(ctx)
+	if err == nil {
+		_, err = release(ctx, r)
+	}
 	return done(err)
 }
 
@@ -231,9 +270,17 @@ func verify(ctx context.Context, r pipeline.Run, ref string) error {
 
 // CI checks the service, then does what the GitHub Actions event asks: build a pull request, publish main, release a v* tag.
 func CI(ctx context.Context) error {
-	ctx, s, err := load(ctx)
-	if err == nil {
-		err = ci(ctx, s)
+	var err error
+	if several() {
+		var sessions []session
+		if ctx, sessions, err = loadPlans(ctx); err == nil {
+			err = ciServices(ctx, sessions)
+		}
+	} else {
+		var s session
+		if ctx, s, err = load(ctx); err == nil {
+			err = ci(ctx, s)
+		}
 	}
 	if err != nil {
 		// An annotation puts the error on the run's summary page.
@@ -252,6 +299,10 @@ func ci(ctx context.Context, s session) error {
 		return err
 	}
 	if err := checkConformance(ctx, s); err != nil {
+		return err
+	}
+	r, err := s.build(ctx)
+	if err != nil {
 		return err
 	}
 	var results []pipeline.Result

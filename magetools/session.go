@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/magefile/mage/mg"
 	"github.com/sirupsen/logrus"
@@ -23,6 +24,7 @@ import (
 	"github.com/gantry-build/gantry/internal/plan"
 	"github.com/gantry-build/gantry/internal/repofile"
 	"github.com/gantry-build/gantry/internal/run"
+	"github.com/gantry-build/gantry/internal/stampvars"
 	"github.com/gantry-build/gantry/magetools/config"
 )
 
@@ -66,16 +68,31 @@ func loadSession(ctx context.Context, local bool) (context.Context, session, err
 }
 
 func readSession(ctx context.Context, log *logrus.Entry, local bool) (session, error) {
+	sessions, err := readSessions(ctx, log, local)
+	if len(sessions) > 1 {
+		return session{}, errSeveral(sessions)
+	}
+	if len(sessions) == 0 {
+		return session{}, err
+	}
+	return sessions[0], err
+}
+
+// readSessions reads the event and the module once, and returns the
+// session of each service the configuration names (one without
+// Config.Services). When only the image cannot be told, the error wraps
+// config.ErrNoImage and the sessions are as readSession's then.
+func readSessions(ctx context.Context, log *logrus.Entry, local bool) ([]session, error) {
 	dir := Config.ServiceDir(os.LookupEnv)
 	ev, err := event.Read(ctx, os.Getenv, dir, log)
 	if err != nil {
-		return session{}, err
+		return nil, err
 	}
 	// The main package is decided as gantry init decides it: from what
 	// .goreleaser.yaml, a Dockerfile or the Makefile name, else the layout.
 	repo, err := discover.Read(dir)
 	if err != nil {
-		return session{}, err
+		return nil, err
 	}
 	for _, u := range repo.Unreadable {
 		log.Debugf("not read for the defaults: %s", u)
@@ -92,23 +109,53 @@ func readSession(ctx context.Context, log *logrus.Entry, local bool) (session, e
 		}
 	}
 	// Outside a checkout (a CI job without one) the service directory
-	// bounds the Dockerfile instead.
-	facts.RepoRoot, _ = git.Repo{Dir: dir}.TopLevel(ctx)
+	// bounds the Dockerfile instead; the root is the one repofile reads
+	// the service's files within.
+	facts.RepoRoot = repofile.RepoRoot(dir)
 	if facts.HostGOOS, facts.HostGOARCH, err = (gobuild.Host{}).Platform(ctx, dir); err != nil {
-		return session{}, err
+		return nil, err
 	}
-	cfg, err := Config.Resolve(os.LookupEnv, facts)
+	cfgs, err := Config.ResolveServices(os.LookupEnv, facts)
 	if errors.Is(err, config.ErrNoImage) && local {
-		cfg.Image, err = "localhost/"+cfg.Service, nil
+		for i := range cfgs {
+			cfgs[i].Image = "localhost/" + cfgs[i].Service
+		}
+		err = nil
 	}
-	if errors.Is(err, config.ErrNoImage) {
-		// The commit is validated and the SHA length resolved by now.
-		return session{cfg: cfg, event: ev, log: log.WithField("commit", ev.Commit[:cfg.ShortSHALength]), hostGOOS: facts.HostGOOS, hostGOARCH: facts.HostGOARCH,
-			packages: conformance.ListPackages(cfg.Dir, cfg, log)}, fmt.Errorf("configuration: %w", err)
+	if err != nil && !errors.Is(err, config.ErrNoImage) {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	several := len(Config.Services) > 0
+	var sessions []session
+	for _, cfg := range cfgs {
+		log := log
+		if several {
+			log = log.WithField("service", cfg.Service)
+		}
+		s, serr := serviceSession(ctx, cfg, ev, facts, log, err)
+		if serr != nil && !errors.Is(serr, config.ErrNoImage) {
+			return nil, serr
+		}
+		if several && serr == nil {
+			s.plan.Service = cfg.Service
+		}
+		sessions = append(sessions, s)
 	}
 	if err != nil {
-		return session{}, fmt.Errorf("configuration: %w", err)
+		return sessions, fmt.Errorf("configuration: %w", err)
 	}
+	return sessions, nil
+}
+
+// serviceSession is the session of one resolved service configuration;
+// resolveErr is what resolving it gave (nil, or wrapping ErrNoImage).
+func serviceSession(ctx context.Context, cfg config.Config, ev event.Context, facts config.Facts, log *logrus.Entry, resolveErr error) (session, error) {
+	if errors.Is(resolveErr, config.ErrNoImage) {
+		// The commit is validated and the SHA length resolved by now.
+		return session{cfg: cfg, event: ev, log: log.WithField("commit", ev.Commit[:cfg.ShortSHALength]), hostGOOS: facts.HostGOOS, hostGOARCH: facts.HostGOARCH,
+			packages: conformance.ListPackages(cfg.Dir, cfg, log)}, fmt.Errorf("configuration: %w", resolveErr)
+	}
+	var err error
 	packages := conformance.ListPackages(cfg.Dir, cfg, log)
 	// With git status clean, the files the build reads decide: without a
 	// checkout (a CI job without one) there is no commit to compare with.
@@ -164,10 +211,34 @@ func (s session) run() pipeline.Run {
 	return pipeline.New(s.cfg, s.event, s.plan, s.log)
 }
 
+// build is run for the targets that build: with the stamps the build
+// passes (stampvars.Effective over the main package's graph, as mage
+// check's stamp rule reads it). A default stamp whose variable the binary
+// lacks is left out with one warning; one the team set is an error. When
+// the graph cannot be listed, the go build says why, so the stamps stay.
+func (s session) build(ctx context.Context) (pipeline.Run, error) {
+	r := s.run()
+	g, err := s.packages(ctx)
+	if err != nil {
+		s.log.Debugf("version stamps not checked: %v", err)
+		return r, nil
+	}
+	stamp, skipped, err := stampvars.New(g).Effective(s.cfg.Stamp)
+	if err != nil {
+		return r, err
+	}
+	for _, sk := range skipped {
+		s.log.Warnf("-X %s (the default of %s, which is not set) sets nothing: %s; the build leaves it out, so the binary will not know its %s (declare the variable, or set %s to - to say there is none)",
+			sk.Target, sk.Settings(), sk.Problem, strings.ToLower(sk.Field), sk.Settings())
+	}
+	r.Config.Stamp = stamp
+	return r, nil
+}
+
 // binaryPath is where Build and BuildDev write, relative to the service's
-// Dir: bin/<service>[-dev], with -<os>-<arch> added when GANTRY_GOOS and
-// GANTRY_GOARCH name another platform than this machine's (and .exe for
-// Windows).
+// Dir: bin/gantry/<service>[-dev], with -<os>-<arch> added when
+// GANTRY_GOOS and GANTRY_GOARCH name another platform than this machine's
+// (and .exe for Windows).
 func (s session) binaryPath(debug bool) string {
 	name := s.cfg.Service
 	if debug {
@@ -187,24 +258,30 @@ func (s session) forHost() bool {
 	return s.cfg.GOOS == s.hostGOOS && s.cfg.GOARCH == s.hostGOARCH
 }
 
-// binDir holds Build's outputs, relative to the service's Dir.
-const binDir = "bin"
+// binDir holds Build's outputs, relative to the service's Dir. It is
+// Gantry's own directory, not bin/: a team's bin/ (its scripts, its
+// bin/.gitignore) is left as it is, and the .dockerignore template's bin/
+// still keeps the binaries out of the build context.
+const binDir = "bin/gantry"
 
-// ignoreOutputs makes bin/ under dir and keeps git from seeing what is in
-// it, with a bin/.gitignore of "*": Gantry's own outputs must never make
-// the checkout dirty (a dirty tree cannot publish). An existing
-// bin/.gitignore is the service's and is left alone. A bin/ that is a
-// link leading out of the repository is refused: the binary would be
-// written outside.
+// outputsIgnore is binDir's .gitignore: everything in it, itself too.
+const outputsIgnore = "# Written by Gantry: mage build's outputs, never committed.\n*\n"
+
+// ignoreOutputs makes binDir under dir and keeps git from seeing what is
+// in it, with a .gitignore of "*": Gantry's own outputs must never make
+// the checkout dirty (a dirty tree cannot publish). The directory is
+// Gantry's, so a .gitignore there that says otherwise is rewritten. A
+// binDir that is a link leading out of the repository is refused: the
+// binary would be written outside.
 func ignoreOutputs(dir string) error {
 	root := repofile.At(dir)
 	if err := root.MkdirAll(binDir); err != nil {
 		return fmt.Errorf("mage build writes into %s/: %w", binDir, err)
 	}
 	ignore := binDir + "/.gitignore"
-	_, err := root.Read(ignore, repofile.MaxBuildFile)
-	if errors.Is(err, fs.ErrNotExist) {
-		err = root.Write(ignore, []byte("# Written by Gantry: build outputs, never committed.\n*\n"))
+	have, err := root.Read(ignore, repofile.MaxBuildFile)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && string(have) != outputsIgnore) {
+		err = root.Write(ignore, []byte(outputsIgnore))
 	}
 	if err != nil {
 		return fmt.Errorf("mage build keeps git from seeing its outputs with %s: %w", ignore, err)

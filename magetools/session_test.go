@@ -21,17 +21,18 @@ import (
 	"github.com/gantry-build/gantry/magetools/config"
 )
 
-// TestIgnoreOutputsKeepsTheTreeClean: after a build writes into bin/, git
-// sees no change, so a following plan is not -dirty and publish can run.
+// TestIgnoreOutputsKeepsTheTreeClean: after a build writes into
+// bin/gantry/, git sees no change, so a following plan is not -dirty and
+// publish can run.
 func TestIgnoreOutputsKeepsTheTreeClean(t *testing.T) {
 	dir := gittest.NewRepo(t)
 	gittest.Commit(t, dir, "main.go", "package main\n", "2024-01-02T03:04:05+00:00")
-	for range 2 { // a second build finds bin/ and its .gitignore in place
+	for range 2 { // a second build finds bin/gantry/ and its .gitignore in place
 		if err := ignoreOutputs(dir); err != nil {
 			t.Fatal(err)
 		}
 		for _, out := range []string{"svc", "svc-dev", "svc-linux-arm64"} {
-			if err := os.WriteFile(filepath.Join(dir, "bin", out), []byte("binary"), 0o755); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, binDir, out), []byte("binary"), 0o755); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -41,28 +42,31 @@ func TestIgnoreOutputsKeepsTheTreeClean(t *testing.T) {
 	}
 }
 
-func TestIgnoreOutputsLeavesTheServicesOwnIgnore(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	own := "# the service's\n!keep\n*\n"
-	if err := os.MkdirAll(filepath.Join(dir, "bin"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "bin", ".gitignore"), []byte(own), 0o644); err != nil {
-		t.Fatal(err)
-	}
+// TestIgnoreOutputsLeavesTheServicesBin: the team's bin/ (its .gitignore,
+// a script committed later) is the team's: a build neither rewrites the
+// one nor hides the other. A .gitignore in bin/gantry/ that does not
+// ignore everything is Gantry's to fix.
+func TestIgnoreOutputsLeavesTheServicesBin(t *testing.T) {
+	dir := gittest.NewRepo(t)
+	own := "# the service's\n*.tmp\n"
+	testtree.Write(t, dir, map[string]string{"bin/.gitignore": own, "bin/gantry/.gitignore": "!keep\n"})
 	if err := ignoreOutputs(dir); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(filepath.Join(dir, "bin", ".gitignore")); string(got) != own {
 		t.Errorf("bin/.gitignore rewritten to %q", got)
 	}
+	testtree.Write(t, dir, map[string]string{"bin/deploy.sh": "#!/bin/sh\n", "bin/gantry/svc": "binary"})
+	status := gittest.Run(t, dir, nil, "status", "--porcelain", "--untracked-files=all")
+	if want := "?? bin/.gitignore\n?? bin/deploy.sh"; strings.TrimSpace(status) != want {
+		t.Errorf("git status:\n%s\nwant the team's bin/ files alone:\n%s", status, want)
+	}
 }
 
 // TestIgnoreOutputsStaysInTheRepository: a bin/ linked out of the
-// repository would receive the binary; a bin/.gitignore that is a named
-// pipe would hang the build. Both are refused; a bin/ linked inside the
-// repository is used.
+// repository would receive the binary; a bin/gantry/.gitignore that is a
+// named pipe would hang the build. Both are refused; a bin/ linked inside
+// the repository is used.
 func TestIgnoreOutputsStaysInTheRepository(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -72,15 +76,15 @@ func TestIgnoreOutputsStaysInTheRepository(t *testing.T) {
 		wantIgnore string
 	}{
 		{name: "bin linked to a directory outside", setup: func(t *testing.T, dir, outside string) { testtree.Link(t, dir, "bin", outside) },
-			wantErr: "mage build writes into bin/: bin is a link to "},
-		{name: "bin/.gitignore is a named pipe", setup: func(t *testing.T, dir, outside string) {
-			testtree.Write(t, dir, map[string]string{"bin/svc": "binary"})
-			testtree.Fifo(t, dir, "bin/.gitignore")
-		}, wantErr: "bin/.gitignore is a named pipe, not a regular file"},
+			wantErr: "mage build writes into bin/gantry/: bin/gantry: bin is a link to "},
+		{name: "bin/gantry/.gitignore is a named pipe", setup: func(t *testing.T, dir, outside string) {
+			testtree.Write(t, dir, map[string]string{"bin/gantry/svc": "binary"})
+			testtree.Fifo(t, dir, "bin/gantry/.gitignore")
+		}, wantErr: "bin/gantry/.gitignore is a named pipe, not a regular file"},
 		{name: "bin linked inside the repository", setup: func(t *testing.T, dir, outside string) {
 			testtree.Write(t, dir, map[string]string{"build/out/README": "outputs\n"})
 			testtree.Link(t, dir, "bin", "build/out")
-		}, wantIgnore: "build/out/.gitignore"},
+		}, wantIgnore: "build/out/gantry/.gitignore"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,11 +122,11 @@ func TestBinaryPath(t *testing.T) {
 		debug        bool
 		want         string
 	}{
-		{"linux", hostGOARCH, false, "bin/svc"},
-		{"linux", hostGOARCH, true, "bin/svc-dev"},
-		{"linux", runtime.GOARCH, false, "bin/svc-linux-" + runtime.GOARCH},
-		{"linux", "arm64", true, "bin/svc-dev-linux-arm64"},
-		{"windows", "amd64", false, "bin/svc-windows-amd64.exe"},
+		{"linux", hostGOARCH, false, "bin/gantry/svc"},
+		{"linux", hostGOARCH, true, "bin/gantry/svc-dev"},
+		{"linux", runtime.GOARCH, false, "bin/gantry/svc-linux-" + runtime.GOARCH},
+		{"linux", "arm64", true, "bin/gantry/svc-dev-linux-arm64"},
+		{"windows", "amd64", false, "bin/gantry/svc-windows-amd64.exe"},
 	}
 	for _, tt := range tests {
 		s := session{cfg: config.Config{Service: "svc", GOOS: tt.goos, GOARCH: tt.goarch}, hostGOOS: "linux", hostGOARCH: hostGOARCH}
@@ -141,8 +145,9 @@ func TestDockerignoreKeepsOutputsOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, content := range map[string]string{"docker/dockerignore": string(docker.Dockerignore), "examples/hello/.dockerignore": string(example)} {
-		if !slices.Contains(strings.Split(content, "\n"), binDir+"/") {
-			t.Errorf("%s does not ignore %s/", name, binDir)
+		// bin/ holds binDir (bin/gantry), and so ignores it.
+		if top, _, _ := strings.Cut(binDir, "/"); !slices.Contains(strings.Split(content, "\n"), top+"/") {
+			t.Errorf("%s does not ignore %s/, which holds %s/", name, top, binDir)
 		}
 	}
 }

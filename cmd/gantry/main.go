@@ -53,7 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&opts.MainPackage, "main", "", "the main package to build, when it is not . or the only ./cmd/<name>")
 	fs.StringVar(&opts.Service, "service", "", "the service's name, when not the main package's (or module's) name")
 	fs.StringVar(&opts.Branch, "branch", "", "the publishing branch, when it is not the one origin/HEAD names (or that one is refused, with no main or master to fall back on)")
-	fs.StringVar(&version, "gantry-version", "", "the Gantry version to require (default: the version gantry was run at)")
+	fs.StringVar(&version, "gantry-version", "", "the Gantry version to require: vX.Y.Z or a pseudo-version (default: the version gantry was run at)")
 	fs.StringVar(&opts.Replace, "replace", "", "a local Gantry checkout for magefiles/go.mod's replace directive")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err

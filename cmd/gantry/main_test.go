@@ -29,6 +29,7 @@ func TestRunRefuses(t *testing.T) {
 		// checkout has not.
 		{"no version to require", []string{"init", "-dir", dir}, "pass -gantry-version v1.2.3, or -replace PATH"},
 		{"not a module", []string{"init", "-dir", dir, "-gantry-version", "v1.0.0"}, "run gantry init at the root of the service's Go module"},
+		{"a partial version", []string{"init", "-dir", dir, "-gantry-version", "v1"}, `-gantry-version "v1" is not a full module version`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -128,6 +128,16 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 	if err != nil {
 		return r, err
 	}
+	if err := checkRootMagefiles(root); err != nil {
+		return r, err
+	}
+	magefiles, err := ReadMagefiles(root, repo.Module.Path)
+	if err != nil {
+		return r, err
+	}
+	if err := magefiles.check(); err != nil {
+		return r, err
+	}
 	found, err := discover.ReadPublishBranch(ctx, dir)
 	if err != nil {
 		return r, err
@@ -161,6 +171,16 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 	if gomod.Go != nil {
 		layout.GoVersion = gomod.Go.Version
 	}
+	layout.MagefilePath = magefiles.Path()
+	hasGoMod := exists(filepath.Join(dir, "magefiles", "go.mod"))
+	// Only in the go.mod init writes: a team's own keeps its arrangement.
+	layout.RequireService = magefiles.ImportsService && (!hasGoMod || opts.Force.Has("gomod"))
+	if len(magefiles.Team) > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("magefiles/ holds the team's mage files (%s): Gantry's targets go beside them, in %s", strings.Join(magefiles.Team, ", "), layout.MagefilePath))
+	}
+	if layout.RequireService {
+		r.Notes = append(r.Notes, fmt.Sprintf("the team's mage files import packages of %s, so the magefiles module init makes requires it, replaced by the directory above (..)", layout.ModulePath))
+	}
 	files, err := layout.Files()
 	if err != nil {
 		return r, err
@@ -173,14 +193,44 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 		return r, err
 	}
 
+	paths := []string{".gitignore", "go.work", "magefiles/go.sum"}
+	for _, f := range files {
+		paths = append(paths, f.Path)
+	}
+	if err := checkNoDirectories(dir, paths); err != nil {
+		return r, err
+	}
+
+	// From here on init changes the service: if it stops, what it changed
+	// is put back, so that a re-run starts afresh rather than skipping a
+	// broken file as "it exists" and reporting success over it.
+	j := newJournal(root, append(paths, "go.mod", "go.sum"))
+	if err := r.apply(ctx, root, files, layout, opts, gomod, replacing); err != nil {
+		said, rerr := j.restore()
+		r.Wrote = nil
+		if said != "" {
+			r.Notes = append(r.Notes, "init stopped, so it undid what it had written: "+said)
+		}
+		return r, errors.Join(err, rerr)
+	}
+	return r, nil
+}
+
+// apply writes the files, adds Mage, vendors, tidies the magefiles module
+// and joins the workspace.
+func (r *Report) apply(ctx context.Context, root repofile.Dir, files []File, layout Layout, opts Options, gomod *modfile.File, replacing string) error {
+	dir := root.Path
 	magefilesChanged := false
 	for _, f := range files {
 		var wrote bool
+		var err error
 		switch {
 		case f.Key == "":
 			err = r.mergeLines(root, f.Path, f.Content)
 		case f.Key == "magefile" && !opts.Force.Has(f.Key) && exists(filepath.Join(dir, f.Path)):
 			wrote, err = r.updateMagefile(root, f.Path, layout, opts)
+		case f.Key == "gomod" && !opts.Force.Has(f.Key) && exists(filepath.Join(dir, f.Path)):
+			wrote, err = r.requireGantry(root, f.Path, layout)
 		default:
 			wrote, err = writeFile(root, f.Path, f.Content, opts.Force.Has(f.Key) || (f.Key == "workflow" && replacing != ""))
 			if err == nil && !wrote {
@@ -188,7 +238,7 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 			}
 		}
 		if err != nil {
-			return r, err
+			return err
 		}
 		if wrote && f.Key == "workflow" && replacing != "" {
 			r.Wrote = append(r.Wrote, fmt.Sprintf("%s (replaced the image workflow it held, which %s; `git checkout -- %s` restores it)", f.Path, replacing, f.Path))
@@ -201,55 +251,88 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 	// rewritten by go commands in the workspace (mage builds its magefile
 	// there), so it is ignored rather than committed.
 	if err := r.mergeLines(root, ".gitignore", []byte("# Written by go commands in Gantry's workspace (go.work): not committed.\ngo.work.sum\n")); err != nil {
-		return r, err
+		return err
 	}
 
-	if err := r.addMage(ctx, root, gomod); err != nil {
-		return r, err
+	addedMage, err := r.addMage(ctx, root, gomod)
+	if err != nil {
+		return err
+	}
+	if err := r.vendor(ctx, root, addedMage); err != nil {
+		return err
 	}
 
-	if magefilesChanged {
+	// A magefiles/go.mod without its go.sum was left by an init that
+	// stopped before tidying (one from before init undid its changes):
+	// tidied now, rather than reported as done.
+	if magefilesChanged || !exists(filepath.Join(dir, "magefiles", "go.sum")) {
 		// GOWORK=off: tidy the magefiles module on its own, whatever an
 		// existing go.work lists.
 		if err := r.run(ctx, filepath.Join(dir, "magefiles"), []string{"GOWORK=off"}, "go", "mod", "tidy"); err != nil {
-			return r, err
+			if !magefilesChanged {
+				return fmt.Errorf("%w; magefiles/go.mod, without its go.sum, was left so by an earlier init that stopped: pass -force=gomod to write it afresh", err)
+			}
+			return err
 		}
 	} else {
 		r.Skipped = append(r.Skipped, Skip{"magefiles/go.sum", "magefiles/go.mod is unchanged, so not tidied"})
 	}
 
-	return r, r.joinWorkspace(root, layout.GoVersion)
+	return r.joinWorkspace(root, layout.GoVersion)
 }
 
 // addMage makes Mage a tool of the service without raising any of its
 // requirements: a service that requires github.com/magefile/mage already
 // gets the tool line at that version (go.mod edited, nothing fetched);
-// otherwise go get -tool adds MageVersion.
-func (r *Report) addMage(ctx context.Context, root repofile.Dir, gomod *modfile.File) error {
-	const mage = "github.com/magefile/mage"
-	if hasTool(gomod, mage) {
+// otherwise go get -tool adds MageVersion. It reports whether go.mod
+// changed.
+func (r *Report) addMage(ctx context.Context, root repofile.Dir, gomod *modfile.File) (bool, error) {
+	if hasTool(gomod, mageModule) {
 		r.Skipped = append(r.Skipped, Skip{"go.mod", "Mage is a tool already"})
-		return nil
+		return false, nil
 	}
 	for _, req := range gomod.Require {
-		if req.Mod.Path != mage {
+		if req.Mod.Path != mageModule {
 			continue
 		}
-		if err := gomod.AddTool(mage); err != nil {
-			return err
+		if err := gomod.AddTool(mageModule); err != nil {
+			return false, err
 		}
 		gomod.Cleanup()
 		data, err := gomod.Format()
 		if err != nil {
-			return err
+			return false, err
 		}
 		if err := root.Write("go.mod", data); err != nil {
-			return fmt.Errorf("not written: %w", err)
+			return false, fmt.Errorf("not written: %w", err)
 		}
-		r.Wrote = append(r.Wrote, fmt.Sprintf("go.mod (tool %s, at the %s it requires already)", mage, req.Mod.Version))
+		r.Wrote = append(r.Wrote, fmt.Sprintf("go.mod (tool %s, at the %s it requires already)", mageModule, req.Mod.Version))
+		return true, nil
+	}
+	return true, r.run(ctx, root.Path, nil, "go", "get", "-tool", mageModule+"@"+MageVersion)
+}
+
+const mageModule = "github.com/magefile/mage"
+
+// vendor keeps a vendored service's vendor/ in step with its go.mod: a
+// tool added to go.mod and not to vendor/modules.txt breaks the service's
+// own go build ("inconsistent vendoring"), and the image build, which
+// runs with GOWORK=off. It runs go mod vendor (outside the workspace,
+// where it is refused) when go.mod changed, or when vendor/ lacks Mage,
+// as after an init that stopped before vendoring.
+func (r *Report) vendor(ctx context.Context, root repofile.Dir, changed bool) error {
+	modules, err := root.Read("vendor/modules.txt", repofile.MaxBuildFile)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("not read: %w", err)
+	}
+	if !changed && bytes.Contains(append([]byte("\n"), modules...), []byte("\n# "+mageModule+" ")) {
+		r.Skipped = append(r.Skipped, Skip{"vendor/", "it holds Mage already"})
 		return nil
 	}
-	return r.run(ctx, root.Path, nil, "go", "get", "-tool", mage+"@"+MageVersion)
+	return r.run(ctx, root.Path, []string{"GOWORK=off"}, "go", "mod", "vendor")
 }
 
 // listPackages lists the main package's packages as `mage check` does, for
@@ -271,7 +354,11 @@ func (r *Report) updateMagefile(root repofile.Dir, rel string, l Layout, opts Op
 	}
 	updated, kept, err := UpdateMagefile(content, magefileSettings(l, opts), l.header())
 	var foreign foreignMagefileError
-	if errors.As(err, &foreign) && opts.MainPackage == "" && opts.Service == "" {
+	if errors.As(err, &foreign) {
+		foreign.path = rel
+		if opts.MainPackage != "" || opts.Service != "" {
+			return false, foreign
+		}
 		r.Skipped = append(r.Skipped, Skip{rel, foreign.Error()})
 		return false, nil
 	}
@@ -286,6 +373,42 @@ func (r *Report) updateMagefile(root repofile.Dir, rel string, l Layout, opts Op
 		return false, nil
 	}
 	if err := root.Write(rel, updated); err != nil {
+		return false, fmt.Errorf("not written: %w", err)
+	}
+	return true, nil
+}
+
+// requireGantry adds Gantry's requirement (and replace) to a
+// magefiles/go.mod without one, the team's own magefiles module, keeping
+// all it says; it reports whether it wrote. One that requires Gantry is
+// left alone.
+func (r *Report) requireGantry(root repofile.Dir, rel string, l Layout) (bool, error) {
+	data, err := root.Read(rel, repofile.MaxBuildFile)
+	if err != nil {
+		return false, fmt.Errorf("not read: %w", err)
+	}
+	f, err := modfile.Parse(rel, data, nil)
+	if err != nil {
+		return false, fmt.Errorf("parse %s: %w; fix it, or rewrite it with -force=gomod", rel, err)
+	}
+	if slices.ContainsFunc(f.Require, func(req *modfile.Require) bool { return req.Mod.Path == Module }) {
+		r.Skipped = append(r.Skipped, Skip{rel, "it exists; -force=gomod overwrites it"})
+		return false, nil
+	}
+	if err := f.AddRequire(Module, l.GantryVersion); err != nil {
+		return false, err
+	}
+	if l.Replace != "" {
+		if err := f.AddReplace(Module, "", l.Replace, ""); err != nil {
+			return false, err
+		}
+	}
+	f.Cleanup()
+	out, err := f.Format()
+	if err != nil {
+		return false, err
+	}
+	if err := root.Write(rel, out); err != nil {
 		return false, fmt.Errorf("not written: %w", err)
 	}
 	return true, nil
@@ -426,6 +549,18 @@ func readGoMod(root repofile.Dir) (*modfile.File, error) {
 	return f, nil
 }
 
+// checkNoDirectories refuses, before anything is written, a directory
+// where init writes a file (a .dockerignore/ made by mistake): -force
+// could not overwrite it, and "it exists" would hide why.
+func checkNoDirectories(dir string, paths []string) error {
+	for _, p := range paths {
+		if info, err := os.Stat(filepath.Join(dir, filepath.FromSlash(p))); err == nil && info.IsDir() {
+			return fmt.Errorf("%s is a directory, where gantry init writes a file: move it away (mv %s %s.old) or remove it if it is empty or a mistake (rmdir %s), then run gantry init again; nothing was written", p, p, p, p)
+		}
+	}
+	return nil
+}
+
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
@@ -459,7 +594,7 @@ func (r *Report) run(ctx context.Context, dir string, env []string, name string,
 	cmd := run.Cmd{Name: name, Args: args, Env: env, Dir: dir, Stdout: &out, Stderr: &out}
 	line := strings.Join(append([]string{name}, args...), " ")
 	if err := run.Run(ctx, cmd); err != nil {
-		return fmt.Errorf("`%s` in %s failed: %w\n%s\nfix what it names and run gantry init again: files it wrote are kept (-force rewrites them)", line, dir, err, out.Bytes())
+		return fmt.Errorf("`%s` in %s failed: %w\n%s\nfix what it names and run gantry init again", line, dir, err, out.Bytes())
 	}
 	r.Ran = append(r.Ran, strings.TrimSpace(strings.Join(env, " ")+" "+line))
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -148,20 +149,18 @@ func TestInit(t *testing.T) {
 		}
 	})
 
-	t.Run("-force rewrites the files it names, never the team's .dockerignore entries", func(t *testing.T) {
+	t.Run("-force rewrites the files it names, never the team's magefile or .dockerignore entries", func(t *testing.T) {
+		const teams = "//go:build mage\n\npackage main\n\n// Lint is the team's.\nfunc Lint() {}\n"
 		svc.Write(t, workflow.Path, "# the team's\n")
-		svc.Write(t, "magefiles/magefile.go", "//go:build mage\n\npackage main\n")
+		svc.Write(t, "magefiles/magefile.go", teams)
 		opts := opts
 		opts.Force, opts.Dockerfile = Force{"workflow": true, "dockerfile": true}, true
 		report, err := Init(context.Background(), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := []string{workflow.Path, "docker/Dockerfile"}; !slices.Equal(report.Wrote, want) {
+		if want := []string{"magefiles/gantry.go", workflow.Path, "docker/Dockerfile"}; !slices.Equal(report.Wrote, want) {
 			t.Errorf("wrote %v, want %v", report.Wrote, want)
-		}
-		if got := readFile(t, svc.Dir, "magefiles/magefile.go"); got != "//go:build mage\n\npackage main\n" {
-			t.Error("-force=workflow,dockerfile rewrote the magefile")
 		}
 		opts.Force = Force{"all": true}
 		if _, err := Init(context.Background(), opts); err != nil {
@@ -173,8 +172,14 @@ func TestInit(t *testing.T) {
 		if got := readFile(t, svc.Dir, "docker/Dockerfile"); got != string(docker.Dockerfile) {
 			t.Error("docker/Dockerfile is not Gantry's")
 		}
-		if got := readFile(t, svc.Dir, "magefiles/magefile.go"); !strings.Contains(got, "github.com/gantry-build/gantry/magetools") {
-			t.Errorf("-force did not rewrite the magefile:\n%s", got)
+		if got := readFile(t, svc.Dir, "magefiles/magefile.go"); got != teams {
+			t.Errorf("-force rewrote the team's magefile:\n%s", got)
+		}
+		if got := readFile(t, svc.Dir, "magefiles/gantry.go"); !strings.Contains(got, "github.com/gantry-build/gantry/magetools") {
+			t.Errorf("Gantry's magefile beside the team's lacks the import:\n%s", got)
+		}
+		if res := svc.Mage(t, nil, "-l"); res.Code != 0 || !strings.Contains(res.Stdout, "lint") || !strings.Contains(res.Stdout, "check") {
+			t.Errorf("mage -l: exit %d, want the team's lint and Gantry's check:\n%s", res.Code, res.Stdout)
 		}
 	})
 }
@@ -209,15 +214,61 @@ func TestInitWritesTheRuntimeIntoDockerfile(t *testing.T) {
 	}
 }
 
-func TestInitRefusesWhatItCannotDecide(t *testing.T) {
+// TestInitSeveralServices: in a repository of two main packages under
+// ./cmd, init lays them out as two services (Config.Services), which mage
+// check checks and mage plan plans, each under its own image.
+func TestInitSeveralServices(t *testing.T) {
 	svc := newService(t)
 	svc.Write(t, "cmd/api/main.go", readFile(t, svc.Dir, "main.go"))
 	if err := os.Remove(filepath.Join(svc.Dir, "main.go")); err != nil {
 		t.Fatal(err)
 	}
-	svc.Write(t, "cmd/worker/main.go", "package main\n\nfunc main() {}\n")
+	svc.Write(t, "cmd/worker/main.go", "package main\n\nvar version, commit, date string\n\nfunc main() { println(version, commit, date) }\n")
+	svc.Commit(t, "two commands")
+	opts := Options{Dir: svc.Dir, Replace: testsvc.Root(t), GantryVersion: "v0.0.0"}
+	report := initService(t, svc.Dir, opts)
+	if !strings.Contains(report, "decided services ./cmd/api ./cmd/worker (from the main packages ./cmd/api, ./cmd/worker, one service each; set in the magefile's init())") {
+		t.Errorf("report:\n%s", report)
+	}
+	magefile := readFile(t, svc.Dir, "magefiles/magefile.go")
+	if !strings.Contains(magefile, `magetools.Config.Services = []magetools.Service{{Name: "api", MainPackage: "./cmd/api"}, {Name: "worker", MainPackage: "./cmd/worker"}} // from`) ||
+		strings.Contains(magefile, "Config.MainPackage") || strings.Contains(magefile, "Config.Service ") {
+		t.Errorf("magefile:\n%s", magefile)
+	}
+	if report := initService(t, svc.Dir, opts); readFile(t, svc.Dir, "magefiles/magefile.go") != magefile {
+		t.Errorf("a re-run changed the magefile:\n%s", report)
+	}
+	svc.Commit(t, "adopt Gantry")
+	if res := svc.Mage(t, nil, "check"); res.Code != 0 {
+		t.Fatalf("mage check: exit %d:\n%s", res.Code, res.Stderr)
+	}
+	// BuildAll: the plan of a push to main reads no registry.
+	res := svc.Mage(t, map[string]string{"GANTRY_BUILD_ALL": "true"}, "plan", "-json")
+	if res.Code != 0 {
+		t.Fatalf("mage plan: exit %d:\n%s", res.Code, res.Stderr)
+	}
+	var plans []struct {
+		Service string `json:"service"`
+		Images  []struct {
+			Tags []string `json:"tags"`
+		} `json:"images"`
+	}
+	if err := json.Unmarshal([]byte(res.Stdout), &plans); err != nil {
+		t.Fatalf("stdout is not a JSON list: %v\n%s", err, res.Stdout)
+	}
+	if len(plans) != 2 || plans[1].Service != "worker" || len(plans[1].Images) != 2 || !strings.HasPrefix(plans[1].Images[0].Tags[0], "ghcr.io/acme/widget/worker:") {
+		t.Errorf("plans %+v, want api's and worker's, each under its own image", plans)
+	}
+}
+
+func TestInitRefusesWhatItCannotDecide(t *testing.T) {
+	svc := newService(t)
+	if err := os.Remove(filepath.Join(svc.Dir, "main.go")); err != nil {
+		t.Fatal(err)
+	}
+	svc.Write(t, "lib/lib.go", "package lib\n")
 	_, err := Init(context.Background(), Options{Dir: svc.Dir, GantryVersion: "v1.0.0"})
-	if err == nil || !strings.Contains(err.Error(), "several main packages found (./cmd/api, ./cmd/worker)") || !strings.Contains(err.Error(), "pass -main") {
+	if err == nil || !strings.Contains(err.Error(), "no main package found") || !strings.Contains(err.Error(), "pass -main") {
 		t.Fatalf("err %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(svc.Dir, "magefiles")); !os.IsNotExist(err) {
@@ -239,8 +290,9 @@ func TestInitWritesOnlyInsideTheRepository(t *testing.T) {
 		// directory outside the repository holding the file "file".
 		setup   func(t *testing.T, dir, outside string)
 		wantErr string
-		// wantFile is a file of the repository that must hold Gantry's
-		// entries afterwards; "" for none.
+		// wantFile is a file of the repository that init merged Gantry's
+		// entries into, through the link, then put back as it was when it
+		// stopped; "" for none.
 		wantFile string
 	}{
 		{name: ".dockerignore linked to a file outside", setup: func(t *testing.T, dir, outside string) {
@@ -282,7 +334,8 @@ func TestInitWritesOnlyInsideTheRepository(t *testing.T) {
 				testtree.Link(t, svc.Dir, ".github", outside)
 			}
 			var err error
-			testtree.Returns(t, func() { _, err = Init(context.Background(), Options{Dir: svc.Dir, GantryVersion: "v1.0.0"}) })
+			var report Report
+			testtree.Returns(t, func() { report, err = Init(context.Background(), Options{Dir: svc.Dir, GantryVersion: "v1.0.0"}) })
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("err %v, want %q", err, tt.wantErr)
 			}
@@ -291,8 +344,14 @@ func TestInitWritesOnlyInsideTheRepository(t *testing.T) {
 				t.Errorf("outside the repository: %v, %d entries; want %v untouched", after, len(entries), before)
 			}
 			if tt.wantFile != "" {
-				if got := readFile(t, svc.Dir, tt.wantFile); !strings.HasPrefix(got, "*.log\n") || !strings.Contains(got, ".git\n") {
-					t.Errorf("%s holds %q, want its own entries and Gantry's", tt.wantFile, got)
+				if got := readFile(t, svc.Dir, tt.wantFile); got != "*.log\n" {
+					t.Errorf("%s holds %q, want its own entries, put back", tt.wantFile, got)
+				}
+				if info, err := os.Lstat(filepath.Join(svc.Dir, ".dockerignore")); err != nil || info.Mode()&os.ModeSymlink == 0 {
+					t.Errorf(".dockerignore is no longer the link (%v)", err)
+				}
+				if !slices.ContainsFunc(report.Notes, func(n string) bool { return strings.Contains(n, "put back .dockerignore") }) {
+					t.Errorf("notes %q: want .dockerignore merged, then put back", report.Notes)
 				}
 			}
 		})
@@ -347,5 +406,149 @@ func TestInitMatrix(t *testing.T) {
 	initService(t, svc.Dir, Options{Dir: svc.Dir, Replace: testsvc.Root(t), GantryVersion: "v0.0.0", Matrix: true})
 	if got := readFile(t, svc.Dir, workflow.Path); got != string(workflow.Matrix) {
 		t.Errorf("%s is not the matrix template:\n%s", workflow.Path, got)
+	}
+}
+
+// TestInitRefusesADirectoryWhereAFileGoes: a directory at a path init
+// writes is named as one, with the fix, with -force too, before anything
+// is written.
+func TestInitRefusesADirectoryWhereAFileGoes(t *testing.T) {
+	t.Parallel()
+	for _, path := range []string{".dockerignore", "magefiles/magefile.go", workflow.Path, "go.work"} {
+		for _, force := range []Force{nil, {"all": true}} {
+			t.Run(path+fmt.Sprint(force), func(t *testing.T) {
+				t.Parallel()
+				svc := newService(t)
+				if err := os.MkdirAll(filepath.Join(svc.Dir, path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				_, err := Init(context.Background(), Options{Dir: svc.Dir, Replace: testsvc.Root(t), GantryVersion: "v0.0.0", Force: force})
+				if want := path + " is a directory, where gantry init writes a file: move it away"; err == nil || !strings.Contains(err.Error(), want) {
+					t.Fatalf("err %v, want %q", err, want)
+				}
+				if status := svc.Git(t, "status", "--porcelain", "--untracked-files=all"); status != "" {
+					t.Errorf("init wrote before refusing:\n%s", status)
+				}
+			})
+		}
+	}
+}
+
+// TestInitVendored: in a vendored service, the tool init adds to go.mod
+// is vendored too, so the service's own go build (and the image's, with
+// GOWORK=off) still finds vendor/ consistent; a re-run vendors nothing.
+func TestInitVendored(t *testing.T) {
+	t.Parallel()
+	svc := &testsvc.Service{Dir: t.TempDir()}
+	svc.Write(t, "go.mod", "module github.com/acme/vendored\n\ngo 1.26\n\nrequire golang.org/x/mod v0.41.0\n")
+	svc.Write(t, "main.go", "package main\n\nimport \"golang.org/x/mod/semver\"\n\nfunc main() { println(semver.IsValid(\"v1.0.0\")) }\n")
+	svc.Write(t, ".gitignore", "/vendored\n")
+	for _, args := range [][]string{{"mod", "tidy"}, {"mod", "vendor"}} {
+		if res := svc.Exec(t, nil, "go", args...); res.Code != 0 {
+			t.Fatalf("go %v: exit %d", args, res.Code)
+		}
+	}
+	svc.Git(t, "init", "-q", "-b", "main")
+	svc.Commit(t, "a vendored service")
+
+	report, err := Init(context.Background(), Options{Dir: svc.Dir, Replace: testsvc.Root(t), GantryVersion: "v0.0.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "GOWORK=off go mod vendor"; !slices.Contains(report.Ran, want) {
+		t.Errorf("ran %q, want %q", report.Ran, want)
+	}
+	for _, env := range []map[string]string{nil, {"GOWORK": "off"}} {
+		if res := svc.Exec(t, env, "go", "build", "./..."); res.Code != 0 {
+			t.Errorf("go build ./... (%v) after init: exit %d\n%s", env, res.Code, res.Stderr)
+		}
+	}
+	if res := svc.Mage(t, nil, "-l"); res.Code != 0 || !strings.Contains(res.Stdout, "check") {
+		t.Errorf("go tool mage -l: exit %d\n%s", res.Code, res.Stdout)
+	}
+
+	again, err := Init(context.Background(), Options{Dir: svc.Dir, Replace: testsvc.Root(t), GantryVersion: "v0.0.0"})
+	if err != nil || len(again.Ran) != 0 {
+		t.Errorf("a re-run ran %q (%v), want nothing", again.Ran, err)
+	}
+}
+
+// TestInitUndoesAFailedRun: an init that stops in go mod tidy (here: a
+// -replace that does not exist) puts back go.mod and removes every file
+// it made, so the repository is as it was; a re-run then writes
+// magefiles/go.mod afresh instead of skipping the broken one.
+func TestInitUndoesAFailedRun(t *testing.T) {
+	t.Parallel()
+	svc := newService(t)
+	before := readFile(t, svc.Dir, "go.mod")
+	report, err := Init(context.Background(), Options{Dir: svc.Dir, Replace: filepath.Join(t.TempDir(), "no-gantry"), GantryVersion: "v0.0.0"})
+	if err == nil || !strings.Contains(err.Error(), "`go mod tidy`") {
+		t.Fatalf("err %v, want go mod tidy's failure", err)
+	}
+	if status := svc.Git(t, "status", "--porcelain", "--untracked-files=all"); status != "" {
+		t.Errorf("a failed init left changes:\n%s", status)
+	}
+	if got := readFile(t, svc.Dir, "go.mod"); got != before {
+		t.Errorf("go.mod not put back:\n%s", got)
+	}
+	if _, err := os.Stat(filepath.Join(svc.Dir, "magefiles")); !os.IsNotExist(err) {
+		t.Errorf("magefiles/ left behind: %v", err)
+	}
+	if len(report.Wrote) != 0 || !slices.ContainsFunc(report.Notes, func(n string) bool {
+		return strings.HasPrefix(n, "init stopped, so it undid what it had written: put back .gitignore, go.mod; removed magefiles/magefile.go, magefiles/go.mod,")
+	}) {
+		t.Errorf("report wrote %v, notes %q; want the undoing said", report.Wrote, report.Notes)
+	}
+
+	report, err = Init(context.Background(), Options{Dir: svc.Dir, Replace: testsvc.Root(t), GantryVersion: "v0.0.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(report.Wrote, "magefiles/go.mod") || !strings.Contains(readFile(t, svc.Dir, "magefiles/go.mod"), testsvc.Root(t)) {
+		t.Errorf("the re-run wrote %v; want magefiles/go.mod afresh", report.Wrote)
+	}
+}
+
+// TestInitTidiesAnUntidiedMagefilesModule: a magefiles/go.mod left
+// without its go.sum (an older init that stopped) is tidied by the next
+// run, not skipped as done.
+func TestInitTidiesAnUntidiedMagefilesModule(t *testing.T) {
+	t.Parallel()
+	svc := newService(t)
+	opts := Options{Dir: svc.Dir, Replace: testsvc.Root(t), GantryVersion: "v0.0.0"}
+	if _, err := Init(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(svc.Dir, "magefiles", "go.sum")); err != nil {
+		t.Fatal(err)
+	}
+	report, err := Init(context.Background(), opts)
+	if err != nil || !slices.Contains(report.Ran, "GOWORK=off go mod tidy") {
+		t.Fatalf("ran %q, %v; want go mod tidy", report.Ran, err)
+	}
+	if _, err := os.Stat(filepath.Join(svc.Dir, "magefiles", "go.sum")); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestInitNamesALeftBrokenMagefilesModule: a magefiles/go.mod an older
+// init left with a require that does not resolve, and no go.sum, fails
+// the re-run's tidy with -force=gomod as the fix, never a success; with
+// it, init writes it afresh.
+func TestInitNamesALeftBrokenMagefilesModule(t *testing.T) {
+	t.Parallel()
+	svc := newService(t)
+	svc.Write(t, "magefiles/go.mod", "module github.com/acme/widget/magefiles\n\ngo 1.26\n\nrequire github.com/gantry-build/gantry v0.0.0\n\nreplace github.com/gantry-build/gantry => "+filepath.Join(t.TempDir(), "gone")+"\n")
+	svc.Write(t, "magefiles/magefile.go", "//go:build mage\n\npackage main\n\nimport (\n\t//mage:import\n\t_ \"github.com/gantry-build/gantry/magetools\"\n)\n")
+	opts := Options{Dir: svc.Dir, Replace: testsvc.Root(t), GantryVersion: "v0.0.0"}
+	if _, err := Init(context.Background(), opts); err == nil || !strings.Contains(err.Error(), "pass -force=gomod to write it afresh") {
+		t.Fatalf("err %v, want the fix", err)
+	}
+	opts.Force = Force{"gomod": true}
+	if _, err := Init(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, svc.Dir, "magefiles/go.mod"); !strings.Contains(got, testsvc.Root(t)) {
+		t.Errorf("magefiles/go.mod not written afresh:\n%s", got)
 	}
 }

@@ -23,10 +23,10 @@ type packageFacts struct {
 	missingEmbeds []embeds.Missing
 }
 
-// readPackages lists the main package's packages once and reads them; a
-// failure is noted, and the decisions go on without them.
-func (l *Layout) readPackages(packages Packages, embedsOf Embeds) packageFacts {
-	g, err := packages(l.MainPackage)
+// readPackages reads the main package's packages, listed once (err: why
+// they could not be); a failure is noted, and the decisions go on without
+// them.
+func (l *Layout) readPackages(g golist.Graph, err error, embedsOf Embeds) packageFacts {
 	if err != nil {
 		l.Notes = append(l.Notes, fmt.Sprintf("cgo, //go:generate and generated embeds not looked for: %v", err))
 		return packageFacts{}

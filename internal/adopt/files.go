@@ -1,13 +1,16 @@
 package adopt
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"go/format"
-	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"golang.org/x/mod/modfile"
+	modpath "golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
 
 	"github.com/gantry-build/gantry/docker"
@@ -78,6 +81,10 @@ type Layout struct {
 	// Settings are the fields the magefile's init() sets, because the
 	// targets' defaults would not give them.
 	Settings []Setting
+	// Services are the main packages of a repository of several services
+	// (Config.Services); MainPackage and Service are then the first's,
+	// from which the shared settings are decided.
+	Services []string
 	// Decisions and Notes (evidence passed over, and why) are for the
 	// report.
 	Decisions []Decision
@@ -85,6 +92,12 @@ type Layout struct {
 	// Remaining are what init could not decide and the service must, each
 	// with the fix: init then fails, as check would.
 	Remaining []string
+	// MagefilePath is where Gantry's magefile goes (Magefiles.Path); ""
+	// for magefiles/magefile.go.
+	MagefilePath string
+	// RequireService: the magefiles module requires the service's module,
+	// replaced by "..", as the team's mage files import its packages.
+	RequireService bool
 	// Dockerfile also writes Gantry's Dockerfile to docker/Dockerfile,
 	// with Args as its CMD and Ports as its EXPOSE (docker.Render).
 	Dockerfile  bool
@@ -129,6 +142,10 @@ func NewLayout(repo discover.Repo, flags Flags, branch discover.Fact, packages P
 		}
 		l.MainPackage = flags.MainPackage
 		l.decide("main package", "MainPackage", flags.MainPackage, "-main", err != nil || flags.MainPackage != decided.Package)
+	case err != nil && len(repo.Module.MainCandidates) > 1:
+		if err := l.decideServices(repo.Module.MainCandidates, err); err != nil {
+			return Layout{}, err
+		}
 	case err != nil:
 		return Layout{}, fmt.Errorf("%w; pass -main with the package to build (e.g. -main ./server)", err)
 	default:
@@ -144,35 +161,17 @@ func NewLayout(repo discover.Repo, flags Flags, branch discover.Fact, packages P
 		return Layout{}, fmt.Errorf("%w; pass -service with a valid name", err)
 	}
 	l.Service = service.Value
-	l.decide("service", "Service", service.Value, service.Source, service.Value != module.ServiceName(l.MainPackage, l.ModulePath))
+	l.decide("service", "Service", service.Value, service.Source, len(l.Services) == 0 && service.Value != module.ServiceName(l.MainPackage, l.ModulePath))
 
-	stamps, declared, err := repo.Stamps(l.MainPackage)
-	if err != nil {
-		l.Notes = append(l.Notes, fmt.Sprintf("version stamps not looked for in the Go source: %v", err))
-	}
-	for _, k := range discover.StampKinds {
-		def := "main." + k.String()
-		field := "Stamp." + strings.ToUpper(k.String()[:1]) + k.String()[1:]
-		if s, ok := stamps[k]; ok {
-			l.decide("stamp "+k.String(), field, s.Value, s.Source, s.Value != def)
-			continue
-		}
-		if err == nil && !slices.Contains(declared, def) {
-			// An -X for a variable that does not exist sets nothing, and
-			// mage check refuses it: the stamp is switched off instead.
-			l.decide("stamp "+k.String(), field, "-", fmt.Sprintf("no string variable %s or other %s variable is declared: off", def, k), true)
-			l.Notes = append(l.Notes, fmt.Sprintf("the %s stamp is off: to stamp it, declare `var %s string` in package main and remove magetools.Config.%s from the magefile, or set it to <import path>.<name>", k, k, field))
-			continue
-		}
-		l.decide("stamp "+k.String(), field, def, "the default", false)
-	}
+	graph, listErr := packages(l.MainPackage)
+	l.decideStamps(repo, graph, listErr)
 
 	l.PublishBranch = branch.Value
 	l.decide("publishing branch", "PublishBranch", branch.Value, branch.Source, branch.Value != config.DefaultPublishBranch)
 
 	choice := l.decideDockerfile(repo, flags.WritesDockerfile)
 	l.decideRuntime(choice.others(repo), choice, binaryNames(repo, l.Service))
-	l.decideBuild(repo, repo.BuildsOf(l.MainPackage, choice.skip()), l.readPackages(packages, embedsOf))
+	l.decideBuild(repo, repo.BuildsOf(l.MainPackage, choice.skip()), l.readPackages(graph, listErr, embedsOf))
 	return l, nil
 }
 
@@ -200,6 +199,8 @@ func display(value any) string {
 	switch v := value.(type) {
 	case []string:
 		return strings.Join(v, " ")
+	case services:
+		return strings.Join(v, " ")
 	case bool:
 		if v {
 			return "on"
@@ -215,8 +216,14 @@ func display(value any) string {
 func Version(flagVersion, buildVersion, replace string) (string, error) {
 	switch {
 	case flagVersion != "":
-		if !semver.IsValid(flagVersion) {
-			return "", fmt.Errorf("-gantry-version %q is not a module version; write it as v1.2.3", flagVersion)
+		// A full version or a pseudo-version: go get would read v1 as a
+		// query for the latest v1.x.y, which a go.mod require cannot hold.
+		err := modpath.Check(Module, flagVersion)
+		if err == nil && semver.Canonical(flagVersion) != flagVersion {
+			err = errors.New("not a full version")
+		}
+		if err != nil {
+			return "", fmt.Errorf("-gantry-version %q is not a full module version of %s (%v); write it as vX.Y.Z, e.g. v1.2.3, or a pseudo-version such as v0.0.0-20261205045600-0123456789ab", flagVersion, Module, err)
 		}
 		return flagVersion, nil
 	case buildVersion != "" && buildVersion != "(devel)":
@@ -254,7 +261,7 @@ func (l Layout) Files() ([]File, error) {
 		return nil, err
 	}
 	files := []File{
-		{"magefiles/magefile.go", magefile, "magefile"},
+		{cmp.Or(l.MagefilePath, magefilePath), magefile, "magefile"},
 		{"magefiles/go.mod", gomod, "gomod"},
 		{".dockerignore", docker.Dockerignore, ""},
 		{l.WorkflowPath(), wf, "workflow"},
@@ -283,6 +290,9 @@ func (l Layout) WorkflowPath() string {
 
 // header is the magefile's doc comment, which `mage -l` prints.
 func (l Layout) header() string {
+	if len(l.Services) > 0 {
+		return fmt.Sprintf("// Gantry's release targets for the service %q and the others of\n// magetools.Config.Services, each built from its main package; to change\n// them, edit Config.Services in init().\n", l.Service)
+	}
 	return fmt.Sprintf("// Gantry's release targets for the service %q, built from the main package\n// %q; to change either, set magetools.Config.Service or .MainPackage in init().\n", l.Service, l.MainPackage)
 }
 
@@ -318,6 +328,12 @@ func (s Setting) expr() string {
 	switch v := s.Value.(type) {
 	case bool:
 		return strconv.FormatBool(v)
+	case services:
+		entries := make([]string, len(v))
+		for i, main := range v {
+			entries[i] = fmt.Sprintf("{Name: %q, MainPackage: %q}", module.ServiceName(main, ""), main)
+		}
+		return "[]magetools.Service{" + strings.Join(entries, ", ") + "}"
 	case []string:
 		quoted := make([]string, len(v))
 		for i, e := range v {
@@ -332,7 +348,15 @@ func (s Setting) expr() string {
 // assignment without it is the team's own.
 const commentPrefix = "// from "
 
-func (s Setting) comment() string { return commentPrefix + s.Source }
+// comment is the setting's "// from" comment. A source holding a
+// control character (a file name with a newline names it) is written
+// Go-quoted, so the comment stays on its line and injects no code.
+func (s Setting) comment() string {
+	if strings.ContainsFunc(s.Source, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) {
+		return commentPrefix + strconv.Quote(s.Source)
+	}
+	return commentPrefix + s.Source
+}
 
 // magefilesGoMod is the go.mod of the magefiles module, which keeps
 // Gantry's dependencies out of the service's go.mod and images. Its go
@@ -354,6 +378,35 @@ func (l Layout) magefilesGoMod() ([]byte, error) {
 			return nil, err
 		}
 	}
+	if l.RequireService {
+		// The service's module is the directory above, never fetched: a
+		// proxy knows nothing of it (or not this commit of it).
+		f.AddNewRequire(l.ModulePath, "v0.0.0", false)
+		if err := f.AddReplace(l.ModulePath, "", "..", ""); err != nil {
+			return nil, err
+		}
+	}
 	f.Cleanup()
 	return modfile.Format(f.Syntax), nil
+}
+
+// services is the value of the Services setting: the main packages, each
+// a service named after its directory (./cmd/api is api).
+type services []string
+
+// decideServices lays out a repository of several main packages under
+// ./cmd (what the layout says, err, when nothing names one) as one
+// service each, in Config.Services, instead of refusing: the settings
+// decided after it are the first service's, shared by all. A directory
+// name that cannot name an image is refused with the flag to pass.
+func (l *Layout) decideServices(mains []string, why error) error {
+	for _, main := range mains {
+		if err := module.CheckServiceName(module.ServiceName(main, "")); err != nil {
+			return fmt.Errorf("%v, and %s cannot name a service (%w); pass -main with the package to build", why, main, err)
+		}
+	}
+	l.Services, l.MainPackage = mains, mains[0]
+	l.apply("services", "Services", services(mains), fmt.Sprintf("the main packages %s, one service each", strings.Join(mains, ", ")), inMagefile)
+	l.Notes = append(l.Notes, fmt.Sprintf("the settings decided below are %s's and apply to every service; set a service's own in its entry of magetools.Config.Services (README, Several services); go tool mage plan shows each", mains[0]))
+	return nil
 }

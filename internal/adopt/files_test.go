@@ -43,14 +43,18 @@ func TestNewLayout(t *testing.T) {
 			wantMain: "./cmd/server", wantService: "widget", wantSetSvc: true},
 		{name: "service named as the default", module: "github.com/acme/widget", candidates: []string{"."}, serviceFlag: "widget",
 			wantMain: ".", wantService: "widget"},
-		{name: "several", module: "github.com/acme/widget", candidates: []string{"./cmd/api", "./cmd/worker"},
-			wantErr: "several main packages found (./cmd/api, ./cmd/worker) and no .goreleaser.yaml, Dockerfile or Makefile names one; pass -main"},
+		{name: "several: a service each, the first's settings shared", module: "github.com/acme/widget", candidates: []string{"./cmd/api", "./cmd/worker"},
+			wantMain: "./cmd/api", wantService: "api"},
+		{name: "several, one that cannot name a service", module: "github.com/acme/widget", candidates: []string{"./cmd/api", "./cmd/Worker_"},
+			wantErr: "./cmd/Worker_ cannot name a service"},
 		{name: "none", module: "github.com/acme/widget",
 			wantErr: "no main package found: neither the module root nor ./cmd is package main, there is no ./cmd/<name> with one, and no .goreleaser.yaml, Dockerfile or Makefile names one; pass -main"},
 		{name: "a name that cannot name an image", module: "github.com/acme/widget", candidates: []string{"."}, serviceFlag: "My Service",
 			wantErr: "pass -service with a valid name"},
 		{name: "a module name that cannot", module: "github.com/acme/-widget-", candidates: []string{"."},
 			wantErr: "pass -service with a valid name"},
+		{name: "a 300-character name, which mage build could not name a file", module: "github.com/acme/widget", candidates: []string{"."}, serviceFlag: strings.Repeat("a", 300),
+			wantErr: "is 300 characters long; a service name may have at most 128"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -65,6 +69,9 @@ func TestNewLayout(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatal(err)
+			}
+			if several := len(tt.candidates) > 1 && tt.mainFlag == ""; several != (len(l.Services) > 0) || several && len(l.Services) != len(tt.candidates) {
+				t.Errorf("services %q for candidates %q", l.Services, tt.candidates)
 			}
 			setMain := slices.ContainsFunc(l.Settings, func(s Setting) bool { return s.Field == "MainPackage" })
 			setService := slices.ContainsFunc(l.Settings, func(s Setting) bool { return s.Field == "Service" })
@@ -93,7 +100,13 @@ func TestVersion(t *testing.T) {
 		{name: "from a checkout, flag and replace", build: "(devel)", flag: "v1.5.0", replace: "/src/gantry", want: "v1.5.0"},
 		{name: "from a checkout", build: "(devel)", wantErr: "pass -gantry-version v1.2.3, or -replace PATH"},
 		{name: "no build information", wantErr: "pass -gantry-version"},
-		{name: "not a version", flag: "1.5", wantErr: "write it as v1.2.3"},
+		{name: "not a version", flag: "1.5", wantErr: "write it as vX.Y.Z, e.g. v1.2.3"},
+		{name: "a major version only", flag: "v1", wantErr: "write it as vX.Y.Z"},
+		{name: "no patch", flag: "v1.5", wantErr: "write it as vX.Y.Z"},
+		{name: "build metadata", flag: "v1.5.0+meta", wantErr: "write it as vX.Y.Z"},
+		{name: "a major version the module path lacks", flag: "v2.0.0", wantErr: "write it as vX.Y.Z"},
+		{name: "a pseudo-version", flag: "v0.0.0-20261205045600-0123456789ab", want: "v0.0.0-20261205045600-0123456789ab"},
+		{name: "a pre-release", flag: "v1.5.0-rc.1", want: "v1.5.0-rc.1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

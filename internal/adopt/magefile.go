@@ -2,6 +2,7 @@ package adopt
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"go/ast"
 	"go/format"
@@ -15,10 +16,14 @@ import (
 
 // foreignMagefileError is the refusal to edit a magefile init did not
 // write, and why it is not taken for Gantry's.
-type foreignMagefileError struct{ why string }
+type foreignMagefileError struct {
+	why string
+	// path is the file's; "" for magefiles/magefile.go.
+	path string
+}
 
 func (e foreignMagefileError) Error() string {
-	return fmt.Sprintf("magefiles/magefile.go is not recognisably the one gantry init writes (a //go:build mage file importing %s/magetools): %s; set magetools.Config fields in its init() yourself, or rewrite it with -force=magefile", Module, e.why)
+	return fmt.Sprintf("%s is not recognisably the one gantry init writes (a //go:build mage file importing %s/magetools): %s; set magetools.Config fields in its init() yourself, or rewrite it with -force=magefile", cmp.Or(e.path, magefilePath), Module, e.why)
 }
 
 // UpdateMagefile sets the settings in an existing magefile, in place: an
@@ -34,10 +39,10 @@ func UpdateMagefile(content []byte, settings []Setting, header string) (updated 
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, "magefile.go", content, parser.ParseComments)
 	if err != nil {
-		return nil, nil, foreignMagefileError{err.Error()}
+		return nil, nil, foreignMagefileError{why: err.Error()}
 	}
 	if !bytes.Contains(content[:fset.Position(f.Package).Offset], []byte("//go:build mage")) {
-		return nil, nil, foreignMagefileError{"it has no //go:build mage line"}
+		return nil, nil, foreignMagefileError{why: "it has no //go:build mage line"}
 	}
 	var imp *ast.ImportSpec
 	for _, spec := range f.Imports {
@@ -46,7 +51,7 @@ func UpdateMagefile(content []byte, settings []Setting, header string) (updated 
 		}
 	}
 	if imp == nil {
-		return nil, nil, foreignMagefileError{"it does not import " + Module + "/magetools"}
+		return nil, nil, foreignMagefileError{why: "it does not import " + Module + "/magetools"}
 	}
 
 	type edit struct {
@@ -62,7 +67,7 @@ func UpdateMagefile(content []byte, settings []Setting, header string) (updated 
 		// Named only when init() uses it (below): an unused import does
 		// not compile.
 	case imp.Name.Name == ".":
-		return nil, nil, foreignMagefileError{"it dot-imports magetools"}
+		return nil, nil, foreignMagefileError{why: "it dot-imports magetools"}
 	default:
 		pkg = imp.Name.Name
 	}

@@ -1,9 +1,16 @@
 package adopt
 
 import (
+	"bytes"
+	"go/ast"
+	"go/format"
+	"go/parser"
+	"go/token"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gantry-build/gantry/internal/discover"
 )
 
 func TestUpdateMagefile(t *testing.T) {
@@ -96,4 +103,54 @@ func TestUpdateMagefileSettings(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMagefileQuotesSources: a file name with a newline and "*/" (the
+// source of a //go:generate decision) stays inside its comment, both in a
+// new magefile and in an updated one: the file parses and declares
+// nothing but init().
+func TestMagefileQuotesSources(t *testing.T) {
+	t.Parallel()
+	name := "./web/a\n*/\nfunc init() { panic(\"injected\") }\n/*.go"
+	var l Layout
+	l.MainPackage, l.Service = ".", "widget"
+	l.decidePrepare(discover.Repo{}, []discover.Generator{{Package: "./web", Files: []string{name}}}, nil)
+	check := func(t *testing.T, src []byte) {
+		t.Helper()
+		f, err := parser.ParseFile(token.NewFileSet(), "magefile.go", src, parser.ParseComments)
+		if err != nil {
+			t.Fatalf("does not parse: %v\n%s", err, src)
+		}
+		if formatted, err := format.Source(src); err != nil || !bytes.Equal(formatted, src) {
+			t.Errorf("not gofmt'ed (%v):\n%s", err, src)
+		}
+		var inits int
+		for _, d := range f.Decls {
+			if fn, ok := d.(*ast.FuncDecl); ok {
+				if fn.Name.Name != "init" || len(fn.Body.List) != 1 {
+					t.Errorf("declares %s with %d statements:\n%s", fn.Name.Name, len(fn.Body.List), src)
+				}
+				inits++
+			}
+		}
+		if inits != 1 || bytes.Contains(src, []byte("\nfunc init() { panic")) {
+			t.Errorf("%d init functions, or the name's code on a line of its own:\n%s", inits, src)
+		}
+		if want := `// from "//go:generate in ./web/a\n*/\nfunc init() { panic(\"injected\") }\n/*.go"`; !bytes.Contains(src, []byte(want)) {
+			t.Errorf("lacks the quoted source %s:\n%s", want, src)
+		}
+	}
+
+	src, err := l.magefile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, src)
+
+	const gantrys = "//go:build mage\n\npackage main\n\nimport (\n\t//mage:import\n\t_ \"github.com/gantry-build/gantry/magetools\"\n)\n"
+	updated, _, err := UpdateMagefile([]byte(gantrys), l.Settings, l.header())
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, updated)
 }

@@ -90,7 +90,7 @@ func newStageGraph(path string, file dockerfile.File, buildArgs map[string]strin
 	expand := file.Expander(buildArgs)
 	for i, s := range file.Stages {
 		df.froms[i] = expand(s.BaseName)
-		df.base[i] = df.stageBefore(df.froms[i], i)
+		df.base[i] = file.BaseStage(i, expand)
 		for _, src := range sourcesOf(s) {
 			src.from = expand(src.from)
 			df.sources[i] = append(df.sources[i], src)
@@ -316,23 +316,17 @@ func (df stageGraph) prodRuns(prod int) []Finding {
 // Root is what publish's verification of the pushed image calls root.
 func (df stageGraph) prodUser(prod int) []Finding {
 	fix := "add `USER 65532:65532` (or another non-root uid) to the prod stage"
-	for _, i := range df.runtimeChain(prod) {
-		cmds := df.Stages[i].Commands
-		for j := len(cmds) - 1; j >= 0; j-- {
-			user, ok := cmds[j].(*instructions.UserCommand)
-			if !ok {
-				continue
-			}
-			if imageuser.IsRoot(user.User) {
-				return []Finding{{Severity: Error, Rule: RuleProdUser, Path: df.path, Line: line(user.Location()),
-					Message: fmt.Sprintf("the prod image runs as root (USER %s)", user.User), Fix: fix}}
-			}
-			return nil
-		}
+	user := df.Image(prod, df.buildArgs).User
+	switch {
+	case user == nil:
+		return []Finding{{Severity: Error, Rule: RuleProdUser, Path: df.path, Line: line(df.Stages[prod].Location),
+			Message: fmt.Sprintf("the prod stage %q sets no USER, so it runs as whatever user its base image has, root by default", df.Stages[prod].Name),
+			Fix:     fix}}
+	case imageuser.IsRoot(user.Value):
+		return []Finding{{Severity: Error, Rule: RuleProdUser, Path: df.path, Line: user.Line,
+			Message: fmt.Sprintf("the prod image runs as root (USER %s)", user.Value), Fix: fix}}
 	}
-	return []Finding{{Severity: Error, Rule: RuleProdUser, Path: df.path, Line: line(df.Stages[prod].Location),
-		Message: fmt.Sprintf("the prod stage %q sets no USER, so it runs as whatever user its base image has, root by default", df.Stages[prod].Name),
-		Fix:     fix}}
+	return nil
 }
 
 // latestTags finds every latest tag: ARG defaults and build arguments that

@@ -2,12 +2,7 @@ package conformance
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"go/ast"
-	"go/scanner"
-	"go/token"
-	"go/types"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,6 +12,7 @@ import (
 	"github.com/gantry-build/gantry/internal/golist"
 	"github.com/gantry-build/gantry/internal/module"
 	"github.com/gantry-build/gantry/internal/repofile"
+	"github.com/gantry-build/gantry/internal/stampvars"
 	"github.com/gantry-build/gantry/magetools/config"
 )
 
@@ -90,12 +86,12 @@ func CheckPackages(dir string, g golist.Graph, cfg config.Config) []Finding {
 			Message: fmt.Sprintf("%s is package %s, not a main package", cfg.MainPackage, main.Name),
 			Fix:     "set GANTRY_MAIN or Config.MainPackage to the service's main package"}}
 	}
-	s := stampSources{dir: dir, graph: g, main: main, fset: token.NewFileSet(), files: map[string][]*ast.File{}}
+	vars := stampvars.New(g)
 	// A package that does not parse would only make every stamp look
 	// missing: the syntax error is the finding, and stamps wait for it.
-	findings := s.parseErrors()
+	findings := parseErrorFindings(dir, vars)
 	if len(findings) == 0 {
-		findings = s.check(cfg.Stamp)
+		findings = stampFindings(dir, vars, cfg.Stamp)
 	}
 	if cfg.CGO {
 		return findings
@@ -117,238 +113,85 @@ func relTo(dir, path string) string {
 	return filepath.Join(dir, rel)
 }
 
-// stampRole is one of the three stamps: the setting naming its variable
-// and words its variables' names usually hold.
-type stampRole struct {
-	what, settings string
-	words          []string
+// stampWords are words the names of each stamp's variables usually hold.
+var stampWords = map[string][]string{
+	"Version": {"version"},
+	"Commit":  {"commit", "revision", "sha"},
+	"Date":    {"date", "time", "built"},
 }
 
-var (
-	versionRole = stampRole{"version", "Config.Stamp.Version or GANTRY_STAMP_VERSION", []string{"version"}}
-	commitRole  = stampRole{"commit", "Config.Stamp.Commit or GANTRY_STAMP_COMMIT", []string{"commit", "revision", "sha"}}
-	dateRole    = stampRole{"date", "Config.Stamp.Date or GANTRY_STAMP_DATE", []string{"date", "time", "built"}}
-)
-
-// stampSources finds the variables of the graph's packages, parsing each
-// package once.
-type stampSources struct {
-	dir   string
-	graph golist.Graph
-	main  golist.Package
-	fset  *token.FileSet
-	files map[string][]*ast.File
-}
-
-func (s stampSources) parsed(p golist.Package) ([]*ast.File, error) {
-	if files, ok := s.files[p.ImportPath]; ok {
-		return files, nil
-	}
-	files, err := golist.ParseFiles(s.fset, p)
-	s.files[p.ImportPath] = files
-	return files, err
-}
-
-// parseErrors reports the service's own packages that do not parse, each
-// at the first error of its first broken file, with go's message.
-func (s stampSources) parseErrors() []Finding {
+// parseErrorFindings reports the service's own packages that do not
+// parse, each at the first error of its first broken file, with go's
+// message.
+func parseErrorFindings(dir string, vars *stampvars.Reader) []Finding {
 	var findings []Finding
-	for _, p := range s.graph.Packages {
-		if !p.InMainModule() {
-			continue
+	for _, pe := range vars.ParseErrors() {
+		first := pe.Errors[0]
+		msg := fmt.Sprintf("package %s does not parse: %s:%d:%d: %s", pe.Package, filepath.Base(first.Pos.Filename), first.Pos.Line, first.Pos.Column, first.Msg)
+		if len(pe.Errors) > 1 {
+			msg += fmt.Sprintf(" (and %d more errors)", len(pe.Errors)-1)
 		}
-		_, err := s.parsed(p)
-		var list scanner.ErrorList
-		if !errors.As(err, &list) || len(list) == 0 {
-			continue
-		}
-		first := list[0]
-		msg := fmt.Sprintf("package %s does not parse: %s:%d:%d: %s", p.ImportPath, filepath.Base(first.Pos.Filename), first.Pos.Line, first.Pos.Column, first.Msg)
-		if len(list) > 1 {
-			msg += fmt.Sprintf(" (and %d more errors)", len(list)-1)
-		}
-		findings = append(findings, Finding{Severity: Error, Rule: RulePackages, Path: relTo(s.dir, first.Pos.Filename), Line: first.Pos.Line,
-			Message: msg, Fix: fmt.Sprintf("fix the syntax error (`go vet %s` shows it), then run check again: the stamps are checked once the package parses", p.ImportPath)})
+		findings = append(findings, Finding{Severity: Error, Rule: RulePackages, Path: relTo(dir, first.Pos.Filename), Line: first.Pos.Line,
+			Message: msg, Fix: fmt.Sprintf("fix the syntax error (`go vet %s` shows it), then run check again: the stamps are checked once the package parses", pe.Package)})
 	}
 	return findings
 }
 
-// check applies the stamp rule: each -X target Gantry passes (a stamp
-// switched off with "-" is empty by now) must be a package-level string
-// variable of a package the binary links, or the linker ignores it and the
-// binary never learns its version.
-func (s stampSources) check(stamp config.Stamp) []Finding {
+// stampFindings applies the stamp rule: each -X target Gantry passes (a
+// stamp switched off with "-" is empty by now) must be a package-level
+// string variable of a package the binary links, or the linker ignores it
+// and the binary never learns its version. A default stamp (nothing set
+// it) that sets nothing is a warning: the build leaves it out
+// (stampvars.Effective), so a service without version variables builds.
+func stampFindings(dir string, vars *stampvars.Reader, stamp config.Stamp) []Finding {
 	var findings []Finding
-	for _, st := range []struct {
-		target string
-		role   stampRole
-	}{{stamp.Version, versionRole}, {stamp.Commit, commitRole}, {stamp.Date, dateRole}} {
-		if st.target == "" {
+	for _, st := range stampvars.Stamps(stamp) {
+		if st.Target == "" {
 			continue
 		}
-		if f, bad := s.checkTarget(st.target, st.role); bad {
-			findings = append(findings, f)
+		v, problem := vars.Check(st.Target)
+		if problem == "" {
+			continue
 		}
+		what := strings.ToLower(st.Field)
+		f := Finding{Severity: Error, Rule: RuleStamp, Path: relTo(dir, vars.Main().Dir), Fix: stampFix(vars, st),
+			Message: fmt.Sprintf("-X %s (%s) sets nothing, so the binary will not know its %s: %s", st.Target, st.Settings(), what, problem)}
+		if v.Pos.IsValid() {
+			f.Path, f.Line = relTo(dir, v.Pos.Filename), v.Pos.Line
+		} else if p, ok := vars.Package(st.Target); ok {
+			f.Path = relTo(dir, p.Dir)
+		}
+		if strings.HasPrefix(problem, "the linker names the main package main") {
+			f.Fix = fmt.Sprintf("set %s to main.%s", st.Settings(), st.Target[strings.LastIndex(st.Target, ".")+1:])
+		}
+		if st.Default {
+			f.Severity = Warning
+			f.Message = fmt.Sprintf("-X %s (the default of %s, which is not set) sets nothing, so the build leaves it out and the binary will not know its %s: %s", st.Target, st.Settings(), what, problem)
+			f.Fix += fmt.Sprintf("; or set %s to - to say the binary has no %s", st.Settings(), what)
+		}
+		findings = append(findings, f)
 	}
 	return findings
 }
 
-func (s stampSources) checkTarget(target string, role stampRole) (Finding, bool) {
-	dot := strings.LastIndex(target, ".")
-	pkgPath, name := target[:dot], target[dot+1:]
-	f := Finding{Severity: Error, Rule: RuleStamp, Path: relTo(s.dir, s.main.Dir), Fix: s.fix(role)}
-	prefix := fmt.Sprintf("-X %s (%s) sets nothing, so the binary will not know its %s: ", target, role.settings, role.what)
-	pkg := s.main
-	switch {
-	case pkgPath == s.main.ImportPath:
-		f.Message = prefix + fmt.Sprintf("the linker names the main package main, not %s", pkgPath)
-		f.Fix = fmt.Sprintf("set %s to main.%s", role.settings, name)
-		return f, true
-	case pkgPath != "main":
-		var linked bool
-		if pkg, linked = s.graph.Lookup(pkgPath); !linked {
-			f.Message = prefix + fmt.Sprintf("package %s is not linked into %s", pkgPath, s.main.ImportPath)
-			return f, true
-		}
-		f.Path = relTo(s.dir, pkg.Dir)
-	}
-	files, err := s.parsed(pkg)
-	if err != nil {
-		f.Message = prefix + fmt.Sprintf("cannot parse package %s: %v", pkg.ImportPath, err)
-		return f, true
-	}
-	v, found := lookupVar(files, name)
-	if !found {
-		f.Message = prefix + fmt.Sprintf("package %s has no package-level variable %s", pkgPath, name)
-		return f, true
-	}
-	if v.problem == "" {
-		return Finding{}, false
-	}
-	pos := s.fset.Position(v.pos)
-	f.Path, f.Line = relTo(s.dir, pos.Filename), pos.Line
-	f.Message = prefix + fmt.Sprintf("%s %s", name, v.problem)
-	return f, true
-}
-
-// fix names the variables of the service's own packages that the stamp
-// could set, or says how to declare one.
-func (s stampSources) fix(role stampRole) string {
+// stampFix names the variables of the service's own packages that the
+// stamp could set, or says how to declare one.
+func stampFix(vars *stampvars.Reader, st stampvars.Stamp) string {
 	var found []string
-	for _, p := range s.graph.Packages {
-		if !p.InMainModule() || p.Error != nil {
-			continue
-		}
-		files, err := s.parsed(p)
-		if err != nil {
-			continue
-		}
-		qualifier := p.ImportPath
-		if p.ImportPath == s.main.ImportPath {
-			qualifier = "main"
-		}
-		for _, v := range packageVars(files) {
-			lower := strings.ToLower(v.name)
-			if v.problem == "" && slices.ContainsFunc(role.words, func(w string) bool { return strings.Contains(lower, w) }) {
-				found = append(found, qualifier+"."+v.name)
-			}
+	for _, v := range vars.Settable() {
+		lower := strings.ToLower(v.Name)
+		if slices.ContainsFunc(stampWords[st.Field], func(w string) bool { return strings.Contains(lower, w) }) {
+			found = append(found, v.Target)
 		}
 	}
+	what := strings.ToLower(st.Field)
 	switch len(found) {
 	case 0:
-		return fmt.Sprintf("declare `var %s string` in the main package (or a package it imports) and set %s to it (e.g. main.%s); or set it to - to switch the stamp off", role.what, role.settings, role.what)
+		return fmt.Sprintf("declare `var %s string` in the main package (or a package it imports) and set %s to it (e.g. main.%s); or set it to - to switch the stamp off", what, st.Settings(), what)
 	case 1:
-		return fmt.Sprintf("found %s; set %s to it", found[0], role.settings)
+		return fmt.Sprintf("found %s; set %s to it", found[0], st.Settings())
 	}
-	return fmt.Sprintf("found %s; set %s to the one meant", strings.Join(found, ", "), role.settings)
-}
-
-// packageVar is a package-level variable and, when -X cannot set it, why.
-type packageVar struct {
-	name    string
-	pos     token.Pos
-	problem string
-}
-
-// lookupVar finds the package-level variable or constant name.
-func lookupVar(files []*ast.File, name string) (packageVar, bool) {
-	vars := packageVars(files)
-	i := slices.IndexFunc(vars, func(v packageVar) bool { return v.name == name })
-	if i < 0 {
-		return packageVar{}, false
-	}
-	return vars[i], true
-}
-
-// packageVars lists the package-level variables and constants of files.
-// The linker's -X sets a variable of type string that is uninitialised or
-// initialised to a constant string expression: a constant, another type or
-// a function call in the initialiser gets a problem.
-func packageVars(files []*ast.File) []packageVar {
-	var vars []packageVar
-	for _, f := range files {
-		for _, decl := range f.Decls {
-			gen, ok := decl.(*ast.GenDecl)
-			if !ok || (gen.Tok != token.VAR && gen.Tok != token.CONST) {
-				continue
-			}
-			for _, spec := range gen.Specs {
-				vs := spec.(*ast.ValueSpec)
-				for i, id := range vs.Names {
-					var init ast.Expr
-					if i < len(vs.Values) {
-						init = vs.Values[i]
-					}
-					vars = append(vars, packageVar{name: id.Name, pos: id.Pos(), problem: stampProblem(gen.Tok, vs.Type, init)})
-				}
-			}
-		}
-	}
-	return vars
-}
-
-// stampProblem says why -X cannot set a declaration, or "".
-func stampProblem(tok token.Token, typ, init ast.Expr) string {
-	switch {
-	case tok == token.CONST:
-		return "is a constant; -X sets only variables: declare it with var"
-	case typ != nil && !isIdent(typ, "string"):
-		return fmt.Sprintf("has type %s; -X sets only variables of type string", types.ExprString(typ))
-	case init != nil && hasCall(init):
-		return "is initialised by a function call, which -X cannot replace: initialise it to a string constant or not at all"
-	case typ == nil && !isStringConstant(init):
-		return "has no type and an initialiser that is not a string literal, so its type is not plainly string: give it the type string"
-	}
-	return ""
-}
-
-func isIdent(e ast.Expr, name string) bool {
-	id, ok := e.(*ast.Ident)
-	return ok && id.Name == name
-}
-
-// isStringConstant reports whether e is a string literal or a sum of them.
-func isStringConstant(e ast.Expr) bool {
-	switch e := e.(type) {
-	case *ast.BasicLit:
-		return e.Kind == token.STRING
-	case *ast.ParenExpr:
-		return isStringConstant(e.X)
-	case *ast.BinaryExpr:
-		return e.Op == token.ADD && isStringConstant(e.X) && isStringConstant(e.Y)
-	}
-	return false
-}
-
-func hasCall(e ast.Expr) bool {
-	found := false
-	ast.Inspect(e, func(n ast.Node) bool {
-		if _, ok := n.(*ast.CallExpr); ok {
-			found = true
-		}
-		return !found
-	})
-	return found
+	return fmt.Sprintf("found %s; set %s to the one meant", strings.Join(found, ", "), st.Settings())
 }
 
 // pureGoAlternatives are well-known pure-Go replacements of cgo packages.

@@ -48,7 +48,9 @@ func TestCheckPackages(t *testing.T) {
 		main  string
 		stamp config.Stamp
 		cgo   bool
-		want  []packageFinding
+		// warn: every finding is a warning, not an error.
+		warn bool
+		want []packageFinding
 		// line, when set, is the line of every finding.
 		line int
 	}{
@@ -57,9 +59,9 @@ func TestCheckPackages(t *testing.T) {
 		{name: "the default stamps where the service keeps them in pkg/build", stamp: defaultStamps,
 			files: map[string]string{"main.go": mainUsingBuild, "pkg/build/build.go": buildPkg},
 			want: []packageFinding{
-				{RuleStamp, "-X main.version (Config.Stamp.Version or GANTRY_STAMP_VERSION) sets nothing, so the binary will not know its version: package main has no package-level variable version", "found github.com/acme/svc/pkg/build.version; set Config.Stamp.Version or GANTRY_STAMP_VERSION to it"},
-				{RuleStamp, "package main has no package-level variable commit", "found github.com/acme/svc/pkg/build.commit; set Config.Stamp.Commit or GANTRY_STAMP_COMMIT to it"},
-				{RuleStamp, "package main has no package-level variable date", "found github.com/acme/svc/pkg/build.buildDate; set Config.Stamp.Date"},
+				{RuleStamp, "-X main.version (Config.Stamp.Version or GANTRY_STAMP_VERSION) sets nothing, so the binary will not know its version: package main declares no package-level variable version", "found github.com/acme/svc/pkg/build.version; set Config.Stamp.Version or GANTRY_STAMP_VERSION to it"},
+				{RuleStamp, "package main declares no package-level variable commit", "found github.com/acme/svc/pkg/build.commit; set Config.Stamp.Commit or GANTRY_STAMP_COMMIT to it"},
+				{RuleStamp, "package main declares no package-level variable date", "found github.com/acme/svc/pkg/build.buildDate; set Config.Stamp.Date"},
 			}},
 		{name: "stamps pointed at pkg/build", files: map[string]string{"main.go": mainUsingBuild, "pkg/build/build.go": buildPkg},
 			stamp: config.Stamp{Version: "github.com/acme/svc/pkg/build.version", Commit: "github.com/acme/svc/pkg/build.commit", Date: "github.com/acme/svc/pkg/build.buildDate"}},
@@ -79,12 +81,26 @@ func TestCheckPackages(t *testing.T) {
 		{name: "initialised by a call", files: map[string]string{"main.go": "package main\n\nimport \"os\"\n\nvar version = os.Getenv(\"VERSION\")\n\nfunc main() {}\n"},
 			stamp: config.Stamp{Version: "main.version"},
 			want:  []packageFinding{{RuleStamp, "initialised by a function call", "declare `var version string`"}}},
-		{name: "untyped from an identifier", files: map[string]string{"main.go": "package main\n\nconst dev = \"dev\"\n\nvar version = dev\n\nfunc main() {}\n"},
+		{name: "untyped from a constant: a constant expression, which -X sets", files: map[string]string{"main.go": "package main\n\nconst dev = \"dev\"\n\nvar version = dev\n\nfunc main() {}\n"},
+			stamp: config.Stamp{Version: "main.version"}},
+		{name: "untyped from a variable", files: map[string]string{"main.go": "package main\n\nvar dev = \"dev\"\n\nvar version = dev\n\nfunc main() {}\n"},
 			stamp: config.Stamp{Version: "main.version"},
-			want:  []packageFinding{{RuleStamp, "its type is not plainly string", "declare `var version string`"}}},
+			want:  []packageFinding{{RuleStamp, "version is initialised from dev, which is not a constant", "declare `var version string`"}}},
+		{name: "a minimal service keeps the default stamps: warnings, the build leaves them out", files: map[string]string{"main.go": plainMain},
+			stamp: config.Stamp{Version: "main.version", Commit: "main.commit", Date: "main.date", Defaulted: config.StampFields{Version: true, Commit: true, Date: true}},
+			warn:  true,
+			want: []packageFinding{
+				{RuleStamp, "-X main.version (the default of Config.Stamp.Version or GANTRY_STAMP_VERSION, which is not set) sets nothing, so the build leaves it out", "or set Config.Stamp.Version or GANTRY_STAMP_VERSION to - to say the binary has no version"},
+				{RuleStamp, "-X main.commit (the default of", "declare `var commit string`"},
+				{RuleStamp, "-X main.date (the default of", "declare `var date string`"},
+			}},
+		{name: "a default stamp the service could point elsewhere: a warning naming the variable", files: map[string]string{"main.go": mainUsingBuild, "pkg/build/build.go": buildPkg},
+			stamp: config.Stamp{Version: "main.version", Defaulted: config.StampFields{Version: true}},
+			warn:  true,
+			want:  []packageFinding{{RuleStamp, "sets nothing, so the build leaves it out", "found github.com/acme/svc/pkg/build.version"}}},
 		{name: "a variable declared in a function", files: map[string]string{"main.go": "package main\n\nfunc main() { var version string; _ = version }\n"},
 			stamp: config.Stamp{Version: "main.version"},
-			want:  []packageFinding{{RuleStamp, "no package-level variable version", "declare `var version string`"}}},
+			want:  []packageFinding{{RuleStamp, "declares no package-level variable version", "declare `var version string`"}}},
 
 		{name: "a dependency with only cgo files", files: map[string]string{"main.go": "package main\n\nimport _ \"github.com/acme/svc/db\"\n\nfunc main() {}\n", "db/db.go": cgoPkg},
 			want: []packageFinding{{RuleCgo, "package github.com/acme/svc/db works only with cgo (files importing \"C\": db.go), and Gantry builds with CGO_ENABLED=0: with cgo off no Go file of it is left", "set magetools.Config.CGO = true"}}},
@@ -120,8 +136,12 @@ func TestCheckPackages(t *testing.T) {
 				t.Fatalf("got %d findings, want %d: %v", len(got), len(tt.want), got)
 			}
 			for i, w := range tt.want {
-				if f := got[i]; f.Rule != w.rule || f.Severity != Error || !strings.Contains(f.Message, w.message) || !strings.Contains(f.Fix, w.fix) || (tt.line != 0 && f.Line != tt.line) {
-					t.Errorf("finding %d = %s %s at line %d: %s (fix: %s); want an error %s whose message holds %q and fix %q (line %d when set)", i, f.Severity, f.Rule, f.Line, f.Message, f.Fix, w.rule, w.message, w.fix, tt.line)
+				severity := Error
+				if tt.warn {
+					severity = Warning
+				}
+				if f := got[i]; f.Rule != w.rule || f.Severity != severity || !strings.Contains(f.Message, w.message) || !strings.Contains(f.Fix, w.fix) || (tt.line != 0 && f.Line != tt.line) {
+					t.Errorf("finding %d = %s %s at line %d: %s (fix: %s); want a(n) %s %s whose message holds %q and fix %q (line %d when set)", i, f.Severity, f.Rule, f.Line, f.Message, f.Fix, severity, w.rule, w.message, w.fix, tt.line)
 				}
 			}
 		})

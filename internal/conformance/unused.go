@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-
 	"github.com/gantry-build/gantry/internal/dockerfile"
 	"github.com/gantry-build/gantry/internal/repofile"
 	"github.com/gantry-build/gantry/magetools/config"
@@ -74,7 +72,11 @@ func CheckUnusedDockerfile(path string, content []byte, cfg config.Config) Findi
 	switch {
 	case lost != "" && cfg.Dockerfile == "" && settings.carriedBy(cfg):
 		f.Severity = Warning
-		f.Message += fmt.Sprintf(", with this file's %s carried over as CMD %q and EXPOSE %s (Config.Args, Config.Ports)", lost, cfg.Args, strings.Join(cfg.Ports, " "))
+		if carried := carriedOver(cfg); carried != "" {
+			f.Message += fmt.Sprintf(", with this file's %s carried over as %s", lost, carried)
+		} else {
+			f.Message += fmt.Sprintf(", and this file's %s gives its image no arguments or ports for Config.Args and Config.Ports to carry over", lost)
+		}
 		f.Fix = "delete it when nothing else builds it, so that one Dockerfile defines the image; " + f.Fix
 	case lost != "":
 		f.Message += fmt.Sprintf(", so what this file gives its image is lost: %s", lost)
@@ -118,39 +120,35 @@ func (s imageSettings) String() string {
 	return strings.Join(settings, ", ")
 }
 
+// carriedOver says what Config.Args and Config.Ports give Gantry's
+// images, naming only those set: CMD ["serve"] (Config.Args).
+func carriedOver(cfg config.Config) string {
+	var parts []string
+	if len(cfg.Args) > 0 {
+		parts = append(parts, fmt.Sprintf("CMD %s (Config.Args)", commandLine(cfg.Args, false)))
+	}
+	if len(cfg.Ports) > 0 {
+		parts = append(parts, fmt.Sprintf("EXPOSE %s (Config.Ports)", strings.Join(cfg.Ports, " ")))
+	}
+	return strings.Join(parts, " and ")
+}
+
 // finalImageSettings are the CMD, ENTRYPOINT and EXPOSE that the image of
 // the Dockerfile's last stage (what `docker build` builds) carries,
 // including those it inherits from the stages it is FROM.
 func finalImageSettings(file dockerfile.File) imageSettings {
 	var s imageSettings
-	if len(file.Stages) == 0 {
-		return s
+	img := file.Image(len(file.Stages)-1, nil)
+	if c := img.Cmd; c != nil {
+		s.cmd = "CMD " + commandLine(c.Args, c.Shell)
 	}
-	// The chain of stages the last one is built FROM, first the oldest.
-	chain := []int{len(file.Stages) - 1}
-	for {
-		base := file.Stage(file.Stages[chain[0]].BaseName)
-		if base < 0 || base >= chain[0] {
-			break
-		}
-		chain = append([]int{base}, chain...)
+	if e := img.Entrypoint; e != nil {
+		s.entrypoint = "ENTRYPOINT " + commandLine(e.Args, e.Shell)
 	}
-	var entrypointArgs, hasCmd bool
-	for _, i := range chain {
-		for _, c := range file.Stages[i].Commands {
-			switch c := c.(type) {
-			case *instructions.CmdCommand:
-				s.cmd, hasCmd = "CMD "+commandLine(c.CmdLine, c.PrependShell), true
-			case *instructions.EntrypointCommand:
-				s.entrypoint = "ENTRYPOINT " + commandLine(c.CmdLine, c.PrependShell)
-				entrypointArgs = len(c.CmdLine) > 1
-			case *instructions.ExposeCommand:
-				s.ports = append(s.ports, c.Ports...)
-			}
-		}
+	for _, p := range img.Expose {
+		s.ports = append(s.ports, p.Value)
 	}
-	s.ports = slices.Compact(s.ports)
-	s.args = hasCmd || entrypointArgs
+	s.args = img.Cmd != nil || (img.Entrypoint != nil && len(img.Entrypoint.Args) > 1)
 	return s
 }
 

@@ -28,7 +28,16 @@ func TestCheckUnusedDockerfile(t *testing.T) {
 		{name: "its arguments and ports carried over: a warning", path: "Dockerfile",
 			content: "FROM golang:1.26 AS build\nRUN go build -o /aws .\nFROM gcr.io/distroless/static-debian12\nCOPY --from=build /aws /aws\nEXPOSE 8080\nENTRYPOINT [\"/aws\"]\nCMD [\"aws\",\"--port\",\"8080\"]\n",
 			args:    []string{"aws", "--port", "8080"}, ports: []string{"8080"},
-			severity: Warning, message: "carried over as CMD [\"aws\" \"--port\" \"8080\"] and EXPOSE 8080", fix: "delete it when nothing else builds it"},
+			severity: Warning, message: "carried over as CMD [\"aws\",\"--port\",\"8080\"] (Config.Args) and EXPOSE 8080 (Config.Ports)", fix: "delete it when nothing else builds it"},
+		{name: "an ENTRYPOINT alone: nothing to carry over, and the message says no more", path: "Dockerfile",
+			content:  "FROM scratch\nENTRYPOINT [\"/app\"]\n",
+			severity: Warning, message: "Dockerfile is not built: Gantry builds Gantry's embedded docker/Dockerfile, and this file's ENTRYPOINT [\"/app\"] gives its image no arguments or ports for Config.Args and Config.Ports to carry over"},
+		{name: "ports alone carried over: no empty CMD named", path: "Dockerfile",
+			content: "FROM scratch\nEXPOSE 8080\nENTRYPOINT [\"/app\"]\n", ports: []string{"8080"},
+			severity: Warning, message: "with this file's ENTRYPOINT [\"/app\"], EXPOSE 8080 carried over as EXPOSE 8080 (Config.Ports)"},
+		{name: "an ENTRYPOINT resets the CMD it inherits", path: "Dockerfile",
+			content:  "FROM alpine:3.20 AS base\nCMD [\"sh\"]\nFROM base\nENTRYPOINT [\"/app\"]\n",
+			severity: Warning, message: "this file's ENTRYPOINT [\"/app\"] gives its image no arguments"},
 		{name: "a port not carried over is still lost", path: "Dockerfile",
 			content: "FROM scratch\nEXPOSE 8080 9090\nCMD [\"serve\"]\n", args: []string{"serve"}, ports: []string{"8080"},
 			severity: Error, message: "lost: CMD [\"serve\"], EXPOSE 8080 9090", fix: "Config.Args and Config.Ports"},
@@ -49,6 +58,9 @@ func TestCheckUnusedDockerfile(t *testing.T) {
 			}
 			if !strings.Contains(f.Message, tt.message) {
 				t.Errorf("message %q lacks %q", f.Message, tt.message)
+			}
+			if strings.Contains(f.Message, "CMD []") || strings.HasSuffix(strings.TrimSpace(f.Message), "EXPOSE") || strings.Contains(f.Message, "EXPOSE  ") || strings.Contains(f.Message, "EXPOSE (") {
+				t.Errorf("message %q names an instruction with nothing in it", f.Message)
 			}
 			if !strings.Contains(f.Fix, tt.fix) {
 				t.Errorf("fix %q lacks %q", f.Fix, tt.fix)

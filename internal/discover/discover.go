@@ -227,32 +227,6 @@ func (r Repo) ServiceName(mainPkg string) Fact {
 	return Fact{name, "the main package's directory name"}
 }
 
-// Stamps decides the -X target of each stamp: the first build that sets
-// one of its kind (goreleaser, Dockerfile, Makefile), else a variable the
-// Go source declares (SourceStamps), else "" (the targets' default,
-// main.<kind>). declared are the variables the source declares, for the
-// caller to warn about a default that matches none.
-func (r Repo) Stamps(mainPkg string) (stamps map[StampKind]Fact, declared []string, err error) {
-	stamps = map[StampKind]Fact{}
-	for _, b := range r.Builds() {
-		for k, target := range ClassifyStamps(b.Stamps) {
-			if _, ok := stamps[k]; !ok {
-				stamps[k] = Fact{target, b.From("ldflags")}
-			}
-		}
-	}
-	declared, err = SourceStamps(r.Dir, r.Module.Path, mainPkg)
-	if err != nil {
-		return nil, nil, err
-	}
-	for k, target := range ClassifyStamps(declared) {
-		if _, ok := stamps[k]; !ok {
-			stamps[k] = Fact{target, "the Go source declares it"}
-		}
-	}
-	return stamps, declared, nil
-}
-
 // Setting is a setting found in the repository: a name, its values and
 // where they are written (a Dockerfile's CMD).
 type Setting struct {

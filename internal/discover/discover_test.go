@@ -1,6 +1,7 @@
 package discover
 
 import (
+	"context"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/gantry-build/gantry/internal/golist"
 	"github.com/gantry-build/gantry/internal/module"
 	"github.com/gantry-build/gantry/internal/repofile"
+	"github.com/gantry-build/gantry/internal/stampvars"
 	"github.com/gantry-build/gantry/internal/testtree"
 )
 
@@ -94,9 +96,9 @@ func TestRead(t *testing.T) {
 			if got := r.ServiceName(main.Package); got != tt.wantService {
 				t.Errorf("service %+v, want %+v", got, tt.wantService)
 			}
-			stamps, _, err := r.Stamps(main.Package)
-			if err != nil || !reflect.DeepEqual(stamps, tt.wantStamps) {
-				t.Errorf("stamps %+v %v, want %+v", stamps, err, tt.wantStamps)
+			stamps, notes := r.Stamps(stampvars.New(listGraph(t, r.Dir, main.Package)))
+			if !reflect.DeepEqual(stamps, tt.wantStamps) {
+				t.Errorf("stamps %+v (notes %q), want %+v", stamps, notes, tt.wantStamps)
 			}
 		})
 	}
@@ -160,23 +162,30 @@ func TestReadRefusesHostileBuildFiles(t *testing.T) {
 	}
 }
 
+// listGraph lists the graph of mainPkg in dir as mage check does.
+func listGraph(t *testing.T, dir, mainPkg string) golist.Graph {
+	t.Helper()
+	g, err := golist.List(context.Background(), dir, mainPkg, "linux", "amd64", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
 func TestSourceStamps(t *testing.T) {
 	t.Parallel()
 	dir := testtree.New(t, map[string]string{
 		"go.mod":                "module github.com/acme/svc\n",
-		"cmd/main.go":           "package main\n\nimport (\n\t\"github.com/acme/svc/internal/version\"\n\t\"github.com/acme/svc/internal/util\"\n)\n\nvar Commit, date string\n\nvar version int\n\nfunc main() { _ = version; util.X(); _ = version2 }\n",
+		"cmd/main.go":           "package main\n\nimport (\n\t\"github.com/acme/svc/internal/version\"\n\t\"github.com/acme/svc/internal/util\"\n)\n\nvar Commit, date string\n\nvar appVersion int\n\nvar buildTime = \"a\" + \"b\"\n\nfunc main() { _ = appVersion; util.X(); _ = version.Version }\n",
 		"cmd/other_test.go":     "package main\n\nvar buildDate string\n",
 		"cmd/windows.go":        "//go:build windows\n\npackage main\n\nvar revision string\n",
-		"internal/version/v.go": "package version\n\nvar Version = \"dev\"\nvar Date = time()\n",
+		"internal/version/v.go": "package version\n\nvar Version = \"dev\"\nvar Date = time()\n\nfunc time() string { return \"\" }\n",
 		"internal/util/u.go":    "package util\n\nvar version string\n\nfunc X() {}\n",
 	})
-	got, err := SourceStamps(dir, "github.com/acme/svc", "./cmd")
-	want := []string{"main.Commit", "main.date", "github.com/acme/svc/internal/version.Version"}
-	if err != nil || !reflect.DeepEqual(got, want) {
-		t.Errorf("SourceStamps = %q, %v; want %q", got, err, want)
-	}
-	if _, err := SourceStamps(dir, "github.com/acme/svc", "./nope"); err == nil {
-		t.Error("a missing main package: want an error")
+	got := SourceStamps(stampvars.New(listGraph(t, dir, "./cmd")))
+	want := []string{"main.Commit", "main.date", "main.buildTime", "github.com/acme/svc/internal/version.Version"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("SourceStamps = %q; want %q (not tests, not windows', not an int, not a call, not a package neither build nor version)", got, want)
 	}
 }
 
@@ -255,33 +264,95 @@ func TestGenerators(t *testing.T) {
 	}
 }
 
-// The Go source the stamps are looked for in is read only as regular
-// files inside the repository, without hanging on a named pipe.
-func TestSourceStampsRefusesHostileFiles(t *testing.T) {
-	outside := testtree.New(t, map[string]string{"version.go": "package version\n\nvar Version string\n"})
-	files := map[string]string{"go.mod": "module github.com/acme/svc\n", "cmd/main.go": "package main\n\nimport _ \"github.com/acme/svc/internal/version\"\n\nfunc main() {}\n"}
+// TestStamps: the -X targets of the builds are used only when they set a
+// variable the binary links, after the module path is resolved; the rest
+// are noted with why, and never copied as written.
+func TestStamps(t *testing.T) {
+	t.Parallel()
+	const (
+		goMod   = "module github.com/acme/svc\n\ngo 1.22\n"
+		cmdMain = "package main\n\nimport \"github.com/acme/svc/pkg/build\"\n\nfunc main() { println(build.Version()) }\n"
+		onlyVer = "package build\n\nvar version string\n\nfunc Version() string { return version }\n"
+		// goreleaser's boilerplate, and the service's own stamp last.
+		boilerplate = "builds:\n  - main: ./cmd\n    ldflags: -s -w -X main.version={{.Version}} -X main.commit={{.Commit}} -X main.date={{.CommitDate}} -X main.builtBy=goreleaser -X github.com/acme/svc/pkg/build.version=v{{.Version}}\n"
+	)
+	version := func(source string) map[StampKind]Fact {
+		return map[StampKind]Fact{StampVersion: {"github.com/acme/svc/pkg/build.version", source}}
+	}
 	tests := []struct {
-		name    string
-		setup   func(t *testing.T, dir string)
-		wantErr string
+		name      string
+		files     map[string]string
+		want      map[StampKind]Fact
+		wantNotes []string
 	}{
-		{name: "a file of the main package is a named pipe", setup: func(t *testing.T, dir string) {
-			testtree.Write(t, dir, map[string]string{"internal/version/v.go": "package version\n"})
-			testtree.Fifo(t, dir, "cmd/pipe.go")
-		}, wantErr: "cmd/pipe.go is a named pipe"},
-		{name: "the version package's file linked outside", setup: func(t *testing.T, dir string) {
-			testtree.Link(t, dir, "internal/version/v.go", filepath.Join(outside, "version.go"))
-		}, wantErr: "internal/version/v.go is a link to " + outside},
+		{name: "goreleaser's boilerplate: the target that exists", files: map[string]string{".goreleaser.yaml": boilerplate},
+			want: version(".goreleaser.yaml builds[0].ldflags"),
+			wantNotes: []string{
+				"-X main.version (from .goreleaser.yaml builds[0].ldflags) not used: main.version sets nothing: package main declares no package-level variable version",
+				"-X main.commit (from .goreleaser.yaml builds[0].ldflags) not used: main.commit sets nothing: package main declares no package-level variable commit",
+				"-X main.date (from .goreleaser.yaml builds[0].ldflags) not used: main.date sets nothing: package main declares no package-level variable date",
+			}},
+		{name: "goreleaser's {{.ModulePath}}", files: map[string]string{".goreleaser.yaml": "builds:\n  - main: ./cmd\n    ldflags: -X {{ .ModulePath }}/pkg/build.version={{.Version}}\n"},
+			want: version(".goreleaser.yaml builds[0].ldflags")},
+		{name: "a goreleaser template that is not the module path", files: map[string]string{".goreleaser.yaml": "builds:\n  - main: ./cmd\n    ldflags: -X {{ .Env.PKG }}/pkg/build.version={{.Version}}\n"},
+			want:      version("the Go source declares it"),
+			wantNotes: []string{"-X {{ .Env.PKG }}/pkg/build.version (from .goreleaser.yaml builds[0].ldflags) not used: it holds a template"}},
+		{name: "make's $(shell go list -m), through a variable", files: map[string]string{"Makefile": "MOD := $(shell go list -m)\n\nbuild:\n\tgo build -ldflags \"-X $(MOD)/pkg/build.version=$(VERSION)\" ./cmd\n"},
+			want: version("Makefile line 4")},
+		{name: "a Makefile variable set to the module path", files: map[string]string{"Makefile": "PKG = github.com/acme/svc\n\nbuild:\n\tgo build -ldflags \"-X ${PKG}/pkg/build.version=1\" ./cmd\n"},
+			want: version("Makefile line 4")},
+		{name: "a variable the Makefile does not set", files: map[string]string{"Makefile": "build:\n\tgo build -ldflags \"-X ${PKG}/pkg/build.version=1 -X $(PKG)/pkg/build.commit=2\" ./cmd\n"},
+			want:      version("the Go source declares it"),
+			wantNotes: []string{"-X ${PKG}/pkg/build.version (from Makefile line 2) not used: it holds a variable", "-X $(PKG)/pkg/build.commit (from Makefile line 2) not used: it holds a variable"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := testtree.New(t, files)
-			tt.setup(t, dir)
-			var err error
-			testtree.Returns(t, func() { _, err = SourceStamps(dir, "github.com/acme/svc", "./cmd") })
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("err %v, want %q", err, tt.wantErr)
+			t.Parallel()
+			tt.files["go.mod"], tt.files["cmd/main.go"], tt.files["pkg/build/build.go"] = goMod, cmdMain, onlyVer
+			r, err := Read(testtree.New(t, tt.files))
+			if err != nil {
+				t.Fatal(err)
+			}
+			stamps, notes := r.Stamps(stampvars.New(listGraph(t, r.Dir, "./cmd")))
+			if !reflect.DeepEqual(stamps, tt.want) {
+				t.Errorf("stamps %+v, want %+v", stamps, tt.want)
+			}
+			if len(notes) != len(tt.wantNotes) {
+				t.Fatalf("notes %q, want %d", notes, len(tt.wantNotes))
+			}
+			for i, w := range tt.wantNotes {
+				if !strings.Contains(notes[i], w) {
+					t.Errorf("note %d = %q, want it to hold %q", i, notes[i], w)
+				}
 			}
 		})
+	}
+}
+
+func TestResolveTarget(t *testing.T) {
+	t.Parallel()
+	const mod = "github.com/acme/svc"
+	tests := []struct {
+		target, want string
+		ok           bool
+	}{
+		{"main.version", "main.version", true},
+		{"$(shell go list -m)/internal/version.Version", mod + "/internal/version.Version", true},
+		{"$(shell  go list -m )/internal/version.Version", mod + "/internal/version.Version", true},
+		{"$(go list -m)/v.V", mod + "/v.V", true},
+		{"$$(go list -m)/v.V", mod + "/v.V", true},
+		{"`go list -m`/v.V", mod + "/v.V", true},
+		{"{{.ModulePath}}/v.V", mod + "/v.V", true},
+		{"{{ .ModulePath }}/v.V", mod + "/v.V", true},
+		{"{{ .Env.MOD }}/v.V", "{{ .Env.MOD }}/v.V", false},
+		{"${PKG}/v.V", "${PKG}/v.V", false},
+		{"$(PKG)/v.V", "$(PKG)/v.V", false},
+		{"$PKG/v.V", "$PKG/v.V", false},
+		{"$(shell go list -m all)/v.V", "$(shell go list -m all)/v.V", false},
+	}
+	for _, tt := range tests {
+		if got, ok := ResolveTarget(tt.target, mod); got != tt.want || ok != tt.ok {
+			t.Errorf("ResolveTarget(%q) = %q, %v; want %q, %v", tt.target, got, ok, tt.want, tt.ok)
+		}
 	}
 }

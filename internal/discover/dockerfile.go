@@ -20,8 +20,10 @@ var DockerfilePaths = []string{"Dockerfile", "docker/Dockerfile"}
 type Dockerfile struct {
 	File   string
 	Builds []GoBuild
-	// Of the last stage: the command and entrypoint (exec form, or
-	// /bin/sh -c and the line for the shell form), the ports and the user.
+	// Of the image of the last stage, with what it inherits through FROM
+	// (dockerfile.File.Image): the command and entrypoint (exec form, or
+	// /bin/sh -c and the line for the shell form), the ports (Source: the
+	// last port's line) and the user.
 	Cmd, Entrypoint, Expose, User Words
 	// parsed is the file as BuildKit reads it, for its stages.
 	parsed dockerfile.File
@@ -64,14 +66,17 @@ func ParseDockerfile(file string, content []byte) (Dockerfile, error) {
 		return Dockerfile{}, err
 	}
 	d := Dockerfile{File: file, parsed: f}
-	defaults := argDefaults(f.MetaArgs)
-	// env holds each named stage's ENV, which the stages FROM it inherit.
-	env := map[string][]Var{}
+	defaults := f.ArgDefaults()
+	expand := f.Expander(nil)
+	// env[i] is stage i's ENV, which the stages FROM it inherit.
+	env := make([][]Var, len(f.Stages))
 	for si, stage := range f.Stages {
-		last := si == len(f.Stages)-1
-		vars := stageVars{env: slices.Clone(env[strings.ToLower(stage.BaseName)]), defaults: defaults}
+		vars := stageVars{defaults: defaults}
+		if base := f.BaseStage(si, expand); base >= 0 {
+			vars.env = slices.Clone(env[base])
+		}
 		for _, cmd := range stage.Commands {
-			source := fmt.Sprintf("%s line %d", file, line(cmd))
+			source := fmt.Sprintf("%s line %d", file, dockerfile.Line(cmdLocation(cmd)))
 			switch c := cmd.(type) {
 			case *instructions.EnvCommand, *instructions.ArgCommand:
 				vars.add(c, source)
@@ -84,27 +89,24 @@ func ParseDockerfile(file string, content []byte) (Dockerfile, error) {
 					builds[i].Inherited = vars.visible()
 				}
 				d.Builds = append(d.Builds, builds...)
-			case *instructions.CmdCommand:
-				if last {
-					d.Cmd = Words{shellForm(c.ShellDependantCmdLine), source}
-				}
-			case *instructions.EntrypointCommand:
-				if last {
-					d.Entrypoint = Words{shellForm(c.ShellDependantCmdLine), source}
-				}
-			case *instructions.ExposeCommand:
-				if last {
-					d.Expose = Words{append(d.Expose.Values, c.Ports...), source}
-				}
-			case *instructions.UserCommand:
-				if last {
-					d.User = Words{[]string{c.User}, source}
-				}
 			}
 		}
-		if stage.Name != "" {
-			env[strings.ToLower(stage.Name)] = vars.env
-		}
+		env[si] = vars.env
+	}
+	// The image is the last stage's, with what it inherits through FROM.
+	img := f.Image(len(f.Stages)-1, nil)
+	source := func(line int) string { return fmt.Sprintf("%s line %d", file, line) }
+	if c := img.Cmd; c != nil {
+		d.Cmd = Words{shellForm(c), source(c.Line)}
+	}
+	if e := img.Entrypoint; e != nil {
+		d.Entrypoint = Words{shellForm(e), source(e.Line)}
+	}
+	for _, p := range img.Expose {
+		d.Expose = Words{append(d.Expose.Values, p.Value), source(p.Line)}
+	}
+	if u := img.User; u != nil {
+		d.User = Words{[]string{u.Value}, source(u.Line)}
 	}
 	return d, nil
 }
@@ -141,19 +143,6 @@ func (v stageVars) visible() []Var {
 	return slices.Concat(v.args, v.env)
 }
 
-// argDefaults are the values the ARGs before the first FROM give.
-func argDefaults(metaArgs []instructions.ArgCommand) map[string]string {
-	defaults := map[string]string{}
-	for _, c := range metaArgs {
-		for _, a := range c.Args {
-			if a.Value != nil {
-				defaults[a.Key] = *a.Value
-			}
-		}
-	}
-	return defaults
-}
-
 // shellGoBuilds finds the go build commands of a RUN: in its shell line,
 // or its exec form. A shell line too rich to split into words (functions,
 // as in Gantry's own dev-tools stage) is an error only when it may hold a
@@ -173,16 +162,18 @@ func shellGoBuilds(cmdLine []string, shell bool, source string) ([]GoBuild, erro
 	return goBuilds(commands, source)
 }
 
-func shellForm(c instructions.ShellDependantCmdLine) []string {
-	if c.PrependShell {
-		return []string{"/bin/sh", "-c", strings.Join(c.CmdLine, " ")}
+// shellForm writes a CMD or ENTRYPOINT as the words it runs: the shell
+// form as /bin/sh -c and its line.
+func shellForm(c *dockerfile.Command) []string {
+	if c.Shell {
+		return []string{"/bin/sh", "-c", strings.Join(c.Args, " ")}
 	}
-	return c.CmdLine
+	return c.Args
 }
 
-func line(cmd instructions.Command) int {
-	if l, ok := cmd.(interface{ Location() []parser.Range }); ok && len(l.Location()) > 0 {
-		return l.Location()[0].Start.Line
+func cmdLocation(cmd instructions.Command) []parser.Range {
+	if l, ok := cmd.(interface{ Location() []parser.Range }); ok {
+		return l.Location()
 	}
-	return 0
+	return nil
 }

@@ -117,11 +117,14 @@ func parseTemplatedLDFlags(ldflags string) (stamps, others []string, err error) 
 		return fmt.Sprintf("{{%d}}", len(templates)-1)
 	})
 	stamps, others, err = parseLDFlags(ldflags)
-	for i, flag := range others {
-		others[i] = setAside.ReplaceAllStringFunc(flag, func(p string) string {
-			n, _ := strconv.Atoi(setAside.FindStringSubmatch(p)[1])
-			return templates[n]
-		})
+	// Stamps too: an -X target may hold one ({{.ModulePath}}/pkg/build.version).
+	for _, words := range [][]string{stamps, others} {
+		for i, flag := range words {
+			words[i] = setAside.ReplaceAllStringFunc(flag, func(p string) string {
+				n, _ := strconv.Atoi(setAside.FindStringSubmatch(p)[1])
+				return templates[n]
+			})
+		}
 	}
 	return stamps, others, err
 }

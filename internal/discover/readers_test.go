@@ -138,6 +138,18 @@ FROM scratch AS prod
 				Inherited: []Var{{"CGO_ENABLED", "1", "Dockerfile line 5"}, {"CGO_ENABLED", "0", "Dockerfile line 3"}, {"GOFLAGS", "-mod=mod", "Dockerfile line 3"}}},
 			{Source: "Dockerfile line 8", Package: "./cmd/x", Binary: "x", Env: []string{"CGO_ENABLED=1"},
 				Inherited: []Var{{"CGO_ENABLED", "0", "Dockerfile line 3"}, {"GOFLAGS", "-mod=mod", "Dockerfile line 3"}}}}},
+		{name: "the image inherits through FROM <stage>; an ENTRYPOINT resets the CMD inherited", dockerfile: `FROM alpine AS base
+EXPOSE 8080
+USER nobody
+CMD ["/app", "serve"]
+FROM base AS runtime
+EXPOSE 9090
+FROM runtime
+ENTRYPOINT ["/app"]
+`, wantEntry: Words{[]string{"/app"}, "Dockerfile line 8"}, wantExpose: Words{[]string{"8080", "9090"}, "Dockerfile line 6"},
+			wantUser: Words{[]string{"nobody"}, "Dockerfile line 3"}, wantMissing: []string{"prod", "dev"}},
+		{name: "a CMD inherited", dockerfile: "FROM alpine AS base\nCMD [\"/app\", \"serve\"]\nFROM base\nCOPY x /x\n",
+			wantCmd: Words{[]string{"/app", "serve"}, "Dockerfile line 2"}, wantMissing: []string{"prod", "dev"}},
 		{name: "no go build", dockerfile: "FROM alpine\nRUN apk add git && go version\n", wantMissing: []string{"prod", "dev"}},
 		{name: "not a Dockerfile", dockerfile: "FROM\n", wantErr: "FROM"},
 	}

@@ -2,15 +2,12 @@ package discover
 
 import (
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"path"
-	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
-	"github.com/gantry-build/gantry/internal/repofile"
+	"github.com/gantry-build/gantry/internal/stampvars"
 )
 
 // StampKind is what a version stamp receives.
@@ -27,6 +24,11 @@ var StampKinds = []StampKind{StampVersion, StampCommit, StampDate}
 
 func (k StampKind) String() string {
 	return [...]string{"version", "commit", "date"}[k]
+}
+
+// Field is the stamp's field of the configuration's Stamp: Version.
+func (k StampKind) Field() string {
+	return [...]string{"Version", "Commit", "Date"}[k]
 }
 
 // stampNames are the variable names each kind is recognised by, lower-
@@ -69,92 +71,85 @@ func ClassifyStamps(targets []string) map[StampKind]string {
 	return out
 }
 
-// SourceStamps finds the package-level string variables that can receive
-// a version stamp, in the main package mainPkg ("./cmd", ".") of the
-// module at dir, then in the packages it imports from the module whose
-// path ends in "build" or "version" (pkg/build, internal/version). They
-// are returned as -X names: main.version, <import path>.<name>. Only the
-// source is parsed; nothing is compiled.
-func SourceStamps(dir, modulePath, mainPkg string) ([]string, error) {
-	root := repofile.At(dir)
-	vars, imports, err := stringVars(root, mainPkg)
-	if err != nil {
-		return nil, err
-	}
-	var stamps []string
-	for _, v := range vars {
-		stamps = append(stamps, "main."+v)
-	}
-	for _, imp := range imports {
-		rel, ok := strings.CutPrefix(imp, modulePath+"/")
-		base := path.Base(imp)
-		if !ok || !(strings.HasSuffix(base, "build") || strings.HasSuffix(base, "version")) {
-			continue
-		}
-		vars, _, err := stringVars(root, rel)
-		if err != nil {
-			return nil, err
-		}
-		for _, v := range vars {
-			stamps = append(stamps, imp+"."+v)
-		}
-	}
-	return stamps, nil
-}
-
-// stringVars parses the package pkg (slash-separated, relative to root;
-// its files for this platform, no tests) and returns its package-level
-// string variables that -X can set (typed string, or untyped with a
-// string literal) whose names are stamp names, and the package's imports.
-func stringVars(root repofile.Dir, pkg string) (vars, imports []string, err error) {
-	dir := filepath.Join(root.Path, filepath.FromSlash(pkg))
-	p, err := root.GoContext().ImportDir(dir, 0)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read the Go package in %s: %w", dir, err)
-	}
-	fset := token.NewFileSet()
-	for _, name := range p.GoFiles {
-		content, err := root.Read(path.Join(pkg, name), repofile.MaxGoFile)
-		if err != nil {
-			return nil, nil, fmt.Errorf("not read: %w", err)
-		}
-		f, err := parser.ParseFile(fset, filepath.Join(dir, name), content, parser.SkipObjectResolution)
-		if err != nil {
-			return nil, nil, fmt.Errorf("parse %s: %w", filepath.Join(dir, name), err)
-		}
-		for _, decl := range f.Decls {
-			gen, ok := decl.(*ast.GenDecl)
-			if !ok || gen.Tok != token.VAR {
+// Stamps decides the -X target of each stamp from the variables the
+// binary links (vars, the main package's graph, as mage check reads it):
+// the first build that sets one of its kind (goreleaser, Dockerfile,
+// Makefile) with a target that sets a variable, else a variable the
+// service's own packages declare (SourceStamps). A kind it leaves out
+// takes the targets' default, main.<kind>. notes say which targets of the
+// builds are not used, and why: a target that sets nothing (goreleaser's
+// boilerplate names main.commit in every project), or one holding a
+// template or variable that cannot be resolved.
+func (r Repo) Stamps(vars *stampvars.Reader) (stamps map[StampKind]Fact, notes []string) {
+	stamps = map[StampKind]Fact{}
+	for _, b := range r.Builds() {
+		var usable []string
+		for _, written := range b.Stamps {
+			name := written[strings.LastIndex(written, ".")+1:]
+			k, ok := stampKind(name)
+			if !ok {
 				continue
 			}
-			for _, spec := range gen.Specs {
-				vs := spec.(*ast.ValueSpec)
-				for i, n := range vs.Names {
-					if _, ok := stampKind(n.Name); ok && isStringVar(vs, i) {
-						vars = append(vars, n.Name)
-					}
-				}
+			target, ok := ResolveTarget(written, r.Module.Path)
+			if !ok {
+				notes = append(notes, fmt.Sprintf("-X %s (from %s) not used: %s, whose value only the build tool knows; the %s stamp is decided without it (to choose, set magetools.Config.Stamp.%s to <import path>.<name>)",
+					written, b.From("ldflags"), unresolved(target), k, k.Field()))
+				continue
+			}
+			if _, problem := vars.Check(target); problem != "" {
+				notes = append(notes, fmt.Sprintf("-X %s (from %s) not used: %s sets nothing: %s", written, b.From("ldflags"), target, problem))
+				continue
+			}
+			usable = append(usable, target)
+		}
+		for k, target := range ClassifyStamps(usable) {
+			if _, ok := stamps[k]; !ok {
+				stamps[k] = Fact{target, b.From("ldflags")}
 			}
 		}
 	}
-	return vars, p.Imports, nil
+	for k, target := range ClassifyStamps(SourceStamps(vars)) {
+		if _, ok := stamps[k]; !ok {
+			stamps[k] = Fact{target, "the Go source declares it"}
+		}
+	}
+	return stamps, notes
 }
 
-// isStringVar: -X sets a string variable that is uninitialised or
-// initialised to a constant string.
-func isStringVar(vs *ast.ValueSpec, i int) bool {
-	if vs.Type != nil {
-		id, ok := vs.Type.(*ast.Ident)
-		if !ok || id.Name != "string" {
-			return false
+// SourceStamps are the variables -X can set whose names are stamp names,
+// declared in the main package or in a package of the service's module it
+// links whose path ends in "build" or "version" (pkg/build,
+// internal/version), as -X names them.
+func SourceStamps(vars *stampvars.Reader) []string {
+	var stamps []string
+	for _, v := range vars.Settable() {
+		base := path.Base(v.Package)
+		if _, ok := stampKind(v.Name); !ok || (v.Package != vars.Main().ImportPath && !strings.HasSuffix(base, "build") && !strings.HasSuffix(base, "version")) {
+			continue
 		}
-		if len(vs.Values) == 0 {
-			return true
-		}
+		stamps = append(stamps, v.Target)
 	}
-	if i >= len(vs.Values) {
-		return false
+	return stamps
+}
+
+// modulePathTemplates are what build files write for the module path:
+// make's and the shell's `go list -m`, goreleaser's template.
+var modulePathTemplates = regexp.MustCompile(`\$\(shell\s+go\s+list\s+-m\s*\)|\$\$?\(\s*go\s+list\s+-m\s*\)|` + "`go list -m`" + `|\{\{-?\s*\.ModulePath\s*-?\}\}`)
+
+// ResolveTarget resolves the module path in an -X target as its build
+// tool would: `$(shell go list -m)`, `$(go list -m)` and goreleaser's
+// {{.ModulePath}} are modulePath (a Makefile variable set to either is
+// expanded by then). ok is false when a variable or template is left,
+// whose value only the build tool knows.
+func ResolveTarget(target, modulePath string) (resolved string, ok bool) {
+	resolved = modulePathTemplates.ReplaceAllLiteralString(target, modulePath)
+	return resolved, !strings.Contains(resolved, "$") && !strings.Contains(resolved, "{{") && !strings.Contains(resolved, "`")
+}
+
+// unresolved names what is left in a target ResolveTarget cannot resolve.
+func unresolved(target string) string {
+	if strings.Contains(target, "{{") {
+		return "it holds a template"
 	}
-	lit, ok := vs.Values[i].(*ast.BasicLit)
-	return ok && lit.Kind == token.STRING
+	return "it holds a variable"
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path"
 	"slices"
 	"strings"
 
@@ -61,10 +62,10 @@ func (f File) StageNames() []string {
 	return names
 }
 
-// Expander returns a function that expands a FROM or --from word as
-// BuildKit does: with the global ARGs' defaults, replaced by buildArgs. A
-// word it cannot expand is kept as written.
-func (f File) Expander(buildArgs map[string]string) func(word string) string {
+// ArgDefaults are the values the ARGs before the first FROM give: what a
+// FROM line expands with, and what an ARG of a stage without a value of
+// its own takes.
+func (f File) ArgDefaults() map[string]string {
 	values := map[string]string{}
 	for _, cmd := range f.MetaArgs {
 		for _, kv := range cmd.Args {
@@ -73,6 +74,14 @@ func (f File) Expander(buildArgs map[string]string) func(word string) string {
 			}
 		}
 	}
+	return values
+}
+
+// Expander returns a function that expands a FROM or --from word as
+// BuildKit does: with the global ARGs' defaults, replaced by buildArgs. A
+// word it cannot expand is kept as written.
+func (f File) Expander(buildArgs map[string]string) func(word string) string {
+	values := f.ArgDefaults()
 	maps.Copy(values, buildArgs)
 	var env []string
 	for _, k := range slices.Sorted(maps.Keys(values)) {
@@ -86,6 +95,104 @@ func (f File) Expander(buildArgs map[string]string) func(word string) string {
 		}
 		return out
 	}
+}
+
+// BaseStage returns the stage stage i is FROM (its FROM expanded with
+// expand, an Expander), or -1 when it is FROM an image: FROM can name
+// only an earlier stage.
+func (f File) BaseStage(i int, expand func(string) string) int {
+	j := f.Stage(expand(f.Stages[i].BaseName))
+	if j >= i {
+		return -1
+	}
+	return j
+}
+
+// Chain is stage i and the stages it is FROM, transitively, stage i
+// first: the stages its image is made of.
+func (f File) Chain(i int, expand func(string) string) []int {
+	var chain []int
+	for ; i >= 0; i = f.BaseStage(i, expand) {
+		chain = append(chain, i)
+	}
+	return chain
+}
+
+// Command is a CMD or ENTRYPOINT: its words as written (the line, for
+// the shell form), and the line it is on.
+type Command struct {
+	Args  []string
+	Shell bool
+	Line  int
+}
+
+// Value is a USER, a WORKDIR or an EXPOSEd port, and the line it is on.
+type Value struct {
+	Value string
+	Line  int
+}
+
+// Image is how the image of a stage runs, as the instructions of this
+// file set it: what the stage sets, over what it inherits from the stages
+// it is FROM. nil (none) leaves the base image's.
+type Image struct {
+	Cmd, Entrypoint *Command
+	// Expose are the ports exposed, each once, first first.
+	Expose        []Value
+	User, Workdir *Value
+}
+
+// Image returns the image of stage i, its FROM resolved with buildArgs
+// (as Expander). It follows the builder: a stage FROM another inherits its
+// image's settings; an ENTRYPOINT resets the CMD inherited, unless its
+// own stage sets one; a relative WORKDIR is joined to the one before.
+func (f File) Image(i int, buildArgs map[string]string) Image {
+	var img Image
+	if i < 0 || i >= len(f.Stages) {
+		return img
+	}
+	chain := f.Chain(i, f.Expander(buildArgs))
+	for k := len(chain) - 1; k >= 0; k-- {
+		cmdSet := false
+		for _, c := range f.Stages[chain[k]].Commands {
+			switch c := c.(type) {
+			case *instructions.CmdCommand:
+				img.Cmd, cmdSet = &Command{c.CmdLine, c.PrependShell, Line(c.Location())}, true
+			case *instructions.EntrypointCommand:
+				img.Entrypoint = &Command{c.CmdLine, c.PrependShell, Line(c.Location())}
+				if !cmdSet {
+					img.Cmd = nil
+				}
+			case *instructions.ExposeCommand:
+				for _, p := range c.Ports {
+					if !slices.ContainsFunc(img.Expose, func(v Value) bool { return v.Value == p }) {
+						img.Expose = append(img.Expose, Value{p, Line(c.Location())})
+					}
+				}
+			case *instructions.UserCommand:
+				img.User = &Value{c.User, Line(c.Location())}
+			case *instructions.WorkdirCommand:
+				dir := c.Path
+				if !path.IsAbs(dir) {
+					prev := "/"
+					if img.Workdir != nil {
+						prev = img.Workdir.Value
+					}
+					dir = path.Join(prev, dir)
+				}
+				img.Workdir = &Value{dir, Line(c.Location())}
+			}
+		}
+	}
+	return img
+}
+
+// Line is the first line of an instruction's location, 0 when unknown.
+func Line(loc []parser.Range) int {
+	if len(loc) == 0 {
+		return 0
+	}
+	return loc[0].Start.Line
 }
 
 // Images returns the images the stages start FROM, expanded with

@@ -44,6 +44,11 @@ type Package struct {
 	// Module.GoMod), read apart by Decode so that Module keeps the shape
 	// its readers build.
 	GoMod string `json:"-"`
+	// ModuleVersion is the version of the package's module as the build
+	// uses it (go list's Module.Version, and " => " its replacement's path
+	// and version when replaced), read apart as GoMod is: what a service's
+	// inputs digest holds of go.mod and go.sum.
+	ModuleVersion string `json:"-"`
 	// GoFiles are the files compiled with cgo off; IgnoredGoFiles those
 	// build constraints (cgo's among them) leave out.
 	GoFiles        []string
@@ -162,7 +167,12 @@ func Decode(r io.Reader) ([]Package, error) {
 			return pkgs, nil
 		}
 		var p Package
-		var module struct{ Module *struct{ GoMod string } }
+		var module struct {
+			Module *struct {
+				GoMod, Version string
+				Replace        *struct{ Path, Version string }
+			}
+		}
 		if err == nil {
 			err = json.Unmarshal(raw, &p)
 		}
@@ -174,6 +184,10 @@ func Decode(r io.Reader) ([]Package, error) {
 		}
 		if module.Module != nil {
 			p.GoMod = module.Module.GoMod
+			p.ModuleVersion = module.Module.Version
+			if r := module.Module.Replace; r != nil {
+				p.ModuleVersion += " => " + r.Path + " " + r.Version
+			}
 		}
 		pkgs = append(pkgs, p)
 	}

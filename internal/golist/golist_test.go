@@ -150,3 +150,27 @@ func relative(t *testing.T, dir string, files []string) []string {
 	}
 	return got
 }
+
+func TestDecodeModuleVersion(t *testing.T) {
+	t.Parallel()
+	out := `{"ImportPath":"example.com/svc","Module":{"Path":"example.com/svc","Main":true,"GoMod":"/src/go.mod"}}
+{"ImportPath":"example.com/dep","Module":{"Path":"example.com/dep","Version":"v1.2.3","GoMod":"/mod/dep.mod"}}
+{"ImportPath":"example.com/fork","Module":{"Path":"example.com/fork","Version":"v1.0.0","Replace":{"Path":"example.com/myfork","Version":"v1.0.1"}}}
+{"ImportPath":"strings","Standard":true}
+`
+	pkgs, err := Decode(strings.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range pkgs {
+		got = append(got, p.ModuleVersion)
+	}
+	want := []string{"", "v1.2.3", "v1.0.0 => example.com/myfork v1.0.1", ""}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ModuleVersion = %q, want %q", got, want)
+	}
+	if pkgs[1].GoMod != "/mod/dep.mod" || pkgs[1].Module.Path != "example.com/dep" {
+		t.Errorf("dep = %+v", pkgs[1])
+	}
+}

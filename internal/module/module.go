@@ -96,9 +96,19 @@ func ServiceName(mainPackage, modulePath string) string {
 	return strings.ToLower(prefix[strings.LastIndex(prefix, "/")+1:])
 }
 
+// MaxServiceName bounds the service name: it names the binary Build
+// writes (with a "-dev-<os>-<arch>.exe" suffix, under the 255 bytes a file
+// name may have) and the image's last path component (the whole
+// repository name may have 255 characters, registry and owner included).
+const MaxServiceName = 128
+
 // CheckServiceName returns an error unless name can name the service: it
-// is the local image name of `mage image`, so an image name component.
+// is the local image name of `mage image`, so an image name component,
+// and a file name of `mage build`, so at most MaxServiceName long.
 func CheckServiceName(name string) error {
+	if len(name) > MaxServiceName {
+		return fmt.Errorf("service name %.20q... is %d characters long; a service name may have at most %d: choose a shorter one", name, len(name), MaxServiceName)
+	}
 	if err := reference.CheckComponent(name); err != nil {
 		return fmt.Errorf("service name %w", err)
 	}

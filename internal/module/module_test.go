@@ -336,3 +336,33 @@ func TestReplacesOutsideThroughALink(t *testing.T) {
 		t.Errorf("ReplacesOutside = %+v, %v; want the linked replacement", got, err)
 	}
 }
+
+// TestCheckServiceName: the name is an image name component, and short
+// enough to name a file (bin/gantry/<service>-dev-linux-arm64) and an image.
+func TestCheckServiceName(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, wantErr string
+	}{
+		{"widget", ""},
+		{"ucan-server", ""},
+		{strings.Repeat("a", MaxServiceName), ""},
+		{strings.Repeat("a", MaxServiceName+1), "is 129 characters long; a service name may have at most 128"},
+		{strings.Repeat("a", 300), "is 300 characters long"},
+		{"Widget", "not a valid image name component"},
+		{"-widget", "not a valid image name component"},
+		{"", "not a valid image name component"},
+	}
+	for _, tt := range tests {
+		err := CheckServiceName(tt.name)
+		if tt.wantErr == "" {
+			if err != nil {
+				t.Errorf("CheckServiceName(%.20q): %v", tt.name, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("CheckServiceName(%.20q) = %v, want %q", tt.name, err, tt.wantErr)
+		}
+	}
+}

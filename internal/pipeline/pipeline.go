@@ -98,6 +98,8 @@ type Result struct {
 	// Checks are what verifying its supply chain found (see attest); none
 	// when signing is off.
 	Checks []supplychain.Check
+	// Service is the service of the image, in a run of several (Services).
+	Service string
 }
 
 // inActions reports whether this runs in GitHub Actions.

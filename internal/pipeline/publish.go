@@ -41,46 +41,60 @@ const (
 func (r Run) Publish(ctx context.Context) ([]Result, error) {
 	results := make([]Result, len(r.Plan.Images))
 	err := r.withTemp(func(tmp string) error {
-		if err := r.Registry.CheckPush(ctx, r.Config.Image); err != nil {
+		if err := r.preflight(ctx); err != nil {
 			return err
 		}
-		for _, img := range r.Plan.Images {
-			for _, tag := range img.Moving {
-				if _, err := r.shouldMove(ctx, tag); err != nil {
-					return err
-				}
-			}
-		}
-		var build []plan.Image
-		var index []int // build's results
-		for i, img := range r.Plan.Images {
-			res, err := r.existing(ctx, img)
-			if err != nil {
-				return err
-			}
-			if res.How == "" {
-				build = append(build, img)
-				index = append(index, i)
-				continue
-			}
-			if results[i], err = r.finish(ctx, res); err != nil {
-				return err
-			}
-		}
-		err := r.builds(ctx, tmp, build, buildx.Push, noTags, func(ctx context.Context, r Run, i int, digest string) error {
-			res, err := r.finish(ctx, Result{Image: r.Plan.Images[index[i]], Digest: digest, How: Built})
-			if err != nil {
-				return err
-			}
-			results[index[i]] = res
-			return nil
-		})
-		if err != nil {
+		if err := r.put(ctx, tmp, results); err != nil {
 			return err
 		}
 		return r.moveTags(ctx, results)
 	})
 	return finished(results), err
+}
+
+// preflight is step 1 of Publish: what must pass before anything is built.
+func (r Run) preflight(ctx context.Context) error {
+	if err := r.Registry.CheckPush(ctx, r.Config.Image); err != nil {
+		return err
+	}
+	for _, img := range r.Plan.Images {
+		for _, tag := range img.Moving {
+			if _, err := r.shouldMove(ctx, tag); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// put is steps 2 and 3 of Publish: every image of the plan reused,
+// promoted or built, verified, attested and given its immutable tags,
+// each into results (as long as the plan's images).
+func (r Run) put(ctx context.Context, tmp string, results []Result) error {
+	var build []plan.Image
+	var index []int // build's results
+	for i, img := range r.Plan.Images {
+		res, err := r.existing(ctx, img)
+		if err != nil {
+			return err
+		}
+		if res.How == "" {
+			build = append(build, img)
+			index = append(index, i)
+			continue
+		}
+		if results[i], err = r.finish(ctx, res); err != nil {
+			return err
+		}
+	}
+	return r.builds(ctx, tmp, build, buildx.Push, noTags, func(ctx context.Context, r Run, i int, digest string) error {
+		res, err := r.finish(ctx, Result{Image: r.Plan.Images[index[i]], Digest: digest, How: Built})
+		if err != nil {
+			return err
+		}
+		results[index[i]] = res
+		return nil
+	})
 }
 
 // noTags are the tags of a push: none, since it goes by digest.

@@ -14,6 +14,7 @@ import (
 	"github.com/gantry-build/gantry/internal/gobuild"
 	"github.com/gantry-build/gantry/internal/plan"
 	"github.com/gantry-build/gantry/internal/provenance"
+	"github.com/gantry-build/gantry/internal/registry"
 	"github.com/gantry-build/gantry/internal/repofile"
 	"github.com/gantry-build/gantry/magetools/config"
 )
@@ -110,6 +111,9 @@ func (r Run) labels() map[string]string {
 	}
 	if cfg.License != "" {
 		l["org.opencontainers.image.licenses"] = cfg.License
+	}
+	if r.Plan.Inputs != "" {
+		l[registry.InputsLabel] = r.Plan.Inputs
 	}
 	return l
 }

@@ -47,6 +47,15 @@ type Plan struct {
 	// that is not a release version), while what publishes nothing
 	// (plan, build, image, check) still works. See Err.
 	Problem string `json:"problem,omitempty"`
+	// Service is the service the plan is of, in a repository of several
+	// (Config.Services); empty for a repository of one.
+	Service string `json:"service,omitempty"`
+	// Inputs is the service's inputs digest (internal/inputs), recorded
+	// on its images; empty when not computed.
+	Inputs string `json:"inputs,omitempty"`
+	// Skipped says why this push builds nothing of the service: nothing
+	// it is built from changed (see Skip).
+	Skipped string `json:"skipped,omitempty"`
 }
 
 // Err is the Problem as an error, for the targets that act on the event

@@ -10,9 +10,15 @@ import (
 
 // WriteTable prints the plan for people: one row per target and tag.
 func (p Plan) WriteTable(w io.Writer) error {
+	if p.Service != "" {
+		fmt.Fprintf(w, "service: %s\n", p.Service)
+	}
 	fmt.Fprintf(w, "event:   %s %s\ncommit:  %s (short %s)\nversion: %s\npush:    %t\n",
 		p.Event, p.Ref, p.Commit, p.Short, p.Version, p.Push)
-	if p.Reason != "" {
+	if p.Skipped != "" {
+		fmt.Fprintf(w, "skipped: %s\n", p.Skipped)
+	}
+	if p.Reason != "" && p.Skipped == "" {
 		fmt.Fprintf(w, "note:    %s\n", p.Reason)
 	}
 	if len(p.Images) == 0 {

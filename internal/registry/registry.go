@@ -125,6 +125,9 @@ type Image struct {
 	Digest string
 	// Revision is the commit in the revision label of its first platform image.
 	Revision string
+	// Inputs is the inputs digest in the InputsLabel of its first
+	// platform image (internal/inputs).
+	Inputs string
 }
 
 // Lookup returns what tag (or a digest reference) names, or found == false
@@ -147,7 +150,7 @@ func (c Client) Lookup(ctx context.Context, tag string) (img Image, found bool, 
 		if err != nil {
 			return Image{}, false, fmt.Errorf("look up %s: %w", tag, err)
 		}
-		img.Revision = cfg.Config.Labels[RevisionLabel]
+		img.Revision, img.Inputs = cfg.Config.Labels[RevisionLabel], cfg.Config.Labels[InputsLabel]
 	}
 	return img, true, nil
 }
@@ -366,6 +369,10 @@ type Expect struct {
 
 // RevisionLabel is the OCI label that carries the full commit SHA.
 const RevisionLabel = "org.opencontainers.image.revision"
+
+// InputsLabel is the label that carries a service's inputs digest
+// (internal/inputs): equal on two images built from the same inputs.
+const InputsLabel = "io.github.gantry-build.inputs"
 
 // Verify reads what ref names back from the registry and checks it
 // against want; it returns its digest.

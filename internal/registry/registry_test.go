@@ -900,3 +900,26 @@ func TestManifestsAndResolve(t *testing.T) {
 		t.Errorf("Resolve of a missing tag: %v, want an error naming it", err)
 	}
 }
+
+func TestLookupInputs(t *testing.T) {
+	host, _ := newRegistry(t)
+	repo := host + "/acme/svc"
+	labelled := func(platform string) v1.Image {
+		img := platformImage(t, platform, rev, nonroot)
+		cf, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf = cf.DeepCopy()
+		cf.Config.Labels[InputsLabel] = "sha256:aa"
+		if img, err = mutate.ConfigFile(img, cf); err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	d := push(t, repo+":main", index(t, entry{platform: "linux/amd64", img: labelled("linux/amd64")}, entry{platform: "linux/arm64", img: labelled("linux/arm64")}))
+	got, found, err := New().Lookup(context.Background(), repo+":main")
+	if want := (Image{Digest: d, Revision: rev, Inputs: "sha256:aa"}); err != nil || !found || got != want {
+		t.Errorf("Lookup = %+v, %v, %v; want %+v", got, found, err, want)
+	}
+}

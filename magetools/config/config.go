@@ -51,7 +51,8 @@ type Config struct {
 	// Default: the one .goreleaser.yaml's builds[0].main names, else a
 	// Dockerfile's go build, else the Makefile's; else "." when the root
 	// is a main package, else ./cmd when it is, else the single
-	// ./cmd/<name>; several are an error. Env: GANTRY_MAIN.
+	// ./cmd/<name>; several are an error (list them in Services instead).
+	// Env: GANTRY_MAIN.
 	MainPackage string
 
 	// Registry is the registry host of the default Image.
@@ -236,6 +237,23 @@ type Config struct {
 	// platform the mage binary runs as. Env: GANTRY_GOOS, GANTRY_GOARCH.
 	GOOS   string
 	GOARCH string
+
+	// Services are the services of a repository that builds several, one
+	// image each, from main packages of the one Go module in Dir (see
+	// Service and ResolveServices). The fields above are shared; each
+	// Service overrides its own. With Services, Service and MainPackage
+	// stay unset, GANTRY_SERVICE and GANTRY_MAIN are refused, and Image
+	// (GANTRY_IMAGE) is the repository the services' default images are
+	// under. Default: none: the repository is one service, configured by
+	// the fields above. Env: none (GANTRY_SERVICES selects some of them).
+	Services []Service
+
+	// BuildAll builds every service on a push to the publishing branch,
+	// not only those whose inputs changed since the image their moving
+	// tag names (README, "Several services"): to pick up a new base image
+	// under the same tag. Only with Services. Default: false. Env:
+	// GANTRY_BUILD_ALL.
+	BuildAll bool
 }
 
 // Stamp names package-qualified string variables (e.g. "main.version").
@@ -251,7 +269,15 @@ type Stamp struct {
 	// Date receives the commit time, RFC 3339 in UTC.
 	// Default: "main.date". Env: GANTRY_STAMP_DATE ("-": off).
 	Date string
+	// Defaulted is set by Resolve, not by the service: the fields that took
+	// their default because nothing set them. A default stamp whose
+	// variable the binary lacks is left out of the build with a warning (a
+	// minimal service declares none), while one the team set is an error.
+	Defaulted StampFields
 }
+
+// StampFields marks some of Stamp's fields.
+type StampFields struct{ Version, Commit, Date bool }
 
 // Defaults that need no look-up.
 const (
@@ -392,7 +418,7 @@ func (c Config) Resolve(env Lookup, facts Facts) (Config, error) {
 	if r.MainPackage == "" {
 		main, err := module.DecideMain(facts.NamedMains, facts.MainCandidates)
 		if err != nil {
-			return Config{}, fmt.Errorf("%w; set GANTRY_MAIN or Config.MainPackage (e.g. ./cmd/server)", err)
+			return Config{}, fmt.Errorf("%w; set GANTRY_MAIN or Config.MainPackage (e.g. ./cmd/server), or, to build each, list them in Config.Services (gantry init writes it)", err)
 		}
 		r.MainPackage = main.Package
 	}
@@ -425,12 +451,21 @@ func (c Config) Resolve(env Lookup, facts Facts) (Config, error) {
 	case r.Dockerfile == "" && fileExists(filepath.Join(facts.Dir, DefaultDockerfile)):
 		r.Dockerfile = DefaultDockerfile
 	}
-	for field, def := range map[*string]string{&r.Stamp.Version: "main.version", &r.Stamp.Commit: "main.commit", &r.Stamp.Date: "main.date"} {
-		switch *field {
+	r.Stamp.Defaulted = StampFields{}
+	for _, f := range []struct {
+		field     *string
+		def       string
+		defaulted *bool
+	}{
+		{&r.Stamp.Version, "main.version", &r.Stamp.Defaulted.Version},
+		{&r.Stamp.Commit, "main.commit", &r.Stamp.Defaulted.Commit},
+		{&r.Stamp.Date, "main.date", &r.Stamp.Defaulted.Date},
+	} {
+		switch *f.field {
 		case "":
-			*field = def
+			*f.field, *f.defaulted = f.def, true
 		case "-":
-			*field = ""
+			*f.field = ""
 		}
 	}
 	setDefault(&r.GOOS, facts.HostGOOS)
@@ -521,6 +556,7 @@ func (r *Config) applyEnv(env Lookup) error {
 		"GANTRY_NO_CACHE":                &r.NoCache,
 		"GANTRY_CGO":                     &r.CGO,
 		"GANTRY_RELEASE_REBUILD":         &r.ReleaseRebuild,
+		"GANTRY_BUILD_ALL":               &r.BuildAll,
 	} {
 		if v, ok := env(key); ok && v != "" {
 			b, err := strconv.ParseBool(v)

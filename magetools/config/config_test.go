@@ -78,7 +78,7 @@ func TestResolveDefaults(t *testing.T) {
 		BuildArgs:            nil,
 		Attestations:         false,
 		Workflow:             ".github/workflows/publish-ghcr.yml",
-		Stamp:                Stamp{Version: "main.version", Commit: "main.commit", Date: "main.date"},
+		Stamp:                Stamp{Version: "main.version", Commit: "main.commit", Date: "main.date", Defaulted: StampFields{true, true, true}},
 		GOOS:                 "linux",
 		GOARCH:               hostGOARCH,
 		ShardDir:             filepath.Join(os.TempDir(), "gantry-shards"),
@@ -594,6 +594,8 @@ func TestResolveStamp(t *testing.T) {
 			want: Stamp{Version: "main.version", Commit: "", Date: "main.date"}},
 		{name: "GANTRY_STAMP_DATE=- switches a code-set date off", code: custom, env: map[string]string{"GANTRY_STAMP_DATE": "-"},
 			want: Stamp{Version: custom.Version, Commit: custom.Commit, Date: ""}},
+		{name: "Defaulted set in code is Resolve's to say", code: Stamp{Version: "x.V", Defaulted: StampFields{Version: true}},
+			want: Stamp{Version: "x.V", Commit: "main.commit", Date: "main.date"}},
 		{name: "all switched off", env: map[string]string{"GANTRY_STAMP_VERSION": "-", "GANTRY_STAMP_COMMIT": "-", "GANTRY_STAMP_DATE": "-"},
 			want: Stamp{}},
 	}
@@ -601,6 +603,9 @@ func TestResolveStamp(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			got := mustResolve(t, Config{Stamp: tt.code}, tt.env, facts(t))
+			// What took its default is exactly what nothing set.
+			tt.want.Defaulted = StampFields{tt.code.Version == "" && tt.env["GANTRY_STAMP_VERSION"] == "",
+				tt.code.Commit == "" && tt.env["GANTRY_STAMP_COMMIT"] == "", tt.code.Date == "" && tt.env["GANTRY_STAMP_DATE"] == ""}
 			if got.Stamp != tt.want {
 				t.Errorf("Stamp = %+v, want %+v", got.Stamp, tt.want)
 			}
@@ -801,6 +806,8 @@ func TestResolveErrors(t *testing.T) {
 			errHas: []string{`"-widget-" is not a valid image name component`}},
 		{name: "image from a repository going up", facts: func(f *Facts) { f.OwnerRepo = "../../x" },
 			errHas: []string{`".." is not a valid image name component`, "GANTRY_IMAGE"}},
+		{name: "a 300-character service name", env: map[string]string{"GANTRY_SERVICE": strings.Repeat("a", 300)},
+			errHas: []string{"is 300 characters long", "at most 128", "GANTRY_SERVICE"}},
 		{name: "description on two lines", cfg: Config{Description: "a\nb"},
 			errHas: []string{"control character", "Config.Description"}},
 		{name: "unknown GOOS", env: map[string]string{"GANTRY_GOOS": "linux -x"},
