@@ -214,6 +214,31 @@ func release(ctx context.Context, r pipeline.Run) ([]pipeline.Result, error) {
 	return r.Release(ctx)
 }
 
+// sharded is ci's publish or release in a job of a matrix
+// (Config.Shard): the same checks, then a platform job builds its
+// platform and hands the digests on, unsigned and untagged; the finalize
+// job signs (so only it needs the OIDC token), assembles and tags.
+func sharded(ctx context.Context, r pipeline.Run) ([]pipeline.Result, error) {
+	if err := r.Plan.Err(); err != nil {
+		return nil, err
+	}
+	check := r.CheckPublish
+	if r.Event.Kind == event.TagPush {
+		check = r.CheckRelease
+	}
+	if err := check(ctx); err != nil {
+		return nil, err
+	}
+	if r.Config.Shard != config.ShardFinalize {
+		return r.Shard(ctx)
+	}
+	r, err := r.WithSigning()
+	if err != nil {
+		return nil, err
+	}
+	return r.Finalize(ctx)
+}
+
 // Verify checks an image as a deployer would (-ref; default: this commit's prod image): its signature, its provenance and an SBOM per platform, and prints the cosign command that repeats each check.
 func Verify(ctx context.Context, ref *string) error {
 	ctx, s, err := load(ctx)
@@ -288,9 +313,12 @@ func ci(ctx context.Context, s session) error {
 			return err
 		}
 		defer logout()
-		if r.Event.Kind == event.TagPush {
+		switch {
+		case r.Config.Shard != "":
+			results, err = sharded(ctx, r)
+		case r.Event.Kind == event.TagPush:
 			results, err = release(ctx, r)
-		} else {
+		default:
 			results, err = publish(ctx, r)
 		}
 		if err != nil {

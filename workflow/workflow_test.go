@@ -24,7 +24,7 @@ func TestTemplateIsTheRepositoryWorkflow(t *testing.T) {
 }
 
 func TestActionlint(t *testing.T) {
-	for _, path := range []string{"publish-ghcr.yml", repoWorkflow} {
+	for _, path := range []string{"publish-ghcr.yml", repoWorkflow, "publish-ghcr-matrix.yml"} {
 		t.Run(path, func(t *testing.T) {
 			var out bytes.Buffer
 			errs, err := newLinter(t, &out).LintFile(path, nil)
@@ -146,5 +146,81 @@ func TestIDTokenOnlyForPublishing(t *testing.T) {
 	}
 	if publish := wf.Jobs["publish"]; publish == nil || publish.If == nil || publish.If.Value != "github.event_name == 'push'" {
 		t.Error("the publish job, which holds id-token: write, does not run for pushes only")
+	}
+}
+
+// TestMatrix: the matrix template publishes from a platform job per
+// platform, each on a runner of its architecture, and a finalize job
+// that needs them all; only the push jobs may push, only finalize signs.
+func TestMatrix(t *testing.T) {
+	t.Parallel()
+	wf, errs := actionlint.Parse(Matrix)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	scope := func(p *actionlint.Permissions, name string) string {
+		if p == nil {
+			return "(inherited)"
+		}
+		if s, ok := p.Scopes[name]; ok && s.Value != nil {
+			return s.Value.Value
+		}
+		return "none"
+	}
+	want := map[string][2]string{ // job -> packages, id-token
+		"build":    {"none", "none"},
+		"platform": {"write", "none"},
+		"finalize": {"write", "write"},
+	}
+	if len(wf.Jobs) != len(want) {
+		t.Errorf("the matrix template has %d jobs, want %d: decide the new one's permissions here", len(wf.Jobs), len(want))
+	}
+	for id, perms := range want {
+		job := wf.Jobs[id]
+		if job == nil {
+			t.Fatalf("no job %s", id)
+		}
+		if got := [2]string{scope(job.Permissions, "packages"), scope(job.Permissions, "id-token")}; got != perms {
+			t.Errorf("job %s: packages, id-token %q, want %q", id, got, perms)
+		}
+		if id != "build" && (job.If == nil || job.If.Value != "github.event_name == 'push'") {
+			t.Errorf("job %s, which may push, does not run for pushes only", id)
+		}
+	}
+	platform := wf.Jobs["platform"]
+	var rows []string
+	for _, row := range platform.Strategy.Matrix.Include.Combinations {
+		rows = append(rows, row.Assigns["platform"].Value.(*actionlint.RawYAMLString).Value+" on "+row.Assigns["runner"].Value.(*actionlint.RawYAMLString).Value)
+	}
+	if got := strings.Join(rows, ", "); got != "linux/amd64 on ubuntu-24.04, linux/arm64 on ubuntu-24.04-arm" {
+		t.Errorf("platform jobs: %s; want each platform on a native runner", got)
+	}
+	if env := platform.Env.Vars["gantry_shard"]; env == nil || env.Value.Value != "${{ matrix.platform }}" {
+		t.Error("the platform job does not set GANTRY_SHARD to its platform")
+	}
+	finalize := wf.Jobs["finalize"]
+	if len(finalize.Needs) != 1 || finalize.Needs[0].Value != "platform" {
+		t.Error("finalize does not need the platform jobs")
+	}
+	if env := finalize.Env.Vars["gantry_shard"]; env == nil || env.Value.Value != "finalize" {
+		t.Error("the finalize job does not set GANTRY_SHARD=finalize")
+	}
+	for _, want := range []string{"actions/upload-artifact@v4", "actions/download-artifact@v4", "merge-multiple: true", "pattern: gantry-shard-*", "${{ runner.temp }}/gantry-shards"} {
+		if !strings.Contains(string(Matrix), want) {
+			t.Errorf("the matrix template lacks %s", want)
+		}
+	}
+	if root, err := MatrixForService("main", "."); err != nil || !bytes.Equal(root, Matrix) {
+		t.Errorf("MatrixForService at the root: %v", err)
+	}
+	if _, err := MatrixForService("main", "services/api"); err == nil || !strings.Contains(err.Error(), "without -matrix") {
+		t.Errorf("MatrixForService in a subdirectory: %v, want a refusal with the fix", err)
+	}
+	master, err := MatrixForBranch("master")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs, err := newLinter(t, &bytes.Buffer{}).Lint("matrix-master.yml", master, nil); err != nil || len(errs) > 0 || !strings.Contains(string(master), `branches: ["master"]`) {
+		t.Errorf("MatrixForBranch(master): %v %v", err, errs)
 	}
 }

@@ -1,7 +1,7 @@
 // Command gantry adopts Gantry in a Go service. In the service's module
 // root:
 //
-//	go run github.com/gantry-build/gantry/cmd/gantry@<version> init [-force] [-dockerfile] [-dir DIR]
+//	go run github.com/gantry-build/gantry/cmd/gantry@<version> init [-force] [-dockerfile] [-matrix] [-dir DIR]
 //
 // reads what the repository says (.goreleaser.yaml, Dockerfile, Makefile,
 // origin/HEAD, the Go source and its packages), prints what it decided and
@@ -28,7 +28,7 @@ import (
 	"github.com/gantry-build/gantry/internal/adopt"
 )
 
-const usage = "usage: gantry init [-force[=magefile,gomod,workflow,dockerfile]] [-dockerfile] [-dir DIR] [-main PKG] [-service NAME] [-branch NAME] [-gantry-version vX.Y.Z] [-replace PATH]"
+const usage = "usage: gantry init [-force[=magefile,gomod,workflow,dockerfile]] [-dockerfile] [-matrix] [-dir DIR] [-main PKG] [-service NAME] [-branch NAME] [-gantry-version vX.Y.Z] [-replace PATH]"
 
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
@@ -49,6 +49,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	opts.Force = adopt.Force{}
 	fs.Var(forceFlag(opts.Force), "force", "overwrite files that exist: -force for all, or -force=magefile,workflow (also gomod, dockerfile; may repeat); .dockerignore and .gitignore are always merged")
 	fs.BoolVar(&opts.Dockerfile, "dockerfile", false, "also write Gantry's default Dockerfile to docker/Dockerfile, to change it, with the CMD and EXPOSE of the team's Dockerfile")
+	fs.BoolVar(&opts.Matrix, "matrix", false, "write the workflow for a matrix of native runners: each platform builds on a runner of its own architecture, and a finalize job publishes")
 	fs.StringVar(&opts.MainPackage, "main", "", "the main package to build, when it is not . or the only ./cmd/<name>")
 	fs.StringVar(&opts.Service, "service", "", "the service's name, when not the main package's (or module's) name")
 	fs.StringVar(&opts.Branch, "branch", "", "the publishing branch, when it is not the one origin/HEAD names (or that one is refused, with no main or master to fall back on)")

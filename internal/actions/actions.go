@@ -243,3 +243,15 @@ func (r Runner) appendFile(key, text string) error {
 	}
 	return nil
 }
+
+// SetOutput sets one step output, for later steps and jobs.
+func (r Runner) SetOutput(name, value string) error {
+	if !r.Enabled() || r.Getenv("GITHUB_OUTPUT") == "" {
+		return nil
+	}
+	s, err := Output(name, value, newDelimiter())
+	if err != nil {
+		return err
+	}
+	return r.appendFile("GITHUB_OUTPUT", s)
+}

@@ -39,6 +39,9 @@ type Options struct {
 	Force Force
 	// Dockerfile also writes Gantry's default Dockerfile to docker/Dockerfile.
 	Dockerfile bool
+	// Matrix writes the workflow for a matrix of native runners: a
+	// platform job per platform and a finalize job (Config.Shard).
+	Matrix bool
 	// MainPackage and Service override what the repository says; with an
 	// existing magefile, they are updated in it.
 	MainPackage, Service string
@@ -150,7 +153,7 @@ func Init(ctx context.Context, opts Options) (Report, error) {
 		return r, err
 	}
 	r.Decisions, r.Notes, r.Remaining = layout.Decisions, append(branchNotes, layout.Notes...), layout.Remaining
-	layout.GantryVersion, layout.Dockerfile = opts.GantryVersion, opts.Dockerfile
+	layout.GantryVersion, layout.Dockerfile, layout.Matrix = opts.GantryVersion, opts.Dockerfile, opts.Matrix
 	if layout.RepoDir = serviceDirInRepo(dir); layout.RepoDir != "." {
 		r.Decisions = append(r.Decisions, Decision{What: "workflow", Value: layout.WorkflowPath(),
 			Source: fmt.Sprintf("the service lies in %s of its repository, and GitHub reads workflows only from the root's .github/workflows", layout.RepoDir)})

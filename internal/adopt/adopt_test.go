@@ -399,6 +399,16 @@ func TestReportRun(t *testing.T) {
 	}
 }
 
+// TestInitMatrix: -matrix writes the workflow of a matrix of native
+// runners in place of the single-runner one.
+func TestInitMatrix(t *testing.T) {
+	svc := newService(t)
+	initService(t, svc.Dir, Options{Dir: svc.Dir, Replace: testsvc.Root(t), GantryVersion: "v0.0.0", Matrix: true})
+	if got := readFile(t, svc.Dir, workflow.Path); got != string(workflow.Matrix) {
+		t.Errorf("%s is not the matrix template:\n%s", workflow.Path, got)
+	}
+}
+
 // TestInitRefusesADirectoryWhereAFileGoes: a directory at a path init
 // writes is named as one, with the fix, with -force too, before anything
 // is written.

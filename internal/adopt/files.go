@@ -102,6 +102,9 @@ type Layout struct {
 	// with Args as its CMD and Ports as its EXPOSE (docker.Render).
 	Dockerfile  bool
 	Args, Ports []string
+	// Matrix writes the workflow for a matrix of native runners
+	// (workflow.Matrix) instead of the single-runner one.
+	Matrix bool
 }
 
 // Flags are the settings given on init's command line, which win over
@@ -251,6 +254,9 @@ func (l Layout) Files() ([]File, error) {
 		return nil, err
 	}
 	wf, err := workflow.ForService(l.PublishBranch, l.repoDir(), l.Service)
+	if l.Matrix {
+		wf, err = workflow.MatrixForService(l.PublishBranch, l.repoDir())
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -165,6 +165,9 @@ func TestFiles(t *testing.T) {
 			paths:  []string{"magefiles/magefile.go", "magefiles/go.mod", ".dockerignore", workflow.Path, "docker/Dockerfile"},
 			want:   map[string][]string{"docker/Dockerfile": {"ENTRYPOINT [\"/usr/local/bin/service\"]\nCMD [\"serve\"]\nEXPOSE 8080\n"}},
 			absent: map[string][]string{"magefiles/magefile.go": {"Args", "Ports"}}},
+		{name: "a matrix of native runners", change: func(l *Layout) { l.Matrix, l.PublishBranch = true, "master" },
+			paths: []string{"magefiles/magefile.go", "magefiles/go.mod", ".dockerignore", workflow.Path},
+			want:  map[string][]string{workflow.Path: {"    branches: [\"master\"]\n", "GANTRY_SHARD: ${{ matrix.platform }}", "needs: platform"}}},
 		{name: "settings of every kind", change: func(l *Layout) {
 			l.Settings = []Setting{{Field: "Tags", Value: []string{"netgo", "osusergo"}, Source: "Makefile line 3"}, {Field: "CGO", Value: true, Source: "Dockerfile line 2"}}
 		},
@@ -207,7 +210,11 @@ func TestFiles(t *testing.T) {
 			if _, err := parser.ParseFile(token.NewFileSet(), "magefile.go", got["magefiles/magefile.go"], parser.ParseComments); err != nil {
 				t.Errorf("magefile does not parse: %v\n%s", err, got["magefiles/magefile.go"])
 			}
-			wf, err := workflow.ForBranch(l.PublishBranch)
+			forBranch := workflow.ForBranch
+			if l.Matrix {
+				forBranch = workflow.MatrixForBranch
+			}
+			wf, err := forBranch(l.PublishBranch)
 			if err != nil {
 				t.Fatal(err)
 			}

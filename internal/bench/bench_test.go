@@ -197,12 +197,12 @@ func TestBenchmarks(t *testing.T) {
 	all := []section{
 		{"sizes", b.sizes}, {"speed", b.speed}, {"cross", b.crossVsEmulation}, {"publish", b.publish},
 		{"promotion", b.promotion}, {"startup", b.startup}, {"emulation", b.noEmulation}, {"fastpath", b.fastPath},
-		{"signing", b.signing}, {"services", b.services},
+		{"signing", b.signing}, {"services", b.services}, {"scale", b.scale},
 	}
 	sections := selected()
 	for _, name := range sections {
 		if !slices.ContainsFunc(all, func(s section) bool { return s.name == name }) {
-			t.Fatalf("GANTRY_BENCH_SECTIONS names %q, which is no section: use sizes, speed, cross, publish, promotion, startup, emulation, fastpath, signing or services", name)
+			t.Fatalf("GANTRY_BENCH_SECTIONS names %q, which is no section: use sizes, speed, cross, publish, promotion, startup, emulation, fastpath, signing, services or scale", name)
 		}
 	}
 	if sections != nil {
@@ -229,7 +229,7 @@ func TestBenchmarks(t *testing.T) {
 
 // selected returns the sections named in GANTRY_BENCH_SECTIONS
 // (comma-separated: sizes, speed, cross, publish, promotion, startup,
-// emulation, fastpath, signing, services), or nil for all of them.
+// emulation, fastpath, signing, services, scale), or nil for all of them.
 func selected() []string {
 	var out []string
 	for _, s := range strings.Split(os.Getenv("GANTRY_BENCH_SECTIONS"), ",") {

@@ -179,23 +179,39 @@ func Digest(metadataFile string) (string, error) {
 
 // Builder is what `docker buildx inspect` says about the current builder.
 type Builder struct {
-	Name      string
-	Driver    string
+	Name   string
+	Driver string
+	// Platforms are every node's, together, each once.
 	Platforms []string
+	// Nodes are the builder's BuildKit daemons, in buildx's order.
+	Nodes []Node
 	// Err is the error buildx gives for the builder as a whole, such as a
 	// remote BuildKit it cannot reach; inspect still exits 0 then.
 	Err string
 }
 
+// Node is one BuildKit daemon of a builder. A builder of several nodes
+// (docker buildx create --append) sends each platform's build to a node
+// that serves it, so that each platform builds natively on its own machine.
+type Node struct {
+	Name, Endpoint string
+	// Platforms are those the node serves: the ones it was created for
+	// (--platform, which buildx marks with *), then what its workers
+	// report, emulated ones included.
+	Platforms []string
+	// Err is why buildx could not reach the node; it serves nothing then.
+	Err string
+}
+
 // ParseInspect reads the text of `docker buildx inspect`: the builder's
-// name, driver and error come before "Nodes:", the platforms of every
-// node after it.
+// name, driver and error come before "Nodes:", then each node's name,
+// endpoint, error and platforms.
 func ParseInspect(out string) Builder {
 	var b Builder
-	inNodes := false
+	var node *Node
 	for _, line := range strings.Split(out, "\n") {
 		if strings.TrimSpace(line) == "Nodes:" {
-			inNodes = true
+			node = &Node{}
 			continue
 		}
 		key, value, ok := strings.Cut(line, ":")
@@ -205,20 +221,35 @@ func ParseInspect(out string) Builder {
 		value = strings.TrimSpace(value)
 		switch strings.TrimSpace(key) {
 		case "Name":
-			if !inNodes {
+			if node == nil {
 				b.Name = value
+			} else {
+				b.Nodes = append(b.Nodes, Node{Name: value})
+				node = &b.Nodes[len(b.Nodes)-1]
+			}
+		case "Endpoint":
+			if node != nil {
+				node.Endpoint = value
 			}
 		case "Driver":
 			b.Driver = value
 		case "Error":
-			if !inNodes {
+			if node == nil {
 				b.Err = value
+			} else {
+				node.Err = value
 			}
 		case "Platforms":
 			for _, p := range strings.Split(value, ",") {
 				p = strings.TrimSuffix(strings.TrimSpace(p), "*")
-				if p != "" && !slices.Contains(b.Platforms, p) {
+				if p == "" {
+					continue
+				}
+				if !slices.Contains(b.Platforms, p) {
 					b.Platforms = append(b.Platforms, p)
+				}
+				if node != nil && !slices.Contains(node.Platforms, p) {
+					node.Platforms = append(node.Platforms, p)
 				}
 			}
 		}
@@ -227,7 +258,11 @@ func ParseInspect(out string) Builder {
 }
 
 // Check returns an error, with the fix, when the builder cannot build the
-// platforms, and the platforms it would have to emulate otherwise.
+// platforms, and the platforms it would have to emulate otherwise. A
+// builder of one node builds a platform it does not list with QEMU, which
+// only a RUN on that platform needs (missing); a builder of several nodes
+// is there to build each platform on a node of its own, so a platform no
+// node serves is an error naming the nodes and the fix.
 func (b Builder) Check(platforms []string) (missing []string, err error) {
 	if b.Driver == "docker" && len(platforms) > 1 {
 		return nil, fmt.Errorf("buildx builder %q uses the docker driver, which cannot build several platforms (%s) into one image; create a BuildKit builder: `docker buildx create --use --driver docker-container` (or point BUILDX_BUILDER at a remote BuildKit)",
@@ -238,7 +273,21 @@ func (b Builder) Check(platforms []string) (missing []string, err error) {
 			missing = append(missing, p)
 		}
 	}
-	return missing, nil
+	if len(b.Nodes) < 2 || len(missing) == 0 {
+		return missing, nil
+	}
+	var nodes []string
+	for _, n := range b.Nodes {
+		served := strings.Join(n.Platforms, ", ")
+		if n.Err != "" {
+			served = "unreachable: " + n.Err
+		} else if served == "" {
+			served = "no platforms"
+		}
+		nodes = append(nodes, fmt.Sprintf("%s at %s (%s)", n.Name, n.Endpoint, served))
+	}
+	return nil, fmt.Errorf("no node of buildx builder %q serves %s (its nodes: %s); add a node for each: `docker buildx create --append --name %s --platform %s <endpoint of a BuildKit on that platform>`, or start the node that is down",
+		b.Name, strings.Join(missing, ", "), strings.Join(nodes, "; "), b.Name, missing[0])
 }
 
 // installHint is how to get buildx, for the errors that find it missing.

@@ -504,6 +504,28 @@ Labels:
  org.mobyproject.buildkit.worker.moby.host-gateway-ip: 172.17.0.1
 `
 
+// inspectTwoNodes is a builder of two BuildKit daemons, each created for
+// its own platform (docker buildx create --append --platform).
+const inspectTwoNodes = `Name:          pair
+Driver:        remote
+Last Activity: 2026-12-05 04:52:53 +0000 UTC
+
+Nodes:
+Name:             pair0
+Endpoint:         unix:///run/amd.sock
+Status:           running
+BuildKit version: v0.34.2
+Platforms:        linux/amd64*, linux/amd64, linux/amd64/v2
+Labels:
+ org.mobyproject.buildkit.worker.executor:         oci
+
+Name:             pair1
+Endpoint:         tcp://arm-host:1234
+Status:           running
+BuildKit version: v0.34.2
+Platforms:        linux/arm64*
+`
+
 // inspectStars has a platform listed twice, with and without the *
 // buildx adds to the platforms a node was configured for.
 const inspectStars = `Name:     stars
@@ -549,22 +571,41 @@ func TestParseInspect(t *testing.T) {
 		want Builder
 	}{
 		{"remote driver", inspectRemote, Builder{Name: "remote-builder", Driver: "remote",
-			Platforms: []string{"linux/amd64", "linux/amd64/v2", "linux/arm64", "linux/386"}}},
+			Platforms: []string{"linux/amd64", "linux/amd64/v2", "linux/arm64", "linux/386"},
+			Nodes:     []Node{{Name: "remote-builder0", Endpoint: "tcp://buildkitd.internal:1234", Platforms: []string{"linux/amd64", "linux/amd64/v2", "linux/arm64", "linux/386"}}}}},
 		{"docker-container, several nodes", inspectMultiNode, Builder{Name: "multi", Driver: "docker-container",
-			Platforms: []string{"linux/amd64", "linux/amd64/v2", "linux/amd64/v3", "linux/386", "linux/arm64", "linux/arm/v7", "linux/arm/v6"}}},
+			Platforms: []string{"linux/amd64", "linux/amd64/v2", "linux/amd64/v3", "linux/386", "linux/arm64", "linux/arm/v7", "linux/arm/v6"},
+			Nodes: []Node{
+				{Name: "multi0", Endpoint: "unix:///var/run/docker.sock", Platforms: []string{"linux/amd64", "linux/amd64/v2", "linux/amd64/v3", "linux/386"}},
+				{Name: "multi1", Endpoint: "ssh://builder@arm-host", Platforms: []string{"linux/arm64", "linux/arm/v7", "linux/arm/v6", "linux/amd64"}},
+				{Name: "multi2", Endpoint: "ssh://builder@offline-host"},
+			}}},
 		{"docker driver", inspectDocker, Builder{Name: "default", Driver: "docker",
-			Platforms: []string{"linux/amd64", "linux/amd64/v2", "linux/amd64/v3", "linux/386"}}},
+			Platforms: []string{"linux/amd64", "linux/amd64/v2", "linux/amd64/v3", "linux/386"},
+			Nodes:     []Node{{Name: "default", Endpoint: "default", Platforms: []string{"linux/amd64", "linux/amd64/v2", "linux/amd64/v3", "linux/386"}}}}},
 		{"stars and duplicates", inspectStars, Builder{Name: "stars", Driver: "docker-container",
-			Platforms: []string{"linux/arm64", "linux/amd64", "linux/riscv64"}}},
+			Platforms: []string{"linux/arm64", "linux/amd64", "linux/riscv64"},
+			Nodes:     []Node{{Name: "stars0", Endpoint: "unix:///var/run/docker.sock", Platforms: []string{"linux/arm64", "linux/amd64", "linux/riscv64"}}}}},
 		{"CRLF line ends", strings.ReplaceAll(inspectDocker, "\n", "\r\n"), Builder{Name: "default", Driver: "docker",
-			Platforms: []string{"linux/amd64", "linux/amd64/v2", "linux/amd64/v3", "linux/386"}}},
+			Platforms: []string{"linux/amd64", "linux/amd64/v2", "linux/amd64/v3", "linux/386"},
+			Nodes:     []Node{{Name: "default", Endpoint: "default", Platforms: []string{"linux/amd64", "linux/amd64/v2", "linux/amd64/v3", "linux/386"}}}}},
 		{"empty", "", Builder{}},
 		{"builder error", inspectUnreachable, Builder{Name: "remote-builder", Driver: "remote",
 			Err: `failed to list workers: Unavailable: connection error: desc = "transport: Error while dialing: dial tcp 10.0.0.5:1234: connect: connection refused"`}},
 		{"a node's error is not the builder's", inspectNodeError, Builder{Name: "multi", Driver: "docker-container",
-			Platforms: []string{"linux/amd64", "linux/arm64"}}},
+			Platforms: []string{"linux/amd64", "linux/arm64"},
+			Nodes: []Node{
+				{Name: "multi0", Endpoint: "ssh://builder@offline-host", Err: "Cannot connect to the Docker daemon at ssh://builder@offline-host. Is the docker daemon running?"},
+				{Name: "multi1", Endpoint: "unix:///var/run/docker.sock", Platforms: []string{"linux/amd64", "linux/arm64"}},
+			}}},
 		{"not yet booted", "Name:   fresh\nDriver: docker-container\n\nNodes:\nName:      fresh0\nEndpoint:  unix:///var/run/docker.sock\nStatus:    inactive\n",
-			Builder{Name: "fresh", Driver: "docker-container"}},
+			Builder{Name: "fresh", Driver: "docker-container", Nodes: []Node{{Name: "fresh0", Endpoint: "unix:///var/run/docker.sock"}}}},
+		{"two nodes, a platform each (docker buildx create --append --platform)", inspectTwoNodes, Builder{Name: "pair", Driver: "remote",
+			Platforms: []string{"linux/amd64", "linux/amd64/v2", "linux/arm64"},
+			Nodes: []Node{
+				{Name: "pair0", Endpoint: "unix:///run/amd.sock", Platforms: []string{"linux/amd64", "linux/amd64/v2"}},
+				{Name: "pair1", Endpoint: "tcp://arm-host:1234", Platforms: []string{"linux/arm64"}},
+			}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -624,6 +665,30 @@ func TestCheck(t *testing.T) {
 			name:      "several nodes together cover both",
 			builder:   ParseInspect(inspectMultiNode),
 			platforms: []string{"linux/amd64", "linux/arm64", "linux/arm/v7"},
+		},
+		{
+			name:      "two nodes, a platform each",
+			builder:   ParseInspect(inspectTwoNodes),
+			platforms: []string{"linux/amd64", "linux/arm64"},
+		},
+		{
+			name:      "two nodes, a platform neither serves",
+			builder:   ParseInspect(inspectTwoNodes),
+			platforms: []string{"linux/amd64", "linux/arm64", "linux/s390x", "linux/riscv64"},
+			wantErr: []string{`builder "pair" serves linux/s390x, linux/riscv64`, "pair0 at unix:///run/amd.sock (linux/amd64, linux/amd64/v2)",
+				"pair1 at tcp://arm-host:1234 (linux/arm64)", "docker buildx create --append --name pair --platform linux/s390x"},
+		},
+		{
+			name:      "a node that is down serves nothing",
+			builder:   ParseInspect(inspectNodeError),
+			platforms: []string{"linux/amd64", "linux/s390x"},
+			wantErr:   []string{"serves linux/s390x", "multi0 at ssh://builder@offline-host (unreachable: Cannot connect", "multi1 at unix:///var/run/docker.sock (linux/amd64, linux/arm64)"},
+		},
+		{
+			name:        "one node: emulation is a warning, not an error",
+			builder:     ParseInspect(inspectStars),
+			platforms:   []string{"linux/amd64", "linux/s390x"},
+			wantMissing: []string{"linux/s390x"},
 		},
 		{
 			name:      "starred platforms count",

@@ -59,6 +59,7 @@ const (
 	RuleWorkflowBranch      = "workflow-branch"      // pushes to PublishBranch or of v* tags do not run the workflow
 	RuleWorkflowPublisher   = "workflow-publisher"   // another workflow pushes the service's image
 	RuleWorkflowUnread      = "workflow-unread"      // a workflow under a service's subdirectory, which GitHub never reads
+	RuleWorkflowShard       = "workflow-shard"       // platform jobs (GANTRY_SHARD=<platform>) with no finalize job after them
 	RuleStamp               = "stamp"                // a -X target that is no string variable the binary links
 	RuleCgo                 = "cgo"                  // a package works only with cgo, and Gantry builds with cgo off
 	RulePackages            = "packages"             // the main package's graph cannot be listed

@@ -52,6 +52,7 @@ func CheckWorkflow(path string, content []byte, emulation Emulation, publishBran
 		findings = append(findings, keylessWithoutIDToken(path, wf)...)
 	}
 	findings = append(findings, unserialisedPublishing(path, wf)...)
+	findings = append(findings, unfinalizedShards(path, wf)...)
 	findings = append(findings, qemu(path, wf, emulation)...)
 	return byLine(append(findings, workflowLatest(path, wf)...))
 }
@@ -234,7 +235,8 @@ func idTokenOnPullRequests(path string, wf *actionlint.Workflow) []Finding {
 func keylessWithoutIDToken(path string, wf *actionlint.Workflow) []Finding {
 	var findings []Finding
 	for _, job := range jobs(wf) {
-		if excludesEvent(job.If, "push") || !jobRunsMageCI(job) {
+		// A platform job of a matrix signs nothing: its finalize job does.
+		if excludesEvent(job.If, "push") || !jobRunsMageCI(job) || isPlatformJob(job) {
 			continue
 		}
 		perms, line := job.Permissions, job.Pos.Line
@@ -247,6 +249,55 @@ func keylessWithoutIDToken(path string, wf *actionlint.Workflow) []Finding {
 			findings = append(findings, Finding{Severity: Warning, Rule: RuleWorkflowSigning, Path: path, Line: line,
 				Message: fmt.Sprintf("job %q runs mage ci for pushes without id-token: write, and signing is keyless (GANTRY_SIGNING, Config.Signing; the default in GitHub Actions): the job gets no OIDC token to sign with", job.ID.Value),
 				Fix:     "add `id-token: write` under the job's `permissions:`, beside `contents: read` and `packages: write`, as Gantry's template has it; if the job also runs for pull requests, split it first (a publishing job with `if: github.event_name == 'push'`). Or sign with a key: GANTRY_SIGNING=key"})
+		}
+	}
+	return findings
+}
+
+// shardOf returns the GANTRY_SHARD a job's mage ci runs with (the step's
+// env over the job's), or "".
+func shardOf(job *actionlint.Job) string {
+	shard := ""
+	if job.Env != nil {
+		if v := job.Env.Vars["gantry_shard"]; v != nil && v.Value != nil {
+			shard = v.Value.Value
+		}
+	}
+	for _, step := range job.Steps {
+		if exec, ok := step.Exec.(*actionlint.ExecRun); ok && exec.Run != nil && runsMageCI(exec.Run.Value) && step.Env != nil {
+			if v := step.Env.Vars["gantry_shard"]; v != nil && v.Value != nil {
+				shard = v.Value.Value
+			}
+		}
+	}
+	return shard
+}
+
+// isPlatformJob reports whether job is a platform job of a sharded
+// publish: its mage ci runs with GANTRY_SHARD set to a platform (or a
+// matrix expression naming one), not finalize.
+func isPlatformJob(job *actionlint.Job) bool {
+	shard := shardOf(job)
+	return jobRunsMageCI(job) && shard != "" && shard != config.ShardFinalize
+}
+
+// unfinalizedShards finds platform jobs that run for pushes with no
+// finalize job (mage ci with GANTRY_SHARD=finalize) that needs them: they
+// push images by digest that nothing ever tags, so nothing is published.
+func unfinalizedShards(path string, wf *actionlint.Workflow) []Finding {
+	var findings []Finding
+	for _, job := range jobs(wf) {
+		if excludesEvent(job.If, "push") || !isPlatformJob(job) {
+			continue
+		}
+		finalized := slices.ContainsFunc(jobs(wf), func(f *actionlint.Job) bool {
+			return jobRunsMageCI(f) && shardOf(f) == config.ShardFinalize &&
+				slices.ContainsFunc(f.Needs, func(n *actionlint.String) bool { return strings.EqualFold(n.Value, job.ID.Value) })
+		})
+		if !finalized {
+			findings = append(findings, Finding{Severity: Error, Rule: RuleWorkflowShard, Path: path, Line: job.Pos.Line,
+				Message: fmt.Sprintf("job %q builds one platform (GANTRY_SHARD=%s) and pushes it untagged, and no finalize job needs it: nothing it builds is ever published", job.ID.Value, shardOf(job)),
+				Fix:     fmt.Sprintf("add a job with `needs: %s` that downloads its shard files and runs `go tool mage ci` with GANTRY_SHARD=finalize, as `gantry init -matrix` writes it", job.ID.Value)})
 		}
 	}
 	return findings

@@ -48,6 +48,15 @@ func TestCheckWorkflow(t *testing.T) {
 	}{
 		{name: "the template", workflow: string(workflow.PublishGHCR), emulation: Emulation{Known: true, Path: "Dockerfile"}, signing: config.SigningKeyless},
 		{name: "minimal", workflow: wf(onAll, read, job("build", ""))},
+		{name: "the matrix template", workflow: string(workflow.Matrix), emulation: Emulation{Known: true, Path: "Dockerfile"}, signing: config.SigningKeyless},
+		{name: "the matrix template without its finalize job", workflow: string(workflow.Matrix[:strings.Index(string(workflow.Matrix), "  # Once every platform job")]), signing: config.SigningKeyless,
+			want: []want{{RuleWorkflowShard, Error, 57, "`needs: platform`"}}},
+		{name: "the matrix template, finalize without id-token, keyless", workflow: strings.Replace(string(workflow.Matrix), "      id-token: write\n", "", 1), signing: config.SigningKeyless,
+			want: []want{{RuleWorkflowSigning, Warning, 99, "add `id-token: write`"}}},
+		{name: "a platform job (set in the step) needs no id-token, but a finalize job", workflow: strings.Replace(wf(onPush, read, job("arm", "    permissions:\n      packages: write\n")), "mage ci\n", "mage ci\n        env:\n          GANTRY_SHARD: linux/arm64\n", 1), signing: config.SigningKeyless,
+			want: []want{{RuleWorkflowShard, Error, 8, "GANTRY_SHARD=finalize"}}},
+		{name: "a finalize job that needs another job", workflow: wf(onPush, read, job("arm", "    env:\n      GANTRY_SHARD: linux/arm64\n")+job("other", "")+job("fin", "    needs: other\n    env:\n      GANTRY_SHARD: finalize\n")),
+			want: []want{{RuleWorkflowShard, Error, 8, "`needs: arm`"}}},
 
 		{name: "another name", workflow: strings.Replace(wf(onAll, read, job("build", "")), "name: Container", "name: Docker", 1),
 			want: []want{{RuleWorkflowName, Error, 1, "`name: Container`"}}},

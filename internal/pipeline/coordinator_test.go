@@ -110,6 +110,18 @@ func (b *fakeBuilder) Build(ctx context.Context, spec buildx.Build) (string, err
 	// Builds run on the pipeline's goroutines, where t.Fatal must not be
 	// called: what goes wrong here is an error, which the test sees.
 	platforms := slices.DeleteFunc(slices.Clone(spec.Platforms), func(p string) bool { return p == b.Skip })
+	if len(spec.Platforms) == 1 && len(platforms) == 1 {
+		// buildx pushes a single platform's image alone, with no index.
+		img, err := registrytest.NewPlatformImage(platforms[0], spec.Labels[registry.RevisionLabel], user)
+		if err != nil {
+			return "", fmt.Errorf("fake build of %s: %w", spec.Target, err)
+		}
+		d, err := registrytest.WriteImage(spec.Name, img)
+		if err != nil {
+			return "", fmt.Errorf("fake build of %s: %w", spec.Target, err)
+		}
+		return d, nil
+	}
 	idx, err := registrytest.NewIndex(platforms, spec.Labels[registry.RevisionLabel], user)
 	if err != nil {
 		return "", fmt.Errorf("fake build of %s: %w", spec.Target, err)
@@ -216,6 +228,11 @@ func (r recorder) CheckPush(ctx context.Context, repo string) error {
 func (r recorder) Verify(ctx context.Context, ref string, want registry.Expect) (string, error) {
 	r.journal.add("verify %s", ref[strings.LastIndex(ref, "@")+1:])
 	return r.Client.Verify(ctx, ref, want)
+}
+
+func (r recorder) PushIndex(ctx context.Context, repo string, manifests []registry.PlatformManifest, platforms []string) (string, error) {
+	r.journal.add("push index %s", strings.Join(platforms, ","))
+	return r.Client.PushIndex(ctx, repo, manifests, platforms)
 }
 
 func (r recorder) Tag(ctx context.Context, src, tag string) error {

@@ -48,6 +48,9 @@ type Registry interface {
 	Tag(ctx context.Context, src, tag string) error
 	// Resolve returns the digest an image reference names.
 	Resolve(ctx context.Context, ref string) (string, error)
+	// ReadPlatformManifest and PushIndex are a sharded publish's (finalize.go).
+	ReadPlatformManifest(ctx context.Context, ref string) (registry.PlatformManifest, error)
+	PushIndex(ctx context.Context, repo string, manifests []registry.PlatformManifest, platforms []string) (string, error)
 }
 
 // Run is one run of the release process.

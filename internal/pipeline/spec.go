@@ -5,6 +5,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gantry-build/gantry/docker"
@@ -15,6 +16,7 @@ import (
 	"github.com/gantry-build/gantry/internal/provenance"
 	"github.com/gantry-build/gantry/internal/registry"
 	"github.com/gantry-build/gantry/internal/repofile"
+	"github.com/gantry-build/gantry/magetools/config"
 )
 
 // Spec returns the buildx build of one image of the plan; dockerfilePath is
@@ -52,9 +54,15 @@ func (r Run) Spec(img plan.Image, dockerfilePath string, out buildx.Output, tags
 
 // cacheFlags are the cache flags of img's builds, one scope per target:
 // main and tag builds write the cache (mode's share), pull requests only
-// read it, so they cannot poison it.
+// read it, so they cannot poison it. A platform job of a sharded publish
+// has a scope of its own, so that the jobs, which run at once, do not
+// overwrite each other's.
 func (r Run) cacheFlags(img plan.Image, mode buildx.Mode) (from, to []string) {
-	return r.cache().Flags(r.Config.Service+"-"+img.Target, r.Plan.Push, mode)
+	scope := r.Config.Service + "-" + img.Target
+	if r.Config.Shard != "" && r.Config.Shard != config.ShardFinalize {
+		scope += "-" + strings.ReplaceAll(r.Config.Shard, "/", "-")
+	}
+	return r.cache().Flags(scope, r.Plan.Push, mode)
 }
 
 // cache is the configured cache (Config.Cache, validated by Resolve). By

@@ -136,6 +136,30 @@ func TestSpec(t *testing.T) {
 			},
 		},
 		{
+			name:   "a platform job of a matrix writes a cache scope of its own",
+			ev:     mainPush,
+			env:    actionsToken,
+			cfgEnv: map[string]string{"GANTRY_SHARD": "linux/arm64"},
+			out:    buildx.Push,
+			want: func(b *buildx.Build) {
+				b.Progress = "plain"
+				b.CacheFrom = []string{"type=gha,scope=svc-prod-linux-arm64"}
+				b.CacheTo = []string{"type=gha,mode=max,scope=svc-prod-linux-arm64"}
+			},
+		},
+		{
+			name:   "the finalize job's scope is the single runner's",
+			ev:     mainPush,
+			env:    actionsToken,
+			cfgEnv: map[string]string{"GANTRY_SHARD": "finalize"},
+			out:    buildx.Push,
+			want: func(b *buildx.Build) {
+				b.Progress = "plain"
+				b.CacheFrom = []string{"type=gha,scope=svc-prod"}
+				b.CacheTo = []string{"type=gha,mode=max,scope=svc-prod"}
+			},
+		},
+		{
 			name: "Actions with token, pull request: cache only read",
 			ev:   pullRequest,
 			env:  actionsToken,

@@ -176,6 +176,23 @@ func WriteIndex(ref string, idx v1.ImageIndex) (string, error) {
 	return d.String(), nil
 }
 
+// WriteImage pushes img to repo by digest, as buildx pushes a
+// single-platform build, and returns its digest.
+func WriteImage(repo string, img v1.Image) (string, error) {
+	d, err := img.Digest()
+	if err != nil {
+		return "", err
+	}
+	r, err := name.NewDigest(repo+"@"+d.String(), name.StrictValidation)
+	if err != nil {
+		return "", err
+	}
+	if err := remote.Write(r, img); err != nil {
+		return "", fmt.Errorf("push %s: %w", r, err)
+	}
+	return d.String(), nil
+}
+
 // Digest returns the digest ref names in the registry, or "" when the
 // registry does not have it.
 func Digest(t testing.TB, ref string) string {

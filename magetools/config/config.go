@@ -169,6 +169,24 @@ type Config struct {
 	// Default: false. Env: GANTRY_NO_CACHE.
 	NoCache bool
 
+	// Shard splits a publish across jobs, for a matrix of native runners
+	// (gantry init -matrix): a platform of Platforms makes `mage ci` build
+	// and push that platform's prod and dev images by digest, tag nothing
+	// and write their digests to a shard file in ShardDir; ShardFinalize
+	// makes it read the shard files, assemble each image's index (the
+	// very index one runner would push), push it, and then verify, attest,
+	// tag and move tags as a publish does. Only pushes are sharded: a pull
+	// request builds as usual. Default: none (one job does it all). Env:
+	// GANTRY_SHARD.
+	Shard string
+
+	// ShardDir is where a platform job writes its shard file
+	// (gantry-shard-<os>-<arch>.json) and where finalize reads them (the
+	// workflow's artifacts, downloaded). Default: $RUNNER_TEMP/gantry-shards
+	// in GitHub Actions, else gantry-shards in the temporary directory.
+	// Env: GANTRY_SHARD_DIR.
+	ShardDir string
+
 	// Stamp names the string variables that receive version information
 	// through -ldflags -X.
 	Stamp Stamp
@@ -270,6 +288,9 @@ const (
 	DefaultShortSHALength = 7
 	DefaultDockerfile     = "docker/Dockerfile"
 	DefaultWorkflow       = ".github/workflows/publish-ghcr.yml"
+	// ShardFinalize as Config.Shard makes `mage ci` the finalize job of a
+	// sharded publish.
+	ShardFinalize = "finalize"
 	// EmbeddedDockerfile as Config.Dockerfile chooses Gantry's embedded
 	// Dockerfile whatever files the service has.
 	EmbeddedDockerfile = "embedded"
@@ -459,7 +480,17 @@ func (c Config) Resolve(env Lookup, facts Facts) (Config, error) {
 	// Outside Actions, the workflow gantry init writes for the service:
 	// one of its own when it is in a subdirectory of its repository.
 	setDefault(&r.Workflow, workflow.PathFor(facts.serviceDirInRepo(), r.Service))
+	if r.ShardDir == "" {
+		tmp, _ := env("RUNNER_TEMP")
+		if tmp == "" {
+			tmp = os.TempDir()
+		}
+		r.ShardDir = filepath.Join(tmp, "gantry-shards")
+	}
 	if err := r.validate(facts); err != nil {
+		return Config{}, err
+	}
+	if err := r.checkShard(); err != nil {
 		return Config{}, err
 	}
 	if r.Image == "" {
@@ -483,6 +514,8 @@ func (r *Config) applyEnv(env Lookup) error {
 		"GANTRY_PUBLISH_BRANCH": &r.PublishBranch,
 		"GANTRY_DOCKERFILE":     &r.Dockerfile,
 		"GANTRY_CACHE":          &r.Cache,
+		"GANTRY_SHARD":          &r.Shard,
+		"GANTRY_SHARD_DIR":      &r.ShardDir,
 		"GANTRY_PROD_STAGE":     &r.ProdStage,
 		"GANTRY_DEV_STAGE":      &r.DevStage,
 		"GANTRY_STAMP_VERSION":  &r.Stamp.Version,
@@ -884,4 +917,15 @@ func setDefault(field *string, value string) {
 func fileExists(path string) bool {
 	info, err := os.Stat(path)
 	return err == nil && !info.IsDir()
+}
+
+// checkShard refuses a Shard that is neither finalize nor a platform of
+// Platforms: a platform job of another platform would push an image no
+// finalize expects.
+func (r Config) checkShard() error {
+	if r.Shard == "" || r.Shard == ShardFinalize || slices.Contains(r.Platforms, r.Shard) {
+		return nil
+	}
+	return fmt.Errorf("GANTRY_SHARD=%q (Config.Shard) is neither %q nor one of the platforms (%s); set it to the platform the job builds (the workflow's matrix.platform), or to %s in the job that needs them all",
+		r.Shard, ShardFinalize, strings.Join(r.Platforms, ", "), ShardFinalize)
 }

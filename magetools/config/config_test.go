@@ -81,6 +81,7 @@ func TestResolveDefaults(t *testing.T) {
 		Stamp:                Stamp{Version: "main.version", Commit: "main.commit", Date: "main.date", Defaulted: StampFields{true, true, true}},
 		GOOS:                 "linux",
 		GOARCH:               hostGOARCH,
+		ShardDir:             filepath.Join(os.TempDir(), "gantry-shards"),
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Resolve defaults:\n got  %+v\n want %+v", got, want)
@@ -982,6 +983,51 @@ func TestSigningFor(t *testing.T) {
 		if got := (Config{Signing: tt.signing}).SigningFor(tt.inActions); got != tt.want {
 			t.Errorf("Signing %q, in Actions %t: SigningFor = %q, want %q", tt.signing, tt.inActions, got, tt.want)
 		}
+	}
+}
+
+func TestResolveShard(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		code       Config
+		env        map[string]string
+		shard, dir string
+		wantErr    []string
+	}{
+		{name: "off", dir: filepath.Join(os.TempDir(), "gantry-shards")},
+		{name: "a platform job in Actions", env: map[string]string{"GANTRY_SHARD": "linux/arm64", "RUNNER_TEMP": "/home/runner/work/_temp"},
+			shard: "linux/arm64", dir: "/home/runner/work/_temp/gantry-shards"},
+		{name: "finalize, its own directory", code: Config{Shard: "linux/amd64"}, env: map[string]string{"GANTRY_SHARD": "finalize", "GANTRY_SHARD_DIR": "/tmp/shards"},
+			shard: "finalize", dir: "/tmp/shards"},
+		{name: "a platform of the configured ones", code: Config{Platforms: []string{"linux/amd64", "linux/arm/v7"}, Shard: "linux/arm/v7", ShardDir: "out"},
+			shard: "linux/arm/v7", dir: "out"},
+		{name: "a platform not planned", env: map[string]string{"GANTRY_SHARD": "linux/s390x"},
+			wantErr: []string{`GANTRY_SHARD="linux/s390x"`, "linux/amd64, linux/arm64", "matrix.platform", "finalize"}},
+		{name: "a typo", env: map[string]string{"GANTRY_SHARD": "finalise"}, wantErr: []string{`"finalise"`, `neither "finalize"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := tt.code.Resolve(envOf(tt.env), facts(t))
+			if tt.wantErr != nil {
+				if err == nil {
+					t.Fatalf("Resolve: no error, want one mentioning %q", tt.wantErr)
+				}
+				for _, w := range tt.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q does not mention %q", err, w)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Shard != tt.shard || got.ShardDir != tt.dir {
+				t.Errorf("Shard, ShardDir = %q, %q; want %q, %q", got.Shard, got.ShardDir, tt.shard, tt.dir)
+			}
+		})
 	}
 }
 
