@@ -255,6 +255,9 @@ func (l Layout) Files() ([]File, error) {
 	}
 	wf, err := workflow.ForService(l.PublishBranch, l.repoDir(), l.Service)
 	if l.Matrix {
+		if len(l.Services) > 0 {
+			return nil, fmt.Errorf("-matrix shards one service's platforms across jobs, and this repository has %d services (Config.Services), which publish from one job: leave -matrix out", len(l.Services))
+		}
 		wf, err = workflow.MatrixForService(l.PublishBranch, l.repoDir())
 	}
 	if err != nil {

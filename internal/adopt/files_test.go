@@ -226,3 +226,15 @@ func TestFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestFilesRefusesAMatrixOfSeveralServices: a matrix workflow shards one
+// service's platforms; several services publish from one job, and their
+// platform jobs would each publish every service whole.
+func TestFilesRefusesAMatrixOfSeveralServices(t *testing.T) {
+	t.Parallel()
+	l := Layout{ModulePath: "github.com/acme/shop", GoVersion: "1.26", GantryVersion: "v1.4.0", MainPackage: "./cmd/api", Service: "api",
+		PublishBranch: "main", Services: []string{"./cmd/api", "./cmd/worker"}, Matrix: true}
+	if _, err := l.Files(); err == nil || !strings.Contains(err.Error(), "leave -matrix out") {
+		t.Fatalf("Files: %v, want the refusal of -matrix with several services", err)
+	}
+}

@@ -125,6 +125,15 @@ func (c Config) checkServices(env Lookup) error {
 	if c.Service != "" || c.MainPackage != "" {
 		return fmt.Errorf("Config.Service and Config.MainPackage name one service, but Config.Services lists %d: move them into a Service of Config.Services", len(c.Services))
 	}
+	// A platform job of several services would publish each one whole,
+	// tags included: sharding is for one service's platforms.
+	shard := c.Shard
+	if v, ok := env("GANTRY_SHARD"); ok {
+		shard = v
+	}
+	if shard != "" {
+		return fmt.Errorf("GANTRY_SHARD=%s (Config.Shard) splits one service's platforms across jobs, but Config.Services lists %d: sharding several services is not supported; unset it and publish them from one job (mage ci builds them together), or give each service a repository of its own", shard, len(c.Services))
+	}
 	seen := map[string]bool{}
 	for i, s := range c.Services {
 		if s.Name == "" {

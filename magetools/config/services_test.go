@@ -107,6 +107,8 @@ func TestResolveServicesErrors(t *testing.T) {
 		{"Config.MainPackage", Config{MainPackage: "./cmd/api", Services: []Service{{Name: "api"}}}, nil, "move them into a Service"},
 		{"unknown selection", withServices(Service{Name: "api"}), map[string]string{"GANTRY_SERVICES": "api,web"}, `names "web", which is not one of the services api`},
 		{"selection without services", Config{}, map[string]string{"GANTRY_SERVICES": "api"}, "Config.Services lists none"},
+		{"a platform job", withServices(Service{Name: "api"}, Service{Name: "worker"}), map[string]string{"GANTRY_SHARD": "linux/arm64"}, "sharding several services is not supported"},
+		{"a finalize job", Config{Shard: ShardFinalize, Services: []Service{{Name: "api"}}}, nil, "GANTRY_SHARD=finalize"},
 		{"a service's own setting is validated", withServices(Service{Name: "api", LDFlags: []string{"-X=main.x=1"}}), nil, "service api: linker flag"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
