@@ -163,14 +163,5 @@ func replacedWorkflow(ctx context.Context, root repofile.Dir, files []File, serv
 // serviceDirInRepo is dir relative to the root of the repository holding
 // it, slash-separated; "." at the root, or outside any repository.
 func serviceDirInRepo(dir string) string {
-	root, err1 := filepath.Abs(repofile.RepoRoot(dir))
-	abs, err2 := filepath.Abs(dir)
-	if err1 != nil || err2 != nil {
-		return "."
-	}
-	rel, err := filepath.Rel(root, abs)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return "."
-	}
-	return filepath.ToSlash(rel)
+	return repofile.DirInRepo(repofile.RepoRoot(dir), dir)
 }

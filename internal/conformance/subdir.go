@@ -32,7 +32,7 @@ type serviceInRepo struct {
 // newServiceInRepo describes the service at dir, in the repository at
 // repoRoot, for cfg.
 func newServiceInRepo(repoRoot, dir string, cfg config.Config) serviceInRepo {
-	s := serviceInRepo{Dir: dirInRepo(repoRoot, dir), MageDir: ".", Service: cfg.Service,
+	s := serviceInRepo{Dir: repofile.DirInRepo(repoRoot, dir), MageDir: ".", Service: cfg.Service,
 		Image: ImageTarget{Image: cfg.Image, Registry: cfg.Registry, Service: cfg.Service}}
 	if info, err := os.Stat(filepath.Join(dir, "magefiles")); err == nil && info.IsDir() {
 		s.MageDir = s.Dir
@@ -79,21 +79,6 @@ func (s serviceInRepo) mageCIDirs(content []byte, fn func(dir string, known bool
 			}
 		}
 	}
-}
-
-// dirInRepo is dir relative to the repository root repoRoot, "." when it
-// is the root or cannot be told.
-func dirInRepo(repoRoot, dir string) string {
-	root, err1 := filepath.Abs(repoRoot)
-	abs, err2 := filepath.Abs(dir)
-	if err1 != nil || err2 != nil {
-		return "."
-	}
-	rel, err := filepath.Rel(root, abs)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return "."
-	}
-	return filepath.ToSlash(rel)
 }
 
 // othersWorkflow reports whether a workflow that runs mage ci runs it for

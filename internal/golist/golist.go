@@ -222,18 +222,26 @@ func (g Graph) SourceFiles() []string {
 		if p.Standard {
 			continue
 		}
-		for _, names := range [][]string{p.GoFiles, p.IgnoredGoFiles, p.CgoFiles, p.CFiles, p.CXXFiles, p.MFiles, p.HFiles, p.FFiles,
-			p.SFiles, p.SwigFiles, p.SwigCXXFiles, p.SysoFiles, p.IgnoredOtherFiles, p.EmbedFiles} {
-			for _, name := range names {
-				files = append(files, filepath.Join(p.Dir, name))
-			}
-		}
+		files = append(files, p.Files()...)
 		if p.GoMod != "" {
 			files = append(files, p.GoMod)
 		}
 	}
 	slices.Sort(files)
 	return slices.Compact(files)
+}
+
+// Files are the paths of the files a build of p can read, for any
+// platform and with cgo on or off, and those it embeds.
+func (p Package) Files() []string {
+	var files []string
+	for _, names := range [][]string{p.GoFiles, p.IgnoredGoFiles, p.CgoFiles, p.CFiles, p.CXXFiles, p.MFiles, p.HFiles, p.FFiles,
+		p.SFiles, p.SwigFiles, p.SwigCXXFiles, p.SysoFiles, p.IgnoredOtherFiles, p.EmbedFiles} {
+		for _, name := range names {
+			files = append(files, filepath.Join(p.Dir, name))
+		}
+	}
+	return files
 }
 
 // ParseFiles parses the files p compiles with cgo off.

@@ -71,16 +71,13 @@ func (in *Inputs) AddGraph(g golist.Graph, root string) error {
 		if p.Standard {
 			continue
 		}
-		for _, names := range [][]string{p.GoFiles, p.IgnoredGoFiles, p.CgoFiles, p.CFiles, p.CXXFiles, p.MFiles, p.HFiles, p.FFiles,
-			p.SFiles, p.SwigFiles, p.SwigCXXFiles, p.SysoFiles, p.IgnoredOtherFiles, p.EmbedFiles} {
-			for _, name := range names {
-				path := filepath.Join(p.Dir, name)
-				content, err := os.ReadFile(path)
-				if err != nil {
-					return fmt.Errorf("inputs of %s: %w", p.ImportPath, err)
-				}
-				in.File(nameOf(root, path, p.ImportPath+"/"+filepath.ToSlash(name)), content)
+		for _, path := range p.Files() {
+			content, err := os.ReadFile(path)
+			if err != nil {
+				return fmt.Errorf("inputs of %s: %w", p.ImportPath, err)
 			}
+			name := strings.TrimPrefix(filepath.ToSlash(path), filepath.ToSlash(p.Dir)+"/")
+			in.File(nameOf(root, path, p.ImportPath+"/"+name), content)
 		}
 		if p.Module == nil {
 			continue

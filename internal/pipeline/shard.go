@@ -59,15 +59,8 @@ func (r Run) Shard(ctx context.Context) ([]Result, error) {
 	platform := r.Config.Shard
 	var results []Result
 	err := r.withTemp(func(tmp string) error {
-		if err := r.Registry.CheckPush(ctx, r.Config.Image); err != nil {
+		if err := r.preflight(ctx); err != nil {
 			return err
-		}
-		for _, img := range r.Plan.Images {
-			for _, tag := range img.Moving {
-				if _, err := r.shouldMove(ctx, tag); err != nil {
-					return err
-				}
-			}
 		}
 		var build []plan.Image
 		for _, img := range r.Plan.Images {

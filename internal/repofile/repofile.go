@@ -74,6 +74,32 @@ func RepoRoot(dir string) string {
 	}
 }
 
+// DirInRepo is dir relative to root, the repository holding it
+// (RepoRoot), slash-separated: "." at the root, or when dir is not inside
+// root. Both are compared with links resolved, as git gives its root.
+func DirInRepo(root, dir string) string {
+	resolve := func(p string) (string, bool) {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return "", false
+		}
+		if real, err := filepath.EvalSymlinks(abs); err == nil {
+			abs = real
+		}
+		return abs, true
+	}
+	r, ok1 := resolve(root)
+	d, ok2 := resolve(dir)
+	if !ok1 || !ok2 {
+		return "."
+	}
+	rel, err := filepath.Rel(r, d)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "."
+	}
+	return filepath.ToSlash(rel)
+}
+
 // Read returns the content of the regular file name (slash-separated,
 // relative to d.Path). A file that is missing is an error wrapping
 // fs.ErrNotExist; a link leading out of the repository, a file that is

@@ -198,3 +198,30 @@ func TestRepoRoot(t *testing.T) {
 		t.Errorf("without a repository, RepoRoot(%q) = %q", outside, got)
 	}
 }
+
+// TestDirInRepo: the service directory as the repository names it, with
+// links resolved on either side, and "." for the root or a directory
+// outside it.
+func TestDirInRepo(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "services", "api"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "checkout")
+	if err := os.Symlink(root, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ root, dir, want string }{
+		{root, root, "."},
+		{root, filepath.Join(root, "services", "api"), "services/api"},
+		{link, filepath.Join(root, "services", "api"), "services/api"},
+		{root, filepath.Join(link, "services"), "services"},
+		{filepath.Join(root, "services"), root, "."},
+		{root, t.TempDir(), "."},
+	} {
+		if got := DirInRepo(tt.root, tt.dir); got != tt.want {
+			t.Errorf("DirInRepo(%s, %s) = %q, want %q", tt.root, tt.dir, got, tt.want)
+		}
+	}
+}

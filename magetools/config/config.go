@@ -20,6 +20,7 @@ import (
 	"github.com/gantry-build/gantry/internal/event"
 	"github.com/gantry-build/gantry/internal/module"
 	"github.com/gantry-build/gantry/internal/reference"
+	"github.com/gantry-build/gantry/internal/repofile"
 	"github.com/gantry-build/gantry/workflow"
 )
 
@@ -380,23 +381,7 @@ func (f Facts) serviceDirInRepo() string {
 	if f.RepoRoot == "" {
 		return "."
 	}
-	// git gives the root through links, as the kernel does: so is Dir.
-	dir, err := filepath.Abs(f.Dir)
-	if err != nil {
-		return "."
-	}
-	if real, err := filepath.EvalSymlinks(dir); err == nil {
-		dir = real
-	}
-	root := f.RepoRoot
-	if real, err := filepath.EvalSymlinks(root); err == nil {
-		root = real
-	}
-	rel, err := filepath.Rel(root, dir)
-	if err != nil || !module.Within(root, dir) {
-		return "."
-	}
-	return filepath.ToSlash(rel)
+	return repofile.DirInRepo(f.RepoRoot, f.Dir)
 }
 
 // ErrNoImage is wrapped by Resolve's error when nothing names the image
