@@ -105,7 +105,7 @@ func (b *bench) scale(t *testing.T) {
 	single, sharded := &figure{prepare: change, fn: publishHead(t, svc, singleRepo, nil)}, &figure{fn: shards}
 	measureRounds(t, runs, single, sharded)
 
-	b.printf("## 10. Scaling out: two nodes, and a matrix of platform jobs\n\n")
+	b.printf("## 11. Scaling out: two nodes, and a matrix of platform jobs\n\n")
 	b.printf("Warm publishes (`go tool mage ci` for a push to main, prod and dev for linux/amd64 and linux/arm64, signing off) of a one-line change, alternated round by round.\n\n")
 	b.printf("**A builder of two nodes** (`docker buildx create --append --platform linux/arm64`): the shared BuildKit daemon serves linux/amd64, a second daemon on the same machine linux/arm64. There is no arm64 machine here: the second daemon's arm64 work stands in for a native arm64 machine's, on the same 2 cores, so the figure shows what splitting costs and what runs at once, not what a second machine adds.\n\n")
 	b.printf("| builder | publish |\n|---|---|\n| one daemon, both platforms | %s |\n| two daemons, a node per platform | %s (%s of one) |\n\n", oneDaemon.stats, twoNodes.stats, ratio(twoNodes.stats, oneDaemon.stats))
