@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"context"
 	"maps"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -146,19 +144,11 @@ func TestInitDecidesPrepareForGeneratedEmbeds(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := gittest.NewRepo(t)
-			for name, content := range map[string]string{
+			testtree.Write(t, dir, map[string]string{
 				"go.mod": "module example.com/svc\n\ngo 1.22\n", "main.go": uiMain, "ui/ui.go": uiGo,
 				"ui/package.json": `{"scripts": {"build": "` + cmp.Or(tt.build, "vite build --outDir build") + `"}}`, "ui/yarn.lock": "\n",
 				"ui/build/index.html": "<html>", ".gitignore": "ui/build\nui/node_modules\n", "Makefile": tt.makefile,
-			} {
-				path := filepath.Join(dir, name)
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
+			})
 			gittest.Run(t, dir, nil, "add", "-A")
 			gittest.Run(t, dir, nil, "commit", "-q", "-m", "service")
 			repo, err := discover.Read(dir)

@@ -2,13 +2,13 @@ package conformance
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gantry-build/gantry/internal/embeds"
 	"github.com/gantry-build/gantry/internal/gittest"
+	"github.com/gantry-build/gantry/internal/testtree"
 )
 
 func TestEmbedFindings(t *testing.T) {
@@ -48,21 +48,13 @@ func TestEmbedFindings(t *testing.T) {
 func TestCheckFindsGeneratedEmbeds(t *testing.T) {
 	offline(t)
 	dir := gittest.NewRepo(t)
-	for name, content := range map[string]string{
+	testtree.Write(t, dir, map[string]string{
 		"go.mod":              service["go.mod"],
 		"main.go":             "package main\n\nimport _ \"example.com/svc/ui\"\n\nvar version, commit, date string\n\nfunc main() {}\n",
 		"ui/ui.go":            "package ui\n\nimport \"embed\"\n\n//go:embed build/*\nvar FS embed.FS\n",
 		"ui/build/index.html": "<html>",
 		".gitignore":          "ui/build\n",
-	} {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	gittest.Run(t, dir, nil, "add", "-A")
 	gittest.Run(t, dir, nil, "commit", "-q", "-m", "service")
 	cfg := defaults()

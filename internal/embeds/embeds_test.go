@@ -9,6 +9,7 @@ import (
 
 	"github.com/gantry-build/gantry/internal/gittest"
 	"github.com/gantry-build/gantry/internal/golist"
+	"github.com/gantry-build/gantry/internal/testtree"
 )
 
 // service writes a module whose ./ui embeds build/*, with .gitignore
@@ -94,19 +95,11 @@ func TestFind(t *testing.T) {
 func TestFindOutsideARepository(t *testing.T) {
 	gittest.Isolate(t)
 	dir := t.TempDir()
-	for name, content := range map[string]string{
+	testtree.Write(t, dir, map[string]string{
 		"go.mod":   "module example.com/svc\n\ngo 1.22\n",
 		"main.go":  "package main\n\nimport _ \"embed\"\n\n//go:embed build/*\nvar s string\n\nfunc main() {}\n",
 		"build/ok": "x",
-	} {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	got, inRepo := find(t, dir)
 	if inRepo || len(got) != 0 {
 		t.Errorf("Find = %+v, %v outside a repository, want nothing, false", got, inRepo)
