@@ -36,15 +36,8 @@ func (r Run) Finalize(ctx context.Context) ([]Result, error) {
 	if err := r.checkShards(shards); err != nil {
 		return nil, err
 	}
-	if err := r.Registry.CheckPush(ctx, r.Config.Image); err != nil {
+	if err := r.preflight(ctx); err != nil {
 		return nil, err
-	}
-	for _, img := range r.Plan.Images {
-		for _, tag := range img.Moving {
-			if _, err := r.shouldMove(ctx, tag); err != nil {
-				return nil, err
-			}
-		}
 	}
 	results := make([]Result, len(r.Plan.Images))
 	published := make([]Result, len(r.Plan.Images))
