@@ -8,10 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-
 	"github.com/gantry-build/gantry/internal/conformance"
 	"github.com/gantry-build/gantry/internal/gittest"
 	"github.com/gantry-build/gantry/internal/registry"
@@ -60,27 +56,6 @@ func monorepo(t *testing.T) (dir, base string) {
 	return dir, base
 }
 
-// pushInputs pushes an image of rev carrying inputs as ref.
-func pushInputs(t *testing.T, ref, rev, inputs string) {
-	t.Helper()
-	idx := v1.ImageIndex(empty.Index)
-	for _, p := range []string{"linux/amd64", "linux/arm64"} {
-		img := registrytest.PlatformImage(t, p, rev, "65532:65532")
-		cf, err := img.ConfigFile()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cf = cf.DeepCopy()
-		cf.Config.Labels[registry.InputsLabel] = inputs
-		if img, err = mutate.ConfigFile(img, cf); err != nil {
-			t.Fatal(err)
-		}
-		plat, _ := v1.ParsePlatform(p)
-		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: plat}})
-	}
-	registrytest.Push(t, ref, idx)
-}
-
 // TestReadSessionsAffectedOnly: a push to main plans every service whose
 // inputs differ from its moving tags' images, and skips the others.
 func TestReadSessionsAffectedOnly(t *testing.T) {
@@ -108,10 +83,10 @@ func TestReadSessionsAffectedOnly(t *testing.T) {
 	// worker's moving tags name an image of the same inputs (an older
 	// commit); api's an image of other inputs.
 	worker := first[1].plan
-	pushInputs(t, base+"/worker:main", "0123456789abcdef0123456789abcdef01234567", worker.Inputs)
-	pushInputs(t, base+"/worker:main-dev", "0123456789abcdef0123456789abcdef01234567", worker.Inputs)
-	pushInputs(t, base+"/api:main", "0123456789abcdef0123456789abcdef01234567", "sha256:other")
-	pushInputs(t, base+"/api:main-dev", "0123456789abcdef0123456789abcdef01234567", "sha256:other")
+	registrytest.PushLabelled(t, base+"/worker:main", "0123456789abcdef0123456789abcdef01234567", registry.InputsLabel, worker.Inputs)
+	registrytest.PushLabelled(t, base+"/worker:main-dev", "0123456789abcdef0123456789abcdef01234567", registry.InputsLabel, worker.Inputs)
+	registrytest.PushLabelled(t, base+"/api:main", "0123456789abcdef0123456789abcdef01234567", registry.InputsLabel, "sha256:other")
+	registrytest.PushLabelled(t, base+"/api:main-dev", "0123456789abcdef0123456789abcdef01234567", registry.InputsLabel, "sha256:other")
 	second := read()
 	if p := second[0].plan; p.Skipped != "" || len(p.Images) != 2 {
 		t.Errorf("api, whose inputs differ, is not built: %+v", p)

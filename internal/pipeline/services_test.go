@@ -11,9 +11,6 @@ import (
 	"testing"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
 
@@ -172,28 +169,6 @@ func buildOnly(images []plan.Image) []plan.Image {
 	return out
 }
 
-// pushWithInputs pushes an index of rev whose images carry the inputs
-// digest, as a build of Gantry's does, as ref.
-func pushWithInputs(t *testing.T, ref, rev, inputs string) {
-	t.Helper()
-	idx := v1.ImageIndex(empty.Index)
-	for _, p := range []string{"linux/amd64", "linux/arm64"} {
-		img := platformImage(t, p, rev, "65532:65532")
-		cf, err := img.ConfigFile()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cf = cf.DeepCopy()
-		cf.Config.Labels[registry.InputsLabel] = inputs
-		if img, err = mutate.ConfigFile(img, cf); err != nil {
-			t.Fatal(err)
-		}
-		plat, _ := v1.ParsePlatform(p)
-		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: plat}})
-	}
-	registrytest.Push(t, ref, idx)
-}
-
 func TestAffected(t *testing.T) {
 	f := newFixture(t)
 	r := f.run(t, false, f.dir, nil)
@@ -201,11 +176,11 @@ func TestAffected(t *testing.T) {
 	if got := r.Affected(context.Background(), d); got.Skip || !strings.Contains(got.Reason, "does not exist yet") {
 		t.Errorf("first publish: %+v", got)
 	}
-	pushWithInputs(t, f.tag("main"), f.c1, d)
+	registrytest.PushLabelled(t, f.tag("main"), f.c1, registry.InputsLabel, d)
 	if got := r.Affected(context.Background(), d); got.Skip || !strings.Contains(got.Reason, "main-dev does not exist yet") {
 		t.Errorf("main-dev missing: %+v", got)
 	}
-	pushWithInputs(t, f.tag("main-dev"), f.c1, d)
+	registrytest.PushLabelled(t, f.tag("main-dev"), f.c1, registry.InputsLabel, d)
 	if got := r.Affected(context.Background(), d); !got.Skip || !strings.Contains(got.Reason, f.c1[:12]) {
 		t.Errorf("equal inputs: %+v", got)
 	}

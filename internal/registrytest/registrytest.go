@@ -252,3 +252,26 @@ func ReadFile(t testing.TB, img v1.Image, path string) []byte {
 	}
 	return data
 }
+
+// PushLabelled pushes as ref an index of rev for linux/amd64 and
+// linux/arm64 whose images also carry the label key=value, as Gantry
+// labels its builds (the inputs digest).
+func PushLabelled(t testing.TB, ref, rev, key, value string) {
+	t.Helper()
+	idx := v1.ImageIndex(empty.Index)
+	for _, p := range []string{"linux/amd64", "linux/arm64"} {
+		img := PlatformImage(t, p, rev, "65532:65532")
+		cf, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf = cf.DeepCopy()
+		cf.Config.Labels[key] = value
+		if img, err = mutate.ConfigFile(img, cf); err != nil {
+			t.Fatal(err)
+		}
+		plat, _ := v1.ParsePlatform(p)
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: plat}})
+	}
+	Push(t, ref, idx)
+}
